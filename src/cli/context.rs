@@ -1,0 +1,48 @@
+//! What every data command needs: the pool, who is acting, how to print.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+use super::output::Format;
+use crate::domain::operator::Operator;
+use crate::error::Result;
+
+pub struct Ctx {
+    pub pool: PgPool,
+    pub operator: Operator,
+    pub format: Format,
+    pub now: DateTime<Utc>,
+}
+
+impl Ctx {
+    pub async fn open(cli: &super::Cli) -> Result<Self> {
+        // Resolve the operator before connecting: bad input fails fast.
+        let operator = Operator::from_option_or_login(cli.operator.as_deref())?;
+        let format = if cli.json {
+            Format::Json
+        } else if cli.csv {
+            Format::Csv
+        } else {
+            Format::Table
+        };
+        // Enough connections for a command; the console asks for more.
+        let pool = super::connect(cli, 4).await?;
+        Ok(Self {
+            pool,
+            operator,
+            format,
+            now: Utc::now(),
+        })
+    }
+}
+
+/// Timestamps as people read them in a terminal: UTC, to the second.
+pub fn when(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+pub fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
+    v.as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| "-".to_owned())
+}

@@ -1,0 +1,218 @@
+//! `creditdesk credits show|history|adjust|verify`
+
+use clap::Subcommand;
+
+use super::context::{Ctx, opt, when};
+use super::output::{self, Format, Table};
+use crate::db::credits::{self, Cursor, HistoryQuery, LedgerEntry};
+use crate::db::users;
+use crate::domain::Refusal;
+use crate::domain::amounts::{parse_credit_change, parse_time};
+use crate::domain::ledger::EntryType;
+use crate::domain::text::{Reason, check_free_text};
+use crate::domain::user_ref::UserRef;
+use crate::error::{Error, Result};
+
+#[derive(Debug, Subcommand)]
+pub enum CreditsCmd {
+    /// Balance, totals by type and the latest entries of a user
+    Show {
+        /// A numeric id or an email
+        user: String,
+    },
+    /// A user's ledger, newest first, a page at a time
+    History {
+        user: String,
+        /// Only entries of this type (purchase, gift_card, coupon, generation, training, refund, admin_adjustment)
+        #[arg(long = "type")]
+        kind: Option<String>,
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// The cursor printed at the end of the previous page
+        #[arg(long)]
+        before: Option<String>,
+    },
+    /// Correct a balance with a signed admin_adjustment entry
+    Adjust {
+        user: String,
+        /// Signed, non-zero: +50 adds, -20 takes away
+        #[arg(long, allow_hyphen_values = true)]
+        amount: String,
+        /// Why: recorded on the ledger entry and in the audit log
+        #[arg(long)]
+        reason: String,
+        /// Repeating a call with the same key books it once and answers the same
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+    /// List every user whose balance differs from the sum of their ledger
+    Verify,
+}
+
+pub async fn run(ctx: &Ctx, cmd: &CreditsCmd) -> Result<()> {
+    match cmd {
+        CreditsCmd::Show { user } => show(ctx, &UserRef::parse(user)?).await,
+        CreditsCmd::History {
+            user,
+            kind,
+            since,
+            until,
+            limit,
+            before,
+        } => {
+            let user = UserRef::parse(user)?;
+            let kind = kind.as_deref().map(EntryType::parse).transpose()?;
+            let since = since
+                .as_deref()
+                .map(|s| parse_time("since", s, ctx.now))
+                .transpose()?;
+            let until = until
+                .as_deref()
+                .map(|s| parse_time("until", s, ctx.now))
+                .transpose()?;
+            if !(1..=10_000).contains(limit) {
+                return Err(Error::invalid("limit", "must be between 1 and 10000"));
+            }
+            let before = before.as_deref().map(Cursor::parse).transpose()?;
+            let mut conn = ctx.pool.acquire().await.map_err(crate::db::infra)?;
+            let found = users::resolve(&mut conn, &user).await?;
+            drop(conn);
+            let page = credits::history(
+                &ctx.pool,
+                &HistoryQuery {
+                    user_id: found.id,
+                    kind,
+                    since,
+                    until,
+                    before,
+                    limit: *limit,
+                },
+            )
+            .await?;
+            match ctx.format {
+                Format::Json => output::json(&page),
+                format => {
+                    output::list(format, &page.entries, &ledger_table(&page.entries))?;
+                    if let Some(next) = page.next {
+                        eprintln!("next page: --before {}", next.encode());
+                    }
+                    Ok(())
+                }
+            }
+        }
+        CreditsCmd::Adjust {
+            user,
+            amount,
+            reason,
+            idempotency_key,
+        } => {
+            let user = UserRef::parse(user)?;
+            let amount = parse_credit_change("amount", amount)?;
+            let reason = Reason::parse(reason)?;
+            let key = idempotency_key
+                .as_deref()
+                .map(|k| check_free_text("idempotency-key", k, 200))
+                .transpose()?
+                .filter(|k| !k.is_empty());
+            let done = credits::adjust(
+                &ctx.pool,
+                &ctx.operator,
+                &user,
+                amount,
+                &reason,
+                key.as_deref(),
+            )
+            .await?;
+            let note = if done.replayed {
+                " (already applied with this idempotency key; nothing new booked)"
+            } else {
+                ""
+            };
+            output::record(
+                ctx.format,
+                &done,
+                &format!(
+                    "adjusted {} by {:+}: balance {} -> {} (entry {}){note}",
+                    done.email, done.amount, done.old_balance, done.new_balance, done.entry_id
+                ),
+            )
+        }
+        CreditsCmd::Verify => {
+            let mismatches = credits::verify(&ctx.pool).await?;
+            let mut table = Table::new(&["user", "email", "balance", "ledger", "difference"]);
+            for m in &mismatches {
+                table.row(vec![
+                    m.user_id.to_string(),
+                    m.email.clone(),
+                    m.balance.to_string(),
+                    m.ledger_total.to_string(),
+                    (i64::from(m.balance) - m.ledger_total).to_string(),
+                ]);
+            }
+            if mismatches.is_empty() && ctx.format == Format::Table {
+                println!("every balance equals the sum of its ledger");
+                return Ok(());
+            }
+            output::list(ctx.format, &mismatches, &table)?;
+            if mismatches.is_empty() {
+                Ok(())
+            } else {
+                Err(Refusal::LedgerMismatch {
+                    users: mismatches.len(),
+                }
+                .into())
+            }
+        }
+    }
+}
+
+async fn show(ctx: &Ctx, user: &UserRef) -> Result<()> {
+    let o = credits::overview(&ctx.pool, user, 10).await?;
+    if ctx.format == Format::Json {
+        return output::json(&o);
+    }
+    let mut text = format!(
+        "user {} {} ({})\nbalance {} credits; ledger total {}{}\n\ntotals by type:\n",
+        o.user.id,
+        o.user.email,
+        opt(&o.user.name),
+        o.user.credits,
+        o.ledger_total,
+        if i64::from(o.user.credits) == o.ledger_total {
+            ""
+        } else {
+            "  (MISMATCH: run `credits verify`)"
+        }
+    );
+    let mut totals = Table::new(&["type", "entries", "total"]);
+    for t in &o.totals {
+        totals.row(vec![
+            t.kind.clone(),
+            t.entries.to_string(),
+            t.total.to_string(),
+        ]);
+    }
+    text.push_str(&totals.render());
+    text.push_str("\nlatest entries:\n");
+    text.push_str(&ledger_table(&o.latest).render());
+    output::record(ctx.format, &o, &text)
+}
+
+fn ledger_table(entries: &[LedgerEntry]) -> Table {
+    let mut table = Table::new(&["id", "when", "type", "amount", "links", "description"]);
+    for e in entries {
+        table.row(vec![
+            e.id.to_string(),
+            when(e.created_at),
+            e.kind.clone(),
+            format!("{:+}", e.amount),
+            e.links(),
+            opt(&e.description),
+        ]);
+    }
+    table
+}

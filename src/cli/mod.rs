@@ -1,0 +1,133 @@
+//! The command line: parsing and the subcommands, each a thin face over `db`.
+
+mod audit;
+mod context;
+mod credits;
+mod demo;
+pub mod output;
+mod users;
+
+use clap::{Parser, Subcommand};
+
+use crate::db::{self, Target};
+use crate::error::{Error, Result};
+use context::Ctx;
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success
+  2  invalid input (nothing was tried)
+  3  refused by a rule: not found, already redeemed, limit reached, insufficient credits, read-only, ...
+  4  infrastructure failure: database unreachable, wrong password, timeout, ...
+Nothing is written when a command fails.";
+
+#[derive(Debug, Parser)]
+#[command(name = "creditdesk", version, about = "Back-office console for the photo app's credits: coupons, gift cards, ledger and generation batches.", after_help = AFTER_HELP)]
+pub struct Cli {
+    /// PostgreSQL URL, e.g. postgres://user:pass@host:5432/db?sslmode=verify-full
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Who is making changes, recorded on every change (default: your login name)
+    #[arg(long, env = "CREDITDESK_OPERATOR", global = true)]
+    pub operator: Option<String>,
+
+    /// Make the database session itself read-only: every change is refused
+    #[arg(long, global = true)]
+    pub read_only: bool,
+
+    /// Print the records as JSON
+    #[arg(long, global = true, conflicts_with = "csv")]
+    pub json: bool,
+
+    /// Print lists as CSV
+    #[arg(long, global = true)]
+    pub csv: bool,
+
+    /// A label for the environment shown in the console, e.g. PRODUCTION
+    #[arg(long, env = "CREDITDESK_ENV_LABEL", global = true)]
+    pub env_label: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply the embedded schema changes and say which were applied
+    Migrate,
+    /// Start a local demo PostgreSQL full of realistic data and open the console
+    Demo(demo::DemoArgs),
+    /// Load realistic demo data into the empty database at DATABASE_URL
+    Seed {
+        /// How many users to generate (about 10 ledger entries each)
+        #[arg(long, default_value_t = 2000)]
+        users: u32,
+    },
+    /// Look users up
+    #[command(subcommand)]
+    Users(users::UsersCmd),
+    /// Balances and the credit ledger
+    #[command(subcommand)]
+    Credits(credits::CreditsCmd),
+    /// The audit log of changes made with this tool, newest first
+    Audit(audit::AuditArgs),
+}
+
+/// Runs the parsed command line; the caller prints the error and exits with its code.
+pub async fn run(cli: Cli) -> Result<()> {
+    match &cli.command {
+        Some(Command::Demo(args)) => demo::run(&cli, args).await,
+        Some(Command::Migrate) => {
+            let pool = connect(&cli, 2).await?;
+            let applied = db::migrate(&pool).await?;
+            if applied.is_empty() {
+                println!("the schema is up to date: nothing to apply");
+            } else {
+                println!("applied {} migration(s):", applied.len());
+                for m in applied {
+                    println!("  {m}");
+                }
+            }
+            Ok(())
+        }
+        Some(Command::Seed { users }) => {
+            let pool = connect(&cli, 2).await?;
+            seed(&pool, *users).await
+        }
+        Some(Command::Users(cmd)) => users::run(&Ctx::open(&cli).await?, cmd).await,
+        Some(Command::Credits(cmd)) => credits::run(&Ctx::open(&cli).await?, cmd).await,
+        Some(Command::Audit(args)) => audit::run(&Ctx::open(&cli).await?, args).await,
+        None => Err(Error::invalid(
+            "command",
+            "the console is not available yet: run `creditdesk --help` for the commands",
+        )),
+    }
+}
+
+/// Loads the demo generator, printing progress on stderr.
+async fn seed(pool: &sqlx::PgPool, users: u32) -> Result<()> {
+    let report = db::seed::seed(pool, users, &|step: &str| eprintln!("seeding: {step}"))
+        .await
+        .map_err(|e| Error::Infrastructure(format!("seeding failed: {e:#}")))?;
+    println!(
+        "seeded {} users, {} ledger entries, {} coupons, {} gift cards, {} batches, {} photos, {} transactions in {:.1} s",
+        report.users,
+        report.ledger_entries,
+        report.coupons,
+        report.gift_cards,
+        report.batches,
+        report.photos,
+        report.transactions,
+        report.elapsed_ms as f64 / 1000.0
+    );
+    Ok(())
+}
+
+fn target(cli: &Cli) -> Result<Target> {
+    Target::parse(cli.database_url.as_deref().unwrap_or(""))
+}
+
+async fn connect(cli: &Cli, max_connections: u32) -> Result<sqlx::PgPool> {
+    target(cli)?.connect(cli.read_only, max_connections).await
+}

@@ -1,0 +1,45 @@
+//! `creditdesk users find TEXT`
+
+use clap::Subcommand;
+
+use super::context::{Ctx, opt, when};
+use super::output::{self, Table};
+use crate::db::users;
+use crate::domain::text::check_free_text;
+use crate::error::{Error, Result};
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCmd {
+    /// Find users by id, email or name substring, newest first
+    Find {
+        text: String,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+}
+
+pub async fn run(ctx: &Ctx, cmd: &UsersCmd) -> Result<()> {
+    match cmd {
+        UsersCmd::Find { text, limit } => {
+            let text = check_free_text("text", text, 200)?;
+            if text.is_empty() {
+                return Err(Error::invalid(
+                    "text",
+                    "give an id, or part of an email or name",
+                ));
+            }
+            let found = users::find(&ctx.pool, &text, (*limit).clamp(1, 1000)).await?;
+            let mut table = Table::new(&["id", "email", "name", "credits", "created"]);
+            for u in &found {
+                table.row(vec![
+                    u.id.to_string(),
+                    u.email.clone(),
+                    opt(&u.name),
+                    u.credits.to_string(),
+                    when(u.created_at),
+                ]);
+            }
+            output::list(ctx.format, &found, &table)
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! Looking users up: search as you type, and resolving a `USER` argument.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+
+use super::infra;
+use crate::domain::Refusal;
+use crate::domain::user_ref::UserRef;
+use crate::error::Result;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct User {
+    pub id: i32,
+    pub email: String,
+    pub name: Option<String>,
+    pub credits: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Users whose id is `text`, or whose email or name contains it (any case),
+/// newest first. The substring match uses the trigram indexes.
+pub async fn find(pool: &PgPool, text: &str, limit: i64) -> Result<Vec<User>> {
+    let text = text.trim();
+    let id: Option<i32> = text.parse().ok();
+    let pattern = format!("%{}%", escape_like(text));
+    sqlx::query_as!(
+        User,
+        r#"select id, email, name, credits, "createdAt" as created_at
+           from users
+           where id = $1 or email ilike $2 or name ilike $2
+           order by "createdAt" desc, id desc
+           limit $3"#,
+        id,
+        pattern,
+        limit,
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(infra)
+}
+
+/// The user a `USER` argument names, or `NotFound`.
+pub async fn resolve(conn: &mut PgConnection, user: &UserRef) -> Result<User> {
+    let found = match user {
+        UserRef::Id(id) => {
+            sqlx::query_as!(
+                User,
+                r#"select id, email, name, credits, "createdAt" as created_at from users where id = $1"#,
+                id
+            )
+            .fetch_optional(&mut *conn)
+            .await
+        }
+        UserRef::Email(email) => {
+            sqlx::query_as!(
+                User,
+                r#"select id, email, name, credits, "createdAt" as created_at
+                   from users where lower(email) = lower($1)"#,
+                email
+            )
+            .fetch_optional(&mut *conn)
+            .await
+        }
+    }
+    .map_err(infra)?;
+    found.ok_or_else(|| {
+        Refusal::NotFound {
+            what: "user",
+            key: user.to_string(),
+        }
+        .into()
+    })
+}
+
+/// `%`, `_` and `\` match themselves in a LIKE pattern built from user text.
+pub fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,302 @@
+//! The two ways an action is turned down before (or instead of) touching the
+//! database: the operator typed something malformed ([`InvalidInput`]), or the
+//! input is fine but a business rule forbids the action ([`Refusal`]).
+//!
+//! Both are plain data so the UI can show them inline and tests can compare
+//! them. Messages are one line of English without a trailing period, written
+//! for the operator, not the developer.
+
+use chrono::{DateTime, Utc};
+
+use super::text::sanitize_cow;
+
+/// A field of a form or command-line argument could not be accepted.
+///
+/// `field` names the form field (e.g. `"code"`, `"reason"`) so the UI can put
+/// the message next to it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct InvalidInput {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl InvalidInput {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+/// A rule refused the action; nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// `key` is what the operator typed, so it is sanitised before display.
+    #[error("no {what} matches {}", sanitize_cow(.key))]
+    NotFound { what: &'static str, key: String },
+
+    #[error("the coupon is inactive")]
+    CouponInactive,
+
+    #[error("the coupon is not valid before {}", fmt_time(.valid_from))]
+    CouponNotYetValid { valid_from: DateTime<Utc> },
+
+    #[error("the coupon expired at {}", fmt_time(.valid_until))]
+    CouponExpired { valid_until: DateTime<Utc> },
+
+    #[error("the coupon has been used up: all {max_uses} uses are taken")]
+    CouponExhausted { max_uses: i32 },
+
+    /// One redemption per coupon and user (a unique index in the database).
+    #[error("this user has already redeemed the coupon")]
+    CouponAlreadyRedeemed,
+
+    #[error(
+        "a {discount_type} coupon applies at checkout in the web app; only credits coupons can be redeemed here"
+    )]
+    CouponAppliesAtCheckout { discount_type: String },
+
+    #[error("the gift card is still pending: it cannot be redeemed until it is activated")]
+    GiftCardPending,
+
+    #[error("{}", gift_card_expired_message(.expires_at))]
+    GiftCardExpired { expires_at: Option<DateTime<Utc>> },
+
+    #[error("the gift card has been revoked")]
+    GiftCardRevoked,
+
+    #[error("the gift card has already been redeemed")]
+    GiftCardAlreadyRedeemed,
+
+    /// A redeemed card's credits are already in a balance; revoking the card
+    /// would not take them back, so the operator is pointed elsewhere.
+    #[error("{}", not_revocable_message(.status))]
+    GiftCardNotRevocable { status: String },
+
+    #[error("balance {balance} cannot take {change}: it would go below zero")]
+    InsufficientCredits { balance: i64, change: i64 },
+
+    /// Balances are `integer` (i32) in the database.
+    #[error("balance {balance} cannot take {change}: it would exceed the largest balance ({max})", max = i32::MAX)]
+    BalanceOverflow { balance: i64, change: i64 },
+
+    #[error("the batch is {}: only a generating batch can be marked failed", sanitize_cow(.status))]
+    BatchNotFailable { status: String },
+
+    #[error("a refund of {requested} credits exceeds the {charged} credits charged")]
+    RefundExceedsCharge { charged: i64, requested: i64 },
+
+    /// A refund must give credits back; zero or negative makes no sense.
+    #[error("a refund must be at least 1 credit, not {requested}")]
+    RefundNotPositive { requested: i64 },
+
+    /// The batch charged nothing, so there is nothing to give back.
+    #[error("the batch charged no credits: there is nothing to refund")]
+    NothingToRefund,
+
+    #[error("this batch has already been refunded")]
+    BatchAlreadyRefunded,
+
+    #[error("this idempotency key was already used for a different request")]
+    IdempotencyKeyReused,
+
+    #[error("the code {} is already in use", sanitize_cow(.code))]
+    DuplicateCode { code: String },
+
+    #[error("the session is read-only: no change was made")]
+    ReadOnly,
+
+    /// The ledger check found users whose `credits` differ from the sum of
+    /// their ledger entries (the invariant the ledger exists to keep).
+    #[error("{}", ledger_mismatch_message(*.users))]
+    LedgerMismatch { users: usize },
+}
+
+/// Whole seconds in UTC: database timestamps carry microseconds nobody needs
+/// to read.
+pub fn fmt_time(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+fn gift_card_expired_message(expires_at: &Option<DateTime<Utc>>) -> String {
+    match expires_at {
+        Some(t) => format!("the gift card expired at {}", fmt_time(t)),
+        None => "the gift card has expired".to_owned(),
+    }
+}
+
+fn not_revocable_message(status: &str) -> String {
+    if status == "redeemed" {
+        "a redeemed gift card cannot be revoked: its credits are already in the user's balance; \
+         use a balance adjustment instead"
+            .to_owned()
+    } else {
+        format!(
+            "the gift card is {}: only pending and active cards can be revoked",
+            sanitize_cow(status)
+        )
+    }
+}
+
+fn ledger_mismatch_message(users: usize) -> String {
+    let who = if users == 1 {
+        "1 user's balance differs".to_owned()
+    } else {
+        format!("{users} users' balances differ")
+    };
+    format!("{who} from the sum of their ledger entries")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap()
+    }
+
+    #[test]
+    fn invalid_input_displays_field_and_message() {
+        let e = InvalidInput::new("code", "is too short");
+        assert_eq!(e.to_string(), "code: is too short");
+        assert_eq!(e.field, "code");
+    }
+
+    #[test]
+    fn messages_match_the_spec() {
+        let nf = Refusal::NotFound {
+            what: "user",
+            key: "#7".into(),
+        };
+        assert_eq!(nf.to_string(), "no user matches #7");
+        assert_eq!(
+            Refusal::CouponAppliesAtCheckout {
+                discount_type: "percentage".into()
+            }
+            .to_string(),
+            "a percentage coupon applies at checkout in the web app; only credits coupons can be redeemed here"
+        );
+        assert_eq!(
+            Refusal::InsufficientCredits {
+                balance: 5,
+                change: -10
+            }
+            .to_string(),
+            "balance 5 cannot take -10: it would go below zero"
+        );
+        assert_eq!(
+            Refusal::ReadOnly.to_string(),
+            "the session is read-only: no change was made"
+        );
+    }
+
+    #[test]
+    fn times_are_shown_to_the_second() {
+        let at = t() + chrono::Duration::microseconds(123_456);
+        assert_eq!(
+            Refusal::CouponExpired { valid_until: at }.to_string(),
+            "the coupon expired at 2026-01-02 03:04:05 UTC"
+        );
+        assert_eq!(
+            Refusal::CouponNotYetValid { valid_from: at }.to_string(),
+            "the coupon is not valid before 2026-01-02 03:04:05 UTC"
+        );
+        assert_eq!(
+            Refusal::GiftCardExpired {
+                expires_at: Some(at)
+            }
+            .to_string(),
+            "the gift card expired at 2026-01-02 03:04:05 UTC"
+        );
+        assert_eq!(
+            Refusal::GiftCardExpired { expires_at: None }.to_string(),
+            "the gift card has expired"
+        );
+    }
+
+    #[test]
+    fn ledger_mismatch_counts_users() {
+        assert_eq!(
+            Refusal::LedgerMismatch { users: 1 }.to_string(),
+            "1 user's balance differs from the sum of their ledger entries"
+        );
+        assert_eq!(
+            Refusal::LedgerMismatch { users: 3 }.to_string(),
+            "3 users' balances differ from the sum of their ledger entries"
+        );
+    }
+
+    #[test]
+    fn redeemed_card_points_to_balance_adjustment() {
+        let m = Refusal::GiftCardNotRevocable {
+            status: "redeemed".into(),
+        }
+        .to_string();
+        assert!(m.contains("balance adjustment"), "{m}");
+        let m = Refusal::GiftCardNotRevocable {
+            status: "expired".into(),
+        }
+        .to_string();
+        assert_eq!(
+            m,
+            "the gift card is expired: only pending and active cards can be revoked"
+        );
+    }
+
+    #[test]
+    fn user_typed_keys_are_sanitised_in_messages() {
+        let nf = Refusal::NotFound {
+            what: "coupon",
+            key: "A\u{1b}[2JB\u{202e}".into(),
+        };
+        let m = nf.to_string();
+        assert!(
+            !m.chars().any(|c| c.is_control() || c == '\u{202e}'),
+            "{m:?}"
+        );
+        let d = Refusal::DuplicateCode {
+            code: "X\nY".into(),
+        };
+        assert_eq!(d.to_string(), "the code X Y is already in use");
+    }
+
+    #[test]
+    fn no_message_ends_with_a_period() {
+        let all = [
+            Refusal::CouponInactive,
+            Refusal::CouponExhausted { max_uses: 3 },
+            Refusal::CouponAlreadyRedeemed,
+            Refusal::GiftCardPending,
+            Refusal::GiftCardRevoked,
+            Refusal::GiftCardAlreadyRedeemed,
+            Refusal::BalanceOverflow {
+                balance: 1,
+                change: i64::MAX,
+            },
+            Refusal::BatchNotFailable {
+                status: "completed".into(),
+            },
+            Refusal::RefundExceedsCharge {
+                charged: 5,
+                requested: 6,
+            },
+            Refusal::RefundNotPositive { requested: 0 },
+            Refusal::NothingToRefund,
+            Refusal::BatchAlreadyRefunded,
+            Refusal::IdempotencyKeyReused,
+            Refusal::DuplicateCode { code: "A".into() },
+            Refusal::ReadOnly,
+            Refusal::LedgerMismatch { users: 2 },
+        ];
+        for r in all {
+            let m = r.to_string();
+            assert!(
+                !m.ends_with('.') && !m.is_empty() && !m.contains('\n'),
+                "{m}"
+            );
+        }
+    }
+}

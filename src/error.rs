@@ -1,0 +1,63 @@
+//! The one error type the library's operations return. Its three kinds map to
+//! distinct exit codes so scripts can tell bad input from a refused rule from
+//! a broken connection.
+
+use crate::domain::{InvalidInput, Refusal};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input is malformed: nothing was tried.
+    #[error("{}", join_invalid(.0))]
+    Invalid(Vec<InvalidInput>),
+    /// A rule refused the action: nothing was written.
+    #[error("{0}")]
+    Refused(#[from] Refusal),
+    /// The database or the machine failed; the message never holds a password.
+    #[error("{0}")]
+    Infrastructure(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn join_invalid(errors: &[InvalidInput]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl From<InvalidInput> for Error {
+    fn from(e: InvalidInput) -> Self {
+        Error::Invalid(vec![e])
+    }
+}
+
+/// Process exit codes, listed in `--help`.
+pub mod exit_code {
+    pub const INVALID_INPUT: i32 = 2;
+    pub const REFUSED: i32 = 3;
+    pub const INFRASTRUCTURE: i32 = 4;
+}
+
+impl Error {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        InvalidInput::new(field, message).into()
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Invalid(_) => exit_code::INVALID_INPUT,
+            Error::Refused(_) => exit_code::REFUSED,
+            Error::Infrastructure(_) => exit_code::INFRASTRUCTURE,
+        }
+    }
+
+    /// The field errors, for a form that shows each next to its field.
+    pub fn field_errors(&self) -> &[InvalidInput] {
+        match self {
+            Error::Invalid(errors) => errors,
+            _ => &[],
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! Fresh databases for tests and benchmarks, against real PostgreSQL.
+//!
+//! With `DATABASE_URL` set, databases are created on that server (the role
+//! needs CREATEDB). Without it, the first test of a test binary starts one
+//! throwaway server from the machine's binaries (as the `postgres` user when
+//! run as root), which a watchdog stops and deletes when the process exits,
+//! however it exits. Either way the schema is migrated once into a template
+//! database and each test gets `CREATE DATABASE ... TEMPLATE`: a file copy,
+//! milliseconds, isolated from every other test.
+
+use std::str::FromStr;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{AssertSqlSafe, PgPool};
+
+use crate::pg_local::{self, Durability, LocalServer, PgBinaries};
+
+struct Shared {
+    /// A URL of the server's maintenance database; other databases are
+    /// reached by swapping the name.
+    admin_url: String,
+    template: String,
+    /// The throwaway server, if we started one (the watchdog removes it).
+    own_server: bool,
+}
+
+static SHARED: OnceLock<Result<Shared, String>> = OnceLock::new();
+static NEXT_DB: AtomicU32 = AtomicU32::new(0);
+
+/// One test's own database, dropped when the value is dropped.
+pub struct TestDb {
+    pub pool: PgPool,
+    /// A URL for this database, for a child process (the real binary).
+    pub url: String,
+    name: String,
+}
+
+impl TestDb {
+    /// A freshly migrated, empty database. Panics with the reason when no
+    /// server can be had: a test can't go on without one.
+    pub async fn new() -> TestDb {
+        let template = shared_or_panic().template.clone();
+        Self::from_template(&template).await
+    }
+
+    /// An empty database with no schema at all, to test installing onto
+    /// what production already has.
+    pub async fn unmigrated() -> TestDb {
+        Self::from_template("template0").await
+    }
+
+    async fn from_template(template: &str) -> TestDb {
+        let shared = shared_or_panic();
+        let n = NEXT_DB.fetch_add(1, Ordering::Relaxed);
+        let name = format!("creditdesk_test_{}_{n}", std::process::id());
+        let admin = admin_pool(&shared.admin_url).await;
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "create database {name} template {template}"
+        )))
+        .execute(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("creating test database {name}: {e}"));
+        admin.close().await;
+        let url = database_url(&shared.admin_url, &name);
+        let pool = PgPoolOptions::new()
+            .max_connections(40)
+            .connect_with(options(&url))
+            .await
+            .unwrap_or_else(|e| panic!("connecting to {name}: {e}"));
+        TestDb { pool, url, name }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Ok(shared) = shared() else { return };
+        if shared.own_server {
+            return; // the whole server goes away with the process
+        }
+        let admin_url = shared.admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime, which can't be blocked on:
+        // a thread of its own does the async work.
+        let _ = std::thread::spawn(move || {
+            block_on(async move {
+                let admin = admin_pool(&admin_url).await;
+                let _ = sqlx::raw_sql(AssertSqlSafe(format!(
+                    "drop database if exists {name} with (force)"
+                )))
+                .execute(&admin)
+                .await;
+                admin.close().await;
+            })
+        })
+        .join();
+    }
+}
+
+fn shared_or_panic() -> &'static Shared {
+    match shared() {
+        Ok(s) => s,
+        Err(e) => panic!("no test database: {e}"),
+    }
+}
+
+fn shared() -> Result<&'static Shared, &'static str> {
+    SHARED
+        .get_or_init(|| {
+            std::thread::spawn(|| block_on(init()))
+                .join()
+                .unwrap_or_else(|_| Err("the set-up thread panicked".to_owned()))
+        })
+        .as_ref()
+        .map_err(String::as_str)
+}
+
+async fn init() -> Result<Shared, String> {
+    let (admin_url, own_server) = match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => (url, false),
+        _ => (
+            start_throwaway_server().map_err(|e| format!("{e:#}"))?,
+            true,
+        ),
+    };
+    let template = format!("creditdesk_template_{}", std::process::id());
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options(&admin_url))
+        .await
+        .map_err(|e| format!("connecting to the test server: {e}"))?;
+    for sql in [
+        format!("drop database if exists {template} with (force)"),
+        format!("create database {template}"),
+    ] {
+        sqlx::raw_sql(AssertSqlSafe(sql))
+            .execute(&admin)
+            .await
+            .map_err(|e| format!("creating the template database: {e}"))?;
+    }
+    admin.close().await;
+
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options(&database_url(&admin_url, &template)))
+        .await
+        .map_err(|e| format!("connecting to the template database: {e}"))?;
+    crate::db::migrate(&pool)
+        .await
+        .map_err(|e| format!("migrating the template database: {e}"))?;
+    pool.close().await;
+
+    if !own_server {
+        // SAFETY: registering a plain extern "C" fn with no captured state.
+        unsafe { libc::atexit(drop_template_at_exit) };
+    }
+    Ok(Shared {
+        admin_url,
+        template,
+        own_server,
+    })
+}
+
+extern "C" fn drop_template_at_exit() {
+    let Some(Ok(shared)) = SHARED.get() else {
+        return;
+    };
+    let admin_url = shared.admin_url.clone();
+    let template = shared.template.clone();
+    let _ = std::thread::spawn(move || {
+        block_on(async move {
+            let admin = admin_pool(&admin_url).await;
+            let _ = sqlx::raw_sql(AssertSqlSafe(format!(
+                "drop database if exists {template} with (force)"
+            )))
+            .execute(&admin)
+            .await;
+        })
+    })
+    .join();
+}
+
+fn start_throwaway_server() -> anyhow::Result<String> {
+    let dir = pg_local::throwaway_dir("creditdesk-test")?;
+    let server = LocalServer::new(PgBinaries::find()?, dir, Durability::Throwaway);
+    server.remove_when_process_exits(std::process::id())?;
+    server.init_if_needed()?;
+    server.start()?;
+    Ok(server.url("postgres"))
+}
+
+async fn admin_pool(admin_url: &str) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options(admin_url))
+        .await
+        .unwrap_or_else(|e| panic!("connecting to the test server: {e}"))
+}
+
+fn options(url: &str) -> PgConnectOptions {
+    PgConnectOptions::from_str(url).unwrap_or_else(|e| panic!("bad test database URL: {e}"))
+}
+
+/// The same server and credentials, another database.
+fn database_url(url: &str, database: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            u.set_path(&format!("/{database}"));
+            u.to_string()
+        }
+        Err(_) => url.to_owned(),
+    }
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(f),
+        Err(e) => panic!("cannot start a runtime: {e}"),
+    }
+}
