@@ -10,5 +10,6 @@ pub mod domain;
 pub mod error;
 pub mod pg_local;
 pub mod testing;
+pub mod tui;
 
 pub use error::{Error, Result};

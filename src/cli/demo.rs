@@ -19,11 +19,14 @@ pub struct DemoArgs {
     /// Users to generate on first start
     #[arg(long, default_value_t = 2000)]
     pub users: u32,
+    /// Keep the database running until Ctrl-C instead of opening the console
+    #[arg(long)]
+    pub no_console: bool,
 }
 
-pub async fn run(_cli: &Cli, args: &DemoArgs) -> Result<()> {
+pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     let server = start_server(args.reset).map_err(|e| Error::Infrastructure(format!("{e:#}")))?;
-    let outcome = prepare_and_wait(&server, args.users).await;
+    let outcome = prepare_and_open_console(cli, &server, args).await;
     let stopped = server.stop();
     outcome?;
     stopped.map_err(|e| Error::Infrastructure(format!("{e:#}")))?;
@@ -48,7 +51,7 @@ fn start_server(reset: bool) -> anyhow::Result<LocalServer> {
     Ok(server)
 }
 
-async fn prepare_and_wait(server: &LocalServer, users: u32) -> Result<()> {
+async fn prepare_and_open_console(cli: &Cli, server: &LocalServer, args: &DemoArgs) -> Result<()> {
     let admin = Target::parse(&server.url("postgres"))?
         .connect(false, 1)
         .await?;
@@ -77,15 +80,24 @@ async fn prepare_and_wait(server: &LocalServer, users: u32) -> Result<()> {
         .await
         .map_err(db::infra)?;
     if !has_users {
-        super::seed(&pool, users).await?;
+        super::seed(&pool, args.users).await?;
     }
-    println!("demo database running. Connect with:");
-    println!("  DATABASE_URL='{url}'");
-    println!("  {}", server.psql_hint(DEMO_DATABASE));
-    println!("Press Ctrl-C to stop it.");
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| Error::Infrastructure(format!("waiting for Ctrl-C: {e}")))?;
     pool.close().await;
-    Ok(())
+    eprintln!("demo database running. Connect with:");
+    eprintln!("  DATABASE_URL='{url}'");
+    eprintln!("  {}", server.psql_hint(DEMO_DATABASE));
+    if args.no_console {
+        eprintln!("Press Ctrl-C to stop it.");
+        return tokio::signal::ctrl_c()
+            .await
+            .map_err(|e| Error::Infrastructure(format!("waiting for Ctrl-C: {e}")));
+    }
+    let config = crate::tui::ConsoleConfig {
+        target: Target::parse(&url)?,
+        operator: crate::domain::operator::Operator::from_option_or_login(cli.operator.as_deref())?,
+        read_only: cli.read_only,
+        env_label: Some(cli.env_label.clone().unwrap_or_else(|| "DEMO".to_owned())),
+    };
+    let pool = config.target.connect(cli.read_only, 8).await?;
+    crate::tui::run(pool, config).await
 }

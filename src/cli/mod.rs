@@ -1,9 +1,12 @@
 //! The command line: parsing and the subcommands, each a thin face over `db`.
 
 mod audit;
+mod batches;
 mod context;
+mod coupons;
 mod credits;
 mod demo;
+mod gift_cards;
 pub mod output;
 mod users;
 
@@ -70,6 +73,15 @@ pub enum Command {
     /// Balances and the credit ledger
     #[command(subcommand)]
     Credits(credits::CreditsCmd),
+    /// Discount coupons: create, list, deactivate, redeem credits coupons
+    #[command(subcommand)]
+    Coupons(coupons::CouponsCmd),
+    /// Gift cards: issue (one or thousands), list, revoke, redeem
+    #[command(subcommand, name = "gift-cards")]
+    GiftCards(gift_cards::GiftCardsCmd),
+    /// Photo-generation batches: find stuck or failed ones, fail and refund
+    #[command(subcommand)]
+    Batches(batches::BatchesCmd),
     /// The audit log of changes made with this tool, newest first
     Audit(audit::AuditArgs),
 }
@@ -98,10 +110,14 @@ pub async fn run(cli: Cli) -> Result<()> {
         Some(Command::Users(cmd)) => users::run(&Ctx::open(&cli).await?, cmd).await,
         Some(Command::Credits(cmd)) => credits::run(&Ctx::open(&cli).await?, cmd).await,
         Some(Command::Audit(args)) => audit::run(&Ctx::open(&cli).await?, args).await,
-        None => Err(Error::invalid(
-            "command",
-            "the console is not available yet: run `creditdesk --help` for the commands",
-        )),
+        Some(Command::Coupons(cmd)) => coupons::run(&Ctx::open(&cli).await?, cmd).await,
+        Some(Command::GiftCards(cmd)) => gift_cards::run(&Ctx::open(&cli).await?, cmd).await,
+        Some(Command::Batches(cmd)) => batches::run(&Ctx::open(&cli).await?, cmd).await,
+        None => {
+            let config = console_config(&cli)?;
+            let pool = config.target.connect(cli.read_only, 8).await?;
+            crate::tui::run(pool, config).await
+        }
     }
 }
 
@@ -122,6 +138,16 @@ async fn seed(pool: &sqlx::PgPool, users: u32) -> Result<()> {
         report.elapsed_ms as f64 / 1000.0
     );
     Ok(())
+}
+
+/// The console's settings from the command line.
+fn console_config(cli: &Cli) -> Result<crate::tui::ConsoleConfig> {
+    Ok(crate::tui::ConsoleConfig {
+        target: target(cli)?,
+        operator: crate::domain::operator::Operator::from_option_or_login(cli.operator.as_deref())?,
+        read_only: cli.read_only,
+        env_label: cli.env_label.clone(),
+    })
 }
 
 fn target(cli: &Cli) -> Result<Target> {

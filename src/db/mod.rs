@@ -2,8 +2,11 @@
 //! one transaction that also writes its audit row.
 
 pub mod audit;
+pub mod batches;
 pub mod connect;
+pub mod coupons;
 pub mod credits;
+pub mod gift_cards;
 pub mod ledger;
 pub mod seed;
 pub mod users;
