@@ -161,6 +161,12 @@ impl LocalServer {
     /// Starts the server and waits until it accepts connections. A stale
     /// `postmaster.pid` left by a killed server is removed first.
     pub fn start(&self) -> Result<()> {
+        self.start_with("")
+    }
+
+    /// `start` with extra server options (`-c name=value ...`), which win
+    /// over the defaults: e.g. TCP and TLS for the TLS tests.
+    pub fn start_with(&self, extra_options: &str) -> Result<()> {
         if self.is_running() {
             return Ok(());
         }
@@ -175,6 +181,8 @@ impl LocalServer {
                  -c max_connections=300 -c shared_buffers=128MB",
             );
         }
+        opts.push(' ');
+        opts.push_str(extra_options);
         let mut pg_ctl = self.command("pg_ctl");
         pg_ctl
             .arg("-D")
@@ -249,6 +257,16 @@ impl LocalServer {
             .stderr(Stdio::null());
         std::os::unix::process::CommandExt::process_group(&mut sh, 0);
         sh.spawn().context("starting the cleanup watchdog")?;
+        Ok(())
+    }
+
+    /// Hands files we wrote into the server's directory to the user it runs as.
+    pub fn give_to_server_user(&self, path: &Path) -> Result<()> {
+        if running_as_root() {
+            run(Command::new("chown")
+                .arg(format!("{SERVICE_USER}:"))
+                .arg(path))?;
+        }
         Ok(())
     }
 

@@ -350,3 +350,191 @@ async fn find_matches_id_email_and_name_substrings_newest_first() {
             .is_empty()
     );
 }
+
+fn creditdesk(url: &str, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_creditdesk"))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("CREDITDESK_OPERATOR", "cli-test")
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn bad_input_of_every_kind_is_refused_by_the_binary_and_writes_nothing() {
+    let db = TestDb::new().await;
+    let id = user_with(&db.pool, "gus@example.com", 5).await;
+    let user = id.to_string();
+    let written = || async {
+        (
+            count(&db.pool, "select count(*) from credit_history").await,
+            count(&db.pool, "select count(*) from admin_audit_log").await,
+            count(&db.pool, "select sum(credits)::int8 from users").await,
+        )
+    };
+    let before = written().await;
+    let cases: &[(&[&str], i32)] = &[
+        (
+            &[
+                "credits", "adjust", &user, "--amount", "abc", "--reason", "x",
+            ],
+            2,
+        ),
+        (
+            &["credits", "adjust", &user, "--amount", "0", "--reason", "x"],
+            2,
+        ),
+        (
+            &[
+                "credits", "adjust", &user, "--amount", "1.5", "--reason", "x",
+            ],
+            2,
+        ),
+        (
+            &[
+                "credits",
+                "adjust",
+                &user,
+                "--amount",
+                "99999999999999999999",
+                "--reason",
+                "x",
+            ],
+            2,
+        ),
+        (
+            &[
+                "credits", "adjust", &user, "--amount", "-6", "--reason", "x",
+            ],
+            3,
+        ),
+        (
+            &[
+                "credits", "adjust", &user, "--amount", "5", "--reason", "  ",
+            ],
+            2,
+        ),
+        (
+            &[
+                "credits",
+                "adjust",
+                &user,
+                "--amount",
+                "5",
+                "--reason",
+                "evil\x1b[2J",
+            ],
+            2,
+        ),
+        (
+            &[
+                "credits",
+                "adjust",
+                "nobody@example.com",
+                "--amount",
+                "5",
+                "--reason",
+                "x",
+            ],
+            3,
+        ),
+        (
+            &[
+                "credits",
+                "adjust",
+                "'; drop table users; --",
+                "--amount",
+                "5",
+                "--reason",
+                "x",
+            ],
+            2,
+        ),
+        (
+            &[
+                "credits",
+                "adjust",
+                "99999999999",
+                "--amount",
+                "5",
+                "--reason",
+                "x",
+            ],
+            2,
+        ),
+        (
+            &[
+                "--read-only",
+                "credits",
+                "adjust",
+                &user,
+                "--amount",
+                "5",
+                "--reason",
+                "x",
+            ],
+            3,
+        ),
+        (&["credits", "history", &user, "--before", "garbage"], 2),
+        (&["credits", "history", &user, "--type", "bonus"], 2),
+        (&["credits", "history", &user, "--limit", "0"], 2),
+        (&["credits", "show", "999999"], 3),
+        (&["users", "find", ""], 2),
+        (
+            &[
+                "--operator",
+                " ",
+                "credits",
+                "adjust",
+                &user,
+                "--amount",
+                "5",
+                "--reason",
+                "x",
+            ],
+            2,
+        ),
+    ];
+    for (args, expected) in cases {
+        let (code, _, stderr) = creditdesk(&db.url, args);
+        assert_eq!(code, *expected, "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "{args:?}: one line: {stderr}"
+        );
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains('\x1b'),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert_eq!(written().await, before, "nothing was written");
+
+    // And the happy path through the same binary, with --json.
+    let (code, stdout, stderr) = creditdesk(
+        &db.url,
+        &[
+            "credits",
+            "adjust",
+            "GUS@example.com",
+            "--amount",
+            "+3",
+            "--reason",
+            "goodwill",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let done: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(
+        (done["old_balance"].as_i64(), done["new_balance"].as_i64()),
+        (Some(5), Some(8))
+    );
+    let (code, _, stderr) = creditdesk(&db.url, &["credits", "verify"]);
+    assert_eq!(code, 0, "{stderr}");
+}

@@ -17,7 +17,7 @@ pub struct Ctx {
 impl Ctx {
     pub async fn open(cli: &super::Cli) -> Result<Self> {
         // Resolve the operator before connecting: bad input fails fast.
-        let operator = Operator::from_option_or_login(cli.operator.as_deref())?;
+        let operator = super::operator(cli)?;
         let format = if cli.json {
             Format::Json
         } else if cli.csv {

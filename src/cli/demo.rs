@@ -94,7 +94,7 @@ async fn prepare_and_open_console(cli: &Cli, server: &LocalServer, args: &DemoAr
     }
     let config = crate::tui::ConsoleConfig {
         target: Target::parse(&url)?,
-        operator: crate::domain::operator::Operator::from_option_or_login(cli.operator.as_deref())?,
+        operator: super::operator(cli)?,
         read_only: cli.read_only,
         env_label: Some(cli.env_label.clone().unwrap_or_else(|| "DEMO".to_owned())),
     };

@@ -13,6 +13,7 @@ mod users;
 use clap::{Parser, Subcommand};
 
 use crate::db::{self, Target};
+use crate::domain::operator::Operator;
 use crate::error::{Error, Result};
 use context::Ctx;
 
@@ -144,10 +145,39 @@ async fn seed(pool: &sqlx::PgPool, users: u32) -> Result<()> {
 fn console_config(cli: &Cli) -> Result<crate::tui::ConsoleConfig> {
     Ok(crate::tui::ConsoleConfig {
         target: target(cli)?,
-        operator: crate::domain::operator::Operator::from_option_or_login(cli.operator.as_deref())?,
+        operator: operator(cli)?,
         read_only: cli.read_only,
         env_label: cli.env_label.clone(),
     })
+}
+
+/// `--operator` or `CREDITDESK_OPERATOR` (clap reads both), else the login
+/// name, which root shells over SSH don't always export.
+fn operator(cli: &Cli) -> Result<Operator> {
+    let name = match &cli.operator {
+        Some(name) => name.clone(),
+        None => ["USER", "LOGNAME"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
+            .or_else(login_name_of_uid)
+            .unwrap_or_default(),
+    };
+    Ok(Operator::parse(&name)?)
+}
+
+fn login_name_of_uid() -> Option<String> {
+    // SAFETY: getpwuid returns a pointer to static storage or null; we copy
+    // the name out before any other call could overwrite it.
+    unsafe {
+        let pw = libc::getpwuid(libc::getuid());
+        if pw.is_null() || (*pw).pw_name.is_null() {
+            return None;
+        }
+        std::ffi::CStr::from_ptr((*pw).pw_name)
+            .to_str()
+            .ok()
+            .map(str::to_owned)
+    }
 }
 
 fn target(cli: &Cli) -> Result<Target> {

@@ -5,7 +5,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Executor, PgPool};
+use sqlx::{ConnectOptions, Connection, Executor, PgPool};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 use crate::error::{Error, Result};
 
@@ -76,9 +78,17 @@ impl Target {
     /// Opens a pool. With `read_only`, every session is read-only in
     /// PostgreSQL itself, so a change is refused even if the tool tried one.
     pub async fn connect(&self, read_only: bool, max_connections: u32) -> Result<PgPool> {
+        // One direct attempt first: a pool retries until its timeout and
+        // then only says "timed out"; this says "refused" or "password
+        // authentication failed" at once.
+        let probe = tokio::time::timeout(CONNECT_TIMEOUT, self.options.connect())
+            .await
+            .map_err(|_| self.connect_error(&sqlx::Error::PoolTimedOut))?
+            .map_err(|e| self.connect_error(&e))?;
+        let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(CONNECT_TIMEOUT)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if read_only {

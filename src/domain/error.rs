@@ -40,6 +40,16 @@ pub enum Refusal {
     #[error("the coupon is inactive")]
     CouponInactive,
 
+    /// Deactivating twice would write a second audit row for no change.
+    #[error("the coupon is already inactive")]
+    CouponAlreadyInactive,
+
+    /// Stored data outside the rules (e.g. written by another tool): not paid out.
+    #[error(
+        "the coupon's value {value} is not a whole number of credits from 1 to 1000000: it cannot be redeemed"
+    )]
+    CouponValueNotPayable { value: String },
+
     #[error("the coupon is not valid before {}", fmt_time(.valid_from))]
     CouponNotYetValid { valid_from: DateTime<Utc> },
 
@@ -75,6 +85,15 @@ pub enum Refusal {
     #[error("{}", not_revocable_message(.status))]
     GiftCardNotRevocable { status: String },
 
+    /// Gift cards are issued from an active credit pack; `active` lists the
+    /// names the operator can choose from.
+    #[error("{}", pack_unavailable_message(.name, *.inactive, .active))]
+    CreditPackUnavailable {
+        name: String,
+        inactive: bool,
+        active: Vec<String>,
+    },
+
     #[error("balance {balance} cannot take {change}: it would go below zero")]
     InsufficientCredits { balance: i64, change: i64 },
 
@@ -98,6 +117,10 @@ pub enum Refusal {
 
     #[error("this batch has already been refunded")]
     BatchAlreadyRefunded,
+
+    /// Failing a failed batch again changes nothing; only its refund is left.
+    #[error("the batch is already marked failed: only a refund can still be given")]
+    BatchAlreadyFailed,
 
     #[error("this idempotency key was already used for a different request")]
     IdempotencyKeyReused,
@@ -137,6 +160,20 @@ fn not_revocable_message(status: &str) -> String {
             "the gift card is {}: only pending and active cards can be revoked",
             sanitize_cow(status)
         )
+    }
+}
+
+fn pack_unavailable_message(name: &str, inactive: bool, active: &[String]) -> String {
+    let what = if inactive {
+        format!("the credit pack {} is inactive", sanitize_cow(name))
+    } else {
+        format!("no credit pack is named {}", sanitize_cow(name))
+    };
+    if active.is_empty() {
+        format!("{what}, and no pack is active")
+    } else {
+        let names: Vec<_> = active.iter().map(|n| sanitize_cow(n)).collect();
+        format!("{what}: choose {}", names.join(", "))
     }
 }
 
@@ -286,6 +323,7 @@ mod tests {
             Refusal::RefundNotPositive { requested: 0 },
             Refusal::NothingToRefund,
             Refusal::BatchAlreadyRefunded,
+            Refusal::BatchAlreadyFailed,
             Refusal::IdempotencyKeyReused,
             Refusal::DuplicateCode { code: "A".into() },
             Refusal::ReadOnly,

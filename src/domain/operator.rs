@@ -25,15 +25,6 @@ impl Operator {
         Ok(Self(name.to_owned()))
     }
 
-    /// `--operator`, else `CREDITDESK_OPERATOR` (clap reads both), else the
-    /// login name.
-    pub fn from_option_or_login(given: Option<&str>) -> Result<Self, InvalidInput> {
-        match given {
-            Some(name) => Self::parse(name),
-            None => Self::parse(&login_name()),
-        }
-    }
-
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -43,13 +34,6 @@ impl std::fmt::Display for Operator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-fn login_name() -> String {
-    ["USER", "LOGNAME", "USERNAME"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
