@@ -1,18 +1,289 @@
-//! `creditdesk batches` (being written).
+//! `creditdesk batches list|show|fail`
 
 use clap::Subcommand;
 
-use super::context::Ctx;
+use super::context::{Ctx, opt, when};
+use super::output::{self, Format, Table};
+use crate::db::batches::{self, BatchFilter, BatchSummary, GenerationOptions, Refund};
+use crate::domain::amounts::{parse_count, parse_duration, parse_positive_credits};
+use crate::domain::ledger::BatchStatus;
+use crate::domain::text::Reason;
+use crate::domain::user_ref::UserRef;
 use crate::error::{Error, Result};
+
+const FAIL_HELP: &str = "\
+What happens, by the batch's status (all in one transaction, with a batch.fail audit row):
+  generating  marked failed; refunded too if --refund or --refund-all is given.
+              completedAt stays empty: the batch never completed (when it was
+              failed, and by whom, is in the audit log).
+  failed      not marked again; --refund or --refund-all refunds it if it never
+              was refunded; without them there is nothing to do (refused).
+  completed   refused: a completed batch delivered its photos (use `credits adjust`
+              for a goodwill gesture).
+The refund is one `refund` ledger entry to the batch's user, linked to the batch.
+A batch is refunded at most once, never more than it charged: minus the sum of its
+`generation` entries, linked to the batch or to its photos.
+If the refund is refused (already refunded, nothing charged, too much), the batch
+is not marked failed either: nothing is written when a command fails.";
 
 #[derive(Debug, Subcommand)]
 pub enum BatchesCmd {
-    /// Not available yet
-    List,
+    /// Batches newest first; with --stuck, the ones generating too long, oldest first
+    List {
+        /// Only batches with this status (generating, completed, failed)
+        #[arg(long, conflicts_with = "stuck")]
+        status: Option<String>,
+        /// Only batches generating for longer than --older-than (default 15m), oldest first
+        #[arg(long)]
+        stuck: bool,
+        /// How long generating counts as stuck, like 30m, 2h or 1d (with --stuck)
+        #[arg(long, requires = "stuck", allow_hyphen_values = true)]
+        older_than: Option<String>,
+        /// Only this user's batches: a numeric id or an email
+        #[arg(long)]
+        user: Option<String>,
+        /// At most this many batches (1 to 10000)
+        #[arg(long, default_value = "50", allow_hyphen_values = true)]
+        limit: String,
+    },
+    /// A batch with its options, user, model, photos, credits charged and refunded, and ledger entries
+    Show {
+        /// The batch id
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+    },
+    /// Mark a batch failed and, if asked, refund its credits to its user
+    #[command(after_help = FAIL_HELP)]
+    Fail {
+        /// The batch id
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+        /// Why: recorded on the refund entry and in the audit log
+        #[arg(long)]
+        reason: String,
+        /// Refund this many credits (at most what the batch charged)
+        #[arg(long, allow_hyphen_values = true, conflicts_with = "refund_all")]
+        refund: Option<String>,
+        /// Refund everything the batch charged
+        #[arg(long)]
+        refund_all: bool,
+    },
 }
 
-pub async fn run(_ctx: &Ctx, cmd: &BatchesCmd) -> Result<()> {
+pub async fn run(ctx: &Ctx, cmd: &BatchesCmd) -> Result<()> {
     match cmd {
-        BatchesCmd::List => Err(Error::invalid("command", "not available yet")),
+        BatchesCmd::List {
+            status,
+            stuck,
+            older_than,
+            user,
+            limit,
+        } => {
+            let filter = BatchFilter {
+                status: status.as_deref().map(BatchStatus::parse).transpose()?,
+                stuck_older_than: match (stuck, older_than) {
+                    (true, Some(d)) => Some(parse_duration("older-than", d)?),
+                    (true, None) => Some(batches::STUCK_AFTER),
+                    (false, _) => None,
+                },
+                user: user.as_deref().map(UserRef::parse).transpose()?,
+                limit: parse_count("limit", limit, 10_000)?.into(),
+            };
+            let found = batches::list(&ctx.pool, &filter).await?;
+            // A lone "-" would be guarded as a formula in CSV: leave it empty.
+            let missing = if ctx.format == Format::Csv { "" } else { "-" };
+            output::list(ctx.format, &found, &summary_table(&found, missing))
+        }
+        BatchesCmd::Show { id } => show(ctx, parse_id(id)?).await,
+        BatchesCmd::Fail {
+            id,
+            reason,
+            refund,
+            refund_all,
+        } => {
+            let id = parse_id(id)?;
+            let reason = Reason::parse(reason)?;
+            let refund = match (refund, refund_all) {
+                (Some(n), _) => Refund::Amount(parse_positive_credits("refund", n)?),
+                (None, true) => Refund::All,
+                (None, false) => Refund::None,
+            };
+            let done = batches::fail(&ctx.pool, &ctx.operator, id, &reason, refund).await?;
+            let what = if done.marked_failed {
+                format!("batch {} marked failed (was {})", id, done.previous_status)
+            } else {
+                format!("batch {id} was already failed")
+            };
+            let refund = match done.entry_id {
+                Some(entry) => format!(
+                    "; refunded {} of {} charged credits to {}: balance {} -> {} (entry {entry})",
+                    done.refunded, done.charged, done.email, done.old_balance, done.new_balance
+                ),
+                None => format!("; no refund ({} credits charged)", done.charged),
+            };
+            output::record(ctx.format, &done, &format!("{what}{refund}"))
+        }
+    }
+}
+
+/// Batch ids are `serial`: 1 to i32::MAX.
+fn parse_id(s: &str) -> Result<i32> {
+    parse_count("batch", s, i32::MAX.unsigned_abs())
+        .ok()
+        .and_then(|n| i32::try_from(n).ok())
+        .ok_or_else(|| {
+            Error::invalid(
+                "batch",
+                format!("a batch id is a whole number from 1 to {}", i32::MAX),
+            )
+        })
+}
+
+fn summary_table(found: &[BatchSummary], missing: &str) -> Table {
+    let mut table = Table::new(&[
+        "id",
+        "user",
+        "model",
+        "status",
+        "images",
+        "credits",
+        "created",
+        "age",
+        "completed",
+    ]);
+    for b in found {
+        table.row(vec![
+            b.id.to_string(),
+            format!("{} {}", b.user_id, b.user_email),
+            match (b.model_id, &b.model_name) {
+                (Some(id), Some(name)) => format!("{id} {name}"),
+                _ => missing.to_owned(),
+            },
+            b.status.clone(),
+            b.images.to_string(),
+            b.credits_used.to_string(),
+            when(b.created_at),
+            age(b.age_seconds),
+            b.completed_at.map_or_else(|| missing.to_owned(), when),
+        ]);
+    }
+    table
+}
+
+async fn show(ctx: &Ctx, id: i32) -> Result<()> {
+    let b = batches::show(&ctx.pool, id).await?;
+    if ctx.format == Format::Json {
+        return output::json(&b);
+    }
+    let model = match &b.model {
+        Some(m) => format!("{} {} ({})", m.id, m.name, opt(&m.status)),
+        None => "- (deleted)".to_owned(),
+    };
+    let mut text = format!(
+        "batch {}: {}, {} images, creditsUsed {}\n\
+         created {} ({} ago); completed {}\n\
+         user {} {} ({}), balance {}\n\
+         model {model}\n\
+         options: {}\n\
+         charged {} credits; refunded {}\n\n\
+         photos ({}):\n",
+        b.id,
+        b.status,
+        b.images,
+        b.credits_used,
+        when(b.created_at),
+        age(b.age_seconds),
+        b.completed_at.map(when).unwrap_or_else(|| "-".to_owned()),
+        b.user.id,
+        b.user.email,
+        opt(&b.user.name),
+        b.user.credits,
+        options_text(&b.options),
+        b.charged,
+        b.refunded,
+        b.photos.len(),
+    );
+    let mut photos = Table::new(&["id", "credits", "created", "options", "url"]);
+    for p in &b.photos {
+        photos.row(vec![
+            p.id.to_string(),
+            p.credits_used.to_string(),
+            when(p.created_at),
+            options_text(&p.options),
+            p.url.clone(),
+        ]);
+    }
+    text.push_str(&photos.render());
+    text.push_str("\nledger entries:\n");
+    text.push_str(&super::credits::ledger_table(&b.entries).render());
+    output::record(ctx.format, &b, &text)
+}
+
+/// `aspect 9:16, glasses no, hair brown/long, backgrounds beach, city, styles ...`
+fn options_text(o: &GenerationOptions) -> String {
+    let list = |v: &Option<serde_json::Value>| match v {
+        Some(serde_json::Value::Array(items)) if !items.is_empty() => items
+            .iter()
+            .map(|i| match i {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => "-".to_owned(),
+    };
+    format!(
+        "aspect {}, glasses {}, hair {}/{}, backgrounds [{}], styles [{}]",
+        opt(&o.aspect_ratio),
+        opt(&o.glasses),
+        opt(&o.hair_color),
+        opt(&o.hair_style),
+        list(&o.backgrounds),
+        list(&o.styles),
+    )
+}
+
+/// A short age: `45s`, `12m`, `3h 05m`, `2d 04h`.
+fn age(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h {:02}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d {:02}h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_short() {
+        assert_eq!(age(-3), "0s");
+        assert_eq!(age(59), "59s");
+        assert_eq!(age(60 * 14), "14m");
+        assert_eq!(age(3 * 3600 + 5 * 60), "3h 05m");
+        assert_eq!(age(2 * 86_400 + 4 * 3600 + 59), "2d 04h");
+    }
+
+    #[test]
+    fn batch_ids() {
+        assert_eq!(parse_id(" 12 ").ok(), Some(12));
+        assert_eq!(parse_id("2147483647").ok(), Some(i32::MAX));
+        for bad in [
+            "abc",
+            "",
+            "0",
+            "-5",
+            "2147483648",
+            "1.5",
+            "'; drop table users; --",
+        ] {
+            assert!(
+                matches!(parse_id(bad), Err(crate::Error::Invalid(_))),
+                "{bad:?}"
+            );
+        }
     }
 }

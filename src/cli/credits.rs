@@ -202,7 +202,8 @@ async fn show(ctx: &Ctx, user: &UserRef) -> Result<()> {
     output::record(ctx.format, &o, &text)
 }
 
-fn ledger_table(entries: &[LedgerEntry]) -> Table {
+/// A ledger as a table; `batches show` prints a batch's entries the same way.
+pub(super) fn ledger_table(entries: &[LedgerEntry]) -> Table {
     let mut table = Table::new(&["id", "when", "type", "amount", "links", "description"]);
     for e in entries {
         table.row(vec![

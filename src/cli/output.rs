@@ -88,7 +88,9 @@ impl Table {
 }
 
 pub fn csv_cell(cell: &str) -> String {
-    let guarded = if cell.starts_with(['=', '+', '-', '@']) && cell.parse::<f64>().is_err() {
+    let looks_like_formula =
+        cell.len() > 1 && cell.starts_with(['=', '+', '-', '@']) && cell.parse::<f64>().is_err();
+    let guarded = if looks_like_formula {
         format!("'{cell}")
     } else {
         cell.to_owned()
@@ -165,6 +167,7 @@ mod tests {
         assert_eq!(csv_cell("a,b"), "\"a,b\"");
         assert_eq!(csv_cell("=SUM(A1)"), "'=SUM(A1)");
         assert_eq!(csv_cell("-5"), "-5");
+        assert_eq!(csv_cell("-"), "-", "an empty value, not a formula");
         assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
     }
 }

@@ -1,1 +1,601 @@
-//! batches (being written).
+//! Photo-generation batches: finding stuck ones, what a batch charged and
+//! refunded, and failing a batch with an optional refund (one transaction
+//! with its audit row).
+//!
+//! What a batch charged is read from the ledger, not from the batch's own
+//! `creditsUsed` counter: the `generation` entries linked to the batch
+//! directly (`relatedBatchId`) or through one of its photos
+//! (`relatedPhotoId`; the app may link only photos). A refund is one
+//! `refund` entry linked by `relatedBatchId`, and the database allows only
+//! one per batch.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+
+use super::audit::{self, AuditRecord};
+use super::credits::LedgerEntry;
+use super::infra;
+use super::ledger::{self, NewEntry};
+use super::users;
+use crate::domain::Refusal;
+use crate::domain::codes::mask_code;
+use crate::domain::ledger::{BatchStatus, EntryType, check_failable, refundable};
+use crate::domain::operator::Operator;
+use crate::domain::text::Reason;
+use crate::domain::user_ref::UserRef;
+use crate::error::{Error, Result};
+
+/// A batch still `generating` after this long is stuck (the default of
+/// `batches list --stuck`).
+pub const STUCK_AFTER: Duration = Duration::minutes(15);
+
+/// The most rows one list returns.
+pub const MAX_LIMIT: i64 = 10_000;
+
+/// One row of a batch list.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BatchSummary {
+    pub id: i32,
+    pub user_id: i32,
+    pub user_email: String,
+    /// `None` when the model was deleted: a batch outlives its model.
+    pub model_id: Option<i32>,
+    pub model_name: Option<String>,
+    pub status: String,
+    pub images: i32,
+    /// The batch's own `creditsUsed` counter, as the app wrote it.
+    pub credits_used: i32,
+    pub created_at: DateTime<Utc>,
+    /// Seconds since `created_at`, by the database's clock (the same clock
+    /// that decides what is stuck).
+    pub age_seconds: i64,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BatchFilter {
+    pub status: Option<BatchStatus>,
+    /// Only batches `generating` for longer than this, oldest first. Implies
+    /// status `generating`.
+    pub stuck_older_than: Option<Duration>,
+    pub user: Option<UserRef>,
+    /// 1 to [`MAX_LIMIT`].
+    pub limit: i64,
+}
+
+/// Batches matching `f`: the stuck view oldest first (the longest stuck is
+/// the most urgent), otherwise newest first. Served by the
+/// (status, createdAt) and (userId, createdAt desc) indexes.
+pub async fn list(pool: &PgPool, f: &BatchFilter) -> Result<Vec<BatchSummary>> {
+    if !(1..=MAX_LIMIT).contains(&f.limit) {
+        return Err(Error::invalid(
+            "limit",
+            format!("must be between 1 and {MAX_LIMIT}"),
+        ));
+    }
+    let user_id = match &f.user {
+        Some(user) => {
+            let mut conn = pool.acquire().await.map_err(infra)?;
+            Some(users::resolve(&mut conn, user).await?.id)
+        }
+        None => None,
+    };
+    match f.stuck_older_than {
+        Some(older_than) => {
+            if f.status.is_some_and(|s| s != BatchStatus::Generating) {
+                return Err(Error::invalid(
+                    "status",
+                    "stuck batches are generating ones: leave out the status",
+                ));
+            }
+            if older_than <= Duration::zero() {
+                return Err(Error::invalid("older-than", "must be longer than zero"));
+            }
+            sqlx::query_as!(
+                BatchSummary,
+                r#"select b.id, b."userId" as user_id, u.email as user_email,
+                          b."modelId" as model_id, m.name as "model_name?", b.status,
+                          b."totalImagesGenerated" as images, b."creditsUsed" as credits_used,
+                          b."createdAt" as created_at,
+                          extract(epoch from now() - b."createdAt")::int8 as "age_seconds!",
+                          b."completedAt" as completed_at
+                   from photo_generation_batches b
+                   join users u on u.id = b."userId"
+                   left join models m on m.id = b."modelId"
+                   where b.status = 'generating'
+                     and b."createdAt" < now() - $1::int8 * interval '1 second'
+                     and ($2::int4 is null or b."userId" = $2)
+                   order by b."createdAt", b.id
+                   limit $3"#,
+                older_than.num_seconds(),
+                user_id,
+                f.limit,
+            )
+            .fetch_all(pool)
+            .await
+            .map_err(infra)
+        }
+        None => match user_id {
+            Some(user_id) => sqlx::query_as!(
+                BatchSummary,
+                r#"select b.id, b."userId" as user_id, u.email as user_email,
+                          b."modelId" as model_id, m.name as "model_name?", b.status,
+                          b."totalImagesGenerated" as images, b."creditsUsed" as credits_used,
+                          b."createdAt" as created_at,
+                          extract(epoch from now() - b."createdAt")::int8 as "age_seconds!",
+                          b."completedAt" as completed_at
+                   from photo_generation_batches b
+                   join users u on u.id = b."userId"
+                   left join models m on m.id = b."modelId"
+                   where b."userId" = $1 and ($2::text is null or b.status = $2)
+                   order by b."createdAt" desc, b.id desc
+                   limit $3"#,
+                user_id,
+                f.status.map(BatchStatus::as_str),
+                f.limit,
+            )
+            .fetch_all(pool)
+            .await
+            .map_err(infra),
+            // No index has createdAt first, so the newest of each status
+            // are taken from (status, createdAt) and merged: a few index
+            // reads instead of sorting the whole table.
+            None => {
+                let statuses: Vec<String> = match f.status {
+                    Some(s) => vec![s.as_str().to_owned()],
+                    None => BatchStatus::ALL
+                        .iter()
+                        .map(|s| s.as_str().to_owned())
+                        .collect(),
+                };
+                sqlx::query_as!(
+                    BatchSummary,
+                    r#"select b.id as "id!", b."userId" as "user_id!", u.email as user_email,
+                              b."modelId" as model_id, m.name as "model_name?",
+                              b.status as "status!", b."totalImagesGenerated" as "images!",
+                              b."creditsUsed" as "credits_used!", b."createdAt" as "created_at!",
+                              extract(epoch from now() - b."createdAt")::int8 as "age_seconds!",
+                              b."completedAt" as completed_at
+                       from unnest($1::text[]) s(status)
+                       cross join lateral (
+                         select * from photo_generation_batches p
+                         where p.status = s.status
+                         order by p."createdAt" desc, p.id desc
+                         limit $2) b
+                       join users u on u.id = b."userId"
+                       left join models m on m.id = b."modelId"
+                       order by b."createdAt" desc, b.id desc
+                       limit $2"#,
+                    &statuses,
+                    f.limit,
+                )
+                .fetch_all(pool)
+                .await
+                .map_err(infra)
+            }
+        },
+    }
+}
+
+/// What was asked of the generator, for a batch or one of its photos.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct GenerationOptions {
+    pub aspect_ratio: Option<String>,
+    pub glasses: Option<String>,
+    pub hair_color: Option<String>,
+    pub hair_style: Option<String>,
+    /// JSON arrays, as stored.
+    pub backgrounds: Option<serde_json::Value>,
+    pub styles: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BatchUser {
+    pub id: i32,
+    pub email: String,
+    pub name: Option<String>,
+    pub credits: i32,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BatchModel {
+    pub id: i32,
+    pub name: String,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BatchPhoto {
+    pub id: i32,
+    pub url: String,
+    pub credits_used: i32,
+    pub created_at: DateTime<Utc>,
+    pub options: GenerationOptions,
+}
+
+/// A batch with everything an engineer needs to decide on it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BatchDetail {
+    pub id: i32,
+    pub status: String,
+    pub images: i32,
+    pub credits_used: i32,
+    pub created_at: DateTime<Utc>,
+    pub age_seconds: i64,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub options: GenerationOptions,
+    pub user: BatchUser,
+    /// `None` when the model was deleted.
+    pub model: Option<BatchModel>,
+    pub photos: Vec<BatchPhoto>,
+    /// Minus the sum of the `generation` entries linked to the batch or its
+    /// photos.
+    pub charged: i64,
+    /// The sum of the `refund` entries linked to the batch.
+    pub refunded: i64,
+    /// Every ledger entry linked to the batch or its photos, oldest first.
+    pub entries: Vec<LedgerEntry>,
+}
+
+/// One batch in full. Read in one repeatable-read transaction, so the
+/// totals and the entries shown agree with each other.
+pub async fn show(pool: &PgPool, id: i32) -> Result<BatchDetail> {
+    let mut tx = pool.begin().await.map_err(infra)?;
+    sqlx::query!("set transaction isolation level repeatable read")
+        .execute(&mut *tx)
+        .await
+        .map_err(infra)?;
+    let b = sqlx::query!(
+        r#"select b.id, b.status, b."totalImagesGenerated" as images,
+                  b."creditsUsed" as credits_used, b."createdAt" as created_at,
+                  extract(epoch from now() - b."createdAt")::int8 as "age_seconds!",
+                  b."completedAt" as completed_at, b."aspectRatio" as aspect_ratio,
+                  b.glasses, b."hairColor" as hair_color, b."hairStyle" as hair_style,
+                  b.backgrounds, b.styles,
+                  u.id as user_id, u.email, u.name as user_name, u.credits,
+                  m.id as "model_id?", m.name as "model_name?", m.status as model_status
+           from photo_generation_batches b
+           join users u on u.id = b."userId"
+           left join models m on m.id = b."modelId"
+           where b.id = $1"#,
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(infra)?
+    .ok_or_else(|| not_found(id))?;
+    let photos = sqlx::query!(
+        r#"select id, "imageUrl" as url, "creditsUsed" as credits_used, "createdAt" as created_at,
+                  "aspectRatio" as aspect_ratio, glasses, "hairColor" as hair_color,
+                  "hairStyle" as hair_style, backgrounds, styles
+           from photos where "generationBatchId" = $1
+           order by id"#,
+        id
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(infra)?
+    .into_iter()
+    .map(|p| BatchPhoto {
+        id: p.id,
+        url: p.url,
+        credits_used: p.credits_used,
+        created_at: p.created_at,
+        options: GenerationOptions {
+            aspect_ratio: p.aspect_ratio,
+            glasses: p.glasses,
+            hair_color: p.hair_color,
+            hair_style: p.hair_style,
+            backgrounds: p.backgrounds,
+            styles: p.styles,
+        },
+    })
+    .collect();
+    let totals = totals(&mut tx, id).await?;
+    let entries = entries(&mut tx, id).await?;
+    tx.commit().await.map_err(infra)?;
+    Ok(BatchDetail {
+        id: b.id,
+        status: b.status,
+        images: b.images,
+        credits_used: b.credits_used,
+        created_at: b.created_at,
+        age_seconds: b.age_seconds,
+        completed_at: b.completed_at,
+        options: GenerationOptions {
+            aspect_ratio: Some(b.aspect_ratio),
+            glasses: Some(b.glasses),
+            hair_color: b.hair_color,
+            hair_style: b.hair_style,
+            backgrounds: b.backgrounds,
+            styles: b.styles,
+        },
+        user: BatchUser {
+            id: b.user_id,
+            email: b.email,
+            name: b.user_name,
+            credits: b.credits,
+        },
+        model: match (b.model_id, b.model_name) {
+            (Some(id), Some(name)) => Some(BatchModel {
+                id,
+                name,
+                status: b.model_status,
+            }),
+            _ => None,
+        },
+        photos,
+        charged: totals.charged,
+        refunded: totals.refunded,
+        entries,
+    })
+}
+
+fn not_found(id: i32) -> Error {
+    Refusal::NotFound {
+        what: "batch",
+        key: id.to_string(),
+    }
+    .into()
+}
+
+struct Totals {
+    charged: i64,
+    refunded: i64,
+    refunds: i64,
+}
+
+/// What the batch charged and refunded, by the ledger. An entry linked to
+/// another batch directly is that batch's, even if it names one of this
+/// batch's photos; each entry counts once.
+async fn totals(conn: &mut PgConnection, id: i32) -> Result<Totals> {
+    let t = sqlx::query!(
+        r#"select coalesce(-sum(amount) filter (where type = 'generation'), 0)::int8 as "charged!",
+                  coalesce(sum(amount) filter (where type = 'refund' and "relatedBatchId" = $1), 0)::int8
+                    as "refunded!",
+                  count(*) filter (where type = 'refund' and "relatedBatchId" = $1) as "refunds!"
+           from credit_history
+           where "relatedBatchId" = $1
+              or ("relatedBatchId" is null
+                  and "relatedPhotoId" in (select id from photos where "generationBatchId" = $1))"#,
+        id
+    )
+    .fetch_one(conn)
+    .await
+    .map_err(infra)?;
+    Ok(Totals {
+        charged: t.charged,
+        refunded: t.refunded,
+        refunds: t.refunds,
+    })
+}
+
+/// The ledger entries of a batch, oldest first (same links as `totals`).
+async fn entries(conn: &mut PgConnection, id: i32) -> Result<Vec<LedgerEntry>> {
+    let rows = sqlx::query!(
+        r#"select h.id, h."createdAt" as created_at, h.amount, h.type::text as "kind!",
+                  h.description, h."relatedTransactionId" as transaction_id,
+                  h."relatedPhotoId" as photo_id, h."relatedModelId" as model_id,
+                  h."relatedGiftCardId" as gift_card_id, g.code as "gift_card_code?",
+                  h."relatedCouponId" as coupon_id, c.code as "coupon_code?",
+                  h."relatedBatchId" as batch_id
+           from credit_history h
+           left join gift_cards g on g.id = h."relatedGiftCardId"
+           left join coupons c on c.id = h."relatedCouponId"
+           where h."relatedBatchId" = $1
+              or (h."relatedBatchId" is null
+                  and h."relatedPhotoId" in (select id from photos where "generationBatchId" = $1))
+           order by h."createdAt", h.id"#,
+        id
+    )
+    .fetch_all(conn)
+    .await
+    .map_err(infra)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| LedgerEntry {
+            id: r.id,
+            created_at: r.created_at,
+            amount: r.amount,
+            kind: r.kind,
+            description: r.description,
+            transaction_id: r.transaction_id,
+            photo_id: r.photo_id,
+            model_id: r.model_id,
+            gift_card_id: r.gift_card_id,
+            gift_card_code: r.gift_card_code.as_deref().map(mask_code),
+            coupon_id: r.coupon_id,
+            coupon_code: r.coupon_code,
+            batch_id: r.batch_id,
+        })
+        .collect())
+}
+
+/// How much to give back when failing a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Refund {
+    None,
+    /// At most what the batch charged.
+    Amount(i32),
+    /// Everything the batch charged.
+    All,
+}
+
+/// What `fail` did.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FailedBatch {
+    pub batch_id: i32,
+    pub user_id: i32,
+    pub email: String,
+    pub previous_status: String,
+    pub status: String,
+    /// False when the batch was already failed and only refunded now.
+    pub marked_failed: bool,
+    pub charged: i64,
+    /// Credits given back now (0 without a refund).
+    pub refunded: i32,
+    /// The refund's ledger entry.
+    pub entry_id: Option<i32>,
+    pub old_balance: i32,
+    pub new_balance: i32,
+}
+
+/// Marks a batch failed and/or refunds it, in one transaction with its
+/// audit row (`batch.fail`).
+///
+/// - `generating`: marked `failed`, and refunded if asked. `completedAt`
+///   stays null: the generator never finished the batch, and when it was
+///   failed, and by whom, is in the audit log.
+/// - `failed`: only a refund is left to give. Without one there is nothing
+///   to do ([`Refusal::BatchAlreadyFailed`]).
+/// - `completed`: refused ([`Refusal::BatchNotFailable`]); a completed
+///   batch delivered its photos, so a goodwill gesture is a balance
+///   adjustment.
+///
+/// A refund goes to the batch's user as one `refund` entry linked to the
+/// batch, never more than the batch charged and never twice. The batch row
+/// is locked (after its user's balance) before anything is checked, so
+/// concurrent calls on one batch queue and the later ones see the earlier
+/// refund; the database's one-refund-per-batch index also holds against
+/// writers that don't take that lock.
+pub async fn fail(
+    pool: &PgPool,
+    operator: &Operator,
+    id: i32,
+    reason: &Reason,
+    refund: Refund,
+) -> Result<FailedBatch> {
+    if let Refund::Amount(n) = refund
+        && n < 1
+    {
+        return Err(Error::invalid("refund", "must be at least 1 credit"));
+    }
+    let mut tx = pool.begin().await.map_err(infra)?;
+    // Lock order: the user's balance, then the batch. Every ledger writer
+    // locks the balance first, so failing a batch queues behind them
+    // instead of deadlocking with them.
+    let owner = sqlx::query_scalar!(
+        r#"select "userId" from photo_generation_batches where id = $1"#,
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(infra)?
+    .ok_or_else(|| not_found(id))?;
+    let balance = ledger::lock_balance(&mut tx, owner).await?;
+    let b = sqlx::query!(
+        r#"select b.status, b."userId" as user_id, u.email
+           from photo_generation_batches b
+           join users u on u.id = b."userId"
+           where b.id = $1
+           for update of b"#,
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(infra)?
+    .ok_or_else(|| not_found(id))?;
+    if b.user_id != owner {
+        return Err(Error::Infrastructure(format!(
+            "batch {id} changed owner while it was being failed: nothing was written; try again"
+        )));
+    }
+    let previous = BatchStatus::parse(&b.status).map_err(|_| Refusal::BatchNotFailable {
+        status: b.status.clone(),
+    })?;
+    let mark_failed = match previous {
+        BatchStatus::Failed if refund != Refund::None => false,
+        BatchStatus::Failed => return Err(Refusal::BatchAlreadyFailed.into()),
+        other => {
+            check_failable(other)?;
+            true
+        }
+    };
+    let totals = totals(&mut tx, id).await?;
+    let amount = match refund {
+        Refund::None => None,
+        Refund::Amount(n) => Some(Some(i64::from(n))),
+        Refund::All => Some(None),
+    }
+    .map(|requested| {
+        if totals.refunds > 0 {
+            return Err(Refusal::BatchAlreadyRefunded);
+        }
+        let n = refundable(totals.charged, totals.refunded, requested)?;
+        i32::try_from(n).map_err(|_| Refusal::BalanceOverflow {
+            balance: 0,
+            change: n,
+        })
+    })
+    .transpose()?;
+    if mark_failed {
+        sqlx::query!(
+            "update photo_generation_batches set status = 'failed' where id = $1",
+            id
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(infra)?;
+    }
+    let (entry_id, old_balance, new_balance) = match amount {
+        Some(amount) => {
+            let description = format!(
+                "refund for failed batch {id}: {} (by {operator})",
+                reason.as_str()
+            );
+            let posted = ledger::post(
+                &mut tx,
+                &NewEntry {
+                    description: Some(&description),
+                    batch_id: Some(id),
+                    ..NewEntry::new(b.user_id, amount, EntryType::Refund)
+                },
+            )
+            .await?;
+            (
+                Some(posted.entry_id),
+                posted.old_balance,
+                posted.new_balance,
+            )
+        }
+        None => (None, balance, balance),
+    };
+    let done = FailedBatch {
+        batch_id: id,
+        user_id: b.user_id,
+        email: b.email,
+        previous_status: previous.as_str().to_owned(),
+        status: BatchStatus::Failed.as_str().to_owned(),
+        marked_failed: mark_failed,
+        charged: totals.charged,
+        refunded: amount.unwrap_or(0),
+        entry_id,
+        old_balance,
+        new_balance,
+    };
+    audit::record(
+        &mut tx,
+        operator,
+        AuditRecord {
+            action: "batch.fail",
+            entity_type: "batch",
+            entity_id: id.to_string(),
+            reason: Some(reason.as_str()),
+            details: serde_json::json!({
+                "previous_status": done.previous_status,
+                "marked_failed": done.marked_failed,
+                "user_id": done.user_id,
+                "charged": done.charged,
+                "refund": done.refunded,
+                "entry_id": done.entry_id,
+                "old_balance": done.old_balance,
+                "new_balance": done.new_balance,
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(infra)?;
+    Ok(done)
+}
