@@ -1,9 +1,30 @@
 use clap::Parser;
+use clap::error::ErrorKind;
 
 use creditdesk::cli::{self, Cli};
+use creditdesk::error::exit_code;
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            e.exit()
+        }
+        Err(e) if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+        Err(e) => {
+            // One line, like every other error, with the exit code for bad input.
+            let text = e.render().to_string();
+            let paragraph: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let message = paragraph.join(" ");
+            let message = message.strip_prefix("error: ").unwrap_or(&message);
+            eprintln!("creditdesk: {message} (see --help)");
+            std::process::exit(exit_code::INVALID_INPUT);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -12,7 +33,7 @@ fn main() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("creditdesk: cannot start the async runtime: {e}");
-            std::process::exit(creditdesk::error::exit_code::INFRASTRUCTURE);
+            std::process::exit(exit_code::INFRASTRUCTURE);
         }
     };
     if let Err(e) = runtime.block_on(cli::run(cli)) {

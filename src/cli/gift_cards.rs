@@ -1,18 +1,407 @@
-//! `creditdesk gift-cards` (being written).
+//! `creditdesk gift-cards issue|list|show|revoke|redeem|packs`
+//!
+//! `issue` is the one command that prints full codes (they must be handed
+//! out); `show --reveal` prints one and records that it did. Everything else
+//! shows codes masked to their last four characters.
 
-use clap::Subcommand;
+use std::path::Path;
 
-use super::context::Ctx;
+use clap::{ArgGroup, Args, Subcommand};
+use serde::Serialize;
+
+use super::context::{Ctx, opt, when};
+use super::output::{self, Format, Table};
+use crate::db::gift_cards::{
+    self, CardValue, CodesFile, GiftCard, GiftCardFilter, IssueRequest, IssuedCard, MAX_ISSUE,
+    RecipientEmail, parse_code_suffix,
+};
+use crate::domain::amounts::{
+    parse_count, parse_duration, parse_positive_credits, parse_price, parse_time,
+};
+use crate::domain::gift_card::GiftCardStatus;
+use crate::domain::text::Reason;
+use crate::domain::user_ref::UserRef;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Subcommand)]
 pub enum GiftCardsCmd {
-    /// Not available yet
-    List,
+    /// Issue active gift cards, one or up to 10000 at once. The only time
+    /// full codes are printed: save them (--output FILE, --csv or --json)
+    Issue(IssueArgs),
+    /// Gift cards newest first, codes masked
+    List {
+        /// pending, active, redeemed, expired or revoked, as shown (expired
+        /// includes active cards past their date)
+        #[arg(long)]
+        status: Option<String>,
+        /// Only cards for this recipient email (any case)
+        #[arg(long)]
+        recipient: Option<String>,
+        /// Only codes ending with these characters (the unmasked tail)
+        #[arg(long)]
+        code_suffix: Option<String>,
+        #[arg(long, default_value = "50")]
+        limit: String,
+    },
+    /// One gift card, code masked
+    Show {
+        /// The code, any case, with or without dashes
+        code: String,
+        /// Print the full code (recorded in the audit log; refused with --read-only)
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// Revoke a pending or active card (a redeemed one needs a balance adjustment)
+    Revoke {
+        code: String,
+        /// Why: stored on the card and in the audit log
+        #[arg(long)]
+        reason: String,
+    },
+    /// Redeem a card for a user: its credits go to the user's balance
+    Redeem {
+        code: String,
+        /// A numeric id or an email
+        #[arg(long)]
+        user: String,
+    },
+    /// The credit packs cards can be issued from (--pack NAME)
+    Packs,
 }
 
-pub async fn run(_ctx: &Ctx, cmd: &GiftCardsCmd) -> Result<()> {
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("value").required(true).args(["credits", "pack"])))]
+pub struct IssueArgs {
+    /// Credits on each card (with --price)
+    #[arg(long, allow_hyphen_values = true, requires = "price")]
+    credits: Option<String>,
+    /// Price of each card, like 9.99 (with --credits)
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        requires = "credits",
+        conflicts_with = "pack"
+    )]
+    price: Option<String>,
+    /// Use a credit pack's credits and price (any case; see `gift-cards packs`)
+    #[arg(long)]
+    pack: Option<String>,
+    /// How many cards, 1 to 10000
+    #[arg(long, default_value = "1", allow_hyphen_values = true)]
+    count: String,
+    /// The recipient's email
+    #[arg(long)]
+    recipient: Option<String>,
+    /// When the cards expire: 2026-12-31, 2026-12-31 18:00 (UTC), RFC 3339, +90d
+    #[arg(long, conflicts_with = "expires_in")]
+    expires_at: Option<String>,
+    /// How long the cards last, like 90d or 52w
+    #[arg(long, allow_hyphen_values = true)]
+    expires_in: Option<String>,
+    /// A note for the audit log, e.g. the campaign
+    #[arg(long)]
+    reason: Option<String>,
+    /// Write the codes as CSV to this new file (mode 0600; never overwritten)
+    /// instead of printing them
+    #[arg(long)]
+    output: Option<String>,
+}
+
+pub async fn run(ctx: &Ctx, cmd: &GiftCardsCmd) -> Result<()> {
     match cmd {
-        GiftCardsCmd::List => Err(Error::invalid("command", "not available yet")),
+        GiftCardsCmd::Issue(args) => issue(ctx, args).await,
+        GiftCardsCmd::List {
+            status,
+            recipient,
+            code_suffix,
+            limit,
+        } => {
+            let filter = GiftCardFilter {
+                status: status.as_deref().map(GiftCardStatus::parse).transpose()?,
+                recipient: recipient
+                    .as_deref()
+                    .map(RecipientEmail::parse)
+                    .transpose()?,
+                code_suffix: code_suffix.as_deref().map(parse_code_suffix).transpose()?,
+                before: None,
+                limit: i64::from(parse_count("limit", limit, 10_000)?),
+            };
+            let cards = gift_cards::list(&ctx.pool, &filter).await?;
+            output::list(ctx.format, &cards, &cards_table(&cards))
+        }
+        GiftCardsCmd::Show { code, reveal } => {
+            if *reveal {
+                let full = gift_cards::reveal(&ctx.pool, &ctx.operator, code).await?;
+                let card = gift_cards::show(&ctx.pool, &full).await?;
+                let text = describe(&card, &full, "  (revealed: recorded in the audit log)");
+                output::record(
+                    ctx.format,
+                    &Revealed {
+                        code: full,
+                        card: &card,
+                    },
+                    &text,
+                )
+            } else {
+                let card = gift_cards::show(&ctx.pool, code).await?;
+                output::record(ctx.format, &card, &describe(&card, &card.code_masked, ""))
+            }
+        }
+        GiftCardsCmd::Revoke { code, reason } => {
+            let reason = Reason::parse(reason)?;
+            let card = gift_cards::revoke(&ctx.pool, &ctx.operator, code, &reason).await?;
+            output::record(
+                ctx.format,
+                &card,
+                &format!(
+                    "revoked gift card {} {} ({} credits): {}",
+                    card.id,
+                    card.code_masked,
+                    card.credits,
+                    reason.as_str()
+                ),
+            )
+        }
+        GiftCardsCmd::Redeem { code, user } => {
+            let user = UserRef::parse(user)?;
+            let done = gift_cards::redeem(&ctx.pool, &ctx.operator, code, &user).await?;
+            output::record(
+                ctx.format,
+                &done,
+                &format!(
+                    "redeemed gift card {} {} for {}: +{} credits, balance {} -> {} (entry {})",
+                    done.card.id,
+                    done.card.code_masked,
+                    done.email,
+                    done.credits,
+                    done.old_balance,
+                    done.new_balance,
+                    done.entry_id
+                ),
+            )
+        }
+        GiftCardsCmd::Packs => {
+            let packs = gift_cards::packs(&ctx.pool).await?;
+            let mut table = Table::new(&["id", "name", "credits", "price", "active"]);
+            for p in &packs {
+                table.row(vec![
+                    p.id.to_string(),
+                    p.name.clone(),
+                    p.credits.to_string(),
+                    p.price.to_string(),
+                    if p.is_active { "yes" } else { "no" }.to_owned(),
+                ]);
+            }
+            output::list(ctx.format, &packs, &table)
+        }
     }
+}
+
+/// A card with its full code, for `show --reveal --json`.
+#[derive(Serialize)]
+struct Revealed<'a> {
+    code: String,
+    #[serde(flatten)]
+    card: &'a GiftCard,
+}
+
+/// Parses every argument first, creates the output file (so a bad path
+/// fails before anything is issued), then issues.
+async fn issue(ctx: &Ctx, a: &IssueArgs) -> Result<()> {
+    let value = match (&a.credits, &a.price, &a.pack) {
+        (Some(credits), Some(price), None) => CardValue::Custom {
+            credits: parse_positive_credits("credits", credits)?,
+            price: parse_price("price", price)?,
+        },
+        (None, None, Some(pack)) => {
+            let name = crate::domain::text::check_free_text("pack", pack, 100)?;
+            if name.is_empty() {
+                return Err(Error::invalid("pack", "enter a credit pack name"));
+            }
+            CardValue::Pack(name)
+        }
+        _ => {
+            return Err(Error::invalid(
+                "credits",
+                "give --credits and --price, or --pack",
+            ));
+        }
+    };
+    let expires_at = match (&a.expires_at, &a.expires_in) {
+        (Some(at), None) => Some(parse_time("expires-at", at, ctx.now)?),
+        (None, Some(d)) => Some(ctx.now + parse_duration("expires-in", d)?),
+        (None, None) => None,
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid(
+                "expires-at",
+                "give --expires-at or --expires-in, not both",
+            ));
+        }
+    };
+    let req = IssueRequest {
+        value,
+        count: parse_count("count", &a.count, MAX_ISSUE)?,
+        recipient: a
+            .recipient
+            .as_deref()
+            .map(RecipientEmail::parse)
+            .transpose()?,
+        expires_at,
+        reason: a.reason.as_deref().map(Reason::parse).transpose()?,
+    };
+    let file = match a.output.as_deref() {
+        Some(p) if p.trim().is_empty() => {
+            return Err(Error::invalid("output", "enter a file name"));
+        }
+        Some(p) => Some(CodesFile::create(Path::new(p))?),
+        None => None,
+    };
+    let cards = match gift_cards::issue(&ctx.pool, &ctx.operator, &req).await {
+        Ok(cards) => cards,
+        Err(e) => {
+            if let Some(f) = file {
+                f.discard();
+            }
+            return Err(e);
+        }
+    };
+    let summary = summary(&cards);
+    match file {
+        Some(f) => {
+            let shown = f.path().display().to_string();
+            f.write(&cards)?;
+            let saved = Saved {
+                count: cards.len(),
+                first_id: cards.first().map(|c| c.id),
+                last_id: cards.last().map(|c| c.id),
+                file: shown.clone(),
+            };
+            output::record(
+                ctx.format,
+                &saved,
+                &format!("{summary}; codes saved to {shown} (readable by you only)"),
+            )
+        }
+        None => match ctx.format {
+            Format::Table => {
+                let mut text = issued_table(&cards).render();
+                text.push_str(&summary);
+                output::record(ctx.format, &cards, &text)
+            }
+            format => output::list(format, &cards, &issued_table(&cards)),
+        },
+    }
+}
+
+/// What `issue --output` prints instead of the codes.
+#[derive(Serialize)]
+struct Saved {
+    count: usize,
+    first_id: Option<i32>,
+    last_id: Option<i32>,
+    file: String,
+}
+
+fn summary(cards: &[IssuedCard]) -> String {
+    let (Some(first), Some(last)) = (cards.first(), cards.last()) else {
+        return "issued no gift cards".to_owned();
+    };
+    let ids = if first.id == last.id {
+        format!("id {}", first.id)
+    } else {
+        format!("ids {}..{}", first.id, last.id)
+    };
+    let n = cards.len();
+    let plural = if n == 1 { "" } else { "s" };
+    format!(
+        "issued {n} gift card{plural} ({ids}), {} credits each, price {}",
+        first.credits, first.price
+    )
+}
+
+fn issued_table(cards: &[IssuedCard]) -> Table {
+    let mut table = Table::new(&["id", "code", "credits", "price", "expires"]);
+    for c in cards {
+        table.row(vec![
+            c.id.to_string(),
+            c.code.clone(),
+            c.credits.to_string(),
+            c.price.to_string(),
+            c.expires_at.map(when).unwrap_or_else(|| "never".to_owned()),
+        ]);
+    }
+    table
+}
+
+fn cards_table(cards: &[GiftCard]) -> Table {
+    let mut table = Table::new(&[
+        "id",
+        "code",
+        "status",
+        "credits",
+        "price",
+        "recipient",
+        "expires",
+        "created",
+        "redeemed by",
+    ]);
+    for c in cards {
+        table.row(vec![
+            c.id.to_string(),
+            c.code_masked.clone(),
+            c.status.to_string(),
+            c.credits.to_string(),
+            c.price.to_string(),
+            opt(&c.recipient_email),
+            c.expires_at.map(when).unwrap_or_else(|| "never".to_owned()),
+            when(c.created_at),
+            redeemer(c),
+        ]);
+    }
+    table
+}
+
+fn redeemer(c: &GiftCard) -> String {
+    match (&c.redeemed_by_email, c.redeemed_by_user_id) {
+        (Some(email), _) => email.clone(),
+        (None, Some(id)) => format!("#{id}"),
+        (None, None) => "-".to_owned(),
+    }
+}
+
+/// One card as text; `code` is the masked code, or the full one when revealed.
+fn describe(c: &GiftCard, code: &str, note: &str) -> String {
+    let status = if c.status == c.stored_status {
+        c.status.to_string()
+    } else {
+        format!("{} (stored as {})", c.status, c.stored_status)
+    };
+    let mut lines = vec![
+        format!("gift card {}  {code}{note}", c.id),
+        format!("status     {status}"),
+        format!("credits    {}", c.credits),
+        format!("price      {}", c.price),
+        format!("pack       {}", opt(&c.pack_name)),
+        format!("recipient  {}", opt(&c.recipient_email)),
+        format!(
+            "expires    {}",
+            c.expires_at.map(when).unwrap_or_else(|| "never".to_owned())
+        ),
+        format!("created    {}", when(c.created_at)),
+    ];
+    if let Some(buyer) = &c.purchased_by_email {
+        lines.push(format!("bought by  {buyer}"));
+    }
+    if let Some(at) = c.redeemed_at {
+        lines.push(format!("redeemed   {} by {}", when(at), redeemer(c)));
+    }
+    if let Some(at) = c.revoked_at {
+        lines.push(format!(
+            "revoked    {} by {}: {}",
+            when(at),
+            opt(&c.revoked_by),
+            opt(&c.revoke_reason)
+        ));
+    }
+    lines.join("\n")
 }
