@@ -7,7 +7,13 @@
 //! however it exits. Either way the schema is migrated once into a template
 //! database and each test gets `CREATE DATABASE ... TEMPLATE`: a file copy,
 //! milliseconds, isolated from every other test.
+//!
+//! Beside the databases, the small things every integration test repeats:
+//! an operator and reasons, a scalar query, a user with credits, refusals
+//! unwrapped, and the real binary run with its exit code and output.
 
+use std::fmt::Debug;
+use std::process::Command;
 use std::str::FromStr;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -15,6 +21,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, PgPool};
 
+use crate::db::credits;
+use crate::domain::Refusal;
+use crate::domain::operator::Operator;
+use crate::domain::text::Reason;
+use crate::domain::user_ref::UserRef;
+use crate::error::Error;
 use crate::pg_local::{self, Durability, LocalServer, PgBinaries};
 
 struct Shared {
@@ -96,6 +108,127 @@ impl Drop for TestDb {
         })
         .join();
     }
+}
+
+// ---------------------------------------------------------------------------
+// Helpers the integration tests share
+// ---------------------------------------------------------------------------
+
+/// The operator the tests act as: `test-ops`, the actor their audit rows
+/// name.
+pub fn operator() -> Operator {
+    Operator::parse("test-ops").expect("operator")
+}
+
+/// A reason; panics if `text` is not a valid one.
+pub fn reason(text: &str) -> Reason {
+    Reason::parse(text).expect("reason")
+}
+
+/// The single `int8` value `sql` selects (a count, a balance, a sum cast to
+/// `int8`); panics with the query if it fails.
+pub async fn scalar_i64(pool: &PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql.to_owned()))
+        .fetch_one(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// A new user named `Test` with `email`, no credits and nothing else: its
+/// id.
+pub async fn user(pool: &PgPool, email: &str) -> i32 {
+    sqlx::query_scalar("insert into users (email, name) values ($1, 'Test') returning id")
+        .bind(email)
+        .fetch_one(pool)
+        .await
+        .expect("user")
+}
+
+/// A new user (see [`user`]) whose opening balance of `credits` is booked
+/// as the console books one: `credits::adjust` by [`operator`] with the
+/// reason `opening`. The ledger entry, the balance and an audit row agree,
+/// so `credits::verify` stays clean. With 0 credits, only the user.
+pub async fn user_with_credits(pool: &PgPool, email: &str, credits: i32) -> i32 {
+    let id = user(pool, email).await;
+    if credits != 0 {
+        credits::adjust(
+            pool,
+            &operator(),
+            &UserRef::Id(id),
+            credits,
+            &reason("opening"),
+            None,
+        )
+        .await
+        .expect("opening credits");
+    }
+    id
+}
+
+/// The refusal in `e`; panics on any other error.
+pub fn refusal(e: Error) -> Refusal {
+    match e {
+        Error::Refused(r) => r,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// The refusal `r` ended in; panics on success or any other error.
+pub fn refused<T: Debug>(r: Result<T, Error>) -> Refusal {
+    match r {
+        Err(e) => refusal(e),
+        ok => panic!("expected a refusal, got {ok:?}"),
+    }
+}
+
+/// What one run of the real binary did.
+#[derive(Debug)]
+pub struct CliRun {
+    /// The exit code, or -1 when a signal ended the process.
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the binary at `bin` with `args` against the database at `url`
+/// (`DATABASE_URL`) as `operator` (`CREDITDESK_OPERATOR`), and waits for it.
+///
+/// Only an integration test knows where cargo built the binary, so it passes
+/// `env!("CARGO_BIN_EXE_creditdesk")`, usually from a one-line wrapper.
+pub fn run_cli(bin: &str, url: &str, operator: &str, args: &[&str]) -> CliRun {
+    let out = Command::new(bin)
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("CREDITDESK_OPERATOR", operator)
+        .output()
+        .expect("run creditdesk");
+    CliRun {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Asserts that `stderr` is one line (a final newline aside), naming
+/// `context` (the arguments, say) if not.
+#[track_caller]
+pub fn assert_one_line(stderr: &str, context: impl Debug) {
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "{context:?}: one line: {stderr}"
+    );
+}
+
+/// Asserts that `stderr` shows no panic and no escape character (nothing
+/// typed in may reach the terminal as a control sequence), naming `context`
+/// if it does.
+#[track_caller]
+pub fn assert_no_panic_or_escape(stderr: &str, context: impl Debug) {
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains('\x1b'),
+        "{context:?}: {stderr:?}"
+    );
 }
 
 fn shared_or_panic() -> &'static Shared {

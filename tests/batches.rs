@@ -2,39 +2,23 @@
 //! charged (through both ledger links), failing and refunding, many
 //! operators failing one batch at once, and bad input through the binary.
 
-use std::process::Command;
-
 use creditdesk::db::batches::{self, BatchFilter, Refund};
 use creditdesk::db::credits;
 use creditdesk::domain::Refusal;
 use creditdesk::domain::ledger::BatchStatus;
-use creditdesk::domain::operator::Operator;
 use creditdesk::domain::text::Reason;
 use creditdesk::domain::user_ref::UserRef;
 use creditdesk::error::Error;
-use creditdesk::testing::TestDb;
+use creditdesk::testing::{
+    self, CliRun, TestDb, assert_no_panic_or_escape, operator, reason, refused, run_cli, scalar_i64,
+};
 use sqlx::{AssertSqlSafe, PgPool};
-
-fn ops() -> Operator {
-    Operator::parse("test-ops").expect("operator")
-}
-
-fn reason(text: &str) -> Reason {
-    Reason::parse(text).expect("reason")
-}
 
 async fn exec(pool: &PgPool, sql: &str) {
     sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
         .execute(pool)
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
-async fn scalar(pool: &PgPool, sql: &str) -> i64 {
-    sqlx::query_scalar(AssertSqlSafe(sql.to_owned()))
-        .fetch_one(pool)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 async fn text(pool: &PgPool, sql: &str) -> String {
@@ -45,7 +29,7 @@ async fn text(pool: &PgPool, sql: &str) -> String {
 }
 
 async fn balance(pool: &PgPool, user: i32) -> i64 {
-    scalar(
+    scalar_i64(
         pool,
         &format!("select credits::int8 from users where id = {user}"),
     )
@@ -53,14 +37,10 @@ async fn balance(pool: &PgPool, user: i32) -> i64 {
 }
 
 /// A user whose balance comes from a purchase entry, so `credits verify`
-/// stays clean.
+/// stays clean. Unlike `testing::user_with_credits` it leaves no audit row:
+/// these tests read the audit log whole.
 async fn user(pool: &PgPool, email: &str, purchased: i32) -> i32 {
-    let id: i32 =
-        sqlx::query_scalar("insert into users (email, name) values ($1, 'Test') returning id")
-            .bind(email)
-            .fetch_one(pool)
-            .await
-            .expect("user");
+    let id = testing::user(pool, email).await;
     exec(
         pool,
         &format!(
@@ -112,7 +92,7 @@ async fn charge_batch(pool: &PgPool, user: i32, batch: i32, credits: i32) {
 /// A photo of the batch and its generation charge, linked only through the
 /// photo (as the production app may do); `also_batch` links the batch too.
 async fn charge_photo(pool: &PgPool, user: i32, batch: i32, credits: i32, also_batch: bool) -> i32 {
-    let photo: i32 = scalar(
+    let photo: i32 = scalar_i64(
         pool,
         &format!(
             "insert into photos (\"userId\", \"imageUrl\", \"creditsUsed\", \"aspectRatio\", glasses,
@@ -163,7 +143,7 @@ struct Fixture {
 async fn fixture(pool: &PgPool) -> Fixture {
     let ana = user(pool, "ana@example.com", 1000).await;
     let bo = user(pool, "bo@example.com", 100).await;
-    let model: i32 = scalar(
+    let model: i32 = scalar_i64(
         pool,
         &format!(
             "insert into models (\"userId\", name, status) values ({ana}, 'Ana v1', 'ready') returning id::int8"
@@ -231,13 +211,6 @@ async fn fingerprint(pool: &PgPool) -> String {
            (select string_agg(id || ':' || credits, ',' order by id) from users))",
     )
     .await
-}
-
-fn refused(r: Result<impl std::fmt::Debug, Error>) -> Refusal {
-    match r {
-        Err(Error::Refused(refusal)) => refusal,
-        other => panic!("expected a refusal, got {other:?}"),
-    }
 }
 
 #[tokio::test]
@@ -388,7 +361,7 @@ async fn show_totals_charges_through_both_links() {
 
     batches::fail(
         &db.pool,
-        &ops(),
+        &operator(),
         f.via_photos,
         &reason("stuck"),
         Refund::Amount(12),
@@ -416,7 +389,7 @@ async fn fail_with_refund_all_books_the_refund_and_marks_failed() {
     let before = balance(&db.pool, f.ana).await;
     let done = batches::fail(
         &db.pool,
-        &ops(),
+        &operator(),
         f.old,
         &reason("stuck since the outage"),
         Refund::All,
@@ -480,7 +453,7 @@ async fn partial_refund_then_no_second_refund() {
     let before = balance(&db.pool, f.ana).await;
     let done = batches::fail(
         &db.pool,
-        &ops(),
+        &operator(),
         f.via_photos,
         &reason("half done"),
         Refund::Amount(10),
@@ -493,7 +466,16 @@ async fn partial_refund_then_no_second_refund() {
     let snapshot = fingerprint(&db.pool).await;
     for refund in [Refund::Amount(5), Refund::All] {
         assert_eq!(
-            refused(batches::fail(&db.pool, &ops(), f.via_photos, &reason("again"), refund).await),
+            refused(
+                batches::fail(
+                    &db.pool,
+                    &operator(),
+                    f.via_photos,
+                    &reason("again"),
+                    refund
+                )
+                .await
+            ),
             Refusal::BatchAlreadyRefunded
         );
     }
@@ -501,7 +483,7 @@ async fn partial_refund_then_no_second_refund() {
         refused(
             batches::fail(
                 &db.pool,
-                &ops(),
+                &operator(),
                 f.via_photos,
                 &reason("again"),
                 Refund::None
@@ -520,7 +502,7 @@ async fn refusals_write_nothing() {
     let f = fixture(&db.pool).await;
     let nothing_charged = batch(&db.pool, f.ana, None, "generating", "1 hour").await;
     let snapshot = fingerprint(&db.pool).await;
-    let (operator, why) = (ops(), reason("x"));
+    let (operator, why) = (operator(), reason("x"));
     let fail = |id, refund| batches::fail(&db.pool, &operator, id, &why, refund);
 
     assert_eq!(
@@ -571,7 +553,7 @@ async fn an_already_failed_batch_can_still_be_refunded_once() {
     let before = balance(&db.pool, f.ana).await;
     let done = batches::fail(
         &db.pool,
-        &ops(),
+        &operator(),
         f.failed,
         &reason("failed, never refunded"),
         Refund::All,
@@ -584,13 +566,19 @@ async fn an_already_failed_batch_can_still_be_refunded_once() {
     assert_eq!(balance(&db.pool, f.ana).await, before + 15);
 
     // Failing without a refund, then refunding later, works the same way.
-    batches::fail(&db.pool, &ops(), f.recent, &reason("stuck"), Refund::None)
-        .await
-        .expect("mark only");
+    batches::fail(
+        &db.pool,
+        &operator(),
+        f.recent,
+        &reason("stuck"),
+        Refund::None,
+    )
+    .await
+    .expect("mark only");
     assert_eq!(balance(&db.pool, f.ana).await, before + 15);
     batches::fail(
         &db.pool,
-        &ops(),
+        &operator(),
         f.recent,
         &reason("refund too"),
         Refund::All,
@@ -599,7 +587,7 @@ async fn an_already_failed_batch_can_still_be_refunded_once() {
     .expect("refund later");
     assert_eq!(balance(&db.pool, f.ana).await, before + 25);
     assert_eq!(
-        scalar(
+        scalar_i64(
             &db.pool,
             "select count(*) from admin_audit_log where action = 'batch.fail'"
         )
@@ -623,7 +611,7 @@ async fn twenty_operators_failing_one_batch_refund_it_once() {
                 Refund::Amount(40)
             };
             tokio::spawn(async move {
-                batches::fail(&pool, &ops(), f.old, &reason("on-call sweep"), refund).await
+                batches::fail(&pool, &operator(), f.old, &reason("on-call sweep"), refund).await
             })
         })
         .collect();
@@ -640,7 +628,7 @@ async fn twenty_operators_failing_one_batch_refund_it_once() {
     }
     assert_eq!(ok, 1);
     assert_eq!(
-        scalar(
+        scalar_i64(
             &db.pool,
             &format!(
                 "select count(*) from credit_history where type = 'refund' and \"relatedBatchId\" = {}",
@@ -652,7 +640,7 @@ async fn twenty_operators_failing_one_batch_refund_it_once() {
     );
     assert_eq!(balance(&db.pool, f.ana).await, before + 40);
     assert_eq!(
-        scalar(&db.pool, "select count(*) from admin_audit_log").await,
+        scalar_i64(&db.pool, "select count(*) from admin_audit_log").await,
         1
     );
     assert!(credits::verify(&db.pool).await.expect("verify").is_empty());
@@ -674,7 +662,7 @@ async fn refunds_of_many_batches_of_one_user_at_once_all_land() {
         .map(|id| {
             let pool = db.pool.clone();
             tokio::spawn(async move {
-                batches::fail(&pool, &ops(), id, &reason("sweep"), Refund::All).await
+                batches::fail(&pool, &operator(), id, &reason("sweep"), Refund::All).await
             })
         })
         .collect();
@@ -685,19 +673,9 @@ async fn refunds_of_many_batches_of_one_user_at_once_all_land() {
     assert!(credits::verify(&db.pool).await.expect("verify").is_empty());
 }
 
-/// Runs the real binary against the test database: (exit code, stdout, stderr).
-fn cli(db: &TestDb, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_creditdesk"))
-        .args(args)
-        .env("DATABASE_URL", &db.url)
-        .env("CREDITDESK_OPERATOR", "test")
-        .output()
-        .expect("run creditdesk");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+/// Runs the real binary against the test database.
+fn cli(db: &TestDb, args: &[&str]) -> CliRun {
+    run_cli(env!("CARGO_BIN_EXE_creditdesk"), &db.url, "test", args)
 }
 
 #[tokio::test]
@@ -805,11 +783,10 @@ async fn bad_input_through_the_binary_writes_nothing() {
         ),
     ];
     for (args, code) in cases {
-        let (got, stdout, stderr) = cli(&db, &args);
-        assert_eq!(got, code, "{args:?}: {stderr}");
-        assert!(stdout.is_empty(), "{args:?} printed {stdout}");
-        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
-        assert!(!stderr.contains('\u{1b}'), "{args:?}: {stderr:?}");
+        let out = cli(&db, &args);
+        assert_eq!(out.code, code, "{args:?}: {}", out.stderr);
+        assert!(out.stdout.is_empty(), "{args:?} printed {}", out.stdout);
+        assert_no_panic_or_escape(&out.stderr, &args);
     }
     assert_eq!(fingerprint(&db.pool).await, snapshot);
 }
@@ -818,25 +795,26 @@ async fn bad_input_through_the_binary_writes_nothing() {
 async fn the_binary_lists_shows_and_fails() {
     let db = TestDb::new().await;
     let f = fixture(&db.pool).await;
-    let (code, stdout, stderr) = cli(&db, &["batches", "list", "--stuck", "--older-than", "1h"]);
-    assert_eq!(code, 0, "{stderr}");
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert!(lines[0].starts_with("id"), "{stdout}");
-    assert_eq!(lines.len(), 4, "{stdout}");
-    assert!(lines[1].starts_with(&f.other.to_string()), "{stdout}");
+    let out = cli(&db, &["batches", "list", "--stuck", "--older-than", "1h"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(lines[0].starts_with("id"), "{}", out.stdout);
+    assert_eq!(lines.len(), 4, "{}", out.stdout);
+    assert!(lines[1].starts_with(&f.other.to_string()), "{}", out.stdout);
 
-    let (code, stdout, _) = cli(&db, &["batches", "list", "--csv", "--status", "failed"]);
-    assert_eq!(code, 0);
-    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    let out = cli(&db, &["batches", "list", "--csv", "--status", "failed"]);
+    assert_eq!(out.code, 0);
+    assert_eq!(out.stdout.lines().count(), 2, "{}", out.stdout);
 
-    let (code, stdout, stderr) = cli(&db, &["batches", "show", &f.via_photos.to_string()]);
-    assert_eq!(code, 0, "{stderr}");
+    let out = cli(&db, &["batches", "show", &f.via_photos.to_string()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        stdout.contains("charged 30 credits; refunded 0"),
-        "{stdout}"
+        out.stdout.contains("charged 30 credits; refunded 0"),
+        "{}",
+        out.stdout
     );
 
-    let (code, stdout, stderr) = cli(
+    let out = cli(
         &db,
         &[
             "batches",
@@ -848,17 +826,17 @@ async fn the_binary_lists_shows_and_fails() {
             "--json",
         ],
     );
-    assert_eq!(code, 0, "{stderr}");
-    let done: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let done: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
     assert_eq!(done["refunded"], 40);
     assert_eq!(done["status"], "failed");
     assert_eq!(
         text(&db.pool, "select reason from admin_audit_log").await,
         "'; drop table users; --"
     );
-    assert_eq!(scalar(&db.pool, "select count(*) from users").await, 2);
+    assert_eq!(scalar_i64(&db.pool, "select count(*) from users").await, 2);
 
-    let (code, _, stderr) = cli(
+    let out = cli(
         &db,
         &[
             "batches",
@@ -869,7 +847,11 @@ async fn the_binary_lists_shows_and_fails() {
             "--refund-all",
         ],
     );
-    assert_eq!(code, 3);
-    assert!(stderr.contains("already been refunded"), "{stderr}");
+    assert_eq!(out.code, 3);
+    assert!(
+        out.stderr.contains("already been refunded"),
+        "{}",
+        out.stderr
+    );
     assert!(credits::verify(&db.pool).await.expect("verify").is_empty());
 }

@@ -9,6 +9,7 @@ use std::process::Command;
 
 use creditdesk::db::Target;
 use creditdesk::pg_local::{self, Durability, LocalServer, PgBinaries};
+use creditdesk::testing::{CliRun, assert_one_line, run_cli};
 
 fn openssl(dir: &Path, args: &[&str]) {
     let status = Command::new("openssl")
@@ -173,17 +174,9 @@ async fn connects_with_require_and_verify_full_and_refuses_an_unknown_ca() {
     );
 }
 
-fn creditdesk(url: &str, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_creditdesk"))
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("CREDITDESK_OPERATOR", "test")
-        .output()
-        .expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+/// Runs the real binary against the database at `url`.
+fn creditdesk(url: &str, args: &[&str]) -> CliRun {
+    run_cli(env!("CARGO_BIN_EXE_creditdesk"), url, "test", args)
 }
 
 #[tokio::test]
@@ -204,7 +197,7 @@ async fn bad_urls_unreachable_servers_and_wrong_passwords_fail_in_one_line() {
         "postgres://app:right-horse-battery@localhost:{port}/postgres?sslmode=verify-full&sslrootcert={}",
         ca.display()
     );
-    let (code, stderr) = creditdesk(&good, &["users", "find", "x"]);
+    let CliRun { code, stderr, .. } = creditdesk(&good, &["users", "find", "x"]);
     // Authenticated; the query then fails because this database has no schema.
     assert_eq!(code, 4, "{stderr}");
     assert!(stderr.contains("users"), "{stderr}");
@@ -236,9 +229,9 @@ async fn bad_urls_unreachable_servers_and_wrong_passwords_fail_in_one_line() {
         ("".to_owned(), 2, "\u{0}"),
     ];
     for (url, expected, password) in cases {
-        let (code, stderr) = creditdesk(&url, &["credits", "verify"]);
+        let CliRun { code, stderr, .. } = creditdesk(&url, &["credits", "verify"]);
         assert_eq!(code, expected, "{url}: {stderr}");
-        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        assert_one_line(&stderr, &url);
         assert!(!stderr.contains(password), "the password leaked: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }

@@ -2,7 +2,6 @@
 //! redeeming, with many connections redeeming one coupon at once, and bad
 //! input through the real binary.
 
-use std::process::{Command, Output};
 use std::str::FromStr;
 
 use chrono::{Duration, Utc};
@@ -11,21 +10,13 @@ use creditdesk::db::{audit, credits};
 use creditdesk::domain::Refusal;
 use creditdesk::domain::codes::CouponCode;
 use creditdesk::domain::coupon::{DiscountType, NewCoupon};
-use creditdesk::domain::operator::Operator;
-use creditdesk::domain::text::Reason;
 use creditdesk::domain::user_ref::UserRef;
 use creditdesk::error::Error;
-use creditdesk::testing::TestDb;
+use creditdesk::testing::{
+    CliRun, TestDb, operator, reason, refused, run_cli, scalar_i64, user_with_credits,
+};
 use rust_decimal::Decimal;
-use sqlx::{AssertSqlSafe, PgPool};
-
-fn ops() -> Operator {
-    Operator::parse("test-ops").expect("operator")
-}
-
-fn reason(text: &str) -> Reason {
-    Reason::parse(text).expect("reason")
-}
+use sqlx::PgPool;
 
 fn dec(s: &str) -> Decimal {
     Decimal::from_str(s).expect("decimal")
@@ -51,58 +42,22 @@ fn credits_coupon(code: &str, value: &str, max_uses: Option<i32>) -> NewCoupon {
     }
 }
 
-async fn user_with(pool: &PgPool, email: &str, balance: i32) -> i32 {
-    let id: i32 =
-        sqlx::query_scalar("insert into users (email, name) values ($1, 'Test') returning id")
-            .bind(email)
-            .fetch_one(pool)
-            .await
-            .expect("user");
-    if balance != 0 {
-        credits::adjust(
-            pool,
-            &ops(),
-            &UserRef::Id(id),
-            balance,
-            &reason("opening"),
-            None,
-        )
-        .await
-        .expect("opening credits");
-    }
-    id
-}
-
-async fn count(pool: &PgPool, sql: &str) -> i64 {
-    sqlx::query_scalar(AssertSqlSafe(sql.to_owned()))
-        .fetch_one(pool)
-        .await
-        .expect(sql)
-}
-
 /// Rows in every table a coupon command writes to, and the sums it changes,
 /// to prove nothing was written.
 async fn footprint(pool: &PgPool) -> [i64; 6] {
     [
-        count(pool, "select count(*) from coupons").await,
-        count(pool, "select count(*) from coupon_redemptions").await,
-        count(pool, "select count(*) from credit_history").await,
-        count(pool, "select count(*) from admin_audit_log").await,
-        count(pool, "select coalesce(sum(credits), 0)::int8 from users").await,
-        count(
+        scalar_i64(pool, "select count(*) from coupons").await,
+        scalar_i64(pool, "select count(*) from coupon_redemptions").await,
+        scalar_i64(pool, "select count(*) from credit_history").await,
+        scalar_i64(pool, "select count(*) from admin_audit_log").await,
+        scalar_i64(pool, "select coalesce(sum(credits), 0)::int8 from users").await,
+        scalar_i64(
             pool,
             "select coalesce(sum(\"usedCount\"), 0)::int8 + count(*) filter (where \"isActive\") \
              from coupons",
         )
         .await,
     ]
-}
-
-fn refused(r: Result<impl std::fmt::Debug, Error>) -> Refusal {
-    match r {
-        Err(Error::Refused(refusal)) => refusal,
-        other => panic!("expected a refusal, got {other:?}"),
-    }
 }
 
 fn invalid_fields<T: std::fmt::Debug>(r: Result<T, Error>) -> Vec<&'static str> {
@@ -117,7 +72,7 @@ async fn create_show_list_and_deactivate_with_audit() {
     let db = TestDb::new().await;
     let summer = coupons::create(
         &db.pool,
-        &ops(),
+        &operator(),
         NewCoupon {
             description: Some("  summer promo ".into()),
             ..credits_coupon("summer-25", "50", Some(10))
@@ -136,7 +91,7 @@ async fn create_show_list_and_deactivate_with_audit() {
     assert_eq!(summer.usage_display(), "0/10");
     let pct = coupons::create(
         &db.pool,
-        &ops(),
+        &operator(),
         coupon("PCT-10", DiscountType::Percentage, "12.5"),
     )
     .await
@@ -144,7 +99,7 @@ async fn create_show_list_and_deactivate_with_audit() {
     assert_eq!(pct.value_display(), "12.5%");
     let old = coupons::create(
         &db.pool,
-        &ops(),
+        &operator(),
         NewCoupon {
             valid_from: Utc::now() - Duration::days(10),
             valid_until: Some(Utc::now() - Duration::days(1)),
@@ -157,7 +112,7 @@ async fn create_show_list_and_deactivate_with_audit() {
     assert_eq!(old.status(Utc::now()), CouponStatus::Expired);
     let later = coupons::create(
         &db.pool,
-        &ops(),
+        &operator(),
         NewCoupon {
             valid_from: Utc::now() + Duration::days(1),
             ..credits_coupon("LATER", "5", None)
@@ -226,12 +181,12 @@ async fn create_show_list_and_deactivate_with_audit() {
     assert!(detail.redemptions.is_empty());
     assert_eq!(detail.redemptions_total, 0);
 
-    let off = coupons::deactivate(&db.pool, &ops(), "summer25", &reason("campaign over"))
+    let off = coupons::deactivate(&db.pool, &operator(), "summer25", &reason("campaign over"))
         .await
         .expect("deactivate");
     assert!(!off.is_active);
     assert_eq!(off.status(Utc::now()), CouponStatus::Inactive);
-    let again = coupons::deactivate(&db.pool, &ops(), "SUMMER-25", &reason("twice")).await;
+    let again = coupons::deactivate(&db.pool, &operator(), "SUMMER-25", &reason("twice")).await;
     assert_eq!(refused(again), Refusal::CouponAlreadyInactive);
     let log = audit::list(
         &db.pool,
@@ -250,7 +205,7 @@ async fn create_show_list_and_deactivate_with_audit() {
         .await
         .expect("list");
     assert_eq!(codes(current), ["PCT-10"]);
-    let missing = coupons::deactivate(&db.pool, &ops(), "NOPE", &reason("x")).await;
+    let missing = coupons::deactivate(&db.pool, &operator(), "NOPE", &reason("x")).await;
     assert!(matches!(
         refused(missing),
         Refusal::NotFound { what: "coupon", .. }
@@ -260,9 +215,13 @@ async fn create_show_list_and_deactivate_with_audit() {
 #[tokio::test]
 async fn a_code_that_differs_only_by_case_dashes_or_spaces_is_a_duplicate() {
     let db = TestDb::new().await;
-    coupons::create(&db.pool, &ops(), credits_coupon("WELCOME-10", "5", None))
-        .await
-        .expect("first");
+    coupons::create(
+        &db.pool,
+        &operator(),
+        credits_coupon("WELCOME-10", "5", None),
+    )
+    .await
+    .expect("first");
     let before = footprint(&db.pool).await;
     for code in [
         "welcome-10",
@@ -270,7 +229,7 @@ async fn a_code_that_differs_only_by_case_dashes_or_spaces_is_a_duplicate() {
         "w-e-l-c-o-m-e-1-0",
         "Welcome--10",
     ] {
-        let r = coupons::create(&db.pool, &ops(), credits_coupon(code, "5", None)).await;
+        let r = coupons::create(&db.pool, &operator(), credits_coupon(code, "5", None)).await;
         assert_eq!(
             refused(r),
             Refusal::DuplicateCode {
@@ -280,9 +239,13 @@ async fn a_code_that_differs_only_by_case_dashes_or_spaces_is_a_duplicate() {
         );
     }
     // A different code ('_' is not a separator) is fine.
-    coupons::create(&db.pool, &ops(), credits_coupon("WELCOME_10", "5", None))
-        .await
-        .expect("underscore is its own code");
+    coupons::create(
+        &db.pool,
+        &operator(),
+        credits_coupon("WELCOME_10", "5", None),
+    )
+    .await
+    .expect("underscore is its own code");
     let after = footprint(&db.pool).await;
     assert_eq!(after[0], before[0] + 1);
     assert_eq!(after[3], before[3] + 1);
@@ -293,7 +256,7 @@ async fn a_code_that_differs_only_by_case_dashes_or_spaces_is_a_duplicate() {
             let pool = db.pool.clone();
             tokio::spawn(async move {
                 let code = if i % 2 == 0 { "RACE-1" } else { "race1" };
-                coupons::create(&pool, &ops(), credits_coupon(code, "5", None)).await
+                coupons::create(&pool, &operator(), credits_coupon(code, "5", None)).await
             })
         })
         .collect();
@@ -313,14 +276,14 @@ async fn generated_codes_are_created_and_parse_back() {
     let db = TestDb::new().await;
     let c = coupons::create_generated(
         &db.pool,
-        &ops(),
+        &operator(),
         credits_coupon(CouponCode::generate().as_str(), "5", None),
     )
     .await
     .expect("generated");
     assert_eq!(c.code.len(), 11);
     assert_eq!(CouponCode::parse(&c.code).expect("parses").as_str(), c.code);
-    let log = count(
+    let log = scalar_i64(
         &db.pool,
         "select count(*) from admin_audit_log where action = 'coupon.create' \
          and details->>'generated' = 'true'",
@@ -342,7 +305,7 @@ async fn field_errors_are_reported_together_and_nothing_is_written() {
         ..coupon("ALLBAD", DiscountType::Percentage, "150")
     };
     assert_eq!(
-        invalid_fields(coupons::create(&db.pool, &ops(), everything_wrong).await),
+        invalid_fields(coupons::create(&db.pool, &operator(), everything_wrong).await),
         ["description", "value", "max_uses", "valid_until"]
     );
     for (kind, value, message) in [
@@ -363,7 +326,7 @@ async fn field_errors_are_reported_together_and_nothing_is_written() {
             "must have at most 2 decimal places",
         ),
     ] {
-        let r = coupons::create(&db.pool, &ops(), coupon("VALUE", kind, value)).await;
+        let r = coupons::create(&db.pool, &operator(), coupon("VALUE", kind, value)).await;
         match r {
             Err(Error::Invalid(errors)) => {
                 assert_eq!(errors.len(), 1);
@@ -381,7 +344,7 @@ async fn field_errors_are_reported_together_and_nothing_is_written() {
         ..credits_coupon("EDGE", "5", None)
     };
     assert_eq!(
-        invalid_fields(coupons::create(&db.pool, &ops(), same_instant).await),
+        invalid_fields(coupons::create(&db.pool, &operator(), same_instant).await),
         ["valid_until"]
     );
     for bad in ["SUM MER", "a.b.c", "ab", "x'; drop table users; --", "ÜBER"] {
@@ -394,13 +357,17 @@ async fn field_errors_are_reported_together_and_nothing_is_written() {
 #[tokio::test]
 async fn redeeming_a_credits_coupon_awards_its_credits() {
     let db = TestDb::new().await;
-    let user = user_with(&db.pool, "Ana@Example.com", 5).await;
-    let c = coupons::create(&db.pool, &ops(), credits_coupon("FREE-50", "50", Some(5)))
-        .await
-        .expect("create");
+    let user = user_with_credits(&db.pool, "Ana@Example.com", 5).await;
+    let c = coupons::create(
+        &db.pool,
+        &operator(),
+        credits_coupon("FREE-50", "50", Some(5)),
+    )
+    .await
+    .expect("create");
     let done = coupons::redeem(
         &db.pool,
-        &ops(),
+        &operator(),
         "free50",
         &UserRef::parse("ANA@example.com").expect("user"),
     )
@@ -419,7 +386,7 @@ async fn redeeming_a_credits_coupon_awards_its_credits() {
     assert_eq!((done.used_count, done.max_uses), (1, Some(5)));
     assert_eq!(done.code, "FREE-50");
     assert_eq!(
-        count(
+        scalar_i64(
             &db.pool,
             &format!("select credits::int8 from users where id = {user}")
         )
@@ -472,8 +439,8 @@ async fn redeeming_a_credits_coupon_awards_its_credits() {
 #[tokio::test]
 async fn redemption_refusals_write_nothing() {
     let db = TestDb::new().await;
-    let ana = user_with(&db.pool, "ana@example.com", 0).await;
-    let bo = user_with(&db.pool, "bo@example.com", 0).await;
+    let ana = user_with_credits(&db.pool, "ana@example.com", 0).await;
+    let bo = user_with_credits(&db.pool, "bo@example.com", 0).await;
     let now = Utc::now();
     for c in [
         coupon("PCT", DiscountType::Percentage, "10"),
@@ -491,21 +458,23 @@ async fn redemption_refusals_write_nothing() {
         credits_coupon("ONCE", "5", Some(1)),
         credits_coupon("TWICE", "5", None),
     ] {
-        coupons::create(&db.pool, &ops(), c).await.expect("create");
+        coupons::create(&db.pool, &operator(), c)
+            .await
+            .expect("create");
     }
-    coupons::deactivate(&db.pool, &ops(), "OFF", &reason("test"))
+    coupons::deactivate(&db.pool, &operator(), "OFF", &reason("test"))
         .await
         .expect("deactivate");
-    coupons::redeem(&db.pool, &ops(), "ONCE", &UserRef::Id(bo))
+    coupons::redeem(&db.pool, &operator(), "ONCE", &UserRef::Id(bo))
         .await
         .expect("bo uses ONCE up");
-    coupons::redeem(&db.pool, &ops(), "TWICE", &UserRef::Id(ana))
+    coupons::redeem(&db.pool, &operator(), "TWICE", &UserRef::Id(ana))
         .await
         .expect("ana's first");
     let before = footprint(&db.pool).await;
     let redeem = |code: &'static str, user: UserRef| {
         let pool = db.pool.clone();
-        async move { coupons::redeem(&pool, &ops(), code, &user).await }
+        async move { coupons::redeem(&pool, &operator(), code, &user).await }
     };
     let ana_ref = || UserRef::Id(ana);
 
@@ -552,7 +521,7 @@ async fn redemption_refusals_write_nothing() {
         assert!(!r.to_string().contains('\u{1b}'));
     }
     for code in ["", " - ", &"A".repeat(100_000)] {
-        let r = coupons::redeem(&db.pool, &ops(), code, &ana_ref()).await;
+        let r = coupons::redeem(&db.pool, &operator(), code, &ana_ref()).await;
         assert_eq!(invalid_fields(r), ["code"]);
     }
     for user in [
@@ -566,7 +535,7 @@ async fn redemption_refusals_write_nothing() {
     }
     assert_eq!(footprint(&db.pool).await, before);
     assert_eq!(
-        count(&db.pool, "select count(*) from users").await,
+        scalar_i64(&db.pool, "select count(*) from users").await,
         2,
         "the users table is still there"
     );
@@ -576,7 +545,7 @@ async fn redemption_refusals_write_nothing() {
 #[tokio::test]
 async fn a_stored_value_outside_the_rules_is_not_paid_out() {
     let db = TestDb::new().await;
-    let ana = user_with(&db.pool, "ana@example.com", 0).await;
+    let ana = user_with_credits(&db.pool, "ana@example.com", 0).await;
     // Written by another tool: whole, so the table's checks let it in.
     sqlx::query(
         "insert into coupons (code, \"discountType\", \"discountValue\") \
@@ -586,7 +555,7 @@ async fn a_stored_value_outside_the_rules_is_not_paid_out() {
     .await
     .expect("coupon");
     let before = footprint(&db.pool).await;
-    let r = coupons::redeem(&db.pool, &ops(), "huge", &UserRef::Id(ana)).await;
+    let r = coupons::redeem(&db.pool, &operator(), "huge", &UserRef::Id(ana)).await;
     assert_eq!(
         refused(r),
         Refusal::CouponValueNotPayable {
@@ -600,20 +569,20 @@ async fn a_stored_value_outside_the_rules_is_not_paid_out() {
 async fn many_redemptions_at_once_never_pass_max_uses() {
     let db = TestDb::new().await;
     let k = 5;
-    let c = coupons::create(&db.pool, &ops(), credits_coupon("RUSH", "20", Some(k)))
+    let c = coupons::create(&db.pool, &operator(), credits_coupon("RUSH", "20", Some(k)))
         .await
         .expect("create");
     let mut users = Vec::new();
     for i in 0..30 {
-        users.push(user_with(&db.pool, &format!("u{i}@example.com"), 0).await);
+        users.push(user_with_credits(&db.pool, &format!("u{i}@example.com"), 0).await);
     }
     let tasks: Vec<_> = users
         .iter()
         .map(|&id| {
             let pool = db.pool.clone();
-            tokio::spawn(
-                async move { coupons::redeem(&pool, &ops(), "rush", &UserRef::Id(id)).await },
-            )
+            tokio::spawn(async move {
+                coupons::redeem(&pool, &operator(), "rush", &UserRef::Id(id)).await
+            })
         })
         .collect();
     let mut ok = 0;
@@ -631,7 +600,7 @@ async fn many_redemptions_at_once_never_pass_max_uses() {
     assert_eq!((ok, exhausted), (5, 25));
     let id = c.id;
     assert_eq!(
-        count(
+        scalar_i64(
             &db.pool,
             &format!("select \"usedCount\"::int8 from coupons where id = {id}")
         )
@@ -639,7 +608,7 @@ async fn many_redemptions_at_once_never_pass_max_uses() {
         5
     );
     assert_eq!(
-        count(
+        scalar_i64(
             &db.pool,
             &format!("select count(*) from coupon_redemptions where \"couponId\" = {id}")
         )
@@ -647,7 +616,7 @@ async fn many_redemptions_at_once_never_pass_max_uses() {
         5
     );
     assert_eq!(
-        count(
+        scalar_i64(
             &db.pool,
             &format!(
                 "select count(*) from credit_history where type = 'coupon' and \"relatedCouponId\" = {id}"
@@ -657,21 +626,21 @@ async fn many_redemptions_at_once_never_pass_max_uses() {
         5
     );
     assert_eq!(
-        count(&db.pool, "select sum(credits)::int8 from users").await,
+        scalar_i64(&db.pool, "select sum(credits)::int8 from users").await,
         100
     );
 
     // One user, ten tasks, an unlimited coupon: one redemption.
-    let open = coupons::create(&db.pool, &ops(), credits_coupon("OPEN", "7", None))
+    let open = coupons::create(&db.pool, &operator(), credits_coupon("OPEN", "7", None))
         .await
         .expect("create");
     let who = users[0];
     let tasks: Vec<_> = (0..10)
         .map(|_| {
             let pool = db.pool.clone();
-            tokio::spawn(
-                async move { coupons::redeem(&pool, &ops(), "OPEN", &UserRef::Id(who)).await },
-            )
+            tokio::spawn(async move {
+                coupons::redeem(&pool, &operator(), "OPEN", &UserRef::Id(who)).await
+            })
         })
         .collect();
     let mut ok = 0;
@@ -690,24 +659,15 @@ async fn many_redemptions_at_once_never_pass_max_uses() {
 }
 
 /// Runs the real binary against the test database.
-fn creditdesk(db: &TestDb, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_creditdesk"))
-        .args(args)
-        .env("DATABASE_URL", &db.url)
-        .env("CREDITDESK_OPERATOR", "test")
-        .output()
-        .expect("run creditdesk")
-}
-
-fn exit_code(out: &Output) -> i32 {
-    out.status.code().expect("exited")
+fn creditdesk(db: &TestDb, args: &[&str]) -> CliRun {
+    run_cli(env!("CARGO_BIN_EXE_creditdesk"), &db.url, "test", args)
 }
 
 #[tokio::test]
 async fn bad_input_through_the_binary_exits_with_the_right_code_and_writes_nothing() {
     let db = TestDb::new().await;
-    let ana = user_with(&db.pool, "ana@example.com", 0).await;
-    coupons::create(&db.pool, &ops(), credits_coupon("REAL-1", "5", None))
+    let ana = user_with_credits(&db.pool, "ana@example.com", 0).await;
+    coupons::create(&db.pool, &operator(), credits_coupon("REAL-1", "5", None))
         .await
         .expect("create");
     let before = footprint(&db.pool).await;
@@ -820,9 +780,8 @@ async fn bad_input_through_the_binary_exits_with_the_right_code_and_writes_nothi
         ),
     ];
     for (args, expected) in &cases {
-        let out = creditdesk(&db, &args.iter().map(String::as_str).collect::<Vec<_>>());
-        let code = exit_code(&out);
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let CliRun { code, stderr, .. } =
+            creditdesk(&db, &args.iter().map(String::as_str).collect::<Vec<_>>());
         assert!(
             expected.contains(&code),
             "{args:?}: exit {code}, stderr {stderr}"
@@ -834,7 +793,7 @@ async fn bad_input_through_the_binary_exits_with_the_right_code_and_writes_nothi
         );
     }
     assert_eq!(footprint(&db.pool).await, before);
-    assert_eq!(count(&db.pool, "select count(*) from users").await, 1);
+    assert_eq!(scalar_i64(&db.pool, "select count(*) from users").await, 1);
 
     // Every field error at once.
     let out = creditdesk(
@@ -854,8 +813,8 @@ async fn bad_input_through_the_binary_exits_with_the_right_code_and_writes_nothi
             "x\u{1b}y",
         ],
     );
-    assert_eq!(exit_code(&out), 2);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.code, 2);
+    let stderr = out.stderr;
     for field in ["code:", "value:", "max_uses:", "description:"] {
         assert!(stderr.contains(field), "{field} in {stderr}");
     }
@@ -876,34 +835,24 @@ async fn bad_input_through_the_binary_exits_with_the_right_code_and_writes_nothi
             "--json",
         ],
     );
-    assert_eq!(
-        exit_code(&out),
-        0,
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let created: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let created: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
     let code = created["code"].as_str().expect("code").to_owned();
     let out = creditdesk(
         &db,
         &["coupons", "redeem", &code, "--user", "ANA@example.com"],
     );
-    assert_eq!(
-        exit_code(&out),
-        0,
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("balance 0 -> 15"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("balance 0 -> 15"));
     let out = creditdesk(&db, &["coupons", "list", "--csv"]);
-    assert_eq!(exit_code(&out), 0);
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("code,type,value,used/max"));
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.starts_with("code,type,value,used/max"));
     let out = creditdesk(&db, &["coupons", "show", &code.to_lowercase()]);
-    assert_eq!(exit_code(&out), 0);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ana@example.com"));
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.contains("ana@example.com"));
     let out = creditdesk(&db, &["coupons", "deactivate", &code, "--reason", "done"]);
-    assert_eq!(exit_code(&out), 0);
+    assert_eq!(out.code, 0);
     let out = creditdesk(&db, &["coupons", "deactivate", &code, "--reason", "again"]);
-    assert_eq!(exit_code(&out), 3);
+    assert_eq!(out.code, 3);
     assert!(credits::verify(&db.pool).await.expect("verify").is_empty());
 }

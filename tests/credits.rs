@@ -4,57 +4,20 @@
 use creditdesk::db::credits::{self, Cursor, HistoryQuery};
 use creditdesk::db::{audit, users};
 use creditdesk::domain::Refusal;
-use creditdesk::domain::operator::Operator;
-use creditdesk::domain::text::Reason;
 use creditdesk::domain::user_ref::UserRef;
 use creditdesk::error::Error;
-use creditdesk::testing::TestDb;
-use sqlx::{AssertSqlSafe, PgPool};
-
-fn ops() -> Operator {
-    Operator::parse("test-ops").expect("operator")
-}
-
-fn reason(text: &str) -> Reason {
-    Reason::parse(text).expect("reason")
-}
-
-async fn user_with(pool: &PgPool, email: &str, credits: i32) -> i32 {
-    let id: i32 =
-        sqlx::query_scalar("insert into users (email, name) values ($1, 'Test') returning id")
-            .bind(email)
-            .fetch_one(pool)
-            .await
-            .expect("user");
-    if credits != 0 {
-        credits::adjust(
-            pool,
-            &ops(),
-            &UserRef::Id(id),
-            credits,
-            &reason("opening"),
-            None,
-        )
-        .await
-        .expect("opening credits");
-    }
-    id
-}
-
-async fn count(pool: &PgPool, sql: &str) -> i64 {
-    sqlx::query_scalar(AssertSqlSafe(sql.to_owned()))
-        .fetch_one(pool)
-        .await
-        .expect(sql)
-}
+use creditdesk::testing::{
+    CliRun, TestDb, assert_no_panic_or_escape, assert_one_line, operator, reason, run_cli,
+    scalar_i64, user_with_credits,
+};
 
 #[tokio::test]
 async fn adjust_books_entry_balance_and_audit_in_one_go() {
     let db = TestDb::new().await;
-    let id = user_with(&db.pool, "Ana@Example.com", 0).await;
+    let id = user_with_credits(&db.pool, "Ana@Example.com", 0).await;
     let done = credits::adjust(
         &db.pool,
-        &ops(),
+        &operator(),
         &UserRef::Email("ana@example.com".into()),
         25,
         &reason("goodwill: slow batch"),
@@ -93,18 +56,25 @@ async fn adjust_books_entry_balance_and_audit_in_one_go() {
 #[tokio::test]
 async fn adjust_refuses_below_zero_unknown_users_and_zero_writing_nothing() {
     let db = TestDb::new().await;
-    let id = user_with(&db.pool, "bo@example.com", 10).await;
-    let before = count(&db.pool, "select count(*) from credit_history").await;
-    let err = credits::adjust(&db.pool, &ops(), &UserRef::Id(id), -11, &reason("x"), None)
-        .await
-        .expect_err("below zero");
+    let id = user_with_credits(&db.pool, "bo@example.com", 10).await;
+    let before = scalar_i64(&db.pool, "select count(*) from credit_history").await;
+    let err = credits::adjust(
+        &db.pool,
+        &operator(),
+        &UserRef::Id(id),
+        -11,
+        &reason("x"),
+        None,
+    )
+    .await
+    .expect_err("below zero");
     assert!(
         matches!(err, Error::Refused(Refusal::InsufficientCredits { .. })),
         "{err}"
     );
     let err = credits::adjust(
         &db.pool,
-        &ops(),
+        &operator(),
         &UserRef::Id(999_999),
         5,
         &reason("x"),
@@ -116,33 +86,43 @@ async fn adjust_refuses_below_zero_unknown_users_and_zero_writing_nothing() {
         matches!(err, Error::Refused(Refusal::NotFound { .. })),
         "{err}"
     );
-    let err = credits::adjust(&db.pool, &ops(), &UserRef::Id(id), 0, &reason("x"), None)
-        .await
-        .expect_err("zero");
+    let err = credits::adjust(
+        &db.pool,
+        &operator(),
+        &UserRef::Id(id),
+        0,
+        &reason("x"),
+        None,
+    )
+    .await
+    .expect_err("zero");
     assert!(matches!(err, Error::Invalid(_)), "{err}");
     assert_eq!(
-        count(&db.pool, "select count(*) from credit_history").await,
+        scalar_i64(&db.pool, "select count(*) from credit_history").await,
         before
     );
     assert_eq!(
-        count(
+        scalar_i64(
             &db.pool,
             "select count(*) from admin_audit_log where action = 'credits.adjust'"
         )
         .await,
         1
     );
-    assert_eq!(count(&db.pool, "select credits::int8 from users").await, 10);
+    assert_eq!(
+        scalar_i64(&db.pool, "select credits::int8 from users").await,
+        10
+    );
 }
 
 #[tokio::test]
 async fn the_same_idempotency_key_books_once_and_answers_the_same() {
     let db = TestDb::new().await;
-    let id = user_with(&db.pool, "cy@example.com", 0).await;
+    let id = user_with_credits(&db.pool, "cy@example.com", 0).await;
     let user = UserRef::Id(id);
     let first = credits::adjust(
         &db.pool,
-        &ops(),
+        &operator(),
         &user,
         40,
         &reason("promo"),
@@ -152,7 +132,7 @@ async fn the_same_idempotency_key_books_once_and_answers_the_same() {
     .expect("first");
     let again = credits::adjust(
         &db.pool,
-        &ops(),
+        &operator(),
         &user,
         40,
         &reason("promo"),
@@ -167,7 +147,7 @@ async fn the_same_idempotency_key_books_once_and_answers_the_same() {
     );
     let err = credits::adjust(
         &db.pool,
-        &ops(),
+        &operator(),
         &user,
         41,
         &reason("promo"),
@@ -179,7 +159,10 @@ async fn the_same_idempotency_key_books_once_and_answers_the_same() {
         matches!(err, Error::Refused(Refusal::IdempotencyKeyReused)),
         "{err}"
     );
-    assert_eq!(count(&db.pool, "select credits::int8 from users").await, 40);
+    assert_eq!(
+        scalar_i64(&db.pool, "select credits::int8 from users").await,
+        40
+    );
 
     // Many at once with one key (a key pressed twice, a retried command).
     let tasks: Vec<_> = (0..16)
@@ -188,7 +171,7 @@ async fn the_same_idempotency_key_books_once_and_answers_the_same() {
             tokio::spawn(async move {
                 credits::adjust(
                     &pool,
-                    &ops(),
+                    &operator(),
                     &UserRef::Id(id),
                     5,
                     &reason("retry"),
@@ -201,9 +184,12 @@ async fn the_same_idempotency_key_books_once_and_answers_the_same() {
     for t in tasks {
         t.await.expect("join").expect("each call succeeds");
     }
-    assert_eq!(count(&db.pool, "select credits::int8 from users").await, 45);
     assert_eq!(
-        count(
+        scalar_i64(&db.pool, "select credits::int8 from users").await,
+        45
+    );
+    assert_eq!(
+        scalar_i64(
             &db.pool,
             "select count(*) from credit_history where \"idempotencyKey\" = 'k-2'"
         )
@@ -215,27 +201,38 @@ async fn the_same_idempotency_key_books_once_and_answers_the_same() {
 #[tokio::test]
 async fn concurrent_adjustments_neither_lose_nor_overdraw() {
     let db = TestDb::new().await;
-    let id = user_with(&db.pool, "dee@example.com", 0).await;
+    let id = user_with_credits(&db.pool, "dee@example.com", 0).await;
     let n = 200;
     let tasks: Vec<_> = (0..n)
         .map(|_| {
             let pool = db.pool.clone();
             tokio::spawn(async move {
-                credits::adjust(&pool, &ops(), &UserRef::Id(id), 1, &reason("+1"), None).await
+                credits::adjust(&pool, &operator(), &UserRef::Id(id), 1, &reason("+1"), None).await
             })
         })
         .collect();
     for t in tasks {
         t.await.expect("join").expect("+1");
     }
-    assert_eq!(count(&db.pool, "select credits::int8 from users").await, n);
+    assert_eq!(
+        scalar_i64(&db.pool, "select credits::int8 from users").await,
+        n
+    );
 
     // 300 debits of 1 against a balance of 200: exactly 200 succeed.
     let tasks: Vec<_> = (0..300)
         .map(|_| {
             let pool = db.pool.clone();
             tokio::spawn(async move {
-                credits::adjust(&pool, &ops(), &UserRef::Id(id), -1, &reason("-1"), None).await
+                credits::adjust(
+                    &pool,
+                    &operator(),
+                    &UserRef::Id(id),
+                    -1,
+                    &reason("-1"),
+                    None,
+                )
+                .await
             })
         })
         .collect();
@@ -248,14 +245,17 @@ async fn concurrent_adjustments_neither_lose_nor_overdraw() {
         }
     }
     assert_eq!(ok, 200);
-    assert_eq!(count(&db.pool, "select credits::int8 from users").await, 0);
+    assert_eq!(
+        scalar_i64(&db.pool, "select credits::int8 from users").await,
+        0
+    );
     assert!(credits::verify(&db.pool).await.expect("verify").is_empty());
 }
 
 #[tokio::test]
 async fn history_pages_by_keyset_and_filters() {
     let db = TestDb::new().await;
-    let id = user_with(&db.pool, "eve@example.com", 0).await;
+    let id = user_with_credits(&db.pool, "eve@example.com", 0).await;
     sqlx::query(
         "insert into credit_history (\"userId\", amount, type, \"createdAt\")
          select $1, case when g % 3 = 0 then -1 else 2 end,
@@ -314,7 +314,7 @@ async fn history_pages_by_keyset_and_filters() {
 #[tokio::test]
 async fn verify_finds_a_balance_that_drifted() {
     let db = TestDb::new().await;
-    let id = user_with(&db.pool, "fay@example.com", 30).await;
+    let id = user_with_credits(&db.pool, "fay@example.com", 30).await;
     sqlx::query("update users set credits = credits + 7 where id = $1")
         .bind(id)
         .execute(&db.pool)
@@ -331,8 +331,8 @@ async fn verify_finds_a_balance_that_drifted() {
 #[tokio::test]
 async fn find_matches_id_email_and_name_substrings_newest_first() {
     let db = TestDb::new().await;
-    let first = user_with(&db.pool, "gina.lopez@example.com", 0).await;
-    let second = user_with(&db.pool, "hal@lopez.dev", 0).await;
+    let first = user_with_credits(&db.pool, "gina.lopez@example.com", 0).await;
+    let second = user_with_credits(&db.pool, "hal@lopez.dev", 0).await;
     let found = users::find(&db.pool, "LOPEZ", 10).await.expect("find");
     assert_eq!(
         found.iter().map(|u| u.id).collect::<Vec<_>>(),
@@ -351,30 +351,21 @@ async fn find_matches_id_email_and_name_substrings_newest_first() {
     );
 }
 
-fn creditdesk(url: &str, args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_creditdesk"))
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("CREDITDESK_OPERATOR", "cli-test")
-        .output()
-        .expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+/// Runs the real binary against the database at `url`.
+fn creditdesk(url: &str, args: &[&str]) -> CliRun {
+    run_cli(env!("CARGO_BIN_EXE_creditdesk"), url, "cli-test", args)
 }
 
 #[tokio::test]
 async fn bad_input_of_every_kind_is_refused_by_the_binary_and_writes_nothing() {
     let db = TestDb::new().await;
-    let id = user_with(&db.pool, "gus@example.com", 5).await;
+    let id = user_with_credits(&db.pool, "gus@example.com", 5).await;
     let user = id.to_string();
     let written = || async {
         (
-            count(&db.pool, "select count(*) from credit_history").await,
-            count(&db.pool, "select count(*) from admin_audit_log").await,
-            count(&db.pool, "select sum(credits)::int8 from users").await,
+            scalar_i64(&db.pool, "select count(*) from credit_history").await,
+            scalar_i64(&db.pool, "select count(*) from admin_audit_log").await,
+            scalar_i64(&db.pool, "select sum(credits)::int8 from users").await,
         )
     };
     let before = written().await;
@@ -501,22 +492,15 @@ async fn bad_input_of_every_kind_is_refused_by_the_binary_and_writes_nothing() {
         ),
     ];
     for (args, expected) in cases {
-        let (code, _, stderr) = creditdesk(&db.url, args);
+        let CliRun { code, stderr, .. } = creditdesk(&db.url, args);
         assert_eq!(code, *expected, "{args:?}: {stderr}");
-        assert_eq!(
-            stderr.trim_end().lines().count(),
-            1,
-            "{args:?}: one line: {stderr}"
-        );
-        assert!(
-            !stderr.contains("panicked") && !stderr.contains('\x1b'),
-            "{args:?}: {stderr}"
-        );
+        assert_one_line(&stderr, args);
+        assert_no_panic_or_escape(&stderr, args);
     }
     assert_eq!(written().await, before, "nothing was written");
 
     // And the happy path through the same binary, with --json.
-    let (code, stdout, stderr) = creditdesk(
+    let out = creditdesk(
         &db.url,
         &[
             "credits",
@@ -529,12 +513,12 @@ async fn bad_input_of_every_kind_is_refused_by_the_binary_and_writes_nothing() {
             "--json",
         ],
     );
-    assert_eq!(code, 0, "{stderr}");
-    let done: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let done: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
     assert_eq!(
         (done["old_balance"].as_i64(), done["new_balance"].as_i64()),
         (Some(5), Some(8))
     );
-    let (code, _, stderr) = creditdesk(&db.url, &["credits", "verify"]);
-    assert_eq!(code, 0, "{stderr}");
+    let out = creditdesk(&db.url, &["credits", "verify"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
 }

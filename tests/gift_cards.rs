@@ -4,7 +4,6 @@
 //! real binary.
 
 use std::collections::HashSet;
-use std::process::Output;
 
 use chrono::{Duration, Utc};
 use creditdesk::db::gift_cards::{
@@ -14,21 +13,13 @@ use creditdesk::db::{Target, credits};
 use creditdesk::domain::Refusal;
 use creditdesk::domain::codes::{GiftCardCode, lookup_key};
 use creditdesk::domain::gift_card::GiftCardStatus;
-use creditdesk::domain::operator::Operator;
-use creditdesk::domain::text::Reason;
 use creditdesk::domain::user_ref::UserRef;
 use creditdesk::error::Error;
-use creditdesk::testing::TestDb;
+use creditdesk::testing::{
+    CliRun, TestDb, assert_no_panic_or_escape, operator, reason, refusal, run_cli, scalar_i64, user,
+};
 use rust_decimal::Decimal;
 use sqlx::{AssertSqlSafe, PgPool};
-
-fn ops() -> Operator {
-    Operator::parse("test-ops").expect("operator")
-}
-
-fn reason(text: &str) -> Reason {
-    Reason::parse(text).expect("reason")
-}
 
 fn custom(credits: i32, cents: i64, count: u32) -> IssueRequest {
     IssueRequest {
@@ -44,25 +35,10 @@ fn custom(credits: i32, cents: i64, count: u32) -> IssueRequest {
 }
 
 async fn issue_one(pool: &PgPool, credits: i32) -> IssuedCard {
-    let mut cards = gift_cards::issue(pool, &ops(), &custom(credits, 999, 1))
+    let mut cards = gift_cards::issue(pool, &operator(), &custom(credits, 999, 1))
         .await
         .expect("issue");
     cards.pop().expect("one card")
-}
-
-async fn user(pool: &PgPool, email: &str) -> i32 {
-    sqlx::query_scalar("insert into users (email, name) values ($1, 'Test') returning id")
-        .bind(email)
-        .fetch_one(pool)
-        .await
-        .expect("user")
-}
-
-async fn count(pool: &PgPool, sql: &str) -> i64 {
-    sqlx::query_scalar(AssertSqlSafe(sql.to_owned()))
-        .fetch_one(pool)
-        .await
-        .expect(sql)
 }
 
 async fn exec(pool: &PgPool, sql: &str, id: i32) {
@@ -86,17 +62,10 @@ async fn add_packs(pool: &PgPool) {
 /// Everything the database holds that a failed command must not have added.
 async fn written(pool: &PgPool) -> (i64, i64, i64) {
     (
-        count(pool, "select count(*) from gift_cards").await,
-        count(pool, "select count(*) from admin_audit_log").await,
-        count(pool, "select count(*) from credit_history").await,
+        scalar_i64(pool, "select count(*) from gift_cards").await,
+        scalar_i64(pool, "select count(*) from admin_audit_log").await,
+        scalar_i64(pool, "select count(*) from credit_history").await,
     )
-}
-
-fn refusal(e: Error) -> Refusal {
-    match e {
-        Error::Refused(r) => r,
-        other => panic!("expected a refusal, got {other:?}"),
-    }
 }
 
 #[tokio::test]
@@ -109,7 +78,7 @@ async fn issue_one_card_active_with_its_audit_row() {
         reason: Some(reason("spring campaign")),
         ..custom(100, 950, 1)
     };
-    let cards = gift_cards::issue(&db.pool, &ops(), &req)
+    let cards = gift_cards::issue(&db.pool, &operator(), &req)
         .await
         .expect("issue");
     assert_eq!(cards.len(), 1);
@@ -152,7 +121,7 @@ async fn issue_one_card_active_with_its_audit_row() {
 #[tokio::test]
 async fn issue_ten_thousand_in_one_go_with_unique_codes_and_one_audit_row() {
     let db = TestDb::new().await;
-    let cards = gift_cards::issue(&db.pool, &ops(), &custom(25, 500, 10_000))
+    let cards = gift_cards::issue(&db.pool, &operator(), &custom(25, 500, 10_000))
         .await
         .expect("issue");
     assert_eq!(cards.len(), 10_000);
@@ -161,7 +130,7 @@ async fn issue_ten_thousand_in_one_go_with_unique_codes_and_one_audit_row() {
     assert!(cards.iter().all(|c| GiftCardCode::parse(&c.code).is_ok()));
     assert!(cards.windows(2).all(|w| w[0].id < w[1].id));
     assert_eq!(
-        count(
+        scalar_i64(
             &db.pool,
             "select count(*) from gift_cards where status = 'active' and credits = 25"
         )
@@ -189,7 +158,7 @@ async fn issue_from_a_pack_in_any_case() {
         value: CardValue::Pack("pRO".into()),
         ..custom(1, 0, 3)
     };
-    let cards = gift_cards::issue(&db.pool, &ops(), &req)
+    let cards = gift_cards::issue(&db.pool, &operator(), &req)
         .await
         .expect("issue");
     assert_eq!(cards.len(), 3);
@@ -204,7 +173,7 @@ async fn issue_from_a_pack_in_any_case() {
         );
     }
     assert_eq!(
-        count(&db.pool, r#"select count(*) from gift_cards where "creditPackId" is not null and credits = 200 and price = 29.99"#).await,
+        scalar_i64(&db.pool, r#"select count(*) from gift_cards where "creditPackId" is not null and credits = 200 and price = 29.99"#).await,
         3
     );
     let shown = gift_cards::show(&db.pool, &cards[0].code)
@@ -226,7 +195,7 @@ async fn unknown_and_inactive_packs_are_refused_naming_the_active_ones() {
             value: CardValue::Pack(name.into()),
             ..custom(1, 0, 1)
         };
-        let e = gift_cards::issue(&db.pool, &ops(), &req)
+        let e = gift_cards::issue(&db.pool, &operator(), &req)
             .await
             .expect_err(name);
         let r = refusal(e);
@@ -245,7 +214,7 @@ async fn lists_and_show_mask_codes_and_filter() {
     let db = TestDb::new().await;
     let mine = gift_cards::issue(
         &db.pool,
-        &ops(),
+        &operator(),
         &IssueRequest {
             recipient: Some(RecipientEmail::parse("ana@example.com").expect("email")),
             ..custom(10, 100, 2)
@@ -346,7 +315,7 @@ async fn status_filter_uses_the_status_as_shown() {
         stale.id,
     )
     .await;
-    gift_cards::revoke(&db.pool, &ops(), &revoked.code, &reason("test"))
+    gift_cards::revoke(&db.pool, &operator(), &revoked.code, &reason("test"))
         .await
         .expect("revoke");
     let ids = |status| {
@@ -381,9 +350,13 @@ async fn status_filter_uses_the_status_as_shown() {
 async fn reveal_is_audited_and_refused_read_only() {
     let db = TestDb::new().await;
     let card = issue_one(&db.pool, 5).await;
-    let full = gift_cards::reveal(&db.pool, &ops(), &lookup_key(&card.code).to_lowercase())
-        .await
-        .expect("reveal");
+    let full = gift_cards::reveal(
+        &db.pool,
+        &operator(),
+        &lookup_key(&card.code).to_lowercase(),
+    )
+    .await
+    .expect("reveal");
     assert_eq!(full, card.code);
     let (entity, details): (String, serde_json::Value) = sqlx::query_as(
         r#"select "entityId", details from admin_audit_log where action = 'gift_card.reveal'"#,
@@ -399,14 +372,14 @@ async fn reveal_is_audited_and_refused_read_only() {
         .connect(true, 2)
         .await
         .expect("read-only pool");
-    let e = gift_cards::reveal(&read_only, &ops(), &card.code)
+    let e = gift_cards::reveal(&read_only, &operator(), &card.code)
         .await
         .expect_err("read-only");
     assert_eq!(refusal(e), Refusal::ReadOnly);
     // Reading masked cards still works read-only.
     assert!(gift_cards::show(&read_only, &card.code).await.is_ok());
     assert_eq!(
-        count(
+        scalar_i64(
             &db.pool,
             "select count(*) from admin_audit_log where action = 'gift_card.reveal'"
         )
@@ -428,7 +401,7 @@ async fn revoke_pending_and_active_but_not_redeemed_or_twice() {
     .await;
     let active = issue_one(&db.pool, 5).await;
     for card in [&pending, &active] {
-        let done = gift_cards::revoke(&db.pool, &ops(), &card.code, &reason("fraud report"))
+        let done = gift_cards::revoke(&db.pool, &operator(), &card.code, &reason("fraud report"))
             .await
             .expect("revoke");
         assert_eq!(done.status, GiftCardStatus::Revoked);
@@ -437,7 +410,7 @@ async fn revoke_pending_and_active_but_not_redeemed_or_twice() {
         assert!(done.revoked_at.is_some());
     }
     assert_eq!(
-        count(
+        scalar_i64(
             &db.pool,
             "select count(*) from admin_audit_log where action = 'gift_card.revoke'"
         )
@@ -446,7 +419,7 @@ async fn revoke_pending_and_active_but_not_redeemed_or_twice() {
     );
 
     let before = written(&db.pool).await;
-    let e = gift_cards::revoke(&db.pool, &ops(), &active.code, &reason("again"))
+    let e = gift_cards::revoke(&db.pool, &operator(), &active.code, &reason("again"))
         .await
         .expect_err("twice");
     assert_eq!(
@@ -457,11 +430,11 @@ async fn revoke_pending_and_active_but_not_redeemed_or_twice() {
     );
 
     let redeemed = issue_one(&db.pool, 5).await;
-    gift_cards::redeem(&db.pool, &ops(), &redeemed.code, &UserRef::Id(uid))
+    gift_cards::redeem(&db.pool, &operator(), &redeemed.code, &UserRef::Id(uid))
         .await
         .expect("redeem");
     let before_redeemed = written(&db.pool).await;
-    let e = gift_cards::revoke(&db.pool, &ops(), &redeemed.code, &reason("oops"))
+    let e = gift_cards::revoke(&db.pool, &operator(), &redeemed.code, &reason("oops"))
         .await
         .expect_err("redeemed");
     let m = refusal(e).to_string();
@@ -477,7 +450,7 @@ async fn redeem_books_credits_linked_to_the_card() {
     let card = issue_one(&db.pool, 120).await;
     let done = gift_cards::redeem(
         &db.pool,
-        &ops(),
+        &operator(),
         &card.code.to_lowercase(),
         &UserRef::Email("bo@example.com".into()),
     )
@@ -512,7 +485,7 @@ async fn redeem_books_credits_linked_to_the_card() {
     );
     assert!(!description.contains(&card.code) && !description.contains(&lookup_key(&card.code)));
     assert_eq!(
-        count(&db.pool, "select credits::int8 from users").await,
+        scalar_i64(&db.pool, "select credits::int8 from users").await,
         120
     );
     let details: serde_json::Value =
@@ -545,17 +518,17 @@ async fn redeem_refusals_write_nothing() {
     )
     .await;
     let revoked = issue_one(&db.pool, 5).await;
-    gift_cards::revoke(&db.pool, &ops(), &revoked.code, &reason("test"))
+    gift_cards::revoke(&db.pool, &operator(), &revoked.code, &reason("test"))
         .await
         .expect("revoke");
     let redeemed = issue_one(&db.pool, 5).await;
-    gift_cards::redeem(&db.pool, &ops(), &redeemed.code, &someone)
+    gift_cards::redeem(&db.pool, &operator(), &redeemed.code, &someone)
         .await
         .expect("first redemption");
     let fine = issue_one(&db.pool, 5).await;
 
     let before = written(&db.pool).await;
-    let balance = count(&db.pool, "select credits::int8 from users").await;
+    let balance = scalar_i64(&db.pool, "select credits::int8 from users").await;
     type Expect = fn(&Refusal) -> bool;
     let cases: Vec<(&str, UserRef, Expect)> = vec![
         (&pending.code, someone.clone(), |r| {
@@ -603,7 +576,7 @@ async fn redeem_refusals_write_nothing() {
         ),
     ];
     for (code, who, expected) in cases {
-        let e = gift_cards::redeem(&db.pool, &ops(), code, &who)
+        let e = gift_cards::redeem(&db.pool, &operator(), code, &who)
             .await
             .expect_err(code);
         let r = refusal(e);
@@ -611,17 +584,17 @@ async fn redeem_refusals_write_nothing() {
         assert_eq!(written(&db.pool).await, before, "{code}");
     }
     // The not-found message doesn't echo a full code.
-    let e = gift_cards::redeem(&db.pool, &ops(), "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ABCD", &someone)
+    let e = gift_cards::redeem(&db.pool, &operator(), "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ABCD", &someone)
         .await
         .expect_err("unknown");
     let m = e.to_string();
     assert!(m.contains("ABCD") && !m.contains("ZZZZ"), "{m}");
-    let e = gift_cards::redeem(&db.pool, &ops(), "AB\u{1b}[2J", &someone)
+    let e = gift_cards::redeem(&db.pool, &operator(), "AB\u{1b}[2J", &someone)
         .await
         .expect_err("control characters");
     assert!(matches!(e, Error::Invalid(_)), "{e}");
     assert_eq!(
-        count(&db.pool, "select credits::int8 from users").await,
+        scalar_i64(&db.pool, "select credits::int8 from users").await,
         balance
     );
     let statuses: Vec<String> =
@@ -650,7 +623,7 @@ async fn one_card_redeemed_by_twenty_connections_at_once_pays_once() {
         // Half the tasks for ten different users, half for the same one.
         let who = UserRef::Id(if i % 2 == 0 { users[i / 2] } else { users[0] });
         tasks.push(tokio::spawn(async move {
-            gift_cards::redeem(&pool, &ops(), &code, &who).await
+            gift_cards::redeem(&pool, &operator(), &code, &who).await
         }));
     }
     let mut wins = Vec::new();
@@ -662,7 +635,7 @@ async fn one_card_redeemed_by_twenty_connections_at_once_pays_once() {
     }
     assert_eq!(wins.len(), 1);
     assert_eq!(
-        count(
+        scalar_i64(
             &db.pool,
             &format!(
                 r#"select count(*) from credit_history where "relatedGiftCardId" = {}"#,
@@ -673,7 +646,7 @@ async fn one_card_redeemed_by_twenty_connections_at_once_pays_once() {
         1
     );
     assert_eq!(
-        count(
+        scalar_i64(
             &db.pool,
             "select coalesce(sum(credits), 0)::int8 from users"
         )
@@ -681,7 +654,7 @@ async fn one_card_redeemed_by_twenty_connections_at_once_pays_once() {
         75
     );
     assert_eq!(
-        count(
+        scalar_i64(
             &db.pool,
             "select count(*) from admin_audit_log where action = 'gift_card.redeem'"
         )
@@ -702,11 +675,11 @@ async fn racing_revocations_and_redemptions_end_in_exactly_one_state() {
         let code = card.code.clone();
         tasks.push(tokio::spawn(async move {
             if i % 2 == 0 {
-                gift_cards::redeem(&pool, &ops(), &code, &UserRef::Id(uid))
+                gift_cards::redeem(&pool, &operator(), &code, &UserRef::Id(uid))
                     .await
                     .map(|_| "redeemed")
             } else {
-                gift_cards::revoke(&pool, &ops(), &code, &reason("race"))
+                gift_cards::revoke(&pool, &operator(), &code, &reason("race"))
                     .await
                     .map(|_| "revoked")
             }
@@ -724,7 +697,7 @@ async fn racing_revocations_and_redemptions_end_in_exactly_one_state() {
         .await
         .expect("status");
     assert_eq!(status, outcomes[0]);
-    let entries = count(&db.pool, "select count(*) from credit_history").await;
+    let entries = scalar_i64(&db.pool, "select count(*) from credit_history").await;
     assert_eq!(entries, i64::from(status == "redeemed"));
     assert!(credits::verify(&db.pool).await.expect("verify").is_empty());
 }
@@ -733,17 +706,9 @@ async fn racing_revocations_and_redemptions_end_in_exactly_one_state() {
 // The real binary
 // ---------------------------------------------------------------------------
 
-fn run(db: &TestDb, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_creditdesk"))
-        .args(args)
-        .env("DATABASE_URL", &db.url)
-        .env("CREDITDESK_OPERATOR", "test")
-        .output()
-        .expect("run creditdesk")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// Runs the real binary against the test database.
+fn run(db: &TestDb, args: &[&str]) -> CliRun {
+    run_cli(env!("CARGO_BIN_EXE_creditdesk"), &db.url, "test", args)
 }
 
 #[tokio::test]
@@ -821,20 +786,13 @@ async fn bad_input_exits_2_or_3_and_writes_nothing() {
     for case in cases {
         let mut args = vec!["gift-cards"];
         args.extend(&case);
-        let out = run(&db, &args);
-        let code = out.status.code();
-        assert!(
-            matches!(code, Some(2 | 3)),
-            "{case:?}: exit {code:?}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let CliRun { code, stderr, .. } = run(&db, &args);
+        assert!(matches!(code, 2 | 3), "{case:?}: exit {code}\n{stderr}");
         assert_eq!(written(&db.pool).await, before, "{case:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!err.contains('\u{1b}'), "{case:?}: {err:?}");
-        assert!(!err.contains("panicked"), "{case:?}: {err}");
+        assert_no_panic_or_escape(&stderr, &case);
     }
     assert_eq!(
-        count(&db.pool, "select count(*) from users").await,
+        scalar_i64(&db.pool, "select count(*) from users").await,
         1,
         "users survived"
     );
@@ -856,8 +814,8 @@ async fn the_binary_shows_full_codes_only_when_issuing_or_revealing() {
             "3",
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let printed = stdout(&out);
+    assert_eq!(out.code, 0, "{out:?}");
+    let printed = out.stdout;
     let codes: Vec<String> = sqlx::query_scalar("select code from gift_cards order by id")
         .fetch_all(&db.pool)
         .await
@@ -869,11 +827,11 @@ async fn the_binary_shows_full_codes_only_when_issuing_or_revealing() {
     for format in [&[][..], &["--json"], &["--csv"]] {
         let mut args = vec!["gift-cards", "list"];
         args.extend(format);
-        let listed = stdout(&run(&db, &args));
+        let listed = run(&db, &args).stdout;
         assert!(listed.contains(&codes[0][20..]), "{listed}");
         let mut args = vec!["gift-cards", "show", &codes[0]];
         args.extend(format);
-        let shown = stdout(&run(&db, &args));
+        let shown = run(&db, &args).stdout;
         for text in [&listed, &shown] {
             for c in &codes {
                 assert!(!text.contains(c.as_str()) && !text.contains(&lookup_key(c)));
@@ -885,14 +843,14 @@ async fn the_binary_shows_full_codes_only_when_issuing_or_revealing() {
         &db,
         &["gift-cards", "show", &codes[1].to_lowercase(), "--reveal"],
     );
-    assert_eq!(revealed.status.code(), Some(0));
-    assert!(stdout(&revealed).contains(&codes[1]));
+    assert_eq!(revealed.code, 0);
+    assert!(revealed.stdout.contains(&codes[1]));
     let refused = run(
         &db,
         &["--read-only", "gift-cards", "show", &codes[1], "--reveal"],
     );
-    assert_eq!(refused.status.code(), Some(3));
-    assert!(!stdout(&refused).contains(&codes[1]));
+    assert_eq!(refused.code, 3);
+    assert!(!refused.stdout.contains(&codes[1]));
     let json = run(
         &db,
         &[
@@ -905,13 +863,13 @@ async fn the_binary_shows_full_codes_only_when_issuing_or_revealing() {
             "0",
         ],
     );
-    let issued: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    let issued: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
     assert_eq!(issued.as_array().map(Vec::len), Some(1));
     assert!(
         GiftCardCode::parse(issued[0]["code"].as_str().expect("code")).is_ok(),
         "{issued}"
     );
-    let csv = stdout(&run(
+    let csv = run(
         &db,
         &[
             "--csv",
@@ -924,7 +882,8 @@ async fn the_binary_shows_full_codes_only_when_issuing_or_revealing() {
             "--count",
             "2",
         ],
-    ));
+    )
+    .stdout;
     assert!(csv.starts_with("id,code,credits,price,expires"), "{csv}");
     assert_eq!(csv.lines().count(), 3);
 }
@@ -952,7 +911,7 @@ async fn output_writes_a_private_new_file_and_never_overwrites() {
             p,
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(out.code, 0, "{out:?}");
     let codes: Vec<String> = sqlx::query_scalar("select code from gift_cards order by id")
         .fetch_all(&db.pool)
         .await
@@ -962,7 +921,7 @@ async fn output_writes_a_private_new_file_and_never_overwrites() {
     for c in &codes {
         assert!(text.contains(c.as_str()));
         assert!(
-            !stdout(&out).contains(c.as_str()),
+            !out.stdout.contains(c.as_str()),
             "codes go to the file only"
         );
     }
@@ -986,8 +945,8 @@ async fn output_writes_a_private_new_file_and_never_overwrites() {
             p,
         ],
     );
-    assert_eq!(again.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    assert_eq!(again.code, 2);
+    assert!(again.stderr.contains("already exists"));
     assert_eq!(written(&db.pool).await, before);
     assert_eq!(std::fs::read_to_string(&path).expect("file"), text);
     // A refused issue leaves no file behind.
@@ -1003,7 +962,7 @@ async fn output_writes_a_private_new_file_and_never_overwrites() {
             other.to_str().expect("path"),
         ],
     );
-    assert_eq!(refused.status.code(), Some(3));
+    assert_eq!(refused.code, 3);
     assert!(!other.exists());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -3,7 +3,7 @@
 //! guarantee and the opening balances.
 
 use creditdesk::db;
-use creditdesk::testing::TestDb;
+use creditdesk::testing::{TestDb, scalar_i64};
 use sqlx::{AssertSqlSafe, PgPool, Row};
 
 /// Every table and column the seed names, under its exact name.
@@ -205,13 +205,6 @@ async fn exec(pool: &PgPool, sql: &str) -> Result<(), String> {
                 .and_then(|d| d.constraint().map(str::to_owned))
                 .unwrap_or_else(|| e.to_string())
         })
-}
-
-async fn scalar_i64(pool: &PgPool, sql: &str) -> i64 {
-    sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql.to_owned()))
-        .fetch_one(pool)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 /// A user, a model, an example image, a pack, a transaction, a batch, a photo.
