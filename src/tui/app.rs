@@ -1,0 +1,330 @@
+//! The state of the whole console and `update`, the one place it changes.
+//!
+//! `update(&mut App, Msg) -> Vec<Command>` does no IO: keys, replies and
+//! ticks come in as [`Msg`]s, requests go out as [`Command`]s for the
+//! effect runner. Global keys and the database health live here; the rest
+//! is routed to the active tab.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent};
+
+use super::ConsoleConfig;
+use super::command::{Command, Job, Outcome, Owner, Reply, RequestId};
+use super::ctx::{Ctx, Ids, Outbox};
+use super::keys::{KeyHint, is_char, is_ctrl, is_esc, is_press};
+use super::link::Link;
+use super::tabs::{Handled, Tab, TabId, Tabs};
+use super::theme::Theme;
+use crate::domain::operator::Operator;
+
+/// The tab shown at start-up.
+pub const FIRST_TAB: TabId = TabId::Users;
+
+/// How long to wait between health checks while the database is away.
+pub const RETRY_EVERY: Duration = Duration::from_secs(3);
+
+/// Everything that can happen to the console.
+#[derive(Debug)]
+pub enum Msg {
+    /// The console starts: the first tab loads.
+    Start,
+    Key(KeyEvent),
+    /// Bracketed paste: text for the focused field, never keys.
+    Paste(String),
+    Resize(u16, u16),
+    /// The clock moved (spinner, times typed as "now" or "+7d").
+    Tick(DateTime<Utc>),
+    Reply(Reply),
+    /// Follow a link: switch to the tab that shows it.
+    Open(Link),
+    Quit,
+}
+
+/// Whether the database answers. A request that fails for infrastructure
+/// reasons triggers a health check; while it fails, the status line says so
+/// and the check repeats every [`RETRY_EVERY`]; when it succeeds, the tabs
+/// repeat the reads that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbHealth {
+    Ok,
+    Checking(RequestId),
+    Unreachable(RequestId),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Popup {
+    Help,
+    /// Quit although something would be lost (the reason).
+    ConfirmQuit(&'static str),
+}
+
+pub struct App {
+    /// `host:port/db` or `socket/db`: never the password.
+    pub target: String,
+    pub operator: Operator,
+    pub read_only: bool,
+    pub env_label: Option<String>,
+    pub theme: Theme,
+    pub now: DateTime<Utc>,
+    pub tick: u64,
+    pub active: TabId,
+    pub tabs: Tabs,
+    pub popup: Option<Popup>,
+    pub db: DbHealth,
+    /// Shown in the help screen, so the operator can find the log.
+    pub log_path: Option<String>,
+    ids: Ids,
+    quit: bool,
+}
+
+/// Keys that work on every screen.
+pub const GLOBAL_KEYS: [KeyHint; 5] = [
+    KeyHint::help("1-5  Tab  Shift-Tab", "switch tab"),
+    KeyHint::help("r", "refresh"),
+    KeyHint::help("?", "these keys"),
+    KeyHint::help("Esc", "back / cancel"),
+    KeyHint::help("q  Ctrl-C", "quit"),
+];
+
+impl App {
+    /// `now` and `session` are given so tests can fix them; `session` makes
+    /// this run's idempotency keys unique.
+    pub fn new(
+        config: &ConsoleConfig,
+        now: DateTime<Utc>,
+        theme: Theme,
+        session: impl Into<String>,
+    ) -> Self {
+        Self {
+            target: config.target.to_string(),
+            operator: config.operator.clone(),
+            read_only: config.read_only,
+            env_label: config.env_label.clone().filter(|l| !l.trim().is_empty()),
+            theme,
+            now,
+            tick: 0,
+            active: FIRST_TAB,
+            tabs: Tabs::default(),
+            popup: None,
+            db: DbHealth::Ok,
+            log_path: None,
+            ids: Ids::new(session),
+            quit: false,
+        }
+    }
+
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    /// Some request is on its way (the status line shows a spinner).
+    pub fn busy(&self) -> bool {
+        TabId::ALL.iter().any(|t| self.tabs.get(*t).busy())
+    }
+
+    pub fn active_tab(&self) -> &dyn Tab {
+        self.tabs.get(self.active)
+    }
+
+    fn with_tab<R>(
+        &mut self,
+        id: TabId,
+        out: &mut Outbox,
+        f: impl FnOnce(&mut dyn Tab, &mut Ctx) -> R,
+    ) -> R {
+        let mut ctx = Ctx::new(Owner::Tab(id), self.now, self.read_only, &mut self.ids, out);
+        f(self.tabs.get_mut(id), &mut ctx)
+    }
+
+    fn app_ctx<'a>(&'a mut self, out: &'a mut Outbox) -> Ctx<'a> {
+        Ctx::new(Owner::App, self.now, self.read_only, &mut self.ids, out)
+    }
+
+    fn handle(&mut self, msg: Msg, out: &mut Outbox) {
+        match msg {
+            Msg::Start => self.with_tab(self.active, out, |t, ctx| t.activate(ctx)),
+            Msg::Tick(now) => {
+                self.now = now;
+                self.tick = self.tick.wrapping_add(1);
+            }
+            Msg::Resize(..) => {}
+            Msg::Quit => self.quit = true,
+            Msg::Key(key) if is_press(&key) => self.key(&key, out),
+            Msg::Key(_) => {}
+            Msg::Paste(text) => {
+                if self.popup.is_none() {
+                    self.with_tab(self.active, out, |t, ctx| t.paste(&text, ctx));
+                }
+            }
+            Msg::Reply(reply) => self.reply(reply, out),
+            Msg::Open(link) => {
+                let target = link.tab();
+                self.switch(target, out);
+                let shown = self.with_tab(target, out, |t, ctx| t.open(&link, ctx));
+                if !shown {
+                    tracing::warn!(%link, "no tab could open the link");
+                }
+            }
+        }
+    }
+
+    fn key(&mut self, key: &KeyEvent, out: &mut Outbox) {
+        if is_ctrl(key, 'c') {
+            if matches!(self.popup, Some(Popup::ConfirmQuit(_))) {
+                self.quit = true;
+            } else {
+                self.request_quit();
+            }
+            return;
+        }
+        if let Some(popup) = &self.popup {
+            match popup {
+                Popup::Help => {
+                    if is_esc(key)
+                        || is_char(key, '?')
+                        || is_char(key, 'q')
+                        || key.code == KeyCode::Enter
+                    {
+                        self.popup = None;
+                    }
+                }
+                Popup::ConfirmQuit(_) => {
+                    if is_char(key, 'y') || is_char(key, 'q') || key.code == KeyCode::Enter {
+                        self.quit = true;
+                    } else if is_esc(key) || is_char(key, 'n') {
+                        self.popup = None;
+                    }
+                }
+            }
+            return;
+        }
+        let active = self.active;
+        if self.tabs.get(active).modal() {
+            // The tab's dialog or text field comes first; only quit and
+            // help remain global.
+            if self.with_tab(active, out, |t, ctx| t.key(key, ctx)) == Handled::Yes {
+                return;
+            }
+            if is_char(key, 'q') {
+                self.request_quit();
+            } else if is_char(key, '?') {
+                self.popup = Some(Popup::Help);
+            }
+            return;
+        }
+        if is_char(key, 'q') {
+            self.request_quit();
+        } else if is_char(key, '?') {
+            self.popup = Some(Popup::Help);
+        } else if let Some(tab) = match key.code {
+            KeyCode::Char(c) if is_char(key, c) => TabId::from_digit(c),
+            KeyCode::Tab => Some(active.next()),
+            KeyCode::BackTab => Some(active.prev()),
+            _ => None,
+        } {
+            self.switch(tab, out);
+        } else if self.with_tab(active, out, |t, ctx| t.key(key, ctx)) == Handled::No
+            && is_char(key, 'r')
+        {
+            self.with_tab(active, out, |t, ctx| t.refresh(ctx));
+        }
+    }
+
+    fn request_quit(&mut self) {
+        let reason = TabId::ALL.iter().find_map(|t| self.tabs.get(*t).unsaved());
+        match reason {
+            Some(reason) => self.popup = Some(Popup::ConfirmQuit(reason)),
+            None => self.quit = true,
+        }
+    }
+
+    fn switch(&mut self, tab: TabId, out: &mut Outbox) {
+        if tab != self.active {
+            self.active = tab;
+            self.popup = None;
+            self.with_tab(tab, out, |t, ctx| t.activate(ctx));
+        }
+    }
+
+    fn reply(&mut self, reply: Reply, out: &mut Outbox) {
+        let Reply { id, owner, outcome } = reply;
+        match owner {
+            Owner::App => self.health(id, outcome, out),
+            Owner::Tab(tab) => {
+                if outcome.is_infrastructure_error() {
+                    self.suspect_database(out);
+                } else if matches!(self.db, DbHealth::Unreachable(_)) && outcome.error().is_none() {
+                    // Something got through: the database is back.
+                    self.database_back(out);
+                }
+                self.with_tab(tab, out, |t, ctx| t.reply(id, outcome, ctx));
+            }
+        }
+    }
+
+    fn suspect_database(&mut self, out: &mut Outbox) {
+        if self.db == DbHealth::Ok {
+            let id = self.app_ctx(out).request(Job::Ping);
+            self.db = DbHealth::Checking(id);
+        }
+    }
+
+    fn database_back(&mut self, out: &mut Outbox) {
+        if let DbHealth::Unreachable(retry) = self.db {
+            self.app_ctx(out).cancel(Some(retry));
+        }
+        self.db = DbHealth::Ok;
+        tracing::info!("the database answers again");
+        for tab in TabId::ALL {
+            self.with_tab(tab, out, |t, ctx| t.retry(ctx));
+        }
+    }
+
+    fn health(&mut self, id: RequestId, outcome: Outcome, out: &mut Outbox) {
+        let ours = matches!(self.db, DbHealth::Checking(c) | DbHealth::Unreachable(c) if c == id);
+        if !ours {
+            return;
+        }
+        match outcome {
+            Outcome::Ping(Ok(())) => {
+                if matches!(self.db, DbHealth::Unreachable(_)) {
+                    self.database_back(out);
+                } else {
+                    // It answers: the failure was something else, which the
+                    // tab shows; `r` tries again.
+                    self.db = DbHealth::Ok;
+                }
+            }
+            other => {
+                if let Some(e) = other.error() {
+                    tracing::warn!(error = %e, "database unreachable");
+                }
+                let retry = self.app_ctx(out).request_after(RETRY_EVERY, Job::Ping);
+                self.db = DbHealth::Unreachable(retry);
+            }
+        }
+    }
+}
+
+/// Applies one message and returns what to run. Messages a handler emits
+/// (e.g. `Msg::Open`) are handled before returning, in order.
+pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
+    let mut out = Outbox::default();
+    let mut queue = VecDeque::from([msg]);
+    // A handler emitting messages that emit messages forever is a bug; stop
+    // it rather than hang the console.
+    let mut budget = 64;
+    while let Some(msg) = queue.pop_front() {
+        app.handle(msg, &mut out);
+        queue.extend(out.msgs.drain(..));
+        budget -= 1;
+        if budget == 0 {
+            tracing::error!("message loop: too many follow-up messages, dropped the rest");
+            break;
+        }
+    }
+    out.commands
+}

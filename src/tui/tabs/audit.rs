@@ -1,0 +1,425 @@
+//! Tab 5, Audit: every change made with this tool, newest first, paged as
+//! you scroll (keyset on the id), filtered by operator and action.
+
+use crossterm::event::KeyEvent;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
+
+use super::users::when;
+use super::{Handled, Tab, Ui};
+use crate::db::audit::{AuditEntry, AuditFilter};
+use crate::domain::InvalidInput;
+use crate::domain::text::check_free_text;
+use crate::tui::app::Msg;
+use crate::tui::command::{Job, Outcome, RequestId};
+use crate::tui::ctx::Ctx;
+use crate::tui::keys::{KeyHint, is_char, is_enter, is_esc, nav};
+use crate::tui::link::Link;
+use crate::tui::widgets::popup::message;
+use crate::tui::widgets::{
+    Fetch, Field, Form, FormAction, PagedWindow, Received, fit, safe, safe_opt, safe_owned, spinner,
+};
+
+pub const PAGE: i64 = 100;
+pub const MAX_PAGES: usize = 6;
+const MARGIN: usize = 20;
+/// Lines of the details JSON shown in the entry dialog.
+const DETAIL_LINES: usize = 14;
+
+/// The filter in force.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub actor: Option<String>,
+    /// An action (`credits.adjust`) or an area (`coupon`).
+    pub action: Option<String>,
+}
+
+impl Filter {
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(a) = &self.actor {
+            parts.push(format!("by {a}"));
+        }
+        if let Some(a) = &self.action {
+            parts.push(format!("action {a}"));
+        }
+        parts.join(", ")
+    }
+
+    fn form(&self) -> Form {
+        let mut form = Form::new(
+            "Filter the audit log",
+            vec![
+                Field::new("actor", "Operator", "blank for everyone")
+                    .with_value(self.actor.clone().unwrap_or_default()),
+                Field::new(
+                    "action",
+                    "Action",
+                    "blank for all; credits.adjust, or an area: coupon, batch…",
+                )
+                .with_value(self.action.clone().unwrap_or_default()),
+            ],
+        );
+        form.help = "Tab next field   Enter apply   Esc cancel";
+        form
+    }
+
+    fn parse(form: &Form) -> Result<Self, Vec<InvalidInput>> {
+        let actor = check_free_text("actor", form.value("actor"), 100);
+        let action = check_free_text("action", form.value("action"), 100);
+        match (actor, action) {
+            (Ok(actor), Ok(action)) => Ok(Self {
+                actor: Some(actor).filter(|a| !a.is_empty()),
+                action: Some(action).filter(|a| !a.is_empty()),
+            }),
+            (a, b) => Err([a.err(), b.err()].into_iter().flatten().collect()),
+        }
+    }
+}
+
+pub enum Modal {
+    Filter(Form),
+    Entry(Box<AuditEntry>),
+}
+
+pub struct AuditTab {
+    pub window: PagedWindow<AuditEntry, i64>,
+    pub filter: Filter,
+    pub modal: Option<Modal>,
+    started: bool,
+}
+
+impl Default for AuditTab {
+    fn default() -> Self {
+        Self {
+            window: PagedWindow::new(MAX_PAGES, MARGIN),
+            filter: Filter::default(),
+            modal: None,
+            started: false,
+        }
+    }
+}
+
+impl AuditTab {
+    fn load(&mut self, fetch: Fetch<i64>, ctx: &mut Ctx) {
+        let id = ctx.request(Job::Audit(AuditFilter {
+            actor: self.filter.actor.clone(),
+            action: self.filter.action.clone(),
+            since: None,
+            before_id: fetch.before(),
+            limit: PAGE,
+        }));
+        ctx.cancel(self.window.begin(id, fetch));
+    }
+
+    fn restart(&mut self, ctx: &mut Ctx) {
+        self.window.nav.reset();
+        self.load(Fetch::First, ctx);
+    }
+
+    fn more(&mut self, ctx: &mut Ctx) {
+        if let Some(fetch) = self.window.wanted() {
+            self.load(fetch, ctx);
+        }
+    }
+
+    /// The filter form takes every key; the entry dialog leaves the keys it
+    /// doesn't use (q, ?) to the app.
+    fn modal_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
+        match &mut self.modal {
+            Some(Modal::Entry(entry)) => {
+                if is_esc(key) {
+                    self.modal = None;
+                } else if is_enter(key) || is_char(key, 'o') {
+                    if let Some(link) = Link::from_audit(entry) {
+                        ctx.emit(Msg::Open(link));
+                    }
+                    self.modal = None;
+                } else {
+                    return Handled::No;
+                }
+            }
+            Some(Modal::Filter(form)) => match form.key(key) {
+                FormAction::Cancel => self.modal = None,
+                FormAction::Submit => match Filter::parse(form) {
+                    Ok(filter) => {
+                        self.modal = None;
+                        if filter != self.filter {
+                            self.filter = filter;
+                            self.restart(ctx);
+                        }
+                    }
+                    Err(errors) => {
+                        form.clear_errors();
+                        form.set_errors(&errors);
+                    }
+                },
+                FormAction::None => {}
+            },
+            None => return Handled::No,
+        }
+        Handled::Yes
+    }
+}
+
+impl Tab for AuditTab {
+    fn activate(&mut self, ctx: &mut Ctx) {
+        if !self.started {
+            self.started = true;
+            self.load(Fetch::First, ctx);
+        }
+    }
+
+    fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
+        if self.modal.is_some() {
+            return self.modal_key(key, ctx);
+        }
+        if let Some(n) = nav(key) {
+            if let Some(fetch) = self.window.apply(n) {
+                self.window.nav.reset();
+                self.load(fetch, ctx);
+            }
+            self.more(ctx);
+            return Handled::Yes;
+        }
+        if is_enter(key) {
+            if let Some(e) = self.window.selected() {
+                self.modal = Some(Modal::Entry(Box::new(e.clone())));
+            }
+            return Handled::Yes;
+        }
+        if is_char(key, 'f') || is_char(key, '/') {
+            self.modal = Some(Modal::Filter(self.filter.form()));
+            return Handled::Yes;
+        }
+        if is_esc(key) {
+            if self.window.is_loading() {
+                ctx.cancel(self.window.cancel());
+                return Handled::Yes;
+            }
+            if self.filter != Filter::default() {
+                self.filter = Filter::default();
+                self.restart(ctx);
+                return Handled::Yes;
+            }
+        }
+        Handled::No
+    }
+
+    fn paste(&mut self, text: &str, _ctx: &mut Ctx) -> Handled {
+        match &mut self.modal {
+            Some(Modal::Filter(form)) => {
+                form.paste(text);
+                Handled::Yes
+            }
+            _ => Handled::No,
+        }
+    }
+
+    fn reply(&mut self, id: RequestId, outcome: Outcome, ctx: &mut Ctx) {
+        let Outcome::Audit(result) = outcome else {
+            return;
+        };
+        let page = result
+            .map(|rows| {
+                let next = (rows.len() as i64 >= PAGE)
+                    .then(|| rows.last().map(|e| e.id))
+                    .flatten();
+                (rows, next)
+            })
+            .map_err(|e| e.to_string());
+        match self.window.receive(id, page) {
+            Received::Applied => self.more(ctx),
+            Received::Restart => self.restart(ctx),
+            Received::Stale | Received::Failed => {}
+        }
+    }
+
+    fn refresh(&mut self, ctx: &mut Ctx) {
+        self.started = true;
+        self.load(Fetch::First, ctx);
+    }
+
+    fn retry(&mut self, ctx: &mut Ctx) {
+        if let Some(fetch) = self.window.take_failed() {
+            self.load(fetch, ctx);
+        }
+    }
+
+    fn modal(&self) -> bool {
+        self.modal.is_some()
+    }
+
+    fn busy(&self) -> bool {
+        self.window.is_loading()
+    }
+
+    fn keys(&self, _read_only: bool) -> Vec<KeyHint> {
+        match &self.modal {
+            Some(Modal::Entry(_)) => vec![
+                KeyHint::footer("Enter", "open what it changed"),
+                KeyHint::footer("Esc", "close"),
+            ],
+            Some(Modal::Filter(_)) => vec![
+                KeyHint::footer("Tab", "next field"),
+                KeyHint::footer("Enter", "apply"),
+                KeyHint::footer("Esc", "cancel"),
+            ],
+            None => vec![
+                KeyHint::footer("Enter", "details"),
+                KeyHint::footer("f /", "filter"),
+                KeyHint::help("Esc", "clear the filter / stop loading"),
+            ],
+        }
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
+        let theme = ui.theme;
+        let w = &self.window;
+        let mut title = vec![Span::raw(" Audit log")];
+        let filter = self.filter.describe();
+        if !filter.is_empty() {
+            title.push(Span::styled(" · ", theme.warning()));
+            title.push(safe_owned(filter));
+        }
+        title.push(Span::raw(" "));
+        let status = if let Some(e) = w.error() {
+            Span::styled(
+                fit(&format!(" {e} — r to retry "), area.width),
+                theme.error(),
+            )
+        } else if w.is_loading() {
+            Span::styled(
+                format!(" {} ", spinner::loading(ui.tick, "loading…")),
+                theme.warning(),
+            )
+        } else if w.is_empty() {
+            Span::raw("")
+        } else {
+            let more = if w.has_older() { "+" } else { "" };
+            Span::raw(format!(
+                " {}–{}{more} ",
+                w.rows_above() + 1,
+                w.rows_above() + w.len()
+            ))
+        };
+        let block = Block::bordered()
+            .border_style(theme.border())
+            .title(Line::from(title))
+            .title_bottom(Line::from(status).right_aligned());
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        if !inner.is_empty() {
+            if w.is_empty() {
+                let text = if w.loaded() && w.error().is_none() {
+                    if self.filter == Filter::default() {
+                        "no changes recorded yet"
+                    } else {
+                        "no changes match the filter"
+                    }
+                } else {
+                    ""
+                };
+                frame.render_widget(Paragraph::new(Span::styled(text, theme.dim())), inner);
+            } else {
+                let height = usize::from(inner.height.saturating_sub(1));
+                let from = w.nav.visible_from(w.len(), height);
+                let rows = w.iter().skip(from).take(height).map(|e| {
+                    Row::new(vec![
+                        Cell::from(when(e.created_at)),
+                        Cell::from(safe(&e.actor)),
+                        Cell::from(safe(&e.action)),
+                        Cell::from(safe_owned(format!(
+                            "{} {}",
+                            e.entity_type,
+                            e.entity_id.as_deref().unwrap_or("-")
+                        ))),
+                        Cell::from(safe_opt(e.reason.as_deref())),
+                    ])
+                });
+                let header = Row::new(vec!["when", "operator", "action", "entity", "reason"])
+                    .style(theme.header());
+                let table = Table::new(
+                    rows,
+                    [
+                        Constraint::Length(16),
+                        Constraint::Length(12),
+                        Constraint::Length(17),
+                        Constraint::Length(12),
+                        Constraint::Fill(1),
+                    ],
+                )
+                .header(header)
+                .row_highlight_style(theme.selected());
+                let mut state =
+                    TableState::new().with_selected(Some(w.nav.selected().saturating_sub(from)));
+                frame.render_stateful_widget(table, inner, &mut state);
+            }
+        }
+        match &self.modal {
+            Some(Modal::Filter(form)) => form.render(frame, area, theme),
+            Some(Modal::Entry(e)) => render_entry(frame, area, ui, e),
+            None => {}
+        }
+    }
+}
+
+fn render_entry(frame: &mut Frame, area: Rect, ui: &Ui, e: &AuditEntry) {
+    let theme = ui.theme;
+    let field = |label: &'static str, value: Span<'static>| {
+        Line::from(vec![
+            Span::styled(format!("{label:>9}  "), theme.dim()),
+            value,
+        ])
+    };
+    let mut lines = vec![
+        field(
+            "when",
+            Span::raw(e.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
+        ),
+        field("operator", safe_owned(e.actor.clone())),
+        field("action", safe_owned(e.action.clone())),
+        field(
+            "entity",
+            safe_owned(format!(
+                "{} {}",
+                e.entity_type,
+                e.entity_id.as_deref().unwrap_or("-")
+            )),
+        ),
+        field(
+            "reason",
+            safe_owned(e.reason.clone().unwrap_or_else(|| "-".into())),
+        ),
+        Line::raw(""),
+    ];
+    // serde_json escapes control characters; sanitising also drops bidi
+    // controls, which JSON leaves as they are.
+    let pretty = serde_json::to_string_pretty(&e.details).unwrap_or_default();
+    let total = pretty.lines().count();
+    for l in pretty.lines().take(DETAIL_LINES) {
+        lines.push(Line::from(safe_owned(l.to_owned())));
+    }
+    if total > DETAIL_LINES {
+        lines.push(Line::from(Span::styled(
+            format!("… {} more lines", total - DETAIL_LINES),
+            theme.dim(),
+        )));
+    }
+    lines.push(Line::raw(""));
+    match Link::from_audit(e) {
+        Some(link) => lines.push(Line::from(vec![
+            Span::styled("Enter", theme.key()),
+            Span::raw(format!(" open {link}   ")),
+            Span::styled("Esc", theme.key()),
+            Span::raw(" close"),
+        ])),
+        None => lines.push(Line::from(vec![
+            Span::styled("Esc", theme.key()),
+            Span::raw(" close"),
+        ])),
+    }
+    message(frame, area, theme, &format!("Audit entry #{}", e.id), lines);
+}

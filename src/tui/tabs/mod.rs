@@ -1,0 +1,214 @@
+//! The tabs. Each is a module with a struct implementing [`Tab`]; [`Tabs`]
+//! holds one of each and [`TabId`] names them. To add or replace a tab see
+//! the steps in `src/tui/README.md`.
+
+pub mod audit;
+pub mod coming_soon;
+pub mod users;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::KeyEvent;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use super::command::{Outcome, RequestId};
+use super::ctx::Ctx;
+use super::keys::KeyHint;
+use super::link::Link;
+use super::theme::Theme;
+
+pub use audit::AuditTab;
+pub use coming_soon::ComingSoon;
+pub use users::UsersTab;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TabId {
+    Coupons,
+    GiftCards,
+    Users,
+    Batches,
+    Audit,
+}
+
+impl TabId {
+    /// In the order of the tab bar; the number key is the position + 1.
+    pub const ALL: [TabId; 5] = [
+        TabId::Coupons,
+        TabId::GiftCards,
+        TabId::Users,
+        TabId::Batches,
+        TabId::Audit,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            TabId::Coupons => "Coupons",
+            TabId::GiftCards => "Gift cards",
+            TabId::Users => "Users & credits",
+            TabId::Batches => "Batches",
+            TabId::Audit => "Audit",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        Self::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+
+    /// `'1'` → Coupons ...
+    pub fn from_digit(c: char) -> Option<TabId> {
+        let n = c.to_digit(10)? as usize;
+        Self::ALL.get(n.checked_sub(1)?).copied()
+    }
+
+    pub fn next(self) -> TabId {
+        Self::ALL[(self.index() + 1) % Self::ALL.len()]
+    }
+
+    pub fn prev(self) -> TabId {
+        Self::ALL[(self.index() + Self::ALL.len() - 1) % Self::ALL.len()]
+    }
+}
+
+/// Whether a tab used a key; an unused one falls through to the global keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    Yes,
+    No,
+}
+
+/// What a tab may read while drawing.
+pub struct Ui<'a> {
+    pub theme: &'a Theme,
+    /// Advances with the clock; picks the spinner frame.
+    pub tick: u64,
+    pub now: DateTime<Utc>,
+    pub read_only: bool,
+}
+
+/// One tab. Handlers only change state and ask `ctx` for requests; `render`
+/// only reads.
+pub trait Tab {
+    /// The tab became visible (also at start-up for the first tab): load
+    /// what it shows if not loaded yet.
+    fn activate(&mut self, _ctx: &mut Ctx) {}
+
+    /// A key press while this tab is shown. Return `Handled::No` for keys it
+    /// doesn't use, so the global ones (q, ?, 1-5, Tab) work.
+    fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled;
+
+    /// Pasted text (bracketed paste), for the focused text field.
+    fn paste(&mut self, _text: &str, _ctx: &mut Ctx) -> Handled {
+        Handled::No
+    }
+
+    /// The answer to one of this tab's requests. Compare `id` with the
+    /// request you wait for and ignore anything else (it is stale).
+    fn reply(&mut self, id: RequestId, outcome: Outcome, ctx: &mut Ctx);
+
+    /// Show what `link` points to (the app has switched to this tab).
+    /// Return false if this tab can't.
+    fn open(&mut self, _link: &Link, _ctx: &mut Ctx) -> bool {
+        false
+    }
+
+    /// `r`: load again what is shown.
+    fn refresh(&mut self, ctx: &mut Ctx) {
+        self.retry(ctx);
+    }
+
+    /// The database is back: repeat the reads that failed (never a change).
+    fn retry(&mut self, _ctx: &mut Ctx) {}
+
+    /// A dialog, form or text field has the keys: number keys and Tab are
+    /// the tab's, not tab switches.
+    fn modal(&self) -> bool {
+        false
+    }
+
+    /// What would be lost by quitting now, e.g. "the adjust form holds
+    /// unsaved input"; the app asks before quitting.
+    fn unsaved(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// A request of this tab is on its way (the status line spins).
+    fn busy(&self) -> bool {
+        false
+    }
+
+    /// The keys of the current screen, for the footer and `?`. In read-only
+    /// mode, leave out the keys that change things.
+    fn keys(&self, read_only: bool) -> Vec<KeyHint>;
+
+    fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui);
+}
+
+/// One of each tab.
+pub struct Tabs {
+    pub coupons: ComingSoon,
+    pub gift_cards: ComingSoon,
+    pub users: UsersTab,
+    pub batches: ComingSoon,
+    pub audit: AuditTab,
+}
+
+impl Default for Tabs {
+    fn default() -> Self {
+        Self {
+            coupons: ComingSoon::new(
+                TabId::Coupons,
+                "List, create, deactivate and redeem coupons.",
+                "creditdesk coupons --help",
+            ),
+            gift_cards: ComingSoon::new(
+                TabId::GiftCards,
+                "Find, issue and revoke gift cards.",
+                "creditdesk gift-cards --help",
+            ),
+            users: UsersTab::default(),
+            batches: ComingSoon::new(
+                TabId::Batches,
+                "Find stuck or failed generation batches, mark them failed and refund.",
+                "creditdesk batches --help",
+            ),
+            audit: AuditTab::default(),
+        }
+    }
+}
+
+impl Tabs {
+    pub fn get(&self, id: TabId) -> &dyn Tab {
+        match id {
+            TabId::Coupons => &self.coupons,
+            TabId::GiftCards => &self.gift_cards,
+            TabId::Users => &self.users,
+            TabId::Batches => &self.batches,
+            TabId::Audit => &self.audit,
+        }
+    }
+
+    pub fn get_mut(&mut self, id: TabId) -> &mut dyn Tab {
+        match id {
+            TabId::Coupons => &mut self.coupons,
+            TabId::GiftCards => &mut self.gift_cards,
+            TabId::Users => &mut self.users,
+            TabId::Batches => &mut self.batches,
+            TabId::Audit => &mut self.audit,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_cycling() {
+        assert_eq!(TabId::from_digit('1'), Some(TabId::Coupons));
+        assert_eq!(TabId::from_digit('5'), Some(TabId::Audit));
+        assert_eq!(TabId::from_digit('0'), None);
+        assert_eq!(TabId::from_digit('6'), None);
+        assert_eq!(TabId::Audit.next(), TabId::Coupons);
+        assert_eq!(TabId::Coupons.prev(), TabId::Audit);
+    }
+}

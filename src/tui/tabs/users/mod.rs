@@ -1,0 +1,139 @@
+//! Tab 3, Users & credits: find a user as you type, open them to see the
+//! balance, totals by type and the ledger (paged as you scroll), follow a
+//! ledger entry's link, and adjust the balance with a reason.
+
+pub mod adjust;
+pub mod detail;
+pub mod search;
+
+use crossterm::event::KeyEvent;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use super::{Handled, Tab, Ui};
+use crate::tui::command::{Outcome, RequestId};
+use crate::tui::ctx::Ctx;
+use crate::tui::keys::KeyHint;
+use crate::tui::link::Link;
+
+pub use adjust::AdjustDialog;
+pub use detail::{Detail, LedgerFilter, Modal as DetailModal};
+pub use search::Search;
+
+/// Times to the minute, in UTC.
+pub(crate) fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}
+
+pub(crate) fn date(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+#[derive(Default)]
+pub struct UsersTab {
+    pub search: Search,
+    /// The user opened from the search (Esc goes back to it).
+    pub detail: Option<Detail>,
+}
+
+impl Tab for UsersTab {
+    fn activate(&mut self, ctx: &mut Ctx) {
+        self.search.start(ctx);
+    }
+
+    fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
+        if let Some(detail) = &mut self.detail {
+            return match detail.key(key, ctx) {
+                detail::KeyResult::Handled => Handled::Yes,
+                detail::KeyResult::Ignored => Handled::No,
+                detail::KeyResult::Back => {
+                    detail.close(ctx);
+                    self.detail = None;
+                    Handled::Yes
+                }
+            };
+        }
+        match self.search.key(key, ctx) {
+            search::KeyResult::Handled => Handled::Yes,
+            search::KeyResult::Ignored => Handled::No,
+            search::KeyResult::Open(user) => {
+                self.detail = Some(Detail::open(user.id, Some(user), ctx));
+                Handled::Yes
+            }
+        }
+    }
+
+    fn paste(&mut self, text: &str, _ctx: &mut Ctx) -> Handled {
+        let used = match &mut self.detail {
+            Some(d) => d.paste(text),
+            None => self.search.paste(text),
+        };
+        if used { Handled::Yes } else { Handled::No }
+    }
+
+    fn reply(&mut self, id: RequestId, outcome: Outcome, ctx: &mut Ctx) {
+        match outcome {
+            Outcome::Users(result) => self.search.reply(id, result, ctx),
+            other => {
+                if let Some(d) = &mut self.detail {
+                    d.reply(id, other, ctx);
+                }
+            }
+        }
+    }
+
+    fn open(&mut self, link: &Link, ctx: &mut Ctx) -> bool {
+        let Link::User(id) = link else {
+            return false;
+        };
+        if let Some(d) = self.detail.take() {
+            d.close(ctx);
+        }
+        let known = self.search.user(*id).cloned();
+        self.detail = Some(Detail::open(*id, known, ctx));
+        true
+    }
+
+    fn refresh(&mut self, ctx: &mut Ctx) {
+        match &mut self.detail {
+            Some(d) => d.refresh(ctx),
+            None => self.search.refresh(ctx),
+        }
+    }
+
+    fn retry(&mut self, ctx: &mut Ctx) {
+        self.search.retry(ctx);
+        if let Some(d) = &mut self.detail {
+            d.retry(ctx);
+        }
+    }
+
+    fn modal(&self) -> bool {
+        match &self.detail {
+            Some(d) => d.modal(),
+            None => self.search.editing(),
+        }
+    }
+
+    fn unsaved(&self) -> Option<&'static str> {
+        self.detail.as_ref().and_then(Detail::unsaved)
+    }
+
+    fn busy(&self) -> bool {
+        self.search.busy() || self.detail.as_ref().is_some_and(Detail::busy)
+    }
+
+    fn keys(&self, read_only: bool) -> Vec<KeyHint> {
+        match &self.detail {
+            Some(d) => d.keys(read_only),
+            None => self.search.keys(),
+        }
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
+        match &self.detail {
+            Some(d) => d.render(frame, area, ui),
+            None => self.search.render(frame, area, ui),
+        }
+    }
+}

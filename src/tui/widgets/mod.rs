@@ -1,0 +1,22 @@
+//! Pieces every tab uses: safe text, list navigation, paged windows, forms,
+//! the confirmation dialog, popups and the spinner.
+
+pub mod confirm;
+pub mod form;
+pub mod list_nav;
+pub mod paged;
+pub mod popup;
+pub mod safe;
+pub mod spinner;
+
+pub use confirm::{Confirm, ConfirmAction, ConfirmState};
+pub use form::{Field, Form, FormAction};
+pub use list_nav::ListNav;
+pub use paged::{Fetch, PagedWindow, Received};
+pub use safe::{safe, safe_cell, safe_opt, safe_owned, safe_styled};
+
+/// `text` cut (with '…') to fit a block title over `width` columns, leaving
+/// the corners: a long error must not push the rest of a title away.
+pub fn fit(text: &str, width: u16) -> String {
+    crate::domain::text::truncate_width(text, usize::from(width.saturating_sub(4)))
+}

@@ -1,0 +1,1124 @@
+//! The console without a terminal: `update` driven with messages, screens
+//! rendered into ratatui's `TestBackend` and compared with insta snapshots
+//! (fixed clock, fixed data, no database), plus one run of the effect
+//! runner against a real database.
+
+use chrono::{DateTime, TimeZone, Utc};
+use creditdesk::db::Target;
+use creditdesk::db::audit::AuditEntry;
+use creditdesk::db::credits::{Adjustment, HistoryPage, LedgerEntry, Overview, TypeTotal};
+use creditdesk::db::users::User;
+use creditdesk::domain::operator::Operator;
+use creditdesk::tui::{
+    App, Command, ConsoleConfig, Job, Msg, Outcome, Reply, Request, TabId, Theme, update, view,
+};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 14, 9, 30, 0).unwrap()
+}
+
+fn config(read_only: bool, env: Option<&str>) -> ConsoleConfig {
+    ConsoleConfig {
+        target: Target::parse("postgres://app:s3cret@db.example.com:5432/photos").unwrap(),
+        operator: Operator::parse("ana").unwrap(),
+        read_only,
+        env_label: env.map(str::to_owned),
+    }
+}
+
+fn app_with(read_only: bool, env: Option<&str>, theme: Theme) -> App {
+    App::new(&config(read_only, env), t0(), theme, "test")
+}
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn ch(c: char) -> Msg {
+    key(KeyCode::Char(c))
+}
+
+fn user(id: i32, email: &str, name: Option<&str>, credits: i32) -> User {
+    User {
+        id,
+        email: email.into(),
+        name: name.map(str::to_owned),
+        credits,
+        created_at: t0() - chrono::Duration::days(i64::from(400 - id)),
+    }
+}
+
+fn users() -> Vec<User> {
+    vec![
+        user(12, "ana@example.com", Some("Ana López"), 170),
+        user(11, "bo@example.org", None, 0),
+        user(
+            7,
+            "evil@example.com",
+            Some("Mallory \u{1b}[2J\u{1b}[31mRED \u{202e}live"),
+            5,
+        ),
+    ]
+}
+
+fn entry(id: i32, minutes_ago: i64, amount: i32, kind: &str) -> LedgerEntry {
+    LedgerEntry {
+        id,
+        created_at: t0() - chrono::Duration::minutes(minutes_ago),
+        amount,
+        kind: kind.into(),
+        description: Some(format!("{kind} {id}")),
+        transaction_id: None,
+        photo_id: None,
+        model_id: None,
+        gift_card_id: None,
+        gift_card_code: None,
+        coupon_id: None,
+        coupon_code: None,
+        batch_id: None,
+    }
+}
+
+fn ledger() -> Vec<LedgerEntry> {
+    let mut coupon = entry(50, 10, 20, "coupon");
+    coupon.coupon_id = Some(3);
+    coupon.coupon_code = Some("WELCOME20".into());
+    coupon.description = Some("Coupon WELCOME20".into());
+    let mut batch = entry(49, 60, -8, "generation");
+    batch.batch_id = Some(1827);
+    batch.photo_id = Some(9001);
+    batch.description = Some("Generated 8 photos".into());
+    let mut gift = entry(48, 120, 100, "gift_card");
+    gift.gift_card_id = Some(4);
+    gift.gift_card_code = Some("K7QF-****-****-9XM2".into());
+    let mut evil = entry(47, 180, 50, "admin_adjustment");
+    evil.description = Some("bad \u{1b}[2J\u{202e}txet (by eve)".into());
+    vec![coupon, batch, gift, evil, entry(46, 240, 8, "purchase")]
+}
+
+fn overview(u: &User) -> Overview {
+    Overview {
+        user: u.clone(),
+        ledger_total: i64::from(u.credits),
+        totals: vec![
+            TypeTotal {
+                kind: "admin_adjustment".into(),
+                entries: 1,
+                total: 50,
+            },
+            TypeTotal {
+                kind: "coupon".into(),
+                entries: 1,
+                total: 20,
+            },
+            TypeTotal {
+                kind: "generation".into(),
+                entries: 1,
+                total: -8,
+            },
+            TypeTotal {
+                kind: "gift_card".into(),
+                entries: 1,
+                total: 100,
+            },
+            TypeTotal {
+                kind: "purchase".into(),
+                entries: 1,
+                total: 8,
+            },
+        ],
+        latest: vec![],
+    }
+}
+
+/// Answers every request in `commands` with `answer(job)`, feeding the
+/// replies to `update`; returns the commands those produce.
+fn answer(
+    app: &mut App,
+    commands: Vec<Command>,
+    answer: impl Fn(&Job) -> Option<Outcome>,
+) -> Vec<Command> {
+    let mut next = Vec::new();
+    for c in commands {
+        if let Command::Run(Request { id, owner, job, .. }) = c
+            && let Some(outcome) = answer(&job)
+        {
+            next.extend(update(app, Msg::Reply(Reply { id, owner, outcome })));
+        }
+    }
+    next
+}
+
+/// The data above, for any read.
+fn fixture(job: &Job) -> Option<Outcome> {
+    Some(match job {
+        Job::FindUsers { .. } => Outcome::Users(Ok(users())),
+        Job::Overview { .. } => Outcome::Overview(Ok(overview(&users()[0]))),
+        Job::History(_) => Outcome::History(Ok(HistoryPage {
+            entries: ledger(),
+            next: None,
+        })),
+        _ => return None,
+    })
+}
+
+fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| view(app, f)).unwrap();
+    terminal
+}
+
+/// Started, the user list loaded.
+fn started(read_only: bool, env: Option<&str>) -> App {
+    let mut app = app_with(read_only, env, Theme::COLOR);
+    let c = update(&mut app, Msg::Start);
+    answer(&mut app, c, fixture);
+    app
+}
+
+/// The first user opened, overview and ledger loaded.
+fn opened(read_only: bool, env: Option<&str>) -> App {
+    let mut app = started(read_only, env);
+    let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, fixture);
+    app
+}
+
+fn typed(app: &mut App, text: &str) -> Vec<Command> {
+    text.chars().flat_map(|c| update(app, ch(c))).collect()
+}
+
+fn audit_entries() -> Vec<AuditEntry> {
+    vec![
+        AuditEntry {
+            id: 31,
+            created_at: t0() - chrono::Duration::minutes(5),
+            actor: "ana".into(),
+            action: "credits.adjust".into(),
+            entity_type: "user".into(),
+            entity_id: Some("12".into()),
+            reason: Some("goodwill: slow batch".into()),
+            details: serde_json::json!({"amount": 50, "entry_id": 47, "old_balance": 120, "new_balance": 170}),
+        },
+        AuditEntry {
+            id: 30,
+            created_at: t0() - chrono::Duration::hours(3),
+            actor: "bo\u{1b}[2J".into(),
+            action: "coupon.create".into(),
+            entity_type: "coupon".into(),
+            entity_id: Some("3".into()),
+            reason: None,
+            details: serde_json::json!({"code": "WELCOME20", "note": "x\u{202e}y"}),
+        },
+        AuditEntry {
+            id: 29,
+            created_at: t0() - chrono::Duration::days(2),
+            actor: "cy".into(),
+            action: "batch.fail".into(),
+            entity_type: "batch".into(),
+            entity_id: Some("1827".into()),
+            reason: Some("stuck for 3 hours".into()),
+            details: serde_json::json!({"refunded": 8}),
+        },
+    ]
+}
+
+fn audit_fixture(job: &Job) -> Option<Outcome> {
+    match job {
+        Job::Audit(_) => Some(Outcome::Audit(Ok(audit_entries()))),
+        other => fixture(other),
+    }
+}
+
+fn runs(commands: &[Command]) -> Vec<&Request> {
+    commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::Run(r) => Some(r),
+            Command::Cancel(_) => None,
+        })
+        .collect()
+}
+
+fn cancels(commands: &[Command]) -> usize {
+    commands
+        .iter()
+        .filter(|c| matches!(c, Command::Cancel(_)))
+        .count()
+}
+
+/// The adjust form filled in and reviewed: the confirmation is showing.
+fn confirming(app: &mut App, amount: &str, reason: &str) {
+    assert!(update(app, ch('a')).is_empty());
+    typed(app, amount);
+    update(app, key(KeyCode::Tab));
+    typed(app, reason);
+    assert!(update(app, key(KeyCode::Enter)).is_empty());
+}
+
+fn detail(app: &App) -> &creditdesk::tui::tabs::users::Detail {
+    app.tabs.users.detail.as_ref().expect("a user is open")
+}
+
+// ---------------------------------------------------------------- snapshots
+
+#[test]
+fn snapshot_users_list() {
+    let app = started(false, Some("PRODUCTION"));
+    insta::assert_snapshot!("users_list", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_users_search_typing() {
+    let mut app = started(false, Some("PRODUCTION"));
+    update(&mut app, ch('/'));
+    typed(&mut app, "ana");
+    insta::assert_snapshot!("users_search_typing", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_user_detail() {
+    let app = opened(false, Some("PRODUCTION"));
+    insta::assert_snapshot!("user_detail", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_user_detail_large() {
+    let app = opened(false, Some("PRODUCTION"));
+    insta::assert_snapshot!("user_detail_200x60", render(&app, 200, 60).backend());
+}
+
+#[test]
+fn snapshot_user_detail_loading() {
+    let mut app = started(false, None);
+    update(&mut app, key(KeyCode::Enter));
+    insta::assert_snapshot!("user_detail_loading", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_ledger_entry() {
+    let mut app = opened(false, Some("PRODUCTION"));
+    update(&mut app, ch('j'));
+    update(&mut app, key(KeyCode::Enter));
+    insta::assert_snapshot!("ledger_entry", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_ledger_filter_with_errors() {
+    let mut app = opened(false, Some("PRODUCTION"));
+    update(&mut app, ch('f'));
+    typed(&mut app, "bonus");
+    update(&mut app, key(KeyCode::Tab));
+    typed(&mut app, "2026-03-01");
+    update(&mut app, key(KeyCode::Tab));
+    typed(&mut app, "2026-02-01");
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+    insta::assert_snapshot!("ledger_filter_errors", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_adjust_form_errors() {
+    let mut app = opened(false, Some("PRODUCTION"));
+    update(&mut app, ch('a'));
+    typed(&mut app, "12abc");
+    update(&mut app, key(KeyCode::Tab));
+    update(&mut app, key(KeyCode::Enter));
+    insta::assert_snapshot!("adjust_form_errors", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_adjust_confirm_and_result() {
+    let mut app = opened(false, Some("PRODUCTION"));
+    confirming(&mut app, "-20", "refund of duplicate charge");
+    insta::assert_snapshot!("adjust_confirm", render(&app, 80, 24).backend());
+    let sent = update(&mut app, key(KeyCode::Enter));
+    insta::assert_snapshot!("adjust_in_flight", render(&app, 80, 24).backend());
+    answer(&mut app, sent, |job| match job {
+        Job::Adjust { amount, .. } => Some(Outcome::Adjusted(Ok(Adjustment {
+            user_id: 12,
+            email: "ana@example.com".into(),
+            amount: *amount,
+            entry_id: 51,
+            old_balance: 170,
+            new_balance: 150,
+            replayed: false,
+        }))),
+        _ => None,
+    });
+    insta::assert_snapshot!("adjust_done", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_adjust_failed() {
+    let mut app = opened(false, Some("PRODUCTION"));
+    confirming(&mut app, "-20", "refund of duplicate charge");
+    let sent = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, sent, |job| match job {
+        Job::Adjust { .. } => Some(Outcome::Adjusted(Err(
+            creditdesk::domain::Refusal::InsufficientCredits {
+                balance: 5,
+                change: -20,
+            }
+            .into(),
+        ))),
+        _ => None,
+    });
+    insta::assert_snapshot!("adjust_failed", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_read_only_detail() {
+    let app = opened(true, Some("PRODUCTION"));
+    insta::assert_snapshot!("user_detail_read_only", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_audit() {
+    let mut app = started(false, Some("DEMO"));
+    let c = update(&mut app, ch('5'));
+    answer(&mut app, c, audit_fixture);
+    insta::assert_snapshot!("audit_list", render(&app, 80, 24).backend());
+    update(&mut app, ch('j'));
+    update(&mut app, key(KeyCode::Enter));
+    insta::assert_snapshot!("audit_entry", render(&app, 80, 24).backend());
+    update(&mut app, key(KeyCode::Esc));
+    update(&mut app, ch('f'));
+    typed(&mut app, "ana");
+    insta::assert_snapshot!("audit_filter", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_help() {
+    let mut app = opened(false, Some("PRODUCTION"));
+    update(&mut app, ch('?'));
+    insta::assert_snapshot!("help", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_quit_confirmation() {
+    let mut app = opened(false, Some("PRODUCTION"));
+    update(&mut app, ch('a'));
+    typed(&mut app, "+5");
+    update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+    );
+    assert!(!app.should_quit());
+    insta::assert_snapshot!("quit_confirmation", render(&app, 80, 24).backend());
+    update(&mut app, ch('y'));
+    assert!(app.should_quit());
+}
+
+#[test]
+fn snapshot_coming_soon_after_a_link() {
+    let mut app = opened(false, Some("PRODUCTION"));
+    update(&mut app, key(KeyCode::Enter)); // the coupon entry
+    update(&mut app, key(KeyCode::Enter)); // open its link
+    assert_eq!(app.active, TabId::Coupons);
+    insta::assert_snapshot!("coupons_coming_soon", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_database_unreachable() {
+    let mut app = started(false, Some("PRODUCTION"));
+    let c = update(&mut app, ch('r'));
+    let c = answer(&mut app, c, |_| {
+        Some(Outcome::Users(Err(creditdesk::Error::Infrastructure(
+            "database error: pool timed out while waiting for an open connection".into(),
+        ))))
+    });
+    answer(&mut app, c, |job| {
+        matches!(job, Job::Ping)
+            .then(|| Outcome::Ping(Err(creditdesk::Error::Infrastructure("refused".into()))))
+    });
+    insta::assert_snapshot!("database_unreachable", render(&app, 80, 24).backend());
+}
+
+// ------------------------------------------------------------ cell styles
+
+fn find(buf: &ratatui::buffer::Buffer, text: &str) -> (u16, u16) {
+    let area = buf.area;
+    for y in 0..area.height {
+        let row: String = (0..area.width)
+            .map(|x| buf[(x, y)].symbol().to_owned())
+            .collect();
+        if let Some(i) = row.find(text) {
+            let x = row[..i].chars().count();
+            return (u16::try_from(x).unwrap(), y);
+        }
+    }
+    panic!("{text:?} not on screen");
+}
+
+#[test]
+fn production_label_is_red_and_bold() {
+    use ratatui::style::{Color, Modifier};
+    let app = started(false, Some("PRODUCTION"));
+    let t = render(&app, 80, 24);
+    let buf = t.backend().buffer();
+    let (x, y) = find(buf, "PRODUCTION");
+    assert_eq!(y, 23, "on the status line");
+    assert_eq!(buf[(x, y)].bg, Color::Red);
+    assert!(buf[(x, y)].modifier.contains(Modifier::BOLD));
+
+    let demo = started(false, Some("DEMO"));
+    let t = render(&demo, 80, 24);
+    let (x, y) = find(t.backend().buffer(), "DEMO");
+    assert_ne!(t.backend().buffer()[(x, y)].bg, Color::Red);
+}
+
+#[test]
+fn no_color_keeps_reverse_and_bold() {
+    use ratatui::style::{Color, Modifier};
+    let mut app = app_with(true, Some("PRODUCTION"), Theme::NO_COLOR);
+    let c = update(&mut app, Msg::Start);
+    answer(&mut app, c, fixture);
+    update(&mut app, ch('j'));
+    let t = render(&app, 80, 24);
+    let buf = t.backend().buffer();
+    for y in 0..24 {
+        for x in 0..80 {
+            let cell = &buf[(x, y)];
+            assert!(matches!(cell.fg, Color::Reset), "colour at {x},{y}");
+            assert!(matches!(cell.bg, Color::Reset), "colour at {x},{y}");
+        }
+    }
+    // The selected user (the second) is reversed.
+    let (x, y) = find(buf, "bo@example.org");
+    assert!(buf[(x, y)].modifier.contains(Modifier::REVERSED));
+    let (x, y) = find(buf, "ana@example.com");
+    assert!(!buf[(x, y)].modifier.contains(Modifier::REVERSED));
+    // The labels stay visible without colour.
+    let (x, y) = find(buf, "PRODUCTION");
+    assert!(
+        buf[(x, y)]
+            .modifier
+            .contains(Modifier::REVERSED | Modifier::BOLD)
+    );
+    let (x, y) = find(buf, "READ-ONLY");
+    assert!(buf[(x, y)].modifier.contains(Modifier::REVERSED));
+}
+
+#[test]
+fn database_text_is_sanitised_on_screen() {
+    let mut app = started(false, None);
+    // Open the user whose name holds an escape sequence and a bidi override.
+    update(&mut app, ch('j'));
+    update(&mut app, ch('j'));
+    let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, |job| match job {
+        Job::Overview { .. } => Some(Outcome::Overview(Ok(overview(&users()[2])))),
+        other => fixture(other),
+    });
+    let screens = [render(&started(false, None), 80, 24), render(&app, 80, 24)];
+    let mut audit = started(false, None);
+    let c = update(&mut audit, ch('5'));
+    answer(&mut audit, c, audit_fixture);
+    update(&mut audit, ch('j'));
+    update(&mut audit, key(KeyCode::Enter));
+    for t in screens.iter().chain([&render(&audit, 80, 24)]) {
+        let buf = t.backend().buffer();
+        let text: String = buf.content().iter().map(|c| c.symbol()).collect();
+        assert!(text.contains('\u{FFFD}'), "the escape is shown defused");
+        for c in text.chars() {
+            assert!(
+                !c.is_control() && !creditdesk::domain::text::is_bidi_control(c),
+                "{c:?} reached the screen"
+            );
+        }
+    }
+}
+
+// -------------------------------------------------------------- never panics
+
+#[test]
+fn any_size_renders_without_panic() {
+    let mut screens: Vec<App> = vec![
+        started(false, Some("PRODUCTION")),
+        opened(true, Some("DEMO")),
+    ];
+    let mut entry = opened(false, Some("PRODUCTION"));
+    update(&mut entry, key(KeyCode::Enter));
+    screens.push(entry);
+    let mut form = opened(false, None);
+    update(&mut form, ch('a'));
+    typed(&mut form, &"9".repeat(300));
+    screens.push(form);
+    let mut confirm = opened(false, Some("PRODUCTION"));
+    confirming(&mut confirm, "+5", "because");
+    screens.push(confirm);
+    let mut filter = opened(false, None);
+    update(&mut filter, ch('f'));
+    screens.push(filter);
+    let mut help = opened(false, None);
+    update(&mut help, ch('?'));
+    screens.push(help);
+    let mut audit = started(false, None);
+    let c = update(&mut audit, ch('5'));
+    answer(&mut audit, c, audit_fixture);
+    screens.push(audit);
+    let mut audit_entry = started(false, None);
+    let c = update(&mut audit_entry, ch('5'));
+    answer(&mut audit_entry, c, audit_fixture);
+    update(&mut audit_entry, key(KeyCode::Enter));
+    screens.push(audit_entry);
+    let mut quit = opened(false, None);
+    update(&mut quit, ch('a'));
+    typed(&mut quit, "1");
+    update(
+        &mut quit,
+        Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+    );
+    screens.push(quit);
+    let mut coming = started(false, None);
+    update(&mut coming, ch('1'));
+    screens.push(coming);
+
+    let mut sizes: Vec<(u16, u16)> = Vec::new();
+    for w in 0..=24 {
+        for h in 0..=12 {
+            sizes.push((w, h));
+        }
+    }
+    sizes.extend([
+        (1, 1),
+        (10, 3),
+        (80, 24),
+        (200, 60),
+        (500, 3),
+        (3, 200),
+        (1, 100),
+        (100, 1),
+    ]);
+    for app in &screens {
+        let mut terminal = Terminal::new(TestBackend::new(1, 1)).unwrap();
+        for (w, h) in &sizes {
+            terminal.backend_mut().resize(*w, *h);
+            terminal.draw(|f| view(app, f)).unwrap();
+        }
+    }
+}
+
+// ------------------------------------------------------------ update rules
+
+#[test]
+fn typing_searches_after_a_pause_and_only_the_newest_counts() {
+    let mut app = started(false, None);
+    assert!(update(&mut app, ch('/')).is_empty());
+    let first = update(&mut app, ch('b'));
+    let r = runs(&first);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].delay, Some(std::time::Duration::from_millis(250)));
+    assert!(matches!(&r[0].job, Job::FindUsers { text, .. } if text == "b"));
+    // The next key replaces the waiting search: cancel it, wait again.
+    let second = update(&mut app, ch('o'));
+    assert_eq!(cancels(&second), 1);
+    assert!(matches!(&runs(&second)[0].job, Job::FindUsers { text, .. } if text == "bo"));
+    // A late answer to the first search is ignored...
+    answer(&mut app, first, |_| {
+        Some(Outcome::Users(Ok(vec![user(1, "stale@x.io", None, 0)])))
+    });
+    assert_eq!(app.tabs.users.search.users().len(), 3);
+    // ...the newest one is shown.
+    answer(&mut app, second, |_| {
+        Some(Outcome::Users(Ok(vec![users()[1].clone()])))
+    });
+    assert_eq!(app.tabs.users.search.users().len(), 1);
+    assert!(!app.busy());
+    // Number keys are typed, not tab switches, while searching.
+    update(&mut app, ch('5'));
+    assert_eq!(app.active, TabId::Users);
+    assert_eq!(app.tabs.users.search.text(), "bo5");
+}
+
+#[test]
+fn enter_twice_on_the_confirmation_adjusts_once() {
+    let mut app = opened(false, None);
+    confirming(&mut app, "+50", "goodwill");
+    let first = update(&mut app, key(KeyCode::Enter));
+    let second = update(&mut app, key(KeyCode::Enter));
+    let third = update(&mut app, key(KeyCode::Enter));
+    let adjusts: Vec<_> = runs(&first)
+        .into_iter()
+        .chain(runs(&second))
+        .chain(runs(&third))
+        .filter(|r| matches!(r.job, Job::Adjust { .. }))
+        .collect();
+    assert_eq!(adjusts.len(), 1);
+    let Job::Adjust {
+        amount,
+        reason,
+        idempotency_key,
+        user,
+    } = &adjusts[0].job
+    else {
+        unreachable!()
+    };
+    assert_eq!(*amount, 50);
+    assert_eq!(reason.as_str(), "goodwill");
+    assert_eq!(*user, creditdesk::domain::user_ref::UserRef::Id(12));
+    let key1 = idempotency_key.clone();
+    // A failure, then Enter again: the same key, so it can't book twice.
+    answer(&mut app, first, |_| {
+        Some(Outcome::Adjusted(Err(creditdesk::Error::Infrastructure(
+            "timeout".into(),
+        ))))
+    });
+    let retry = update(&mut app, key(KeyCode::Enter));
+    let Job::Adjust {
+        idempotency_key, ..
+    } = &runs(&retry)[0].job
+    else {
+        unreachable!()
+    };
+    assert_eq!(*idempotency_key, key1);
+    // A new form gets a new key.
+    // Failed: Esc goes back to the form, Esc again closes it.
+    update(&mut app, key(KeyCode::Esc));
+    update(&mut app, key(KeyCode::Esc));
+    assert!(detail(&app).modal.is_none());
+    confirming(&mut app, "+1", "again");
+    let again = update(&mut app, key(KeyCode::Enter));
+    let Job::Adjust {
+        idempotency_key, ..
+    } = &runs(&again)[0].job
+    else {
+        unreachable!()
+    };
+    assert_ne!(*idempotency_key, key1);
+}
+
+#[test]
+fn adjust_success_refreshes_the_overview_and_ledger() {
+    let mut app = opened(false, None);
+    confirming(&mut app, "+50", "goodwill");
+    let sent = update(&mut app, key(KeyCode::Enter));
+    let after = answer(&mut app, sent, |_| {
+        Some(Outcome::Adjusted(Ok(Adjustment {
+            user_id: 12,
+            email: "ana@example.com".into(),
+            amount: 50,
+            entry_id: 99,
+            old_balance: 170,
+            new_balance: 220,
+            replayed: false,
+        })))
+    });
+    let jobs: Vec<_> = runs(&after).into_iter().map(|r| r.job.name()).collect();
+    assert_eq!(jobs, ["credits.overview", "credits.history"]);
+    assert_eq!(
+        detail(&app).notice.as_deref(),
+        Some("booked entry #99: balance 170 → 220")
+    );
+    // Enter closes the result.
+    update(&mut app, key(KeyCode::Enter));
+    assert!(detail(&app).modal.is_none());
+}
+
+#[test]
+fn invalid_adjustments_never_reach_the_database() {
+    let mut app = opened(false, None);
+    for (amount, reason) in [
+        ("", "why"),
+        ("0", "why"),
+        ("abc", "why"),
+        ("1.5", "why"),
+        ("99999999999", "why"),
+        ("-171", "why"), // more than the balance of 170
+        ("+5", ""),
+        ("+5", "   "),
+        ("+5", "'; drop table users; --\u{1b}"),
+    ] {
+        update(&mut app, ch('a'));
+        typed(&mut app, amount);
+        update(&mut app, key(KeyCode::Tab));
+        typed(&mut app, reason);
+        let c = update(&mut app, key(KeyCode::Enter));
+        assert!(c.is_empty(), "{amount:?} {reason:?}");
+        let Some(creditdesk::tui::tabs::users::DetailModal::Adjust(dialog)) = &detail(&app).modal
+        else {
+            panic!("the form stays open");
+        };
+        assert!(dialog.confirm.is_none(), "{amount:?} {reason:?}");
+        assert!(
+            dialog.form.fields.iter().any(|f| f.error.is_some()),
+            "{amount:?} {reason:?}: an inline message"
+        );
+        update(&mut app, key(KeyCode::Esc));
+        assert!(detail(&app).modal.is_none());
+    }
+}
+
+#[test]
+fn read_only_offers_no_adjustment() {
+    let mut app = opened(true, None);
+    let c = update(&mut app, ch('a'));
+    assert!(c.is_empty());
+    assert!(detail(&app).modal.is_none(), "no form");
+    let keys = app.active_tab().keys(true);
+    assert!(keys.iter().all(|k| k.keys != "a"), "{keys:?}");
+    let t = render(&app, 80, 24);
+    let (_, y) = find(t.backend().buffer(), "Enter entry & links");
+    let hints: String = (0..80)
+        .map(|x| t.backend().buffer()[(x, y)].symbol().to_owned())
+        .collect();
+    assert!(!hints.contains("adjust"), "{hints}");
+}
+
+#[test]
+fn esc_cancels_a_slow_load_and_drops_its_reply() {
+    let mut app = started(false, None);
+    let open = update(&mut app, key(KeyCode::Enter));
+    assert_eq!(runs(&open).len(), 2);
+    assert!(app.busy());
+    let esc = update(&mut app, key(KeyCode::Esc));
+    assert_eq!(cancels(&esc), 2);
+    assert!(!app.busy());
+    // The replies arrive anyway: ignored.
+    answer(&mut app, open, fixture);
+    assert!(detail(&app).overview.is_none());
+    assert!(detail(&app).ledger.is_empty());
+    // Esc again goes back to the list.
+    update(&mut app, key(KeyCode::Esc));
+    assert!(app.tabs.users.detail.is_none());
+}
+
+#[test]
+fn an_unreachable_database_is_retried_until_it_answers() {
+    let mut app = started(false, None);
+    let refresh = update(&mut app, ch('r'));
+    let after_error = answer(&mut app, refresh, |_| {
+        Some(Outcome::Users(Err(creditdesk::Error::Infrastructure(
+            "connection refused".into(),
+        ))))
+    });
+    let ping = runs(&after_error);
+    assert!(matches!(ping[0].job, Job::Ping) && ping[0].delay.is_none());
+    let after_ping = answer(&mut app, after_error, |_| {
+        Some(Outcome::Ping(Err(creditdesk::Error::Infrastructure(
+            "refused".into(),
+        ))))
+    });
+    assert!(matches!(app.db, creditdesk::tui::DbHealth::Unreachable(_)));
+    let again = runs(&after_ping);
+    assert!(matches!(again[0].job, Job::Ping));
+    assert_eq!(again[0].delay, Some(creditdesk::tui::app::RETRY_EVERY));
+    // It answers: the failed search runs again by itself.
+    let back = answer(&mut app, after_ping, |_| Some(Outcome::Ping(Ok(()))));
+    assert_eq!(app.db, creditdesk::tui::DbHealth::Ok);
+    assert!(
+        runs(&back)
+            .iter()
+            .any(|r| matches!(r.job, Job::FindUsers { .. }))
+    );
+}
+
+#[test]
+fn a_refusal_is_not_a_database_outage() {
+    let mut app = opened(false, None);
+    confirming(&mut app, "-5", "why");
+    let sent = update(&mut app, key(KeyCode::Enter));
+    let after = answer(&mut app, sent, |_| {
+        Some(Outcome::Adjusted(Err(
+            creditdesk::domain::Refusal::ReadOnly.into(),
+        )))
+    });
+    assert!(after.is_empty(), "no health check for a refusal");
+    assert_eq!(app.db, creditdesk::tui::DbHealth::Ok);
+}
+
+#[test]
+fn the_ledger_pages_as_you_scroll_and_memory_stays_flat() {
+    use creditdesk::db::credits::Cursor;
+    let mut app = started(false, None);
+    let open = update(&mut app, key(KeyCode::Enter));
+    // A ledger of 5,000 entries, served 100 at a time by cursor.
+    let total = 5_000i32;
+    let page = |before: Option<Cursor>| {
+        let start = before.map_or(total, |c| c.id - 1);
+        let entries: Vec<LedgerEntry> = (1..=start)
+            .rev()
+            .take(100)
+            .map(|id| entry(id, i64::from(total - id), 1, "purchase"))
+            .collect();
+        let next = (entries.len() == 100)
+            .then(|| entries.last().map(LedgerEntry::cursor))
+            .flatten();
+        HistoryPage { entries, next }
+    };
+    let serve = |job: &Job| match job {
+        Job::History(q) => Some(Outcome::History(Ok(page(q.before)))),
+        other => fixture(other),
+    };
+    answer(&mut app, open, serve);
+    let mut fetched_newer = 0;
+    for step in 0..3_000 {
+        let c = update(&mut app, key(KeyCode::Down));
+        for r in runs(&c) {
+            if let Job::History(q) = &r.job {
+                assert_eq!(q.limit, 100);
+                if step > 0 {
+                    assert!(q.before.is_some(), "later pages use the cursor");
+                }
+            }
+        }
+        answer(&mut app, c, serve);
+        assert!(
+            detail(&app).ledger.len() <= 600,
+            "held {}",
+            detail(&app).ledger.len()
+        );
+    }
+    let d = detail(&app);
+    let selected = d.ledger.selected().unwrap();
+    assert_eq!(selected.id, total - 3_000);
+    // And back up: the dropped pages are fetched again.
+    for _ in 0..3_000 {
+        let c = update(&mut app, key(KeyCode::Up));
+        fetched_newer += runs(&c).len();
+        answer(&mut app, c, serve);
+        assert!(detail(&app).ledger.len() <= 600);
+    }
+    assert!(fetched_newer > 0);
+    assert_eq!(detail(&app).ledger.selected().unwrap().id, total);
+}
+
+#[test]
+fn tabs_switch_with_numbers_and_tab_keys() {
+    let mut app = started(false, None);
+    assert_eq!(app.active, TabId::Users);
+    let c = update(&mut app, ch('5'));
+    assert_eq!(app.active, TabId::Audit);
+    assert!(
+        matches!(runs(&c)[0].job, Job::Audit(_)),
+        "the audit log loads when first shown"
+    );
+    update(&mut app, key(KeyCode::Tab));
+    assert_eq!(app.active, TabId::Coupons);
+    update(&mut app, key(KeyCode::BackTab));
+    assert_eq!(app.active, TabId::Audit);
+    // Shown again: not loaded again.
+    update(&mut app, ch('3'));
+    assert!(update(&mut app, ch('5')).is_empty());
+    update(&mut app, ch('q'));
+    assert!(app.should_quit(), "nothing unsaved: q quits at once");
+}
+
+#[test]
+fn the_audit_log_pages_by_id_and_filters() {
+    let mut app = started(false, None);
+    let c = update(&mut app, ch('5'));
+    let r = runs(&c);
+    let Job::Audit(f) = &r[0].job else { panic!() };
+    assert_eq!(
+        (f.before_id, f.actor.as_deref(), f.limit),
+        (None, None, 100)
+    );
+    // A full page: scrolling near its end asks for the next by id.
+    let full: Vec<AuditEntry> = (0..100)
+        .map(|i| {
+            let mut e = audit_entries()[0].clone();
+            e.id = 1000 - i;
+            e
+        })
+        .collect();
+    answer(&mut app, c, |_| Some(Outcome::Audit(Ok(full.clone()))));
+    let mut next = Vec::new();
+    for _ in 0..90 {
+        next.extend(update(&mut app, key(KeyCode::Down)));
+    }
+    let more = runs(&next);
+    assert_eq!(more.len(), 1);
+    let Job::Audit(f) = &more[0].job else {
+        panic!()
+    };
+    assert_eq!(f.before_id, Some(901));
+    // The filter form: operator and action.
+    update(&mut app, ch('f'));
+    typed(&mut app, "ana");
+    update(&mut app, key(KeyCode::Tab));
+    typed(&mut app, "credits");
+    let c = update(&mut app, key(KeyCode::Enter));
+    let Job::Audit(f) = &runs(&c)[0].job else {
+        panic!()
+    };
+    assert_eq!(
+        (f.actor.as_deref(), f.action.as_deref(), f.before_id),
+        (Some("ana"), Some("credits"), None)
+    );
+}
+
+#[test]
+fn links_open_the_tab_that_shows_them() {
+    let mut app = started(false, None);
+    let c = update(&mut app, ch('5'));
+    answer(&mut app, c, audit_fixture);
+    update(&mut app, key(KeyCode::Enter)); // credits.adjust on user 12
+    let c = update(&mut app, key(KeyCode::Enter));
+    assert_eq!(app.active, TabId::Users);
+    assert_eq!(detail(&app).user_id, 12);
+    assert_eq!(runs(&c).len(), 2, "overview and ledger load");
+}
+
+// ------------------------------------------------------- the real database
+
+mod real_database {
+    use super::*;
+    use creditdesk::testing::TestDb;
+    use creditdesk::tui::{Effects, run_loop};
+    use std::time::Duration;
+
+    /// Runs commands until nothing is pending, feeding replies to `update`.
+    async fn settle(app: &mut App, effects: &mut Effects, commands: Vec<Command>) {
+        effects.apply(commands);
+        while effects.pending() > 0 {
+            let msg = tokio::time::timeout(Duration::from_secs(20), effects.next())
+                .await
+                .expect("a reply in time");
+            let next = update(app, msg);
+            effects.apply(next);
+        }
+    }
+
+    #[tokio::test]
+    async fn search_and_adjust_through_the_effect_runner() {
+        let db = TestDb::new().await;
+        for (email, name, credits) in [("ana@example.com", "Ana", 0), ("bo@example.org", "Bo", 0)] {
+            sqlx::query("insert into users (email, name, credits) values ($1, $2, $3)")
+                .bind(email)
+                .bind(name)
+                .bind(credits)
+                .execute(&db.pool)
+                .await
+                .unwrap();
+        }
+        let mut app = app_with(false, None, Theme::COLOR);
+        let mut effects = Effects::new(db.pool.clone(), Operator::parse("ana").unwrap());
+        let c = update(&mut app, Msg::Start);
+        settle(&mut app, &mut effects, c).await;
+        assert_eq!(app.tabs.users.search.users().len(), 2);
+
+        update(&mut app, ch('/'));
+        let c = typed(&mut app, "BO@");
+        settle(&mut app, &mut effects, c).await;
+        let found: Vec<_> = app
+            .tabs
+            .users
+            .search
+            .users()
+            .iter()
+            .map(|u| u.email.clone())
+            .collect();
+        assert_eq!(found, ["bo@example.org"]);
+
+        update(&mut app, key(KeyCode::Enter)); // leave the search field
+        let c = update(&mut app, key(KeyCode::Enter)); // open Bo
+        settle(&mut app, &mut effects, c).await;
+        assert_eq!(detail(&app).overview.as_ref().unwrap().user.credits, 0);
+
+        confirming(&mut app, "+25", "welcome gift");
+        let mut c = update(&mut app, key(KeyCode::Enter));
+        c.extend(update(&mut app, key(KeyCode::Enter))); // a second Enter: ignored
+        settle(&mut app, &mut effects, c).await;
+        let notice = detail(&app).notice.clone().unwrap_or_default();
+        assert!(
+            notice.starts_with("booked entry #") && notice.ends_with(": balance 0 → 25"),
+            "{notice}"
+        );
+        assert_eq!(
+            detail(&app).overview.as_ref().unwrap().user.credits,
+            25,
+            "refreshed"
+        );
+        assert_eq!(detail(&app).ledger.len(), 1);
+
+        let (credits, entries, audits): (i32, i64, i64) = sqlx::query_as(
+            "select (select credits from users where email = 'bo@example.org'),
+                    (select count(*) from credit_history where amount = 25 and \"idempotencyKey\" like 'creditdesk-console:test:%'),
+                    (select count(*) from admin_audit_log where actor = 'ana' and action = 'credits.adjust' and reason = 'welcome gift')",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        assert_eq!((credits, entries, audits), (25, 1, 1));
+    }
+
+    #[tokio::test]
+    async fn the_loop_runs_on_a_test_backend() {
+        use crossterm::event::Event;
+        use futures::StreamExt;
+        let db = TestDb::new().await;
+        let mut app = app_with(false, Some("PRODUCTION"), Theme::COLOR);
+        let mut effects = Effects::new(db.pool.clone(), Operator::parse("ana").unwrap());
+        let keys = [KeyCode::Char('5'), KeyCode::Char('3'), KeyCode::Char('q')];
+        // Keys a little apart, so the replies in between are handled too.
+        let events = futures::stream::iter(keys)
+            .then(|code| async move {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                Ok(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+            })
+            .chain(futures::stream::pending());
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        tokio::time::timeout(
+            Duration::from_secs(20),
+            run_loop(&mut terminal, &mut app, &mut effects, Box::pin(events)),
+        )
+        .await
+        .expect("quits on q")
+        .expect("no error");
+        assert!(app.should_quit());
+        assert!(
+            app.tabs.audit.window.loaded(),
+            "the audit tab loaded on the way"
+        );
+        let screen = terminal.backend().to_string();
+        assert!(screen.contains("no users yet"), "{screen}");
+    }
+}
+
+#[test]
+fn esc_while_an_adjustment_is_in_flight_stops_waiting_and_reloads() {
+    let mut app = opened(false, None);
+    confirming(&mut app, "+5", "why");
+    let sent = update(&mut app, key(KeyCode::Enter));
+    // Quitting now would lose track of it: the app asks first.
+    update(&mut app, ch('q'));
+    assert!(!app.should_quit());
+    assert!(matches!(
+        app.popup,
+        Some(creditdesk::tui::Popup::ConfirmQuit(_))
+    ));
+    update(&mut app, ch('n'));
+    let esc = update(&mut app, key(KeyCode::Esc));
+    assert_eq!(cancels(&esc), 1);
+    let reloads: Vec<_> = runs(&esc).into_iter().map(|r| r.job.name()).collect();
+    assert_eq!(reloads, ["credits.overview", "credits.history"]);
+    assert!(detail(&app).modal.is_none());
+    assert!(
+        detail(&app)
+            .notice
+            .as_deref()
+            .unwrap_or("")
+            .contains("may or may not")
+    );
+    // Its late answer changes nothing.
+    let late = answer(&mut app, sent, |_| {
+        Some(Outcome::Adjusted(Err(creditdesk::Error::Invalid(vec![]))))
+    });
+    assert!(late.is_empty());
+}
+
+#[test]
+fn q_is_typed_in_a_text_field_and_quits_elsewhere() {
+    let mut app = started(false, None);
+    update(&mut app, ch('/'));
+    update(&mut app, ch('q'));
+    assert!(!app.should_quit());
+    assert_eq!(app.tabs.users.search.text(), "q");
+    update(&mut app, key(KeyCode::Esc));
+    update(&mut app, ch('q'));
+    assert!(app.should_quit());
+}
