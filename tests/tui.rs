@@ -29,8 +29,12 @@ fn config(read_only: bool, env: Option<&str>) -> ConsoleConfig {
     }
 }
 
+/// A console on the Users tab (it starts on Coupons, which
+/// `tests/tui_coupons.rs` covers).
 fn app_with(read_only: bool, env: Option<&str>, theme: Theme) -> App {
-    App::new(&config(read_only, env), t0(), theme, "test")
+    let mut app = App::new(&config(read_only, env), t0(), theme, "test");
+    app.active = TabId::Users;
+    app
 }
 
 fn key(code: KeyCode) -> Msg {
@@ -413,12 +417,17 @@ fn snapshot_quit_confirmation() {
 }
 
 #[test]
-fn snapshot_coming_soon_after_a_link() {
+fn snapshot_coupon_after_a_ledger_link() {
     let mut app = opened(false, Some("PRODUCTION"));
     update(&mut app, key(KeyCode::Enter)); // the coupon entry
-    update(&mut app, key(KeyCode::Enter)); // open its link
+    let c = update(&mut app, key(KeyCode::Enter)); // open its link
     assert_eq!(app.active, TabId::Coupons);
-    insta::assert_snapshot!("coupons_coming_soon", render(&app, 80, 24).backend());
+    assert!(
+        runs(&c)
+            .iter()
+            .any(|r| matches!(&r.job, Job::Coupon { code } if code == "WELCOME20"))
+    );
+    insta::assert_snapshot!("coupon_from_a_ledger_link", render(&app, 80, 24).backend());
 }
 
 #[test]

@@ -5,7 +5,7 @@ use clap::Subcommand;
 use super::context::{Ctx, opt, when};
 use super::output::{self, Format, Table};
 use crate::db::batches::{self, BatchFilter, BatchSummary, GenerationOptions, Refund};
-use crate::domain::amounts::{parse_count, parse_duration, parse_positive_credits};
+use crate::domain::amounts::{parse_count, parse_duration, parse_positive_credits, short_age};
 use crate::domain::ledger::BatchStatus;
 use crate::domain::text::Reason;
 use crate::domain::user_ref::UserRef;
@@ -163,7 +163,7 @@ fn summary_table(found: &[BatchSummary], missing: &str) -> Table {
             b.images.to_string(),
             b.credits_used.to_string(),
             when(b.created_at),
-            age(b.age_seconds),
+            short_age(b.age_seconds),
             b.completed_at.map_or_else(|| missing.to_owned(), when),
         ]);
     }
@@ -192,7 +192,7 @@ async fn show(ctx: &Ctx, id: i32) -> Result<()> {
         b.images,
         b.credits_used,
         when(b.created_at),
-        age(b.age_seconds),
+        short_age(b.age_seconds),
         b.completed_at.map(when).unwrap_or_else(|| "-".to_owned()),
         b.user.id,
         b.user.email,
@@ -243,29 +243,9 @@ fn options_text(o: &GenerationOptions) -> String {
     )
 }
 
-/// A short age: `45s`, `12m`, `3h 05m`, `2d 04h`.
-fn age(seconds: i64) -> String {
-    let s = seconds.max(0);
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m", s / 60),
-        3600..86_400 => format!("{}h {:02}m", s / 3600, s % 3600 / 60),
-        _ => format!("{}d {:02}h", s / 86_400, s % 86_400 / 3600),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ages_read_short() {
-        assert_eq!(age(-3), "0s");
-        assert_eq!(age(59), "59s");
-        assert_eq!(age(60 * 14), "14m");
-        assert_eq!(age(3 * 3600 + 5 * 60), "3h 05m");
-        assert_eq!(age(2 * 86_400 + 4 * 3600 + 59), "2d 04h");
-    }
 
     #[test]
     fn batch_ids() {

@@ -1,18 +1,13 @@
 //! `creditdesk coupons create|list|show|deactivate|redeem`
 
-use clap::{ArgGroup, Subcommand};
-use rust_decimal::Decimal;
-
 use super::context::{Ctx, opt, when};
 use super::output::{self, Format, Table};
 use crate::db::coupons::{self, Coupon, CouponFilter};
-use crate::domain::InvalidInput;
-use crate::domain::amounts::{parse_count, parse_price, parse_time};
-use crate::domain::codes::CouponCode;
-use crate::domain::coupon::{DiscountType, NewCoupon};
+use crate::domain::coupon::CouponFields;
 use crate::domain::text::Reason;
 use crate::domain::user_ref::UserRef;
 use crate::error::{Error, Result};
+use clap::{ArgGroup, Subcommand};
 
 #[derive(Debug, Subcommand)]
 pub enum CouponsCmd {
@@ -84,7 +79,7 @@ pub async fn run(ctx: &Ctx, cmd: &CouponsCmd) -> Result<()> {
             description,
         } => {
             let code = if *generate { None } else { code.as_deref() };
-            let fields = CreateFields {
+            let fields = CouponFields {
                 code,
                 kind,
                 value,
@@ -93,7 +88,7 @@ pub async fn run(ctx: &Ctx, cmd: &CouponsCmd) -> Result<()> {
                 valid_until: valid_until.as_deref(),
                 description: description.as_deref(),
             };
-            let new = fields.parse(ctx)?;
+            let new = fields.parse(ctx.now).map_err(Error::Invalid)?;
             let created = if *generate {
                 coupons::create_generated(&ctx.pool, &ctx.operator, new).await?
             } else {
@@ -164,93 +159,6 @@ pub async fn run(ctx: &Ctx, cmd: &CouponsCmd) -> Result<()> {
             )
         }
     }
-}
-
-/// The arguments of `coupons create` as typed.
-struct CreateFields<'a> {
-    /// `None`: generate one.
-    code: Option<&'a str>,
-    kind: &'a str,
-    value: &'a str,
-    max_uses: Option<&'a str>,
-    valid_from: Option<&'a str>,
-    valid_until: Option<&'a str>,
-    description: Option<&'a str>,
-}
-
-impl CreateFields<'_> {
-    /// Parses every field and applies `NewCoupon::validate`, reporting every
-    /// problem at once: a field that doesn't parse gets a stand-in so the
-    /// rules still check the others (and the rules that depend on it are
-    /// left out).
-    fn parse(&self, ctx: &Ctx) -> Result<NewCoupon> {
-        let mut errors = Vec::new();
-        let code = match self.code {
-            Some(c) => keep(&mut errors, CouponCode::parse(c)),
-            None => Some(CouponCode::generate()),
-        };
-        let kind = keep(&mut errors, DiscountType::parse("type", self.kind));
-        let value = keep(&mut errors, parse_value(self.value));
-        let max_uses = self.max_uses.and_then(|m| {
-            keep(
-                &mut errors,
-                parse_count("max_uses", m, i32::MAX.unsigned_abs())
-                    .map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
-            )
-        });
-        let valid_from = self
-            .valid_from
-            .map(|t| keep(&mut errors, parse_time("valid_from", t, ctx.now)));
-        let valid_until = self
-            .valid_until
-            .and_then(|t| keep(&mut errors, parse_time("valid_until", t, ctx.now)));
-        let draft = NewCoupon {
-            code: code.unwrap_or_else(CouponCode::generate),
-            description: self.description.map(str::to_owned),
-            discount_type: kind.unwrap_or(DiscountType::Credits),
-            value: value.unwrap_or(Decimal::ONE),
-            max_uses,
-            valid_from: valid_from.flatten().unwrap_or(ctx.now),
-            valid_until,
-        };
-        let rules = match draft.validate() {
-            Ok(new) if errors.is_empty() => return Ok(new),
-            Ok(_) => Vec::new(),
-            Err(rules) => rules,
-        };
-        // Rules about a field that didn't parse, or that compare with one.
-        let mut moot: Vec<&str> = errors.iter().map(|e| e.field).collect();
-        if kind.is_none() {
-            moot.push("value");
-        }
-        if matches!(valid_from, Some(None)) {
-            moot.push("valid_until");
-        }
-        errors.extend(rules.into_iter().filter(|e| !moot.contains(&e.field)));
-        Err(Error::Invalid(errors))
-    }
-}
-
-/// The value, or `None` with its error added to `errors`.
-fn keep<T>(errors: &mut Vec<InvalidInput>, r: std::result::Result<T, InvalidInput>) -> Option<T> {
-    r.map_err(|e| errors.push(e)).ok()
-}
-
-/// A coupon value: percent, money or credits; the type's own limits are
-/// checked by `NewCoupon::validate`.
-fn parse_value(s: &str) -> std::result::Result<Decimal, InvalidInput> {
-    parse_price("value", s).map_err(|e| {
-        if e.message.starts_with("is not a price") {
-            InvalidInput::new(
-                "value",
-                "is not a number: use digits and a '.', like 25 or 9.99",
-            )
-        } else if e.message.starts_with("enter a price") {
-            InvalidInput::new("value", "enter a value, like 25 or 9.99")
-        } else {
-            e
-        }
-    })
 }
 
 fn coupon_table(ctx: &Ctx, list: &[Coupon]) -> Table {

@@ -146,6 +146,51 @@ impl CodeLookup {
     }
 }
 
+/// Which card an action is about: the code a customer reads out, or the id
+/// of the row an operator picked in a list (who never sees the full code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CardKey {
+    Code(String),
+    Id(i32),
+}
+
+impl From<&str> for CardKey {
+    fn from(code: &str) -> Self {
+        CardKey::Code(code.to_owned())
+    }
+}
+
+impl From<&String> for CardKey {
+    fn from(code: &String) -> Self {
+        CardKey::Code(code.clone())
+    }
+}
+
+enum Lookup {
+    Code(CodeLookup),
+    Id(i32),
+}
+
+impl Lookup {
+    fn parse(key: CardKey) -> Result<Self> {
+        Ok(match key {
+            CardKey::Code(code) => Lookup::Code(CodeLookup::parse(&code)?),
+            CardKey::Id(id) => Lookup::Id(id),
+        })
+    }
+
+    fn not_found(&self) -> Error {
+        match self {
+            Lookup::Code(code) => code.not_found(),
+            Lookup::Id(id) => Refusal::NotFound {
+                what: "gift card",
+                key: format!("#{id}"),
+            }
+            .into(),
+        }
+    }
+}
+
 /// What each issued card is worth.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CardValue {
@@ -692,19 +737,23 @@ pub async fn list(pool: &PgPool, f: &GiftCardFilter) -> Result<Vec<GiftCard>> {
     rows.into_iter().map(|r| r.into_card(now)).collect()
 }
 
-/// One card by its code (any case, with or without dashes), masked.
-pub async fn show(pool: &PgPool, code: &str) -> Result<GiftCard> {
-    let code = CodeLookup::parse(code)?;
+/// One card by its code (any case, with or without dashes) or id, masked.
+pub async fn show(pool: &PgPool, card: impl Into<CardKey>) -> Result<GiftCard> {
+    let lookup = Lookup::parse(card.into())?;
     let mut conn = pool.acquire().await.map_err(infra)?;
-    let id = find(&mut conn, &code).await?.id;
+    let id = find(&mut conn, &lookup).await?.id;
     load(&mut conn, id).await
 }
 
 /// The full code of a card, for an operator who must read it to a customer.
 /// Writes a `gift_card.reveal` audit row first: a read-only session can't
 /// record it, so it gets no code either.
-pub async fn reveal(pool: &PgPool, operator: &Operator, code: &str) -> Result<String> {
-    let lookup = CodeLookup::parse(code)?;
+pub async fn reveal(
+    pool: &PgPool,
+    operator: &Operator,
+    card: impl Into<CardKey>,
+) -> Result<String> {
+    let lookup = Lookup::parse(card.into())?;
     let mut tx = pool.begin().await.map_err(infra)?;
     let found = find(&mut tx, &lookup).await?;
     audit::record(
@@ -732,36 +781,63 @@ struct Found {
     expires_at: Option<DateTime<Utc>>,
 }
 
-/// Finds a card by the keys of a typed code, preferring the exact one. The
-/// expression is the one indexed by `gift_cards_code_lookup_key`.
-async fn find(conn: &mut PgConnection, code: &CodeLookup) -> Result<Found> {
-    let row = sqlx::query!(
-        r#"select id, code, status::text as "status!", credits, "expiresAt" as expires_at
-           from gift_cards
-           where replace(replace(code, '-', ''), ' ', '') = any($1::text[])
-           order by replace(replace(code, '-', ''), ' ', '') = ($1::text[])[1] desc
-           limit 1"#,
-        &code.keys,
-    )
-    .fetch_optional(conn)
-    .await
-    .map_err(infra)?
-    .ok_or_else(|| code.not_found())?;
-    Ok(Found {
-        id: row.id,
-        code: row.code,
-        status: stored_status(&row.status)?,
-        credits: row.credits,
-        expires_at: row.expires_at,
-    })
+/// Finds a card by id, or by the keys of a typed code preferring the exact
+/// one (the expression is the one indexed by `gift_cards_code_lookup_key`).
+async fn find(conn: &mut PgConnection, lookup: &Lookup) -> Result<Found> {
+    let row =
+        match lookup {
+            Lookup::Code(code) => sqlx::query_as!(
+                FoundRow,
+                r#"select id, code, status::text as "status!", credits, "expiresAt" as expires_at
+               from gift_cards
+               where replace(replace(code, '-', ''), ' ', '') = any($1::text[])
+               order by replace(replace(code, '-', ''), ' ', '') = ($1::text[])[1] desc
+               limit 1"#,
+                &code.keys,
+            )
+            .fetch_optional(conn)
+            .await,
+            Lookup::Id(id) => sqlx::query_as!(
+                FoundRow,
+                r#"select id, code, status::text as "status!", credits, "expiresAt" as expires_at
+               from gift_cards where id = $1"#,
+                id,
+            )
+            .fetch_optional(conn)
+            .await,
+        }
+        .map_err(infra)?
+        .ok_or_else(|| lookup.not_found())?;
+    row.into_found()
+}
+
+struct FoundRow {
+    id: i32,
+    code: String,
+    status: String,
+    credits: i32,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+impl FoundRow {
+    fn into_found(self) -> Result<Found> {
+        Ok(Found {
+            id: self.id,
+            code: self.code,
+            status: stored_status(&self.status)?,
+            credits: self.credits,
+            expires_at: self.expires_at,
+        })
+    }
 }
 
 /// Like [`find`], and locks the card's row until the transaction ends, so
 /// concurrent revocations and redemptions of one card queue up and each sees
 /// what the one before it did.
-async fn lock(conn: &mut PgConnection, code: &CodeLookup) -> Result<Found> {
-    let id = find(&mut *conn, code).await?.id;
-    let row = sqlx::query!(
+async fn lock(conn: &mut PgConnection, lookup: &Lookup) -> Result<Found> {
+    let id = find(&mut *conn, lookup).await?.id;
+    sqlx::query_as!(
+        FoundRow,
         r#"select id, code, status::text as "status!", credits, "expiresAt" as expires_at
            from gift_cards where id = $1 for update"#,
         id
@@ -769,14 +845,8 @@ async fn lock(conn: &mut PgConnection, code: &CodeLookup) -> Result<Found> {
     .fetch_optional(conn)
     .await
     .map_err(infra)?
-    .ok_or_else(|| code.not_found())?;
-    Ok(Found {
-        id: row.id,
-        code: row.code,
-        status: stored_status(&row.status)?,
-        credits: row.credits,
-        expires_at: row.expires_at,
-    })
+    .ok_or_else(|| lookup.not_found())?
+    .into_found()
 }
 
 async fn load(conn: &mut PgConnection, id: i32) -> Result<GiftCard> {
@@ -809,10 +879,10 @@ async fn load(conn: &mut PgConnection, id: i32) -> Result<GiftCard> {
 pub async fn revoke(
     pool: &PgPool,
     operator: &Operator,
-    code: &str,
+    card: impl Into<CardKey>,
     reason: &Reason,
 ) -> Result<GiftCard> {
-    let lookup = CodeLookup::parse(code)?;
+    let lookup = Lookup::parse(card.into())?;
     let mut tx = pool.begin().await.map_err(infra)?;
     let card = lock(&mut tx, &lookup).await?;
     check_revocable(card.status)?;
@@ -855,10 +925,10 @@ pub async fn revoke(
 pub async fn redeem(
     pool: &PgPool,
     operator: &Operator,
-    code: &str,
+    card: impl Into<CardKey>,
     user: &UserRef,
 ) -> Result<GiftCardRedemption> {
-    let lookup = CodeLookup::parse(code)?;
+    let lookup = Lookup::parse(card.into())?;
     let mut tx = pool.begin().await.map_err(infra)?;
     let target = users::resolve(&mut tx, user).await?;
     let card = lock(&mut tx, &lookup).await?;

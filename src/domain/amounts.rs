@@ -280,6 +280,18 @@ fn parse_absolute(t: &str) -> Option<DateTime<Utc>> {
         .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
 }
 
+/// A short age, as on-call reads it at a glance: `45s`, `12m`, `3h 05m`,
+/// `2d 04h`. Negative ages (clock skew) read as `0s`.
+pub fn short_age(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h {:02}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d {:02}h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -545,5 +557,14 @@ mod tests {
     fn time_near_the_end_of_chrono_range_does_not_panic() {
         let end = DateTime::<Utc>::MAX_UTC;
         assert!(parse_time("f", "+3650d", end).is_err());
+    }
+
+    #[test]
+    fn short_ages_read_at_a_glance() {
+        assert_eq!(short_age(-3), "0s");
+        assert_eq!(short_age(59), "59s");
+        assert_eq!(short_age(60 * 14), "14m");
+        assert_eq!(short_age(3 * 3600 + 5 * 60), "3h 05m");
+        assert_eq!(short_age(2 * 86_400 + 4 * 3600 + 59), "2d 04h");
     }
 }

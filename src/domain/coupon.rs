@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
-use super::amounts::MAX_CREDITS_AT_ONCE;
+use super::amounts::{MAX_CREDITS_AT_ONCE, parse_count, parse_price, parse_time};
 use super::codes::CouponCode;
 use super::error::{InvalidInput, Refusal};
 use super::text::check_free_text;
@@ -129,6 +129,100 @@ impl NewCoupon {
             Err(errors)
         }
     }
+}
+
+/// A new coupon's fields as the operator typed them: the arguments of
+/// `coupons create` or the console's form. Both parse them here, so they
+/// accept and refuse the same things with the same messages.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CouponFields<'a> {
+    /// `None`: generate one.
+    pub code: Option<&'a str>,
+    pub kind: &'a str,
+    pub value: &'a str,
+    /// `None`: no limit.
+    pub max_uses: Option<&'a str>,
+    /// `None`: now.
+    pub valid_from: Option<&'a str>,
+    /// `None`: never ends.
+    pub valid_until: Option<&'a str>,
+    pub description: Option<&'a str>,
+}
+
+impl CouponFields<'_> {
+    /// Parses every field and applies [`NewCoupon::validate`], reporting
+    /// every problem at once: a field that doesn't parse gets a stand-in so
+    /// the rules still check the others (and the rules that depend on it are
+    /// left out). Field names: `code`, `type`, `value`, `max_uses`,
+    /// `valid_from`, `valid_until`, `description`.
+    pub fn parse(&self, now: DateTime<Utc>) -> Result<NewCoupon, Vec<InvalidInput>> {
+        let mut errors = Vec::new();
+        let code = match self.code {
+            Some(c) => keep(&mut errors, CouponCode::parse(c)),
+            None => Some(CouponCode::generate()),
+        };
+        let kind = keep(&mut errors, DiscountType::parse("type", self.kind));
+        let value = keep(&mut errors, parse_value(self.value));
+        let max_uses = self.max_uses.and_then(|m| {
+            keep(
+                &mut errors,
+                parse_count("max_uses", m, i32::MAX.unsigned_abs())
+                    .map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
+            )
+        });
+        let valid_from = self
+            .valid_from
+            .map(|t| keep(&mut errors, parse_time("valid_from", t, now)));
+        let valid_until = self
+            .valid_until
+            .and_then(|t| keep(&mut errors, parse_time("valid_until", t, now)));
+        let draft = NewCoupon {
+            code: code.unwrap_or_else(CouponCode::generate),
+            description: self.description.map(str::to_owned),
+            discount_type: kind.unwrap_or(DiscountType::Credits),
+            value: value.unwrap_or(Decimal::ONE),
+            max_uses,
+            valid_from: valid_from.flatten().unwrap_or(now),
+            valid_until,
+        };
+        let rules = match draft.validate() {
+            Ok(new) if errors.is_empty() => return Ok(new),
+            Ok(_) => Vec::new(),
+            Err(rules) => rules,
+        };
+        // Rules about a field that didn't parse, or that compare with one.
+        let mut moot: Vec<&str> = errors.iter().map(|e| e.field).collect();
+        if kind.is_none() {
+            moot.push("value");
+        }
+        if matches!(valid_from, Some(None)) {
+            moot.push("valid_until");
+        }
+        errors.extend(rules.into_iter().filter(|e| !moot.contains(&e.field)));
+        Err(errors)
+    }
+}
+
+/// The value, or `None` with its error added to `errors`.
+fn keep<T>(errors: &mut Vec<InvalidInput>, r: Result<T, InvalidInput>) -> Option<T> {
+    r.map_err(|e| errors.push(e)).ok()
+}
+
+/// A coupon value: percent, money or credits; the type's own limits are
+/// checked by `NewCoupon::validate`.
+pub fn parse_value(s: &str) -> Result<Decimal, InvalidInput> {
+    parse_price("value", s).map_err(|e| {
+        if e.message.starts_with("is not a price") {
+            InvalidInput::new(
+                "value",
+                "is not a number: use digits and a '.', like 25 or 9.99",
+            )
+        } else if e.message.starts_with("enter a price") {
+            InvalidInput::new("value", "enter a value, like 25 or 9.99")
+        } else {
+            e
+        }
+    })
 }
 
 /// `coupons_discountValue_check`, plus what `numeric(10,2)` would otherwise

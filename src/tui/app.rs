@@ -21,7 +21,7 @@ use super::theme::Theme;
 use crate::domain::operator::Operator;
 
 /// The tab shown at start-up.
-pub const FIRST_TAB: TabId = TabId::Users;
+pub const FIRST_TAB: TabId = TabId::Coupons;
 
 /// How long to wait between health checks while the database is away.
 pub const RETRY_EVERY: Duration = Duration::from_secs(3);

@@ -6,16 +6,24 @@
 //! nobody waits for any more (superseded, cancelled) is recognised and
 //! dropped.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::db::audit::{AuditEntry, AuditFilter};
+use crate::db::batches::{BatchDetail, BatchFilter, BatchSummary, FailedBatch, Refund};
+use crate::db::coupons::{Coupon, CouponDetail, CouponFilter, CouponRedemption};
 use crate::db::credits::{Adjustment, HistoryPage, HistoryQuery, Overview};
+use crate::db::gift_cards::{
+    CreditPack, GiftCard, GiftCardFilter, GiftCardRedemption, IssueRequest, IssuedCard,
+};
 use crate::db::users::User;
+use crate::domain::coupon::NewCoupon;
 use crate::domain::text::Reason;
 use crate::domain::user_ref::UserRef;
 use crate::error::{Error, Result};
 
 use super::tabs::TabId;
+use super::tabs::gift_cards::TypedCode;
 
 /// Identifies one request for its whole life; never reused in a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -67,12 +75,77 @@ pub enum Job {
         idempotency_key: String,
     },
     Audit(AuditFilter),
+    /// `gift_cards::list`: by status, code suffix or recipient, keyset.
+    GiftCards(GiftCardFilter),
+    /// `gift_cards::packs`, for the issue form's selector.
+    GiftCardPacks,
+    /// `gift_cards::issue`: the reply holds the full codes.
+    IssueGiftCards(IssueRequest),
+    /// `gift_cards::CodesFile`: the issued codes to a new file (mode 0600).
+    SaveGiftCardCodes {
+        path: PathBuf,
+        cards: Vec<IssuedCard>,
+    },
+    /// `gift_cards::revoke`, by the code the operator typed.
+    RevokeGiftCard {
+        code: TypedCode,
+        reason: Reason,
+    },
+    /// `gift_cards::redeem`, by the code the operator typed.
+    RedeemGiftCard {
+        code: TypedCode,
+        user: UserRef,
+    },
+    /// `coupons::list`.
+    Coupons(CouponFilter),
+    /// `coupons::show`: the coupon and its redemptions.
+    Coupon {
+        code: String,
+    },
+    /// `coupons::create`, or `coupons::create_generated` for a generated code.
+    CreateCoupon {
+        new: NewCoupon,
+        generated: bool,
+    },
+    /// `coupons::deactivate`.
+    DeactivateCoupon {
+        code: String,
+        reason: Reason,
+    },
+    /// `coupons::redeem` (credits coupons).
+    RedeemCoupon {
+        code: String,
+        user: UserRef,
+    },
+    /// `batches::list`: by status, the stuck view, a user.
+    Batches(BatchFilter),
+    /// `batches::show`.
+    Batch {
+        id: i32,
+    },
+    /// `batches::fail`: mark failed and/or refund.
+    FailBatch {
+        id: i32,
+        reason: Reason,
+        refund: Refund,
+    },
 }
 
 impl Job {
     /// Changes are never retried on their own: the operator decides.
     pub fn is_change(&self) -> bool {
-        matches!(self, Job::Adjust { .. })
+        matches!(
+            self,
+            Job::Adjust { .. }
+                | Job::IssueGiftCards(_)
+                | Job::SaveGiftCardCodes { .. }
+                | Job::RevokeGiftCard { .. }
+                | Job::RedeemGiftCard { .. }
+                | Job::CreateCoupon { .. }
+                | Job::DeactivateCoupon { .. }
+                | Job::RedeemCoupon { .. }
+                | Job::FailBatch { .. }
+        )
     }
 
     /// For the log.
@@ -84,6 +157,20 @@ impl Job {
             Job::History(_) => "credits.history",
             Job::Adjust { .. } => "credits.adjust",
             Job::Audit(_) => "audit.list",
+            Job::GiftCards(_) => "gift_cards.list",
+            Job::GiftCardPacks => "gift_cards.packs",
+            Job::IssueGiftCards(_) => "gift_cards.issue",
+            Job::SaveGiftCardCodes { .. } => "gift_cards.save_codes",
+            Job::RevokeGiftCard { .. } => "gift_cards.revoke",
+            Job::RedeemGiftCard { .. } => "gift_cards.redeem",
+            Job::Coupons(_) => "coupons.list",
+            Job::Coupon { .. } => "coupons.show",
+            Job::CreateCoupon { .. } => "coupons.create",
+            Job::DeactivateCoupon { .. } => "coupons.deactivate",
+            Job::RedeemCoupon { .. } => "coupons.redeem",
+            Job::Batches(_) => "batches.list",
+            Job::Batch { .. } => "batches.show",
+            Job::FailBatch { .. } => "batches.fail",
         }
     }
 }
@@ -97,6 +184,22 @@ pub enum Outcome {
     History(Result<HistoryPage>),
     Adjusted(Result<Adjustment>),
     Audit(Result<Vec<AuditEntry>>),
+    GiftCards(Result<Vec<GiftCard>>),
+    GiftCardPacks(Result<Vec<CreditPack>>),
+    /// The full codes: only the issue result dialog keeps them.
+    GiftCardsIssued(Result<Vec<IssuedCard>>),
+    /// Where the codes were written.
+    GiftCardCodesSaved(Result<PathBuf>),
+    GiftCardRevoked(Result<Box<GiftCard>>),
+    GiftCardRedeemed(Result<Box<GiftCardRedemption>>),
+    Coupons(Result<Vec<Coupon>>),
+    Coupon(Result<CouponDetail>),
+    CouponCreated(Result<Coupon>),
+    CouponDeactivated(Result<Coupon>),
+    CouponRedeemed(Result<CouponRedemption>),
+    Batches(Result<Vec<BatchSummary>>),
+    Batch(Result<Box<BatchDetail>>),
+    BatchFailed(Result<FailedBatch>),
 }
 
 impl Outcome {
@@ -108,6 +211,20 @@ impl Outcome {
             Outcome::History(r) => r.as_ref().err(),
             Outcome::Adjusted(r) => r.as_ref().err(),
             Outcome::Audit(r) => r.as_ref().err(),
+            Outcome::GiftCards(r) => r.as_ref().err(),
+            Outcome::GiftCardPacks(r) => r.as_ref().err(),
+            Outcome::GiftCardsIssued(r) => r.as_ref().err(),
+            Outcome::GiftCardCodesSaved(r) => r.as_ref().err(),
+            Outcome::GiftCardRevoked(r) => r.as_ref().err(),
+            Outcome::GiftCardRedeemed(r) => r.as_ref().err(),
+            Outcome::Coupons(r) => r.as_ref().err(),
+            Outcome::Coupon(r) => r.as_ref().err(),
+            Outcome::CouponCreated(r) => r.as_ref().err(),
+            Outcome::CouponDeactivated(r) => r.as_ref().err(),
+            Outcome::CouponRedeemed(r) => r.as_ref().err(),
+            Outcome::Batches(r) => r.as_ref().err(),
+            Outcome::Batch(r) => r.as_ref().err(),
+            Outcome::BatchFailed(r) => r.as_ref().err(),
         }
     }
 

@@ -164,5 +164,56 @@ pub async fn perform(pool: &PgPool, operator: &Operator, job: Job) -> Outcome {
             .await,
         ),
         Job::Audit(filter) => Outcome::Audit(db::audit::list(pool, &filter).await),
+        Job::GiftCards(filter) => Outcome::GiftCards(db::gift_cards::list(pool, &filter).await),
+        Job::GiftCardPacks => Outcome::GiftCardPacks(db::gift_cards::packs(pool).await),
+        Job::IssueGiftCards(req) => {
+            Outcome::GiftCardsIssued(db::gift_cards::issue(pool, operator, &req).await)
+        }
+        Job::SaveGiftCardCodes { path, cards } => Outcome::GiftCardCodesSaved(
+            // Creating, writing and syncing a file: off the async threads.
+            tokio::task::spawn_blocking(move || save_gift_card_codes(&path, &cards))
+                .await
+                .unwrap_or_else(|e| Err(Error::Infrastructure(format!("saving the codes: {e}")))),
+        ),
+        Job::RevokeGiftCard { code, reason } => Outcome::GiftCardRevoked(
+            db::gift_cards::revoke(pool, operator, code.as_str(), &reason)
+                .await
+                .map(Box::new),
+        ),
+        Job::RedeemGiftCard { code, user } => Outcome::GiftCardRedeemed(
+            db::gift_cards::redeem(pool, operator, code.as_str(), &user)
+                .await
+                .map(Box::new),
+        ),
+        Job::Coupons(filter) => Outcome::Coupons(db::coupons::list(pool, &filter).await),
+        Job::Coupon { code } => Outcome::Coupon(db::coupons::show(pool, &code).await),
+        Job::CreateCoupon { new, generated } => Outcome::CouponCreated(if generated {
+            db::coupons::create_generated(pool, operator, new).await
+        } else {
+            db::coupons::create(pool, operator, new).await
+        }),
+        Job::DeactivateCoupon { code, reason } => Outcome::CouponDeactivated(
+            db::coupons::deactivate(pool, operator, &code, &reason).await,
+        ),
+        Job::RedeemCoupon { code, user } => {
+            Outcome::CouponRedeemed(db::coupons::redeem(pool, operator, &code, &user).await)
+        }
+        Job::Batches(filter) => Outcome::Batches(db::batches::list(pool, &filter).await),
+        Job::Batch { id } => Outcome::Batch(db::batches::show(pool, id).await.map(Box::new)),
+        Job::FailBatch { id, reason, refund } => {
+            Outcome::BatchFailed(db::batches::fail(pool, operator, id, &reason, refund).await)
+        }
     }
+}
+
+/// The issued codes to a new file readable by its owner only, as
+/// `gift-cards issue --output` writes them; returns where (absolute when it
+/// can tell).
+fn save_gift_card_codes(
+    path: &std::path::Path,
+    cards: &[db::gift_cards::IssuedCard],
+) -> crate::error::Result<std::path::PathBuf> {
+    let file = db::gift_cards::CodesFile::create(path)?;
+    file.write(cards)?;
+    Ok(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned()))
 }

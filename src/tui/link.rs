@@ -71,9 +71,14 @@ impl Link {
                     .and_then(|c| c.as_str())
                     .map(str::to_owned),
             }),
+            // Revocations, redemptions and reveals record the masked code.
             "gift_card" => id.parse().ok().map(|id| Link::GiftCard {
                 id,
-                masked_code: None,
+                masked_code: e
+                    .details
+                    .get("code_masked")
+                    .and_then(|c| c.as_str())
+                    .map(str::to_owned),
             }),
             "batch" => id.parse().ok().map(Link::Batch),
             _ => None,

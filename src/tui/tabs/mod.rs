@@ -3,7 +3,9 @@
 //! the steps in `src/tui/README.md`.
 
 pub mod audit;
-pub mod coming_soon;
+pub mod batches;
+pub mod coupons;
+pub mod gift_cards;
 pub mod users;
 
 use chrono::{DateTime, Utc};
@@ -18,7 +20,9 @@ use super::link::Link;
 use super::theme::Theme;
 
 pub use audit::AuditTab;
-pub use coming_soon::ComingSoon;
+pub use batches::BatchesTab;
+pub use coupons::CouponsTab;
+pub use gift_cards::GiftCardsTab;
 pub use users::UsersTab;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -144,36 +148,13 @@ pub trait Tab {
 }
 
 /// One of each tab.
+#[derive(Default)]
 pub struct Tabs {
-    pub coupons: ComingSoon,
-    pub gift_cards: ComingSoon,
+    pub coupons: CouponsTab,
+    pub gift_cards: GiftCardsTab,
     pub users: UsersTab,
-    pub batches: ComingSoon,
+    pub batches: BatchesTab,
     pub audit: AuditTab,
-}
-
-impl Default for Tabs {
-    fn default() -> Self {
-        Self {
-            coupons: ComingSoon::new(
-                TabId::Coupons,
-                "List, create, deactivate and redeem coupons.",
-                "creditdesk coupons --help",
-            ),
-            gift_cards: ComingSoon::new(
-                TabId::GiftCards,
-                "Find, issue and revoke gift cards.",
-                "creditdesk gift-cards --help",
-            ),
-            users: UsersTab::default(),
-            batches: ComingSoon::new(
-                TabId::Batches,
-                "Find stuck or failed generation batches, mark them failed and refund.",
-                "creditdesk batches --help",
-            ),
-            audit: AuditTab::default(),
-        }
-    }
 }
 
 impl Tabs {

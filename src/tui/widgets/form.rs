@@ -27,6 +27,9 @@ pub struct Field {
     pub hint: &'static str,
     pub input: Input,
     pub error: Option<String>,
+    /// Shown masked like a gift-card code (all but the last four letters
+    /// and digits hidden): for secrets the operator types.
+    pub secret: bool,
     initial: String,
 }
 
@@ -38,8 +41,15 @@ impl Field {
             hint,
             input: Input::default(),
             error: None,
+            secret: false,
             initial: String::new(),
         }
+    }
+
+    /// Hides what is typed (see [`Field::secret`]).
+    pub fn secret(mut self) -> Self {
+        self.secret = true;
+        self
     }
 
     /// Starts with `value` (e.g. the filter in force); not "unsaved input".
@@ -270,7 +280,12 @@ impl Form {
         } else {
             theme.input()
         };
-        let shown = format!("{:<w$}", f.input.value(), w = scroll + usize::from(width));
+        let value = if f.secret {
+            crate::domain::codes::mask_code(f.input.value())
+        } else {
+            f.input.value().to_owned()
+        };
+        let shown = format!("{:<w$}", value, w = scroll + usize::from(width));
         let p = Paragraph::new(Line::from(safe(&shown)))
             .style(style)
             .scroll((0, u16::try_from(scroll).unwrap_or(u16::MAX)));

@@ -1,0 +1,601 @@
+//! The batch list: newest first by status (all, generating, completed,
+//! failed), or the stuck view (generating longer than a threshold, oldest
+//! first), either of them for one user.
+
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use crossterm::event::KeyEvent;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
+
+use super::{age, duration_label};
+use crate::db::batches::{BatchFilter, BatchSummary, STUCK_AFTER};
+use crate::domain::InvalidInput;
+use crate::domain::amounts::parse_duration;
+use crate::domain::ledger::BatchStatus;
+use crate::domain::user_ref::UserRef;
+use crate::error::Result;
+use crate::tui::command::{Job, RequestId};
+use crate::tui::ctx::Ctx;
+use crate::tui::keys::{KeyHint, is_char, is_enter, is_esc, nav};
+use crate::tui::tabs::Ui;
+use crate::tui::tabs::users::when;
+use crate::tui::widgets::{Field, Form, FormAction, ListNav, fit, safe, safe_owned, spinner};
+
+/// Batches shown at most; a full list says "narrow it".
+pub const LIMIT: i64 = 500;
+
+/// `+`/`-` wait this long for the next press before asking.
+pub const DEBOUNCE: StdDuration = StdDuration::from_millis(250);
+
+/// The stuck thresholds `+` and `-` step through, in minutes.
+const STEPS: [i64; 13] = [1, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10_080];
+
+/// Which statuses the (not stuck) list shows; `f` cycles.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StatusFilter {
+    #[default]
+    All,
+    Generating,
+    Completed,
+    Failed,
+}
+
+impl StatusFilter {
+    pub fn next(self) -> Self {
+        match self {
+            StatusFilter::All => StatusFilter::Generating,
+            StatusFilter::Generating => StatusFilter::Completed,
+            StatusFilter::Completed => StatusFilter::Failed,
+            StatusFilter::Failed => StatusFilter::All,
+        }
+    }
+
+    pub fn status(self) -> Option<BatchStatus> {
+        match self {
+            StatusFilter::All => None,
+            StatusFilter::Generating => Some(BatchStatus::Generating),
+            StatusFilter::Completed => Some(BatchStatus::Completed),
+            StatusFilter::Failed => Some(BatchStatus::Failed),
+        }
+    }
+}
+
+/// What the list shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct View {
+    pub status: StatusFilter,
+    /// The stuck view: generating longer than `stuck_after`, oldest first.
+    pub stuck: bool,
+    pub stuck_after: Duration,
+    pub user: Option<UserRef>,
+}
+
+impl Default for View {
+    fn default() -> Self {
+        Self {
+            status: StatusFilter::All,
+            stuck: false,
+            stuck_after: STUCK_AFTER,
+            user: None,
+        }
+    }
+}
+
+impl View {
+    pub fn filter(&self) -> BatchFilter {
+        BatchFilter {
+            status: if self.stuck {
+                None
+            } else {
+                self.status.status()
+            },
+            stuck_older_than: self.stuck.then_some(self.stuck_after),
+            user: self.user.clone(),
+            limit: LIMIT,
+        }
+    }
+
+    /// Only the filters, not the stuck view or its threshold.
+    fn is_filtered(&self) -> bool {
+        self.user.is_some() || (!self.stuck && self.status != StatusFilter::All)
+    }
+
+    fn form(&self) -> Form {
+        let mut form = Form::new(
+            "Filter batches",
+            vec![
+                Field::new("user", "User", "blank for everyone; an id or an email")
+                    .with_value(self.user.as_ref().map(user_text).unwrap_or_default()),
+                Field::new(
+                    "stuck_after",
+                    "Stuck after",
+                    "generating this long is stuck: 15m, 2h, 1d",
+                )
+                .with_value(duration_label(self.stuck_after)),
+            ],
+        );
+        form.help = "Tab next field   Enter apply   Esc cancel";
+        form
+    }
+
+    /// The form applied to this view; a changed threshold opens the stuck
+    /// view.
+    fn parse(&self, form: &Form) -> Result<Self, Vec<InvalidInput>> {
+        let user = match form.value("user").trim() {
+            "" => Ok(None),
+            t => UserRef::parse(t).map(Some),
+        };
+        let stuck_after = parse_duration("stuck_after", form.value("stuck_after"));
+        match (user, stuck_after) {
+            (Ok(user), Ok(stuck_after)) => Ok(Self {
+                stuck: self.stuck || stuck_after != self.stuck_after,
+                stuck_after,
+                user,
+                status: self.status,
+            }),
+            (a, b) => Err([a.err(), b.err()].into_iter().flatten().collect()),
+        }
+    }
+
+    /// The threshold one step up (`up`) or down.
+    fn step(&self, up: bool) -> Duration {
+        let now = self.stuck_after.num_minutes();
+        let next = if up {
+            STEPS.iter().copied().find(|m| *m > now)
+        } else {
+            STEPS.iter().rev().copied().find(|m| *m < now)
+        };
+        next.map_or(self.stuck_after, Duration::minutes)
+    }
+}
+
+/// How the operator would type the user again.
+fn user_text(u: &UserRef) -> String {
+    match u {
+        UserRef::Id(id) => id.to_string(),
+        UserRef::Email(e) => e.clone(),
+    }
+}
+
+pub(super) enum KeyResult {
+    Handled,
+    Ignored,
+    Open(BatchSummary),
+    Fail(BatchSummary),
+}
+
+#[derive(Default)]
+pub struct List {
+    pub view: View,
+    pub batches: Vec<BatchSummary>,
+    pub nav: ListNav,
+    /// The newest request on its way (older ones were cancelled).
+    pending: Option<RequestId>,
+    /// The view of the pending (or failed) request.
+    asked: View,
+    /// The view the rows are for.
+    shown: Option<View>,
+    /// When the rows arrived: ages shown keep counting from there.
+    loaded_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    failed: bool,
+    started: bool,
+    /// The filter form (`/`).
+    pub form: Option<Form>,
+}
+
+impl List {
+    pub fn busy(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    pub fn selected(&self) -> Option<&BatchSummary> {
+        self.batches.get(self.nav.selected())
+    }
+
+    pub fn batch(&self, id: i32) -> Option<&BatchSummary> {
+        self.batches.iter().find(|b| b.id == id)
+    }
+
+    /// Whether the rows are for the view in force.
+    pub fn shows(&self) -> Option<&View> {
+        self.shown.as_ref()
+    }
+
+    /// First time shown: load.
+    pub(super) fn start(&mut self, ctx: &mut Ctx) {
+        if !self.started {
+            self.started = true;
+            self.load(None, ctx);
+        }
+    }
+
+    /// Asks for the view in force, replacing the request not answered yet.
+    pub(super) fn load(&mut self, delay: Option<StdDuration>, ctx: &mut Ctx) {
+        ctx.cancel(self.pending.take());
+        self.asked = self.view.clone();
+        let job = Job::Batches(self.view.filter());
+        self.pending = Some(match delay {
+            Some(d) => ctx.request_after(d, job),
+            None => ctx.request(job),
+        });
+        self.error = None;
+        self.failed = false;
+    }
+
+    pub(super) fn refresh(&mut self, ctx: &mut Ctx) {
+        self.started = true;
+        self.load(None, ctx);
+    }
+
+    pub(super) fn retry(&mut self, ctx: &mut Ctx) {
+        if self.failed {
+            self.load(None, ctx);
+        }
+    }
+
+    pub(super) fn paste(&mut self, text: &str) -> bool {
+        match &mut self.form {
+            Some(form) => {
+                form.paste(text);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn set_view(&mut self, view: View, delay: Option<StdDuration>, ctx: &mut Ctx) {
+        if view != self.view {
+            self.view = view;
+            self.load(delay, ctx);
+        }
+    }
+
+    pub(super) fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> KeyResult {
+        if let Some(form) = &mut self.form {
+            match form.key(key) {
+                FormAction::Cancel => self.form = None,
+                FormAction::Submit => match self.view.parse(form) {
+                    Ok(view) => {
+                        self.form = None;
+                        self.set_view(view, None, ctx);
+                    }
+                    Err(errors) => {
+                        form.clear_errors();
+                        form.set_errors(&errors);
+                    }
+                },
+                FormAction::None => {}
+            }
+            return KeyResult::Handled;
+        }
+        if let Some(n) = nav(key) {
+            self.nav.apply(n, self.batches.len());
+            return KeyResult::Handled;
+        }
+        if is_enter(key) {
+            return match self.selected() {
+                Some(b) => KeyResult::Open(b.clone()),
+                None => KeyResult::Handled,
+            };
+        }
+        if is_char(key, 's') {
+            let view = View {
+                stuck: !self.view.stuck,
+                ..self.view.clone()
+            };
+            self.set_view(view, None, ctx);
+            return KeyResult::Handled;
+        }
+        if is_char(key, 'f') {
+            // From the stuck view, back to the list by status.
+            let status = if self.view.stuck {
+                self.view.status
+            } else {
+                self.view.status.next()
+            };
+            let view = View {
+                stuck: false,
+                status,
+                ..self.view.clone()
+            };
+            self.set_view(view, None, ctx);
+            return KeyResult::Handled;
+        }
+        if (is_char(key, '+') || is_char(key, '=') || is_char(key, '-')) && self.view.stuck {
+            let view = View {
+                stuck_after: self.view.step(!is_char(key, '-')),
+                ..self.view.clone()
+            };
+            self.set_view(view, Some(DEBOUNCE), ctx);
+            return KeyResult::Handled;
+        }
+        if is_char(key, '/') {
+            self.form = Some(self.view.form());
+            return KeyResult::Handled;
+        }
+        if (is_char(key, 'F') || is_char(key, 'x')) && !ctx.read_only {
+            return match self.selected() {
+                Some(b) => KeyResult::Fail(b.clone()),
+                None => KeyResult::Handled,
+            };
+        }
+        if is_esc(key) {
+            if self.pending.is_some() {
+                ctx.cancel(self.pending.take());
+                return KeyResult::Handled;
+            }
+            if self.view.is_filtered() {
+                let view = View {
+                    user: None,
+                    status: StatusFilter::All,
+                    ..self.view.clone()
+                };
+                self.set_view(view, None, ctx);
+                return KeyResult::Handled;
+            }
+        }
+        KeyResult::Ignored
+    }
+
+    pub(super) fn reply(&mut self, id: RequestId, result: Result<Vec<BatchSummary>>, ctx: &Ctx) {
+        if self.pending != Some(id) {
+            return; // an older request: its answer no longer matters
+        }
+        self.pending = None;
+        match result {
+            Ok(batches) => {
+                let same = self.shown.as_ref() == Some(&self.asked);
+                // Keep the selected batch selected when it is still there.
+                let selected = self.selected().map(|b| b.id);
+                self.batches = batches;
+                self.shown = Some(self.asked.clone());
+                self.loaded_at = Some(ctx.now);
+                match selected.and_then(|id| self.batches.iter().position(|b| b.id == id)) {
+                    Some(i) if same => self.nav.select(i, self.batches.len()),
+                    _ if same => {
+                        let i = self.nav.selected();
+                        self.nav.select(i, self.batches.len());
+                    }
+                    _ => self.nav.reset(),
+                }
+            }
+            Err(e) => {
+                self.error = Some(e.to_string());
+                self.failed = true;
+            }
+        }
+    }
+
+    pub(super) fn keys(&self, read_only: bool) -> Vec<KeyHint> {
+        if self.form.is_some() {
+            return vec![
+                KeyHint::footer("Tab", "next field"),
+                KeyHint::footer("Enter", "apply"),
+                KeyHint::footer("Esc", "cancel"),
+            ];
+        }
+        let mut keys = vec![KeyHint::footer("Enter", "details")];
+        if self.view.stuck {
+            keys.push(KeyHint::footer("s", "all batches"));
+            keys.push(KeyHint::footer("+ -", "threshold"));
+        } else {
+            keys.push(KeyHint::footer("s", "stuck"));
+            keys.push(KeyHint::footer("f", "status"));
+        }
+        keys.push(KeyHint::footer("/", "filter"));
+        if !read_only {
+            keys.push(KeyHint::footer("F x", "fail"));
+        }
+        if self.view.stuck {
+            keys.push(KeyHint::help("f", "leave the stuck view: by status"));
+        } else {
+            keys.push(KeyHint::help("+ -", "stuck threshold (in the stuck view)"));
+        }
+        keys.push(KeyHint::help("Esc", "clear the filters / stop loading"));
+        keys
+    }
+
+    fn title(&self, ui: &Ui) -> Line<'static> {
+        let theme = ui.theme;
+        let view = &self.view;
+        let mut spans = if view.stuck {
+            vec![
+                Span::styled(" Stuck batches", theme.title()),
+                Span::raw(format!(
+                    " · generating > {} · oldest first",
+                    duration_label(view.stuck_after)
+                )),
+            ]
+        } else {
+            let mut s = vec![Span::raw(" Batches")];
+            if let Some(status) = view.status.status() {
+                s.push(Span::styled(format!(" · {status}"), theme.warning()));
+            }
+            s
+        };
+        if let Some(u) = &view.user {
+            spans.push(Span::styled(" · user ", theme.warning()));
+            spans.push(safe_owned(user_text(u)));
+        }
+        spans.push(Span::raw(" "));
+        Line::from(spans)
+    }
+
+    pub(super) fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
+        let theme = ui.theme;
+        let status = if let Some(e) = &self.error {
+            Span::styled(
+                fit(&format!(" {e} — r to retry "), area.width),
+                theme.error(),
+            )
+        } else if self.pending.is_some() {
+            Span::styled(
+                format!(" {} ", spinner::loading(ui.tick, "loading…")),
+                theme.warning(),
+            )
+        } else if self.shown.is_some() {
+            let n = self.batches.len();
+            let plural = if n == 1 { "" } else { "es" };
+            let more = if n as i64 >= LIMIT {
+                " (the most shown: narrow with /)"
+            } else {
+                ""
+            };
+            Span::raw(fit(&format!(" {n} batch{plural}{more} "), area.width))
+        } else {
+            Span::raw("")
+        };
+        let block = Block::bordered()
+            .border_style(theme.border())
+            .title(self.title(ui))
+            .title_bottom(Line::from(status).right_aligned());
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        if !inner.is_empty() {
+            self.render_rows(frame, inner, ui);
+        }
+        if let Some(form) = &self.form {
+            form.render(frame, area, theme);
+        }
+    }
+
+    fn render_rows(&self, frame: &mut Frame, inner: Rect, ui: &Ui) {
+        let theme = ui.theme;
+        if self.batches.is_empty() {
+            let text = match (&self.shown, self.pending) {
+                (_, Some(_)) | (None, _) => String::new(),
+                (Some(v), None) if v.stuck => format!(
+                    "no stuck batches: none has been generating longer than {}",
+                    duration_label(v.stuck_after)
+                ),
+                (Some(v), None) if v.is_filtered() => "no batches match the filter".into(),
+                (Some(_), None) => "no batches yet".into(),
+            };
+            frame.render_widget(Paragraph::new(Span::styled(text, theme.dim())), inner);
+            return;
+        }
+        // Ages keep counting from when the rows arrived.
+        let since = self
+            .loaded_at
+            .map_or(0, |t| (ui.now - t).num_seconds().max(0));
+        let stuck_after = self.view.stuck_after.num_seconds();
+        let wide = inner.width >= 120;
+        let height = usize::from(inner.height.saturating_sub(1));
+        let from = self.nav.visible_from(self.batches.len(), height);
+        let rows = self.batches.iter().skip(from).take(height).map(|b| {
+            let secs = b.age_seconds.saturating_add(since);
+            let stuck = b.status == BatchStatus::Generating.as_str() && secs > stuck_after;
+            let status_style = match b.status.as_str() {
+                "failed" => theme.error(),
+                "generating" if stuck => theme.warning(),
+                _ => theme.base(),
+            };
+            let mut cells = vec![
+                Cell::from(format!("#{}", b.id)),
+                Cell::from(safe(&b.status).style(status_style)),
+                Cell::from(
+                    Line::from(Span::styled(
+                        age(secs),
+                        if stuck { theme.warning() } else { theme.base() },
+                    ))
+                    .right_aligned(),
+                ),
+                Cell::from(safe(&b.user_email)),
+                Cell::from(match (b.model_id, &b.model_name) {
+                    (Some(id), Some(name)) => safe_owned(format!("#{id} {name}")),
+                    _ => Span::styled("deleted", theme.dim()),
+                }),
+                Cell::from(Line::from(b.images.to_string()).right_aligned()),
+                Cell::from(Line::from(b.credits_used.to_string()).right_aligned()),
+            ];
+            if wide {
+                cells.push(Cell::from(when(b.created_at)));
+                cells.push(Cell::from(
+                    b.completed_at.map_or_else(|| "-".to_owned(), when),
+                ));
+            }
+            Row::new(cells)
+        });
+        let mut header = vec![
+            Cell::from("id"),
+            Cell::from("status"),
+            Cell::from(Line::from("age").right_aligned()),
+            Cell::from("user"),
+            Cell::from("model"),
+            Cell::from(Line::from("imgs").right_aligned()),
+            Cell::from(Line::from("credits").right_aligned()),
+        ];
+        let mut widths = vec![
+            Constraint::Length(7),
+            Constraint::Length(10),
+            Constraint::Length(7),
+            Constraint::Fill(3),
+            Constraint::Fill(2),
+            Constraint::Length(4),
+            Constraint::Length(7),
+        ];
+        if wide {
+            header.push(Cell::from("created"));
+            header.push(Cell::from("completed"));
+            widths.push(Constraint::Length(16));
+            widths.push(Constraint::Length(16));
+        }
+        let table = Table::new(rows, widths)
+            .header(Row::new(header).style(theme.header()))
+            .row_highlight_style(theme.selected());
+        let mut state =
+            TableState::new().with_selected(Some(self.nav.selected().saturating_sub(from)));
+        frame.render_stateful_widget(table, inner, &mut state);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_cycle() {
+        let mut s = StatusFilter::All;
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            s = s.next();
+            seen.push(s.status().map(BatchStatus::as_str));
+        }
+        assert_eq!(
+            seen,
+            [Some("generating"), Some("completed"), Some("failed"), None]
+        );
+    }
+
+    #[test]
+    fn thresholds_step_and_stop_at_the_ends() {
+        let mut v = View::default();
+        assert_eq!(v.step(true), Duration::minutes(30));
+        assert_eq!(v.step(false), Duration::minutes(10));
+        v.stuck_after = Duration::minutes(1);
+        assert_eq!(v.step(false), Duration::minutes(1));
+        v.stuck_after = Duration::minutes(7);
+        assert_eq!(v.step(true), Duration::minutes(10));
+        assert_eq!(v.step(false), Duration::minutes(5));
+        v.stuck_after = Duration::days(7);
+        assert_eq!(v.step(true), Duration::days(7));
+    }
+
+    #[test]
+    fn the_stuck_view_asks_for_generating_only() {
+        let v = View {
+            stuck: true,
+            status: StatusFilter::Failed,
+            ..View::default()
+        };
+        let f = v.filter();
+        assert_eq!(f.status, None);
+        assert_eq!(f.stuck_older_than, Some(STUCK_AFTER));
+        assert_eq!(f.limit, LIMIT);
+    }
+}

@@ -1,0 +1,189 @@
+//! Tab 4, Batches: photo-generation batches by status, the stuck view (`s`:
+//! generating longer than a threshold, oldest first), a batch in full, and
+//! failing it with a refund through `batches::fail`.
+
+pub mod detail;
+pub mod fail;
+pub mod list;
+
+use chrono::Duration;
+use crossterm::event::KeyEvent;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use super::{Handled, Tab, Ui};
+use crate::tui::command::{Outcome, RequestId};
+use crate::tui::ctx::Ctx;
+use crate::tui::keys::KeyHint;
+use crate::tui::link::Link;
+
+pub use detail::Detail;
+pub use fail::FailDialog;
+pub use list::{List, StatusFilter, View};
+
+pub use crate::domain::amounts::short_age as age;
+
+/// A duration in the largest unit that divides it, as
+/// `domain::amounts::parse_duration` reads it back: `15m`, `2h`, `1d`.
+pub fn duration_label(d: Duration) -> String {
+    let s = d.num_seconds();
+    match s {
+        _ if s > 0 && s % 86_400 == 0 => format!("{}d", s / 86_400),
+        _ if s > 0 && s % 3600 == 0 => format!("{}h", s / 3600),
+        _ if s > 0 && s % 60 == 0 => format!("{}m", s / 60),
+        _ => format!("{s}s"),
+    }
+}
+
+#[derive(Default)]
+pub struct BatchesTab {
+    pub list: List,
+    /// The batch opened from the list or by a link (Esc goes back).
+    pub detail: Option<Detail>,
+}
+
+impl BatchesTab {
+    fn open_detail(&mut self, id: i32, ctx: &mut Ctx) -> &mut Detail {
+        if let Some(d) = self.detail.take() {
+            d.close(ctx);
+        }
+        let known = self.list.batch(id).cloned();
+        self.detail
+            .insert(Detail::open(id, known, self.list.view.stuck_after, ctx))
+    }
+
+    /// A change was made in the detail: the list loads again behind it.
+    fn after_detail(&mut self, ctx: &mut Ctx) {
+        if let Some(d) = &mut self.detail
+            && std::mem::take(&mut d.changed)
+        {
+            self.list.refresh(ctx);
+        }
+    }
+}
+
+impl Tab for BatchesTab {
+    fn activate(&mut self, ctx: &mut Ctx) {
+        self.list.start(ctx);
+    }
+
+    fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
+        if let Some(detail) = &mut self.detail {
+            let handled = match detail.key(key, ctx) {
+                detail::KeyResult::Handled => Handled::Yes,
+                detail::KeyResult::Ignored => Handled::No,
+                detail::KeyResult::Back => {
+                    detail.close(ctx);
+                    self.detail = None;
+                    Handled::Yes
+                }
+            };
+            self.after_detail(ctx);
+            return handled;
+        }
+        match self.list.key(key, ctx) {
+            list::KeyResult::Handled => Handled::Yes,
+            list::KeyResult::Ignored => Handled::No,
+            list::KeyResult::Open(b) => {
+                self.open_detail(b.id, ctx);
+                Handled::Yes
+            }
+            list::KeyResult::Fail(b) => {
+                self.open_detail(b.id, ctx).fail_when_loaded(ctx);
+                Handled::Yes
+            }
+        }
+    }
+
+    fn paste(&mut self, text: &str, _ctx: &mut Ctx) -> Handled {
+        let used = match &mut self.detail {
+            Some(d) => d.paste(text),
+            None => self.list.paste(text),
+        };
+        if used { Handled::Yes } else { Handled::No }
+    }
+
+    fn reply(&mut self, id: RequestId, outcome: Outcome, ctx: &mut Ctx) {
+        match outcome {
+            Outcome::Batches(result) => self.list.reply(id, result, ctx),
+            other => {
+                if let Some(d) = &mut self.detail {
+                    d.reply(id, other, ctx);
+                }
+                self.after_detail(ctx);
+            }
+        }
+    }
+
+    fn open(&mut self, link: &Link, ctx: &mut Ctx) -> bool {
+        let Link::Batch(id) = link else {
+            return false;
+        };
+        self.open_detail(*id, ctx);
+        true
+    }
+
+    fn refresh(&mut self, ctx: &mut Ctx) {
+        match &mut self.detail {
+            Some(d) => d.refresh(ctx),
+            None => self.list.refresh(ctx),
+        }
+    }
+
+    fn retry(&mut self, ctx: &mut Ctx) {
+        self.list.retry(ctx);
+        if let Some(d) = &mut self.detail {
+            d.retry(ctx);
+        }
+    }
+
+    fn modal(&self) -> bool {
+        match &self.detail {
+            Some(d) => d.modal(),
+            None => self.list.form.is_some(),
+        }
+    }
+
+    fn unsaved(&self) -> Option<&'static str> {
+        self.detail.as_ref().and_then(Detail::unsaved)
+    }
+
+    fn busy(&self) -> bool {
+        self.list.busy() || self.detail.as_ref().is_some_and(Detail::busy)
+    }
+
+    fn keys(&self, read_only: bool) -> Vec<KeyHint> {
+        match &self.detail {
+            Some(d) => d.keys(read_only),
+            None => self.list.keys(read_only),
+        }
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
+        match &self.detail {
+            Some(d) => d.render(frame, area, ui),
+            None => self.list.render(frame, area, ui),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_back() {
+        use crate::domain::amounts::parse_duration;
+        for d in [
+            Duration::minutes(15),
+            Duration::minutes(90),
+            Duration::hours(2),
+            Duration::days(7),
+            Duration::seconds(45),
+        ] {
+            let label = duration_label(d);
+            assert_eq!(parse_duration("d", &label), Ok(d), "{label}");
+        }
+        assert_eq!(duration_label(Duration::minutes(15)), "15m");
+    }
+}

@@ -1,0 +1,1041 @@
+//! Tab 2, Gift cards: the cards newest first, paged as you scroll (keyset
+//! on creation time and id), by status (`s` cycles all, pending, active,
+//! redeemed, expired, revoked) and by a code's last characters or a
+//! recipient (`/`); a card's detail (Enter); issuing one or many (`n`), whose
+//! result is the one screen showing full codes, with saving them to a CSV
+//! file; revoking (`x`/`d`) and redeeming for a user (`r`).
+//!
+//! Codes are secrets: the list and every dialog but the issue result show
+//! them masked. `db::gift_cards::revoke` and `redeem` take a code, not an
+//! id, so the operator types the card's code (shown masked while typed, and
+//! checked against the selected card's last four characters).
+
+pub mod change;
+pub mod issue;
+
+use std::fmt;
+
+use crossterm::event::{Event, KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
+
+use super::users::{date, when};
+use super::{Handled, Tab, Ui};
+use crate::db::gift_cards::{
+    GiftCard, GiftCardFilter, ListCursor, RecipientEmail, parse_code_suffix,
+};
+use crate::domain::InvalidInput;
+use crate::domain::codes::mask_code;
+use crate::domain::gift_card::{GiftCardStatus, check_redeemable, check_revocable};
+use crate::tui::app::Msg;
+use crate::tui::command::{Job, Outcome, RequestId};
+use crate::tui::ctx::Ctx;
+use crate::tui::keys::{KeyHint, Nav, is_char, is_enter, is_esc, nav};
+use crate::tui::link::Link;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::popup::message;
+use crate::tui::widgets::{Fetch, PagedWindow, Received, fit, safe, safe_opt, safe_owned, spinner};
+
+pub use change::{ChangeDialog, ChangeKind};
+pub use issue::{CodesDialog, IssueDialog};
+
+/// Cards per page.
+pub const PAGE: i64 = 100;
+/// Pages held at most (the window never holds more than PAGE * MAX_PAGES).
+pub const MAX_PAGES: usize = 6;
+/// Fetch the next page when the selection comes this close to an edge.
+const MARGIN: usize = 20;
+/// From this inner width on, the list shows whole masked codes and more
+/// columns.
+const WIDE: u16 = 120;
+
+/// A code the operator typed, on its way to `revoke` or `redeem`. `Debug`
+/// masks it, so a logged request never holds a usable code.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TypedCode(String);
+
+impl TypedCode {
+    pub fn new(code: impl Into<String>) -> Self {
+        Self(code.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for TypedCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TypedCode({})", mask_code(&self.0))
+    }
+}
+
+/// The status choices, in the order `s` cycles them (`None`: all).
+pub const STATUSES: [Option<GiftCardStatus>; 6] = [
+    None,
+    Some(GiftCardStatus::Pending),
+    Some(GiftCardStatus::Active),
+    Some(GiftCardStatus::Redeemed),
+    Some(GiftCardStatus::Expired),
+    Some(GiftCardStatus::Revoked),
+];
+
+fn status_label(s: Option<GiftCardStatus>) -> &'static str {
+    s.map_or("all", GiftCardStatus::as_str)
+}
+
+/// What `/` looks for: a code's last characters, or a recipient's email.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Search {
+    #[default]
+    None,
+    Suffix(String),
+    Recipient(RecipientEmail),
+}
+
+impl Search {
+    /// Text with an `@` is a recipient, anything else a code's end; both
+    /// with the parsers the CLI's `--recipient` and `--code-suffix` use.
+    pub fn parse(text: &str) -> Result<Self, InvalidInput> {
+        let t = text.trim();
+        if t.is_empty() {
+            Ok(Search::None)
+        } else if t.contains('@') {
+            RecipientEmail::parse(t).map(Search::Recipient)
+        } else {
+            parse_code_suffix(t).map(Search::Suffix)
+        }
+    }
+
+    fn describe(&self) -> Option<String> {
+        match self {
+            Search::None => None,
+            Search::Suffix(s) => Some(format!("code …{s}")),
+            Search::Recipient(r) => Some(format!("for {}", r.as_str())),
+        }
+    }
+}
+
+/// The filter in force.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub status: Option<GiftCardStatus>,
+    pub search: Search,
+}
+
+/// A dialog over the list.
+pub enum Modal {
+    Detail(Box<GiftCard>),
+    /// Something refused before asking the database (e.g. revoking a
+    /// redeemed card).
+    Message {
+        title: &'static str,
+        text: String,
+    },
+    Issue(Box<IssueDialog>),
+    /// The issue result: the full codes, once.
+    Codes(Box<CodesDialog>),
+    Change(Box<ChangeDialog>),
+}
+
+pub struct GiftCardsTab {
+    pub window: PagedWindow<GiftCard, ListCursor>,
+    pub filter: Filter,
+    search: Input,
+    /// The search line has the keys.
+    pub searching: bool,
+    search_error: Option<String>,
+    pub modal: Option<Modal>,
+    /// The last thing done here (e.g. the card revoked).
+    pub notice: Option<String>,
+    /// A card a link asked for, looked for in the pages as they arrive.
+    wanted: Option<i32>,
+    started: bool,
+}
+
+impl Default for GiftCardsTab {
+    fn default() -> Self {
+        Self {
+            window: PagedWindow::new(MAX_PAGES, MARGIN),
+            filter: Filter::default(),
+            search: Input::default(),
+            searching: false,
+            search_error: None,
+            modal: None,
+            notice: None,
+            wanted: None,
+            started: false,
+        }
+    }
+}
+
+/// The letters and digits a masked code still shows (its last four).
+pub fn visible_tail(masked: &str) -> String {
+    masked
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// A masked code cut from the left to `width` characters.
+fn short_code(masked: &str, width: usize) -> String {
+    let n = masked.chars().count();
+    if n <= width {
+        return masked.to_owned();
+    }
+    let keep: String = masked.chars().skip(n - width.saturating_sub(1)).collect();
+    format!("…{keep}")
+}
+
+fn status_style(theme: &Theme, s: GiftCardStatus) -> Style {
+    match s {
+        GiftCardStatus::Active => theme.success(),
+        GiftCardStatus::Pending => theme.warning(),
+        GiftCardStatus::Revoked => theme.error(),
+        GiftCardStatus::Redeemed | GiftCardStatus::Expired => theme.dim(),
+    }
+}
+
+/// `expired (stored as active)` when the date overrides the stored status.
+fn status_text(c: &GiftCard) -> String {
+    if c.status == c.stored_status {
+        c.status.to_string()
+    } else {
+        format!("{} (stored as {})", c.status, c.stored_status)
+    }
+}
+
+fn redeemer(c: &GiftCard) -> Option<String> {
+    match (&c.redeemed_by_email, c.redeemed_by_user_id) {
+        (Some(email), Some(id)) => Some(format!("{email} (#{id})")),
+        (Some(email), None) => Some(email.clone()),
+        (None, Some(id)) => Some(format!("user #{id}")),
+        (None, None) => None,
+    }
+}
+
+impl GiftCardsTab {
+    fn load(&mut self, fetch: Fetch<ListCursor>, ctx: &mut Ctx) {
+        let (recipient, code_suffix) = match &self.filter.search {
+            Search::None => (None, None),
+            Search::Suffix(s) => (None, Some(s.clone())),
+            Search::Recipient(r) => (Some(r.clone()), None),
+        };
+        let id = ctx.request(Job::GiftCards(GiftCardFilter {
+            status: self.filter.status,
+            recipient,
+            code_suffix,
+            before: fetch.before(),
+            limit: PAGE,
+        }));
+        ctx.cancel(self.window.begin(id, fetch));
+    }
+
+    /// The filter changed: from the newest card, selection on top.
+    fn restart(&mut self, ctx: &mut Ctx) {
+        self.window.nav.reset();
+        self.load(Fetch::First, ctx);
+    }
+
+    /// Loads the first page again, keeping the selection where it was.
+    fn reload(&mut self, ctx: &mut Ctx) {
+        self.load(Fetch::First, ctx);
+    }
+
+    fn more(&mut self, ctx: &mut Ctx) {
+        if let Some(fetch) = self.window.wanted() {
+            self.load(fetch, ctx);
+        }
+    }
+
+    fn set_status(&mut self, status: Option<GiftCardStatus>, ctx: &mut Ctx) {
+        if status != self.filter.status {
+            self.filter.status = status;
+            self.restart(ctx);
+        }
+    }
+
+    fn cycle_status(&mut self, forward: bool, ctx: &mut Ctx) {
+        let n = STATUSES.len();
+        let i = STATUSES
+            .iter()
+            .position(|s| *s == self.filter.status)
+            .unwrap_or(0);
+        let next = if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        };
+        self.set_status(STATUSES[next], ctx);
+    }
+
+    /// The search line has the keys: Enter applies, Esc puts back what was
+    /// in force.
+    fn search_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) {
+        match key.code {
+            KeyCode::Esc => {
+                self.searching = false;
+                self.search_error = None;
+                self.search = Input::new(self.search_text());
+            }
+            KeyCode::Enter => match Search::parse(self.search.value()) {
+                Ok(search) => {
+                    self.searching = false;
+                    self.search_error = None;
+                    if search != self.filter.search {
+                        self.filter.search = search;
+                        self.restart(ctx);
+                    }
+                }
+                Err(e) => self.search_error = Some(e.message),
+            },
+            _ => {
+                if self.search.handle_event(&Event::Key(*key)).is_some() {
+                    self.search_error = None;
+                }
+            }
+        }
+    }
+
+    /// The search in force, as the operator would type it.
+    fn search_text(&self) -> String {
+        match &self.filter.search {
+            Search::None => String::new(),
+            Search::Suffix(s) => s.clone(),
+            Search::Recipient(r) => r.as_str().to_owned(),
+        }
+    }
+
+    /// Opens the revoke or redeem dialog for `card`, or says right away why
+    /// the rules refuse it.
+    fn change(&mut self, kind: ChangeKind, card: &GiftCard, ctx: &mut Ctx) {
+        self.notice = None;
+        let refused = match kind {
+            ChangeKind::Revoke => check_revocable(card.stored_status).err(),
+            ChangeKind::Redeem => {
+                check_redeemable(card.stored_status, card.expires_at, ctx.now).err()
+            }
+        };
+        self.modal = Some(match refused {
+            Some(refusal) => Modal::Message {
+                title: match kind {
+                    ChangeKind::Revoke => "Cannot revoke",
+                    ChangeKind::Redeem => "Cannot redeem",
+                },
+                text: refusal.to_string(),
+            },
+            None => Modal::Change(Box::new(ChangeDialog::new(kind, card.clone()))),
+        });
+    }
+
+    /// The keys that act on a card, from the list or its detail.
+    fn card_key(&mut self, key: &KeyEvent, card: &GiftCard, ctx: &mut Ctx) -> bool {
+        if ctx.read_only {
+            return false;
+        }
+        if is_char(key, 'x') || is_char(key, 'd') {
+            self.change(ChangeKind::Revoke, card, ctx);
+        } else if is_char(key, 'r') {
+            self.change(ChangeKind::Redeem, card, ctx);
+        } else {
+            return false;
+        }
+        true
+    }
+
+    /// A link asked for card `id`: select it and open its detail once a
+    /// page holds it, looking a few pages further if needed.
+    fn find_wanted(&mut self, ctx: &mut Ctx) {
+        let Some(id) = self.wanted else {
+            return;
+        };
+        let found = self.window.iter().position(|c| c.id == id);
+        if let Some(i) = found {
+            let len = self.window.len();
+            self.window.nav.select(i, len);
+            if let Some(card) = self.window.get(i)
+                && self.modal.is_none()
+            {
+                self.modal = Some(Modal::Detail(Box::new(card.clone())));
+            }
+            self.wanted = None;
+        } else if self.window.has_older()
+            && self.window.pages_held() < MAX_PAGES
+            && self.window.rows_above() == 0
+        {
+            self.window.apply(Nav::End);
+            self.more(ctx);
+        } else {
+            self.wanted = None;
+            self.notice = Some(format!(
+                "gift card #{id} is not among the cards listed: look for it by its code (/)"
+            ));
+        }
+    }
+
+    fn modal_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
+        let Some(modal) = &mut self.modal else {
+            return Handled::No;
+        };
+        match modal {
+            Modal::Detail(card) => {
+                let card = card.as_ref().clone();
+                if is_esc(key) {
+                    self.modal = None;
+                } else if is_enter(key) {
+                    if let Some(user) = card.redeemed_by_user_id {
+                        self.modal = None;
+                        ctx.emit(Msg::Open(Link::User(user)));
+                    }
+                } else if !self.card_key(key, &card, ctx) {
+                    return Handled::No;
+                }
+            }
+            Modal::Message { .. } => {
+                if is_esc(key) || is_enter(key) {
+                    self.modal = None;
+                } else {
+                    return Handled::No;
+                }
+            }
+            Modal::Issue(dialog) => match dialog.key(key, ctx) {
+                DialogKey::Stay => {}
+                DialogKey::Ignored => return Handled::No,
+                DialogKey::Close => self.modal = None,
+                DialogKey::Abandoned => {
+                    self.modal = None;
+                    self.notice = Some(
+                        "stopped waiting: the cards may or may not have been issued, and their \
+                         codes can't be shown; check the list"
+                            .into(),
+                    );
+                    self.reload(ctx);
+                }
+            },
+            Modal::Codes(dialog) => match dialog.key(key, ctx) {
+                DialogKey::Stay => {}
+                DialogKey::Ignored => return Handled::No,
+                // Dropping the dialog drops the codes.
+                DialogKey::Close | DialogKey::Abandoned => self.modal = None,
+            },
+            Modal::Change(dialog) => match dialog.key(key, ctx) {
+                DialogKey::Stay => {}
+                DialogKey::Ignored => return Handled::No,
+                DialogKey::Close => self.modal = None,
+                DialogKey::Abandoned => {
+                    let what = dialog.kind.past();
+                    self.modal = None;
+                    self.notice = Some(format!(
+                        "stopped waiting: the card may or may not have been {what}; reloaded"
+                    ));
+                    self.reload(ctx);
+                }
+            },
+        }
+        Handled::Yes
+    }
+}
+
+/// What a dialog wants after a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialogKey {
+    Stay,
+    /// Not a key of the dialog (q, ?): the app's.
+    Ignored,
+    Close,
+    /// Stopped waiting for a change: it may or may not be applied.
+    Abandoned,
+}
+
+impl Tab for GiftCardsTab {
+    fn activate(&mut self, ctx: &mut Ctx) {
+        if !self.started {
+            self.started = true;
+            self.load(Fetch::First, ctx);
+        }
+    }
+
+    fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
+        if self.modal.is_some() {
+            return self.modal_key(key, ctx);
+        }
+        if self.searching {
+            self.search_key(key, ctx);
+            return Handled::Yes;
+        }
+        if let Some(n) = nav(key) {
+            if let Some(fetch) = self.window.apply(n) {
+                self.window.nav.reset();
+                self.load(fetch, ctx);
+            }
+            self.more(ctx);
+            return Handled::Yes;
+        }
+        if is_enter(key) {
+            if let Some(card) = self.window.selected() {
+                self.modal = Some(Modal::Detail(Box::new(card.clone())));
+            }
+            return Handled::Yes;
+        }
+        if is_char(key, '/') {
+            self.searching = true;
+            self.search_error = None;
+            return Handled::Yes;
+        }
+        if is_char(key, 's') || is_char(key, 'S') {
+            self.cycle_status(is_char(key, 's'), ctx);
+            return Handled::Yes;
+        }
+        if is_char(key, 'R') {
+            self.refresh(ctx);
+            return Handled::Yes;
+        }
+        if is_char(key, 'n') && !ctx.read_only {
+            self.notice = None;
+            self.modal = Some(Modal::Issue(Box::new(IssueDialog::open(ctx))));
+            return Handled::Yes;
+        }
+        if let Some(card) = self.window.selected().cloned()
+            && self.card_key(key, &card, ctx)
+        {
+            return Handled::Yes;
+        }
+        if is_esc(key) {
+            if self.window.is_loading() {
+                ctx.cancel(self.window.cancel());
+                self.wanted = None;
+                return Handled::Yes;
+            }
+            if self.filter != Filter::default() {
+                self.filter = Filter::default();
+                self.search = Input::default();
+                self.restart(ctx);
+                return Handled::Yes;
+            }
+        }
+        Handled::No
+    }
+
+    fn paste(&mut self, text: &str, _ctx: &mut Ctx) -> Handled {
+        match &mut self.modal {
+            Some(Modal::Issue(d)) => d.paste(text),
+            Some(Modal::Codes(d)) => d.paste(text),
+            Some(Modal::Change(d)) => d.paste(text),
+            Some(_) => return Handled::No,
+            None if self.searching => {
+                for c in crate::domain::text::sanitize(text).chars() {
+                    self.search.handle(tui_input::InputRequest::InsertChar(c));
+                }
+            }
+            None => return Handled::No,
+        }
+        Handled::Yes
+    }
+
+    fn reply(&mut self, id: RequestId, outcome: Outcome, ctx: &mut Ctx) {
+        match outcome {
+            Outcome::GiftCards(result) => {
+                let page = result
+                    .map(|rows| {
+                        let next = (rows.len() as i64 >= PAGE)
+                            .then(|| rows.last().map(GiftCard::cursor))
+                            .flatten();
+                        (rows, next)
+                    })
+                    .map_err(|e| e.to_string());
+                match self.window.receive(id, page) {
+                    Received::Applied => {
+                        self.find_wanted(ctx);
+                        self.more(ctx);
+                    }
+                    Received::Restart => self.restart(ctx),
+                    Received::Stale | Received::Failed => {}
+                }
+            }
+            Outcome::GiftCardPacks(result) => {
+                if let Some(Modal::Issue(d)) = &mut self.modal {
+                    d.packs_reply(id, result);
+                }
+            }
+            Outcome::GiftCardsIssued(result) => {
+                let Some(Modal::Issue(d)) = &mut self.modal else {
+                    return;
+                };
+                match d.finish(id, result) {
+                    issue::Finished::Stale | issue::Finished::Failed => {}
+                    issue::Finished::Issued(codes) => {
+                        self.notice = Some(codes.summary().to_owned());
+                        self.modal = Some(Modal::Codes(codes));
+                        self.filter = Filter::default();
+                        self.search = Input::default();
+                        self.restart(ctx);
+                    }
+                }
+            }
+            Outcome::GiftCardCodesSaved(result) => {
+                if let Some(Modal::Codes(d)) = &mut self.modal {
+                    d.saved(id, result);
+                }
+            }
+            Outcome::GiftCardRevoked(result) => {
+                let Some(Modal::Change(d)) = &mut self.modal else {
+                    return;
+                };
+                if d.finish_revoke(id, &result) && result.is_ok() {
+                    self.notice = d.done_summary();
+                    self.reload(ctx);
+                }
+            }
+            Outcome::GiftCardRedeemed(result) => {
+                let Some(Modal::Change(d)) = &mut self.modal else {
+                    return;
+                };
+                if d.finish_redeem(id, &result) && result.is_ok() {
+                    self.notice = d.done_summary();
+                    self.reload(ctx);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn open(&mut self, link: &Link, ctx: &mut Ctx) -> bool {
+        let Link::GiftCard { id, masked_code } = link else {
+            return false;
+        };
+        // Full codes on screen or a change on its way stay where they are.
+        if matches!(self.modal, Some(Modal::Codes(_)))
+            || matches!(&self.modal, Some(Modal::Change(d)) if d.in_flight().is_some())
+            || matches!(&self.modal, Some(Modal::Issue(d)) if d.in_flight().is_some())
+        {
+            return true;
+        }
+        self.modal = None;
+        self.searching = false;
+        self.search_error = None;
+        self.notice = None;
+        let search = masked_code
+            .as_deref()
+            .map(visible_tail)
+            .and_then(|tail| parse_code_suffix(&tail).ok())
+            .map_or(Search::None, Search::Suffix);
+        self.filter = Filter {
+            status: None,
+            search,
+        };
+        self.search = Input::new(self.search_text());
+        self.wanted = Some(*id);
+        self.started = true;
+        self.restart(ctx);
+        true
+    }
+
+    fn refresh(&mut self, ctx: &mut Ctx) {
+        self.started = true;
+        self.reload(ctx);
+    }
+
+    fn retry(&mut self, ctx: &mut Ctx) {
+        if let Some(fetch) = self.window.take_failed() {
+            self.load(fetch, ctx);
+        }
+        if let Some(Modal::Issue(d)) = &mut self.modal {
+            d.retry_packs(ctx);
+        }
+    }
+
+    fn modal(&self) -> bool {
+        self.modal.is_some() || self.searching
+    }
+
+    fn unsaved(&self) -> Option<&'static str> {
+        match &self.modal {
+            Some(Modal::Codes(d)) if d.saved_to().is_none() => {
+                Some("The issued gift card codes are not saved and will not be shown again")
+            }
+            Some(Modal::Issue(d)) if d.in_flight().is_some() => Some("Gift cards are being issued"),
+            Some(Modal::Issue(d)) if d.is_dirty() => Some("The issue form holds input not applied"),
+            Some(Modal::Change(d)) if d.in_flight().is_some() => Some(d.kind.in_flight()),
+            Some(Modal::Change(d)) if d.is_dirty() => Some(d.kind.unsaved()),
+            _ => None,
+        }
+    }
+
+    fn busy(&self) -> bool {
+        self.window.is_loading()
+            || match &self.modal {
+                Some(Modal::Issue(d)) => d.busy(),
+                Some(Modal::Codes(d)) => d.busy(),
+                Some(Modal::Change(d)) => d.in_flight().is_some(),
+                _ => false,
+            }
+    }
+
+    fn keys(&self, read_only: bool) -> Vec<KeyHint> {
+        match &self.modal {
+            Some(Modal::Detail(card)) => {
+                let mut keys = Vec::new();
+                if !read_only {
+                    keys.push(KeyHint::footer("x d", "revoke"));
+                    keys.push(KeyHint::footer("r", "redeem"));
+                }
+                if card.redeemed_by_user_id.is_some() {
+                    keys.push(KeyHint::footer("Enter", "open the user"));
+                }
+                keys.push(KeyHint::footer("Esc", "close"));
+                keys
+            }
+            Some(Modal::Message { .. }) => vec![KeyHint::footer("Esc", "close")],
+            Some(Modal::Issue(d)) => d.keys(),
+            Some(Modal::Codes(d)) => d.keys(),
+            Some(Modal::Change(d)) => d.keys(),
+            None if self.searching => vec![
+                KeyHint::footer("Enter", "search"),
+                KeyHint::footer("Esc", "cancel"),
+                KeyHint::help("", "a code's last characters (JKMN) or a recipient's email"),
+            ],
+            None => {
+                let mut keys = vec![
+                    KeyHint::footer("Enter", "details"),
+                    KeyHint::footer("s", "status"),
+                    KeyHint::footer("/", "search"),
+                ];
+                if read_only {
+                    keys.push(KeyHint::help("S", "status, backwards"));
+                    keys.push(KeyHint::help("R", "refresh"));
+                } else {
+                    keys.push(KeyHint::footer("n", "issue"));
+                    keys.push(KeyHint::footer("x", "revoke"));
+                    keys.push(KeyHint::footer("r", "redeem"));
+                    keys.push(KeyHint::help("d", "revoke"));
+                    keys.push(KeyHint::help("S", "status, backwards"));
+                    keys.push(KeyHint::help("R", "refresh (r redeems here)"));
+                }
+                keys.push(KeyHint::help(
+                    "Esc",
+                    "clear the status and search / stop loading",
+                ));
+                keys
+            }
+        }
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
+        let [status_row, search_row, list] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Fill(1),
+        ])
+        .areas(area);
+        self.render_statuses(frame, status_row, ui.theme);
+        self.render_search(frame, search_row, ui.theme);
+        self.render_list(frame, list, ui);
+        match &self.modal {
+            Some(Modal::Detail(card)) => render_detail(frame, area, ui, card),
+            Some(Modal::Message { title, text }) => {
+                let theme = ui.theme;
+                let lines = vec![
+                    Line::from(Span::styled(text.clone(), theme.error())),
+                    Line::raw(""),
+                    Line::from(vec![Span::styled("Esc", theme.key()), Span::raw(" close")]),
+                ];
+                message(frame, area, theme, title, lines);
+            }
+            Some(Modal::Issue(d)) => d.render(frame, area, ui),
+            Some(Modal::Codes(d)) => d.render(frame, area, ui),
+            Some(Modal::Change(d)) => d.render(frame, area, ui),
+            None => {}
+        }
+    }
+}
+
+impl GiftCardsTab {
+    /// `Status  all  pending  active  …`, the one in force highlighted.
+    fn render_statuses(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let mut spans = vec![Span::styled(" Status  ", theme.dim())];
+        for s in STATUSES {
+            let label = status_label(s);
+            if s == self.filter.status {
+                spans.push(Span::styled(format!(" {label} "), theme.selected()));
+            } else {
+                spans.push(Span::raw(format!(" {label} ")));
+            }
+        }
+        spans.push(Span::styled("  s/S change", theme.dim()));
+        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    }
+
+    fn render_search(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let label = " Search  ";
+        let lw = u16::try_from(label.chars().count()).unwrap_or(0);
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                label,
+                if self.searching {
+                    theme.title()
+                } else {
+                    theme.dim()
+                },
+            )),
+            area,
+        );
+        let input_area = Rect {
+            x: area.x.saturating_add(lw),
+            width: area.width.saturating_sub(lw),
+            ..area
+        };
+        if input_area.is_empty() {
+            return;
+        }
+        if let Some(e) = &self.search_error {
+            // The error after the text, both in one line.
+            let text = format!("{}  ↳ {e}", self.search.value());
+            frame.render_widget(
+                Paragraph::new(Line::from(vec![safe_owned(text)])).style(theme.error()),
+                input_area,
+            );
+        } else if !self.searching && self.search.value().is_empty() {
+            frame.render_widget(
+                Paragraph::new(Span::styled(
+                    "press / for a code's last characters or a recipient's email",
+                    theme.dim(),
+                )),
+                input_area,
+            );
+        } else {
+            let width = usize::from(input_area.width.saturating_sub(1));
+            let scroll = self.search.visual_scroll(width);
+            frame.render_widget(
+                Paragraph::new(Line::from(safe(self.search.value())))
+                    .style(if self.searching {
+                        theme.input_focused()
+                    } else {
+                        theme.base()
+                    })
+                    .scroll((0, u16::try_from(scroll).unwrap_or(u16::MAX))),
+                input_area,
+            );
+        }
+        if self.searching {
+            let width = usize::from(input_area.width.saturating_sub(1));
+            let scroll = self.search.visual_scroll(width);
+            let cx = self.search.visual_cursor().saturating_sub(scroll);
+            let cx = input_area
+                .x
+                .saturating_add(u16::try_from(cx).unwrap_or(u16::MAX));
+            if cx < input_area.right() {
+                frame.set_cursor_position(Position::new(cx, input_area.y));
+            }
+        }
+    }
+
+    fn render_list(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
+        let theme = ui.theme;
+        let w = &self.window;
+        let mut title = vec![Span::raw(" Gift cards")];
+        let mut parts = Vec::new();
+        if let Some(s) = self.filter.status {
+            parts.push(s.as_str().to_owned());
+        }
+        if let Some(s) = self.filter.search.describe() {
+            parts.push(s);
+        }
+        if !parts.is_empty() {
+            title.push(Span::styled(" · ", theme.warning()));
+            title.push(safe_owned(parts.join(", ")));
+        }
+        title.push(Span::raw(" "));
+        let status = if let Some(e) = w.error() {
+            Span::styled(
+                fit(&format!(" {e} — R to retry "), area.width),
+                theme.error(),
+            )
+        } else if w.is_loading() {
+            Span::styled(
+                format!(" {} ", spinner::loading(ui.tick, "loading…")),
+                theme.warning(),
+            )
+        } else if w.is_empty() {
+            Span::raw("")
+        } else {
+            let more = if w.has_older() { "+" } else { "" };
+            Span::raw(format!(
+                " {}–{}{more} ",
+                w.rows_above() + 1,
+                w.rows_above() + w.len()
+            ))
+        };
+        let mut block = Block::bordered()
+            .border_style(theme.border())
+            .title(Line::from(title))
+            .title_bottom(Line::from(status).right_aligned());
+        if let Some(n) = &self.notice {
+            let room = area.width.saturating_sub(24);
+            block = block.title_bottom(Line::from(Span::styled(
+                fit(&format!(" {n} "), room),
+                theme.success(),
+            )));
+        }
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        if inner.is_empty() {
+            return;
+        }
+        if w.is_empty() {
+            let text = if w.loaded() && w.error().is_none() {
+                if self.filter == Filter::default() {
+                    "no gift cards yet"
+                } else {
+                    "no gift cards match"
+                }
+            } else {
+                ""
+            };
+            frame.render_widget(Paragraph::new(Span::styled(text, theme.dim())), inner);
+            return;
+        }
+        let wide = inner.width >= WIDE;
+        let code_width: u16 = if wide { 24 } else { 10 };
+        let height = usize::from(inner.height.saturating_sub(1));
+        let from = w.nav.visible_from(w.len(), height);
+        let rows = w.iter().skip(from).take(height).map(|c| {
+            let mut cells = vec![
+                Cell::from(format!("#{}", c.id)),
+                Cell::from(safe_owned(short_code(
+                    &c.code_masked,
+                    usize::from(code_width),
+                ))),
+                Cell::from(Span::styled(
+                    c.status.as_str(),
+                    status_style(theme, c.status),
+                )),
+                Cell::from(Line::from(c.credits.to_string()).right_aligned()),
+                Cell::from(Line::from(c.price.to_string()).right_aligned()),
+                Cell::from(safe_opt(c.recipient_email.as_deref())),
+                Cell::from(c.expires_at.map_or_else(|| "never".to_owned(), date)),
+            ];
+            if wide {
+                cells.push(Cell::from(when(c.created_at)));
+                cells.push(Cell::from(safe_owned(
+                    redeemer(c).unwrap_or_else(|| "-".into()),
+                )));
+            }
+            Row::new(cells)
+        });
+        let mut header = vec![
+            Cell::from("id"),
+            Cell::from("code"),
+            Cell::from("status"),
+            Cell::from(Line::from("credits").right_aligned()),
+            Cell::from(Line::from("price").right_aligned()),
+            Cell::from("recipient"),
+            Cell::from("expires"),
+        ];
+        let mut widths = vec![
+            Constraint::Length(6),
+            Constraint::Length(code_width),
+            Constraint::Length(8),
+            Constraint::Length(7),
+            Constraint::Length(8),
+            Constraint::Fill(2),
+            Constraint::Length(10),
+        ];
+        if wide {
+            header.push(Cell::from("created"));
+            header.push(Cell::from("redeemed by"));
+            widths.push(Constraint::Length(16));
+            widths.push(Constraint::Fill(2));
+        }
+        let table = Table::new(rows, widths)
+            .header(Row::new(header).style(theme.header()))
+            .row_highlight_style(theme.selected());
+        let mut state =
+            TableState::new().with_selected(Some(w.nav.selected().saturating_sub(from)));
+        frame.render_stateful_widget(table, inner, &mut state);
+    }
+}
+
+/// One card, code masked.
+fn render_detail(frame: &mut Frame, area: Rect, ui: &Ui, c: &GiftCard) {
+    let theme = ui.theme;
+    let field = |label: &'static str, value: Span<'static>| {
+        Line::from(vec![
+            Span::styled(format!("{label:>10}  "), theme.dim()),
+            value,
+        ])
+    };
+    let mut lines = vec![
+        field("code", safe_owned(c.code_masked.clone())),
+        field(
+            "status",
+            Span::styled(status_text(c), status_style(theme, c.status)),
+        ),
+        field("credits", Span::raw(c.credits.to_string())),
+        field("price", Span::raw(c.price.to_string())),
+        field(
+            "pack",
+            safe_owned(c.pack_name.clone().unwrap_or_else(|| "-".into())),
+        ),
+        field(
+            "recipient",
+            safe_owned(c.recipient_email.clone().unwrap_or_else(|| "-".into())),
+        ),
+        field(
+            "expires",
+            Span::raw(c.expires_at.map_or_else(|| "never".to_owned(), when)),
+        ),
+        field("created", Span::raw(when(c.created_at))),
+    ];
+    if let Some(buyer) = &c.purchased_by_email {
+        lines.push(field("bought by", safe_owned(buyer.clone())));
+    }
+    if let Some(at) = c.redeemed_at {
+        lines.push(field(
+            "redeemed",
+            safe_owned(format!(
+                "{} by {}",
+                when(at),
+                redeemer(c).unwrap_or_else(|| "-".into())
+            )),
+        ));
+    }
+    if let Some(at) = c.revoked_at {
+        lines.push(field(
+            "revoked",
+            safe_owned(format!(
+                "{} by {}",
+                when(at),
+                c.revoked_by.as_deref().unwrap_or("-")
+            )),
+        ));
+        lines.push(field(
+            "because",
+            safe_owned(c.revoke_reason.clone().unwrap_or_else(|| "-".into())),
+        ));
+    }
+    lines.push(Line::raw(""));
+    let mut keys = Vec::new();
+    if !ui.read_only {
+        keys.extend([
+            Span::styled("x", theme.key()),
+            Span::raw(" revoke   "),
+            Span::styled("r", theme.key()),
+            Span::raw(" redeem   "),
+        ]);
+    }
+    if let Some(user) = c.redeemed_by_user_id {
+        keys.extend([
+            Span::styled("Enter", theme.key()),
+            Span::raw(format!(" open user #{user}   ")),
+        ]);
+    }
+    keys.extend([Span::styled("Esc", theme.key()), Span::raw(" close")]);
+    lines.push(Line::from(keys));
+    message(frame, area, theme, &format!("Gift card #{}", c.id), lines);
+}

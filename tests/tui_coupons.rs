@@ -1,0 +1,1135 @@
+//! The Coupons tab of the console without a terminal: screens rendered into
+//! ratatui's `TestBackend` and compared with insta snapshots (80x24, fixed
+//! clock, fixed data, no database), `update` driven with messages (commands
+//! out), and one run through the effect runner against a real database.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use creditdesk::Error;
+use creditdesk::db::Target;
+use creditdesk::db::coupons::{Coupon, CouponDetail, CouponRedemption, Redemption};
+use creditdesk::db::credits::Overview;
+use creditdesk::db::users::User;
+use creditdesk::domain::operator::Operator;
+use creditdesk::domain::{InvalidInput, Refusal};
+use creditdesk::tui::tabs::coupons::Dialog;
+use creditdesk::tui::{
+    App, Command, ConsoleConfig, Job, Link, Msg, Outcome, Reply, Request, TabId, Theme, update,
+    view,
+};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use rust_decimal::Decimal;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 14, 9, 30, 0).unwrap()
+}
+
+fn config(read_only: bool) -> ConsoleConfig {
+    ConsoleConfig {
+        target: Target::parse("postgres://app:s3cret@db.example.com:5432/photos").unwrap(),
+        operator: Operator::parse("ana").unwrap(),
+        read_only,
+        env_label: Some("PRODUCTION".into()),
+    }
+}
+
+/// A console on the Coupons tab, not started.
+fn app_at(read_only: bool, now: DateTime<Utc>) -> App {
+    let mut app = App::new(&config(read_only), now, Theme::COLOR, "test");
+    app.active = TabId::Coupons;
+    app
+}
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn ch(c: char) -> Msg {
+    key(KeyCode::Char(c))
+}
+
+fn ctrl(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+fn typed(app: &mut App, text: &str) -> Vec<Command> {
+    text.chars().flat_map(|c| update(app, ch(c))).collect()
+}
+
+fn dec(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn coupon(
+    id: i32,
+    code: &str,
+    kind: &str,
+    value: &str,
+    used: i32,
+    max: Option<i32>,
+    from_days: i64,
+    until_days: Option<i64>,
+    active: bool,
+    description: Option<&str>,
+) -> Coupon {
+    Coupon {
+        id,
+        code: code.into(),
+        description: description.map(str::to_owned),
+        discount_type: kind.into(),
+        discount_value: dec(value),
+        max_uses: max,
+        used_count: used,
+        valid_from: t0() + Duration::days(from_days),
+        valid_until: until_days.map(|d| t0() + Duration::days(d)),
+        is_active: active,
+        created_at: t0() - Duration::days(i64::from(100 - id)),
+    }
+}
+
+/// Newest first, as `coupons::list` returns them.
+fn coupons() -> Vec<Coupon> {
+    vec![
+        coupon(
+            9,
+            "EVIL-1",
+            "credits",
+            "5",
+            0,
+            None,
+            -1,
+            None,
+            true,
+            Some("bad \u{1b}[2J\u{1b}[31mRED \u{202e}txet"),
+        ),
+        coupon(
+            8,
+            "LAUNCH-2026",
+            "credits",
+            "100",
+            0,
+            Some(500),
+            7,
+            Some(37),
+            true,
+            Some("Launch week"),
+        ),
+        coupon(
+            7,
+            "OLDPROMO",
+            "credits",
+            "50",
+            31,
+            Some(100),
+            -200,
+            None,
+            false,
+            Some("Replaced by WELCOME20"),
+        ),
+        coupon(
+            6,
+            "TENOFF",
+            "fixed_amount",
+            "9.99",
+            50,
+            Some(50),
+            -30,
+            None,
+            true,
+            None,
+        ),
+        coupon(
+            5,
+            "SPRING-25",
+            "percentage",
+            "25",
+            12,
+            None,
+            -10,
+            Some(20),
+            true,
+            Some("Spring sale"),
+        ),
+        coupon(
+            4,
+            "WINTER-10",
+            "percentage",
+            "10",
+            80,
+            None,
+            -100,
+            Some(-10),
+            true,
+            Some("Winter sale"),
+        ),
+        coupon(
+            3,
+            "WELCOME20",
+            "credits",
+            "20",
+            4,
+            Some(100),
+            -60,
+            None,
+            true,
+            Some("Welcome bonus"),
+        ),
+    ]
+}
+
+fn redemptions() -> Vec<Redemption> {
+    let r = |id: i32, user_id: i32, email: &str, minutes: i64| Redemption {
+        id,
+        user_id,
+        email: email.into(),
+        credits_awarded: Some(20),
+        discount_applied: None,
+        transaction_id: None,
+        redeemed_at: t0() - Duration::minutes(minutes),
+    };
+    vec![
+        r(40, 12, "ana@example.com", 10),
+        r(33, 11, "bo@example.org", 300),
+        r(21, 7, "evil\u{1b}[2J@example.com", 2000),
+        r(14, 5, "cy@example.net", 9000),
+    ]
+}
+
+/// Redemptions of a percentage coupon, recorded at checkout by the web app.
+fn discounts() -> Vec<Redemption> {
+    (0..3)
+        .map(|i| Redemption {
+            id: 60 + i,
+            user_id: 20 + i,
+            email: format!("buyer{i}@example.com"),
+            credits_awarded: None,
+            discount_applied: Some(dec("2.25")),
+            transaction_id: Some(900 + i),
+            redeemed_at: t0() - Duration::hours(i64::from(i) * 7),
+        })
+        .collect()
+}
+
+fn ana() -> User {
+    User {
+        id: 12,
+        email: "ana@example.com".into(),
+        name: Some("Ana López".into()),
+        credits: 120,
+        created_at: t0() - Duration::days(300),
+    }
+}
+
+/// Answers like the database would for the data above.
+fn fixture(job: &Job) -> Option<Outcome> {
+    Some(match job {
+        Job::Coupons(f) => {
+            let text = f.search.clone().unwrap_or_default().to_lowercase();
+            Outcome::Coupons(Ok(coupons()
+                .into_iter()
+                .filter(|c| {
+                    f.all || c.status(t0()) == creditdesk::db::coupons::CouponStatus::Active
+                })
+                .filter(|c| {
+                    c.code.to_lowercase().contains(&text)
+                        || c.description
+                            .as_deref()
+                            .unwrap_or("")
+                            .to_lowercase()
+                            .contains(&text)
+                })
+                .collect()))
+        }
+        Job::Coupon { code } => {
+            let c = coupons().into_iter().find(|c| &c.code == code)?;
+            let redemptions = match c.code.as_str() {
+                "WELCOME20" => redemptions(),
+                "SPRING-25" => discounts(),
+                _ => vec![],
+            };
+            Outcome::Coupon(Ok(CouponDetail {
+                redemptions_total: redemptions.len() as i64,
+                coupon: c,
+                redemptions,
+            }))
+        }
+        Job::Overview { .. } => Outcome::Overview(Ok(Overview {
+            user: ana(),
+            ledger_total: 120,
+            totals: vec![],
+            latest: vec![],
+        })),
+        _ => return None,
+    })
+}
+
+/// Answers every request in `commands` with `answer(job)`, feeding the
+/// replies to `update`; returns the commands those produce.
+fn answer(
+    app: &mut App,
+    commands: Vec<Command>,
+    answer: impl Fn(&Job) -> Option<Outcome>,
+) -> Vec<Command> {
+    let mut next = Vec::new();
+    for c in commands {
+        if let Command::Run(Request { id, owner, job, .. }) = c
+            && let Some(outcome) = answer(&job)
+        {
+            next.extend(update(app, Msg::Reply(Reply { id, owner, outcome })));
+        }
+    }
+    next
+}
+
+fn runs(commands: &[Command]) -> Vec<&Request> {
+    commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::Run(r) => Some(r),
+            Command::Cancel(_) => None,
+        })
+        .collect()
+}
+
+fn changes(commands: &[Command]) -> usize {
+    runs(commands).iter().filter(|r| r.job.is_change()).count()
+}
+
+fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| view(app, f)).unwrap();
+    terminal
+}
+
+fn screen(app: &App) -> String {
+    render(app, 80, 24).backend().to_string()
+}
+
+/// Started on the Coupons tab, the list loaded.
+fn started(read_only: bool) -> App {
+    let mut app = app_at(read_only, t0());
+    let c = update(&mut app, Msg::Start);
+    answer(&mut app, c, fixture);
+    app
+}
+
+/// Selects the row showing `code` in the list.
+fn select(app: &mut App, code: &str) {
+    update(app, key(KeyCode::Home));
+    let i = app
+        .tabs
+        .coupons
+        .list
+        .coupons()
+        .iter()
+        .position(|c| c.code == code)
+        .expect("listed");
+    for _ in 0..i {
+        update(app, ch('j'));
+    }
+}
+
+/// `code` opened from the list, detail loaded.
+fn opened(read_only: bool, code: &str) -> App {
+    let mut app = started(read_only);
+    select(&mut app, code);
+    let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, fixture);
+    app
+}
+
+/// Fills the create form field by field (Tab between them).
+fn fill_create(app: &mut App, values: [&str; 7]) {
+    assert!(update(app, ch('n')).is_empty());
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            update(app, key(KeyCode::Tab));
+        }
+        typed(app, v);
+    }
+}
+
+const GOOD: [&str; 7] = [
+    "spring-50",
+    "credits",
+    "50",
+    "100",
+    "",
+    "2026-04-01",
+    "Spring campaign",
+];
+
+fn dialog(app: &App) -> &Dialog {
+    app.tabs.coupons.dialog.as_ref().expect("a dialog is open")
+}
+
+// ---------------------------------------------------------------- snapshots
+
+#[test]
+fn snapshot_list() {
+    let app = started(false);
+    insta::assert_snapshot!("list", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_list_wide() {
+    let mut app = started(false);
+    let c = update(&mut app, ch('a'));
+    answer(&mut app, c, fixture);
+    insta::assert_snapshot!("list_all_200x60", render(&app, 200, 60).backend());
+}
+
+#[test]
+fn snapshot_filter() {
+    let mut app = started(false);
+    let c = update(&mut app, ch('a'));
+    answer(&mut app, c, fixture);
+    update(&mut app, ch('/'));
+    let c = typed(&mut app, "sale");
+    answer(&mut app, c, fixture);
+    insta::assert_snapshot!("filter_typing", render(&app, 80, 24).backend());
+    update(&mut app, key(KeyCode::Enter));
+    insta::assert_snapshot!("filter_all_sale", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_detail_with_redemptions() {
+    let mut app = opened(false, "WELCOME20");
+    update(&mut app, ch('j'));
+    insta::assert_snapshot!("detail", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_detail_of_a_discount_coupon() {
+    let app = opened(false, "SPRING-25");
+    insta::assert_snapshot!("detail_discount", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_create_form_with_errors() {
+    let mut app = started(false);
+    fill_create(&mut app, ["no", "free", "abc", "0", "tomorrow", "", "fine"]);
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+    insta::assert_snapshot!("create_form_errors", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_create_confirm_and_result() {
+    let mut app = started(false);
+    fill_create(&mut app, GOOD);
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+    insta::assert_snapshot!("create_confirm", render(&app, 80, 24).backend());
+    let c = update(&mut app, key(KeyCode::Enter));
+    let created = coupon(
+        10,
+        "SPRING-50",
+        "credits",
+        "50",
+        0,
+        Some(100),
+        0,
+        Some(18),
+        true,
+        Some("Spring campaign"),
+    );
+    answer(&mut app, c, |job| {
+        matches!(job, Job::CreateCoupon { .. }).then(|| Outcome::CouponCreated(Ok(created.clone())))
+    });
+    insta::assert_snapshot!("create_done", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_deactivate_dialog() {
+    let mut app = started(false);
+    select(&mut app, "WELCOME20");
+    update(&mut app, ch('d'));
+    insta::assert_snapshot!("deactivate_form", render(&app, 80, 24).backend());
+    typed(&mut app, "replaced by SPRING-50");
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+    insta::assert_snapshot!("deactivate_confirm", render(&app, 80, 24).backend());
+    let c = update(&mut app, key(KeyCode::Enter));
+    let mut off = coupons()
+        .into_iter()
+        .find(|c| c.code == "WELCOME20")
+        .unwrap();
+    off.is_active = false;
+    answer(&mut app, c, |job| {
+        matches!(job, Job::DeactivateCoupon { .. })
+            .then(|| Outcome::CouponDeactivated(Ok(off.clone())))
+    });
+    insta::assert_snapshot!("deactivate_done", render(&app, 80, 24).backend());
+}
+
+fn redemption() -> CouponRedemption {
+    CouponRedemption {
+        redemption_id: 41,
+        coupon_id: 3,
+        code: "WELCOME20".into(),
+        user_id: 12,
+        email: "ana@example.com".into(),
+        credits: 20,
+        entry_id: 812,
+        old_balance: 120,
+        new_balance: 140,
+        used_count: 5,
+        max_uses: Some(100),
+        redeemed_at: t0(),
+    }
+}
+
+/// WELCOME20 opened, `r`, the user typed and looked up: the confirmation.
+fn redeem_confirming() -> App {
+    let mut app = opened(false, "WELCOME20");
+    assert!(update(&mut app, ch('r')).is_empty());
+    typed(&mut app, "ana@example.com");
+    let c = update(&mut app, key(KeyCode::Enter));
+    assert!(matches!(runs(&c)[0].job, Job::Overview { .. }));
+    answer(&mut app, c, fixture);
+    app
+}
+
+#[test]
+fn snapshot_redeem_dialog_result_and_refusal() {
+    let mut app = opened(false, "WELCOME20");
+    update(&mut app, ch('r'));
+    typed(&mut app, "ana@example.com");
+    insta::assert_snapshot!("redeem_form", render(&app, 80, 24).backend());
+
+    let mut app = redeem_confirming();
+    insta::assert_snapshot!("redeem_confirm", render(&app, 80, 24).backend());
+    let c = update(&mut app, key(KeyCode::Enter));
+    let sent = runs(&c);
+    assert!(
+        matches!(&sent[0].job, Job::RedeemCoupon { code, user } if code == "WELCOME20" && *user == creditdesk::domain::user_ref::UserRef::Id(12))
+    );
+    answer(&mut app, c, |job| {
+        matches!(job, Job::RedeemCoupon { .. }).then(|| Outcome::CouponRedeemed(Ok(redemption())))
+    });
+    insta::assert_snapshot!("redeem_done", render(&app, 80, 24).backend());
+
+    let mut app = redeem_confirming();
+    let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, |job| {
+        matches!(job, Job::RedeemCoupon { .. })
+            .then(|| Outcome::CouponRedeemed(Err(Refusal::CouponAlreadyRedeemed.into())))
+    });
+    insta::assert_snapshot!("redeem_refused", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_redeem_a_discount_coupon_is_refused_up_front() {
+    let mut app = started(false);
+    select(&mut app, "SPRING-25");
+    assert!(update(&mut app, ch('r')).is_empty(), "nothing is sent");
+    assert!(matches!(dialog(&app), Dialog::Notice { .. }));
+    let text = screen(&app);
+    assert!(text.contains("applies at checkout"), "{text}");
+    insta::assert_snapshot!("redeem_discount_refused", render(&app, 80, 24).backend());
+    update(&mut app, key(KeyCode::Enter));
+    assert!(app.tabs.coupons.dialog.is_none());
+}
+
+#[test]
+fn snapshot_read_only_list() {
+    let app = started(true);
+    let text = screen(&app);
+    let hints = text.lines().nth(22).unwrap();
+    assert!(hints.contains("search"), "{text}");
+    for hint in ["new", "deactivate", "redeem"] {
+        assert!(!hints.contains(hint), "{hint} offered read-only:\n{text}");
+    }
+    insta::assert_snapshot!("read_only_list", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_help() {
+    let mut app = started(false);
+    update(&mut app, ch('?'));
+    insta::assert_snapshot!("help", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn no_color_and_sanitised() {
+    use ratatui::style::{Color, Modifier};
+    let mut app = App::new(&config(false), t0(), Theme::NO_COLOR, "test");
+    app.active = TabId::Coupons;
+    let c = update(&mut app, Msg::Start);
+    answer(&mut app, c, fixture);
+    let c = update(&mut app, ch('a'));
+    answer(&mut app, c, fixture);
+    let t = render(&app, 200, 60);
+    let buf = t.backend().buffer();
+    let mut text = String::new();
+    for cell in buf.content() {
+        assert!(matches!(cell.fg, Color::Reset) && matches!(cell.bg, Color::Reset));
+        text.push_str(cell.symbol());
+    }
+    assert!(text.contains('\u{FFFD}'), "the escape is shown defused");
+    for c in text.chars() {
+        assert!(
+            !c.is_control() && !creditdesk::domain::text::is_bidi_control(c),
+            "{c:?} reached the screen"
+        );
+    }
+    // The selected row stays visible without colour.
+    let row = (0..60)
+        .find(|y| {
+            (0..200)
+                .map(|x| buf[(x, *y)].symbol())
+                .collect::<String>()
+                .contains("EVIL-1")
+        })
+        .unwrap();
+    assert!(buf[(2, row)].modifier.contains(Modifier::REVERSED));
+}
+
+// -------------------------------------------------------------- never panics
+
+#[test]
+fn any_size_renders_without_panic() {
+    let mut screens: Vec<App> = vec![started(false), started(true), opened(false, "WELCOME20")];
+    let loading = {
+        let mut app = app_at(false, t0());
+        update(&mut app, Msg::Start);
+        app
+    };
+    screens.push(loading);
+    let mut filter = started(false);
+    update(&mut filter, ch('/'));
+    typed(&mut filter, &"x".repeat(300));
+    screens.push(filter);
+    let mut form = started(false);
+    fill_create(
+        &mut form,
+        ["no", "free", &"9".repeat(300), "0", "x", "y", "z"],
+    );
+    update(&mut form, key(KeyCode::Enter));
+    screens.push(form);
+    let mut confirm = started(false);
+    fill_create(&mut confirm, GOOD);
+    update(&mut confirm, key(KeyCode::Enter));
+    screens.push(confirm);
+    let mut deactivate = opened(false, "WELCOME20");
+    update(&mut deactivate, ch('d'));
+    screens.push(deactivate);
+    screens.push(redeem_confirming());
+    let mut notice = started(false);
+    select(&mut notice, "SPRING-25");
+    update(&mut notice, ch('r'));
+    screens.push(notice);
+    let mut linked = started(false);
+    update(&mut linked, Msg::Open(Link::Coupon { id: 77, code: None }));
+    screens.push(linked);
+
+    let mut sizes: Vec<(u16, u16)> = Vec::new();
+    for w in 0..=24 {
+        for h in 0..=12 {
+            sizes.push((w, h));
+        }
+    }
+    sizes.extend([
+        (1, 1),
+        (10, 3),
+        (40, 10),
+        (80, 24),
+        (200, 60),
+        (500, 3),
+        (3, 200),
+        (1, 100),
+        (100, 1),
+    ]);
+    for app in &screens {
+        let mut terminal = Terminal::new(TestBackend::new(1, 1)).unwrap();
+        for (w, h) in &sizes {
+            terminal.backend_mut().resize(*w, *h);
+            terminal.draw(|f| view(app, f)).unwrap();
+        }
+    }
+}
+
+// ------------------------------------------------------------ update rules
+
+#[test]
+fn the_list_loads_on_start_and_the_toggle_lists_all() {
+    let mut app = app_at(false, t0());
+    let c = update(&mut app, Msg::Start);
+    let Job::Coupons(f) = &runs(&c)[0].job else {
+        panic!("{c:?}")
+    };
+    assert!(!f.all && f.search.is_none());
+    answer(&mut app, c, fixture);
+    assert_eq!(app.tabs.coupons.list.coupons().len(), 3);
+    let c = update(&mut app, ch('a'));
+    let Job::Coupons(f) = &runs(&c)[0].job else {
+        panic!()
+    };
+    assert!(f.all);
+    answer(&mut app, c, fixture);
+    assert_eq!(app.tabs.coupons.list.coupons().len(), 7);
+}
+
+#[test]
+fn create_form_submit_with_invalid_fields_sends_nothing() {
+    let mut app = started(false);
+    fill_create(
+        &mut app,
+        ["x!", "percent", "150", "-1", "", "2020-01-01", ""],
+    );
+    let c = update(&mut app, key(KeyCode::Enter));
+    assert!(c.is_empty(), "{c:?}");
+    let Dialog::Create(d) = dialog(&app) else {
+        panic!()
+    };
+    assert!(d.confirm.is_none());
+    let errors: Vec<_> = d
+        .form
+        .fields
+        .iter()
+        .filter(|f| f.error.is_some())
+        .map(|f| f.name)
+        .collect();
+    assert_eq!(errors, ["code", "value", "max_uses", "valid_until"]);
+    assert_eq!(d.form.focus, 0, "the first invalid field has the focus");
+}
+
+#[test]
+fn enter_twice_on_the_create_confirmation_creates_once() {
+    let mut app = started(false);
+    fill_create(&mut app, GOOD);
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+    let mut c = update(&mut app, key(KeyCode::Enter));
+    c.extend(update(&mut app, key(KeyCode::Enter)));
+    assert_eq!(changes(&c), 1);
+    let Job::CreateCoupon { new, generated } = &runs(&c)[0].job else {
+        panic!()
+    };
+    assert!(!generated);
+    assert_eq!(new.code.as_str(), "SPRING-50");
+    assert_eq!(new.max_uses, Some(100));
+    assert_eq!(new.valid_from, t0(), "blank is now");
+    assert_eq!(
+        new.valid_until,
+        Some(Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).unwrap())
+    );
+    assert_eq!(new.description.as_deref(), Some("Spring campaign"));
+    // Quitting while it is on its way asks first.
+    update(&mut app, ch('q'));
+    assert!(!app.should_quit());
+    update(&mut app, ch('n'));
+    // The answer closes the loop: a notice and the list loads again.
+    let created = coupons()[6].clone();
+    let after = answer(&mut app, c, |_| {
+        Some(Outcome::CouponCreated(Ok(created.clone())))
+    });
+    assert!(matches!(runs(&after)[0].job, Job::Coupons(_)));
+    assert!(
+        app.tabs
+            .coupons
+            .notice
+            .as_deref()
+            .unwrap()
+            .starts_with("created credits coupon WELCOME20")
+    );
+    update(&mut app, key(KeyCode::Enter));
+    assert!(app.tabs.coupons.dialog.is_none());
+}
+
+#[test]
+fn a_generated_code_is_created_with_create_generated() {
+    let mut app = started(false);
+    fill_create(&mut app, ["", "credits", "5", "", "", "", ""]);
+    update(&mut app, ctrl('g'));
+    let Dialog::Create(d) = dialog(&app) else {
+        panic!()
+    };
+    let code = d.form.value("code").to_owned();
+    assert_eq!(code.len(), 11, "{code}");
+    // Enter walks to the last field, then reviews.
+    for _ in 0..6 {
+        assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+    }
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+    let c = update(&mut app, key(KeyCode::Enter));
+    let Job::CreateCoupon { new, generated } = &runs(&c)[0].job else {
+        panic!("{c:?}")
+    };
+    assert!(*generated);
+    assert_eq!(new.code.as_str(), code);
+}
+
+#[test]
+fn database_field_errors_go_back_under_their_fields() {
+    let mut app = started(false);
+    fill_create(&mut app, GOOD);
+    update(&mut app, key(KeyCode::Enter));
+    let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, |_| {
+        Some(Outcome::CouponCreated(Err(Refusal::DuplicateCode {
+            code: "SPRING-50".into(),
+        }
+        .into())))
+    });
+    let Dialog::Create(d) = dialog(&app) else {
+        panic!()
+    };
+    assert!(d.confirm.is_none(), "back to the form");
+    assert_eq!(
+        d.form.fields[0].error.as_deref(),
+        Some("the code SPRING-50 is already in use")
+    );
+    // All of them at once when the database validates.
+    update(&mut app, key(KeyCode::Enter)); // to the next field
+    for _ in 0..5 {
+        update(&mut app, key(KeyCode::Enter));
+    }
+    update(&mut app, key(KeyCode::Enter)); // review
+    let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, |_| {
+        Some(Outcome::CouponCreated(Err(Error::Invalid(vec![
+            InvalidInput::new("value", "too much"),
+            InvalidInput::new("description", "too long"),
+        ]))))
+    });
+    let Dialog::Create(d) = dialog(&app) else {
+        panic!()
+    };
+    assert_eq!(d.form.fields[2].error.as_deref(), Some("too much"));
+    assert_eq!(d.form.fields[6].error.as_deref(), Some("too long"));
+}
+
+#[test]
+fn deactivate_needs_a_reason_and_is_sent_once() {
+    let mut app = opened(false, "WELCOME20");
+    update(&mut app, ch('d'));
+    assert!(
+        update(&mut app, key(KeyCode::Enter)).is_empty(),
+        "no reason"
+    );
+    let Dialog::Deactivate(d) = dialog(&app) else {
+        panic!()
+    };
+    assert!(d.form.fields[0].error.is_some());
+    typed(&mut app, "fraud");
+    update(&mut app, key(KeyCode::Enter));
+    let mut c = update(&mut app, key(KeyCode::Enter));
+    c.extend(update(&mut app, key(KeyCode::Enter)));
+    assert_eq!(changes(&c), 1);
+    let Job::DeactivateCoupon { code, reason } = &runs(&c)[0].job else {
+        panic!()
+    };
+    assert_eq!((code.as_str(), reason.as_str()), ("WELCOME20", "fraud"));
+    // Success reloads the list and the detail.
+    let mut off = coupons()[6].clone();
+    off.is_active = false;
+    let after = answer(&mut app, c, |_| {
+        Some(Outcome::CouponDeactivated(Ok(off.clone())))
+    });
+    let names: Vec<_> = runs(&after).iter().map(|r| r.job.name()).collect();
+    assert_eq!(names, ["coupons.list", "coupons.show"]);
+}
+
+#[test]
+fn an_inactive_coupon_is_not_deactivated_again() {
+    let mut app = started(false);
+    let c = update(&mut app, ch('a'));
+    answer(&mut app, c, fixture);
+    select(&mut app, "OLDPROMO");
+    assert!(update(&mut app, ch('d')).is_empty());
+    assert!(matches!(dialog(&app), Dialog::Notice { .. }));
+    assert!(screen(&app).contains("already inactive"));
+}
+
+#[test]
+fn enter_twice_on_the_redeem_confirmation_redeems_once() {
+    let mut app = redeem_confirming();
+    let mut c = update(&mut app, key(KeyCode::Enter));
+    c.extend(update(&mut app, key(KeyCode::Enter)));
+    assert_eq!(changes(&c), 1);
+}
+
+#[test]
+fn a_bad_or_unknown_user_stays_in_the_form() {
+    let mut app = opened(false, "WELCOME20");
+    update(&mut app, ch('r'));
+    typed(&mut app, "nobody");
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+    let Dialog::Redeem(d) = dialog(&app) else {
+        panic!()
+    };
+    assert_eq!(
+        d.form.fields[0].error.as_deref(),
+        Some("give a numeric id or an email")
+    );
+    typed(&mut app, "@x.org");
+    let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, |_| {
+        Some(Outcome::Overview(Err(Refusal::NotFound {
+            what: "user",
+            key: "nobody@x.org".into(),
+        }
+        .into())))
+    });
+    let Dialog::Redeem(d) = dialog(&app) else {
+        panic!()
+    };
+    assert!(d.confirm.is_none());
+    assert_eq!(
+        d.form.fields[0].error.as_deref(),
+        Some("no user matches nobody@x.org")
+    );
+}
+
+#[test]
+fn read_only_opens_no_form() {
+    let mut app = opened(true, "WELCOME20");
+    for c in ['n', 'd'] {
+        let out = update(&mut app, ch(c));
+        assert!(out.is_empty(), "{c}: {out:?}");
+        assert!(app.tabs.coupons.dialog.is_none(), "{c}");
+    }
+    // r is the usual refresh here.
+    let out = update(&mut app, ch('r'));
+    assert!(app.tabs.coupons.dialog.is_none());
+    assert_eq!(changes(&out), 0);
+    assert!(!runs(&out).is_empty(), "refreshed");
+    let keys = app.active_tab().keys(true);
+    assert!(keys.iter().all(|k| !["n", "d", "r"].contains(&k.keys)));
+    update(&mut app, key(KeyCode::Esc));
+    for c in ['n', 'd'] {
+        assert!(update(&mut app, ch(c)).is_empty());
+        assert!(app.tabs.coupons.dialog.is_none());
+    }
+}
+
+#[test]
+fn a_stale_list_reply_is_ignored() {
+    let mut app = started(false);
+    update(&mut app, ch('/'));
+    let first = typed(&mut app, "w");
+    let second = typed(&mut app, "e");
+    assert!(
+        first.iter().any(|c| matches!(c, Command::Run(_))) && second.len() == 2,
+        "the second search cancels the first: {second:?}"
+    );
+    // The first answer comes late: dropped.
+    answer(&mut app, first, |_| Some(Outcome::Coupons(Ok(vec![]))));
+    assert!(app.tabs.coupons.list.busy());
+    assert_eq!(app.tabs.coupons.list.coupons().len(), 3);
+    answer(&mut app, second, fixture);
+    let codes: Vec<_> = app
+        .tabs
+        .coupons
+        .list
+        .coupons()
+        .iter()
+        .map(|c| c.code.as_str())
+        .collect();
+    assert_eq!(codes, ["WELCOME20"]);
+}
+
+#[test]
+fn esc_stops_loading_and_its_reply_is_dropped() {
+    let mut app = started(false);
+    let c = update(&mut app, ch('R'));
+    assert_eq!(runs(&c).len(), 1);
+    let esc = update(&mut app, key(KeyCode::Esc));
+    assert!(matches!(esc[..], [Command::Cancel(_)]));
+    assert!(!app.tabs.coupons.list.busy());
+    answer(&mut app, c, |_| Some(Outcome::Coupons(Ok(vec![]))));
+    assert_eq!(app.tabs.coupons.list.coupons().len(), 3, "dropped");
+}
+
+#[test]
+fn link_coupon_opens_the_detail() {
+    let mut app = started(false);
+    update(&mut app, ch('3'));
+    assert_eq!(app.active, TabId::Users);
+    let c = update(
+        &mut app,
+        Msg::Open(Link::Coupon {
+            id: 5,
+            code: Some("SPRING-25".into()),
+        }),
+    );
+    assert_eq!(app.active, TabId::Coupons);
+    let shows: Vec<_> = runs(&c)
+        .into_iter()
+        .filter_map(|r| match &r.job {
+            Job::Coupon { code } => Some(code.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(shows, ["SPRING-25"]);
+    answer(&mut app, c, fixture);
+    let d = app.tabs.coupons.detail.as_ref().expect("detail open");
+    assert_eq!(d.coupon().map(|c| c.id), Some(5));
+    // Enter on a redemption opens its user.
+    let mut app = opened(false, "WELCOME20");
+    update(&mut app, ch('j'));
+    update(&mut app, key(KeyCode::Enter));
+    assert_eq!(app.active, TabId::Users);
+    assert_eq!(app.tabs.users.detail.as_ref().map(|d| d.user_id), Some(11));
+}
+
+// ------------------------------------------------------- the real database
+
+mod real_database {
+    use super::*;
+    use creditdesk::testing::{TestDb, scalar_i64, user_with_credits};
+    use creditdesk::tui::Effects;
+    use std::time::Duration as StdDuration;
+
+    /// Runs commands until nothing is pending, feeding replies to `update`.
+    async fn settle(app: &mut App, effects: &mut Effects, commands: Vec<Command>) {
+        effects.apply(commands);
+        while effects.pending() > 0 {
+            let msg = tokio::time::timeout(StdDuration::from_secs(20), effects.next())
+                .await
+                .expect("a reply in time");
+            let next = update(app, msg);
+            effects.apply(next);
+        }
+    }
+
+    #[tokio::test]
+    async fn create_redeem_and_deactivate_through_the_tab() {
+        let db = TestDb::new().await;
+        let user = user_with_credits(&db.pool, "ana@example.com", 7).await;
+        let mut app = app_at(false, Utc::now());
+        let mut effects = Effects::new(db.pool.clone(), Operator::parse("ana").unwrap());
+        let c = update(&mut app, Msg::Start);
+        settle(&mut app, &mut effects, c).await;
+        assert!(app.tabs.coupons.list.loaded());
+        assert!(app.tabs.coupons.list.coupons().is_empty());
+
+        // Create.
+        fill_create(
+            &mut app,
+            [
+                "tui-welcome",
+                "credits",
+                "25",
+                "2",
+                "",
+                "+30d",
+                "console test",
+            ],
+        );
+        assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+        let mut c = update(&mut app, key(KeyCode::Enter));
+        c.extend(update(&mut app, key(KeyCode::Enter)));
+        settle(&mut app, &mut effects, c).await;
+        let notice = app.tabs.coupons.notice.clone().unwrap_or_default();
+        assert!(
+            notice.starts_with("created credits coupon TUI-WELCOME"),
+            "{notice}"
+        );
+        update(&mut app, key(KeyCode::Enter)); // close
+        let listed: Vec<_> = app
+            .tabs
+            .coupons
+            .list
+            .coupons()
+            .iter()
+            .map(|c| c.code.clone())
+            .collect();
+        assert_eq!(listed, ["TUI-WELCOME"], "the list was reloaded");
+
+        // Redeem for Ana, from the detail.
+        let c = update(&mut app, key(KeyCode::Enter));
+        settle(&mut app, &mut effects, c).await;
+        update(&mut app, ch('r'));
+        typed(&mut app, "ANA@example.com");
+        let c = update(&mut app, key(KeyCode::Enter));
+        settle(&mut app, &mut effects, c).await;
+        let Dialog::Redeem(d) = dialog(&app) else {
+            panic!()
+        };
+        assert!(d.confirm.is_some(), "the user was found");
+        let mut c = update(&mut app, key(KeyCode::Enter));
+        c.extend(update(&mut app, key(KeyCode::Enter)));
+        settle(&mut app, &mut effects, c).await;
+        let notice = app.tabs.coupons.notice.clone().unwrap_or_default();
+        assert!(notice.contains("balance 7 → 32"), "{notice}");
+        update(&mut app, key(KeyCode::Enter)); // close
+        let detail = app.tabs.coupons.detail.as_ref().unwrap();
+        let shown = detail.data.as_ref().expect("reloaded");
+        assert_eq!(shown.coupon.used_count, 1);
+        assert_eq!(shown.redemptions[0].user_id, user);
+
+        // A second time for the same user is refused by the database.
+        update(&mut app, ch('r'));
+        typed(&mut app, &user.to_string());
+        let c = update(&mut app, key(KeyCode::Enter));
+        settle(&mut app, &mut effects, c).await;
+        let c = update(&mut app, key(KeyCode::Enter));
+        settle(&mut app, &mut effects, c).await;
+        assert!(
+            screen(&app).contains("already redeemed"),
+            "{}",
+            screen(&app)
+        );
+        update(&mut app, key(KeyCode::Esc));
+        update(&mut app, key(KeyCode::Esc));
+
+        // Deactivate.
+        update(&mut app, ch('d'));
+        typed(&mut app, "campaign over");
+        update(&mut app, key(KeyCode::Enter));
+        let c = update(&mut app, key(KeyCode::Enter));
+        settle(&mut app, &mut effects, c).await;
+        assert!(
+            app.tabs
+                .coupons
+                .notice
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("deactivated coupon TUI-WELCOME")
+        );
+
+        let pool = &db.pool;
+        assert_eq!(
+            scalar_i64(
+                pool,
+                "select credits::int8 from users where email = 'ana@example.com'"
+            )
+            .await,
+            32
+        );
+        assert_eq!(
+            scalar_i64(
+                pool,
+                r#"select count(*) from coupons where code = 'TUI-WELCOME' and "usedCount" = 1
+                   and "maxUses" = 2 and "discountValue" = 25 and not "isActive"
+                   and description = 'console test'"#
+            )
+            .await,
+            1
+        );
+        assert_eq!(
+            scalar_i64(pool, "select count(*) from coupon_redemptions").await,
+            1
+        );
+        assert_eq!(
+            scalar_i64(
+                pool,
+                "select count(*) from credit_history where type = 'coupon' and amount = 25"
+            )
+            .await,
+            1
+        );
+        assert_eq!(
+            scalar_i64(
+                pool,
+                "select count(*) from admin_audit_log where actor = 'ana' and action in
+                 ('coupon.create', 'coupon.redeem', 'coupon.deactivate')"
+            )
+            .await,
+            3
+        );
+    }
+}

@@ -1,0 +1,1138 @@
+//! The console's Gift cards tab without a terminal: `update` driven with
+//! messages, screens rendered into `TestBackend` and compared with insta
+//! snapshots (fixed clock, fixed data, no database), plus one run through
+//! the effect runner against a real database that issues cards, saves their
+//! codes and revokes one.
+
+use chrono::{DateTime, TimeZone, Utc};
+use creditdesk::db::Target;
+use creditdesk::db::gift_cards::{
+    CardValue, CreditPack, GiftCard, GiftCardRedemption, IssuedCard, ListCursor,
+};
+use creditdesk::domain::Refusal;
+use creditdesk::domain::codes::mask_code;
+use creditdesk::domain::gift_card::GiftCardStatus;
+use creditdesk::domain::operator::Operator;
+use creditdesk::domain::user_ref::UserRef;
+use creditdesk::tui::tabs::gift_cards::Modal;
+use creditdesk::tui::{
+    App, Command, ConsoleConfig, Job, Link, Msg, Outcome, Reply, Request, TabId, Theme, update,
+    view,
+};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use rust_decimal::Decimal;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 14, 9, 30, 0).unwrap()
+}
+
+fn config(read_only: bool) -> ConsoleConfig {
+    ConsoleConfig {
+        target: Target::parse("postgres://app:s3cret@db.example.com:5432/photos").unwrap(),
+        operator: Operator::parse("ana").unwrap(),
+        read_only,
+        env_label: Some("PRODUCTION".into()),
+    }
+}
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn ch(c: char) -> Msg {
+    key(KeyCode::Char(c))
+}
+
+fn ctrl(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+fn typed(app: &mut App, text: &str) -> Vec<Command> {
+    text.chars().flat_map(|c| update(app, ch(c))).collect()
+}
+
+fn runs(commands: &[Command]) -> Vec<&Request> {
+    commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::Run(r) => Some(r),
+            Command::Cancel(_) => None,
+        })
+        .collect()
+}
+
+fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| view(app, f)).unwrap();
+    terminal
+}
+
+fn screen(app: &App) -> String {
+    let t = render(app, 80, 24);
+    t.backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect()
+}
+
+/// Answers every request in `commands` with `answer(job)`, feeding the
+/// replies to `update`; returns the commands those produce.
+fn answer(
+    app: &mut App,
+    commands: Vec<Command>,
+    answer: impl Fn(&Job) -> Option<Outcome>,
+) -> Vec<Command> {
+    let mut next = Vec::new();
+    for c in commands {
+        if let Command::Run(Request { id, owner, job, .. }) = c
+            && let Some(outcome) = answer(&job)
+        {
+            next.extend(update(app, Msg::Reply(Reply { id, owner, outcome })));
+        }
+    }
+    next
+}
+
+// ------------------------------------------------------------------ data
+
+const ISSUED: [&str; 3] = [
+    "Q1W2-E3R4-T5Y6-Z7X8-C9V0",
+    "H4J5-K6M7-N8P9-R0S1-T2V3",
+    "A1B2-C3D4-E5F6-G7H8-J9K0",
+];
+
+/// The full code of card #105 (the list only knows its masked form).
+const CODE_105: &str = "K7QF-9XM2-ABCD-EFGH-JKMN";
+
+fn card(id: i32, status: GiftCardStatus, tail: &str, credits: i32, cents: i64) -> GiftCard {
+    GiftCard {
+        id,
+        code_masked: mask_code(&format!("K7QF-9XM2-ABCD-EFGH-{tail}")),
+        status,
+        stored_status: status,
+        credits,
+        price: Decimal::new(cents, 2),
+        credit_pack_id: None,
+        pack_name: None,
+        recipient_email: None,
+        purchased_by_email: None,
+        redeemed_by_user_id: None,
+        redeemed_by_email: None,
+        redeemed_at: None,
+        expires_at: None,
+        created_at: t0() - chrono::Duration::days(i64::from(110 - id)),
+        revoked_at: None,
+        revoked_by: None,
+        revoke_reason: None,
+    }
+}
+
+fn cards() -> Vec<GiftCard> {
+    let mut active = card(105, GiftCardStatus::Active, "JKMN", 100, 999);
+    active.recipient_email = Some("zoe@example.com".into());
+    active.expires_at = Some(t0() + chrono::Duration::days(90));
+    active.pack_name = Some("Starter".into());
+    active.credit_pack_id = Some(1);
+    let pending = card(104, GiftCardStatus::Pending, "P3ND", 50, 499);
+    let mut redeemed = card(103, GiftCardStatus::Redeemed, "R3DM", 200, 1999);
+    redeemed.recipient_email = Some("ana@example.com".into());
+    redeemed.redeemed_by_user_id = Some(12);
+    redeemed.redeemed_by_email = Some("ana@example.com".into());
+    redeemed.redeemed_at = Some(t0() - chrono::Duration::hours(5));
+    let mut expired = card(102, GiftCardStatus::Expired, "EXP1", 25, 0);
+    expired.stored_status = GiftCardStatus::Active;
+    expired.expires_at = Some(t0() - chrono::Duration::days(1));
+    let mut revoked = card(101, GiftCardStatus::Revoked, "RVK9", 100, 999);
+    revoked.recipient_email = Some("mallory\u{1b}[2J\u{202e}@example.com".into());
+    revoked.revoked_at = Some(t0() - chrono::Duration::days(2));
+    revoked.revoked_by = Some("bo".into());
+    revoked.revoke_reason = Some("leaked on a forum".into());
+    vec![active, pending, redeemed, expired, revoked]
+}
+
+fn packs() -> Vec<CreditPack> {
+    vec![
+        CreditPack {
+            id: 1,
+            name: "Starter".into(),
+            credits: 50,
+            price: Decimal::new(999, 2),
+            is_active: true,
+        },
+        CreditPack {
+            id: 2,
+            name: "Pro".into(),
+            credits: 200,
+            price: Decimal::new(2999, 2),
+            is_active: true,
+        },
+        CreditPack {
+            id: 3,
+            name: "Legacy".into(),
+            credits: 10,
+            price: Decimal::new(100, 2),
+            is_active: false,
+        },
+    ]
+}
+
+fn issued() -> Vec<IssuedCard> {
+    ISSUED
+        .iter()
+        .enumerate()
+        .map(|(i, code)| IssuedCard {
+            id: 106 + i32::try_from(i).unwrap(),
+            code: (*code).to_owned(),
+            credits: 100,
+            price: Decimal::new(999, 2),
+            credit_pack_id: None,
+            recipient_email: Some("zoe@example.com".into()),
+            expires_at: Some(t0() + chrono::Duration::days(90)),
+            created_at: t0(),
+        })
+        .collect()
+}
+
+/// The cards above, filtered as the database would.
+fn fixture(job: &Job) -> Option<Outcome> {
+    Some(match job {
+        Job::FindUsers { .. } => Outcome::Users(Ok(vec![])),
+        Job::GiftCards(f) => Outcome::GiftCards(Ok(cards()
+            .into_iter()
+            .filter(|c| f.status.is_none_or(|s| s == c.status))
+            .filter(|c| {
+                f.code_suffix.as_deref().is_none_or(|s| {
+                    c.code_masked
+                        .chars()
+                        .filter(char::is_ascii_alphanumeric)
+                        .collect::<String>()
+                        .ends_with(s)
+                })
+            })
+            .filter(|c| {
+                f.recipient
+                    .as_ref()
+                    .is_none_or(|r| c.recipient_email.as_deref() == Some(r.as_str()))
+            })
+            .collect())),
+        Job::GiftCardPacks => Outcome::GiftCardPacks(Ok(packs())),
+        _ => return None,
+    })
+}
+
+/// Started and switched to the Gift cards tab, the list loaded.
+fn opened(read_only: bool) -> App {
+    let mut app = App::new(&config(read_only), t0(), Theme::COLOR, "test");
+    let c = show_tab(&mut app);
+    answer(&mut app, c, fixture);
+    app
+}
+
+/// Shows the Gift cards tab (without starting another one first).
+fn show_tab(app: &mut App) -> Vec<Command> {
+    let c = if app.active == TabId::GiftCards {
+        update(app, Msg::Start)
+    } else {
+        update(app, ch('2'))
+    };
+    assert_eq!(app.active, TabId::GiftCards);
+    c
+}
+
+fn tab(app: &App) -> &creditdesk::tui::tabs::GiftCardsTab {
+    &app.tabs.gift_cards
+}
+
+/// The issue form open with the packs loaded.
+fn issue_form(app: &mut App) {
+    let c = update(app, ch('n'));
+    assert!(matches!(&runs(&c)[..], [r] if matches!(r.job, Job::GiftCardPacks)));
+    answer(app, c, fixture);
+}
+
+/// Fills the issue form field by field (Tab between them), the value field
+/// moved `pack_steps` to the right; ends on the last field.
+fn fill_issue(app: &mut App, fields: [&str; 6], pack_steps: usize) {
+    let [count, credits, price, recipient, expires, note] = fields;
+    update(app, ctrl('u'));
+    typed(app, count);
+    update(app, key(KeyCode::Tab));
+    for _ in 0..pack_steps {
+        update(app, key(KeyCode::Right));
+    }
+    for text in [credits, price, recipient, expires, note] {
+        update(app, key(KeyCode::Tab));
+        typed(app, text);
+    }
+}
+
+/// The issue confirmation for three custom cards.
+fn issue_confirming(app: &mut App) {
+    issue_form(app);
+    fill_issue(
+        app,
+        [
+            "3",
+            "100",
+            "9.99",
+            "zoe@example.com",
+            "90d",
+            "spring campaign",
+        ],
+        0,
+    );
+    assert!(runs(&update(app, key(KeyCode::Enter))).is_empty());
+}
+
+/// The codes dialog after issuing three cards.
+fn issued_app() -> App {
+    let mut app = opened(false);
+    issue_confirming(&mut app);
+    let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, |job| match job {
+        Job::IssueGiftCards(_) => Some(Outcome::GiftCardsIssued(Ok(issued()))),
+        _ => None,
+    });
+    app
+}
+
+/// The selected card's change dialog (`x` or `r`), code and second field typed.
+fn change_form(app: &mut App, k: char, code: &str, second: &str) {
+    update(app, ch(k));
+    typed(app, code);
+    update(app, key(KeyCode::Tab));
+    typed(app, second);
+}
+
+fn redemption() -> GiftCardRedemption {
+    let mut c = cards().remove(0);
+    c.status = GiftCardStatus::Redeemed;
+    c.stored_status = GiftCardStatus::Redeemed;
+    GiftCardRedemption {
+        card: c,
+        user_id: 12,
+        email: "ana@example.com".into(),
+        credits: 100,
+        entry_id: 51,
+        old_balance: 70,
+        new_balance: 170,
+    }
+}
+
+// ------------------------------------------------------------- snapshots
+
+#[test]
+fn snapshot_list_with_statuses() {
+    let app = opened(false);
+    let text = screen(&app);
+    for s in ["active", "pending", "redeemed", "expired", "revoked"] {
+        assert!(text.contains(s), "{s}");
+    }
+    insta::assert_snapshot!("gift_cards_list", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_list_200x60", render(&app, 200, 60).backend());
+}
+
+#[test]
+fn snapshot_status_filter() {
+    let mut app = opened(false);
+    let c = update(&mut app, ch('s'));
+    let r = runs(&c);
+    assert!(
+        matches!(&r[0].job, Job::GiftCards(f) if f.status == Some(GiftCardStatus::Pending)),
+        "{:?}",
+        r[0].job
+    );
+    answer(&mut app, c, fixture);
+    let c = update(&mut app, ch('S'));
+    assert!(matches!(&runs(&c)[0].job, Job::GiftCards(f) if f.status.is_none()));
+    let c = update(&mut app, ch('S'));
+    assert!(
+        matches!(&runs(&c)[0].job, Job::GiftCards(f) if f.status == Some(GiftCardStatus::Revoked))
+    );
+    let c = update(&mut app, ch('S'));
+    assert!(
+        matches!(&runs(&c)[0].job, Job::GiftCards(f) if f.status == Some(GiftCardStatus::Expired))
+    );
+    answer(&mut app, c, fixture);
+    insta::assert_snapshot!("gift_cards_expired", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_search() {
+    let mut app = opened(false);
+    update(&mut app, ch('/'));
+    typed(&mut app, "ab%");
+    assert!(runs(&update(&mut app, key(KeyCode::Enter))).is_empty());
+    insta::assert_snapshot!("gift_cards_search_error", render(&app, 80, 24).backend());
+    for _ in 0..3 {
+        update(&mut app, key(KeyCode::Backspace));
+    }
+    typed(&mut app, "jkmn");
+    let c = update(&mut app, key(KeyCode::Enter));
+    assert!(
+        matches!(&runs(&c)[0].job, Job::GiftCards(f) if f.code_suffix.as_deref() == Some("JKMN") && f.recipient.is_none())
+    );
+    answer(&mut app, c, fixture);
+    insta::assert_snapshot!("gift_cards_search", render(&app, 80, 24).backend());
+    // A recipient, any case.
+    update(&mut app, ch('/'));
+    update(&mut app, ctrl('u'));
+    typed(&mut app, "Ana@Example.com");
+    let c = update(&mut app, key(KeyCode::Enter));
+    assert!(
+        matches!(&runs(&c)[0].job, Job::GiftCards(f) if f.code_suffix.is_none() && f.recipient.as_ref().map(|r| r.as_str()) == Some("ana@example.com"))
+    );
+    answer(&mut app, c, fixture);
+    assert_eq!(tab(&app).window.len(), 1);
+    // Esc clears the search.
+    let c = update(&mut app, key(KeyCode::Esc));
+    assert!(
+        matches!(&runs(&c)[0].job, Job::GiftCards(f) if f.code_suffix.is_none() && f.recipient.is_none())
+    );
+}
+
+#[test]
+fn snapshot_detail() {
+    let mut app = opened(false);
+    update(&mut app, ch('j'));
+    update(&mut app, ch('j'));
+    update(&mut app, key(KeyCode::Enter));
+    insta::assert_snapshot!("gift_cards_detail", render(&app, 80, 24).backend());
+    // Enter opens the user who redeemed it.
+    let c = update(&mut app, key(KeyCode::Enter));
+    assert_eq!(app.active, TabId::Users);
+    assert!(runs(&c).iter().any(|r| matches!(
+        &r.job,
+        Job::Overview {
+            user: UserRef::Id(12)
+        }
+    )));
+    // The revoked card's detail: who, when and why.
+    let mut app = opened(false);
+    update(&mut app, key(KeyCode::End));
+    update(&mut app, key(KeyCode::Enter));
+    insta::assert_snapshot!("gift_cards_detail_revoked", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_issue_form_with_errors_sends_nothing() {
+    let mut app = opened(false);
+    issue_form(&mut app);
+    insta::assert_snapshot!("gift_cards_issue_form", render(&app, 80, 24).backend());
+    fill_issue(
+        &mut app,
+        ["0", "lots", "1.234", "zoe", "2020-01-01", "bad\u{7}note"],
+        0,
+    );
+    let c = update(&mut app, key(KeyCode::Enter));
+    assert!(runs(&c).is_empty(), "invalid input sends nothing");
+    insta::assert_snapshot!(
+        "gift_cards_issue_form_errors",
+        render(&app, 80, 24).backend()
+    );
+    // A pack with credits typed as well: told to leave them blank.
+    let mut app = opened(false);
+    issue_form(&mut app);
+    fill_issue(&mut app, ["2", "100", "", "", "", ""], 1);
+    assert!(runs(&update(&mut app, key(KeyCode::Enter))).is_empty());
+    let text = screen(&app);
+    assert!(
+        text.contains("leave blank: the pack sets the credits"),
+        "{text}"
+    );
+    assert!(text.contains("Starter: 50 credits for 9.99"), "{text}");
+}
+
+#[test]
+fn snapshot_issue_confirmation() {
+    let mut app = opened(false);
+    issue_confirming(&mut app);
+    insta::assert_snapshot!("gift_cards_issue_confirm", render(&app, 80, 24).backend());
+    let text = screen(&app);
+    for s in [
+        "100 each, 300 in all",
+        "9.99 each",
+        "29.97",
+        "zoe@example.com",
+        "2026-06-12 09:30 UTC (in 90 days)",
+        "spring campaign",
+    ] {
+        assert!(text.contains(s), "{s}: {text}");
+    }
+}
+
+#[test]
+fn snapshot_issue_result_with_full_codes_and_save_prompt() {
+    let mut app = issued_app();
+    insta::assert_snapshot!("gift_cards_issued_codes", render(&app, 80, 24).backend());
+    let text = screen(&app);
+    for code in ISSUED {
+        assert!(text.contains(code), "{code} shown in full");
+    }
+    update(&mut app, ch('s'));
+    insta::assert_snapshot!("gift_cards_save_prompt", render(&app, 80, 24).backend());
+    let c = update(&mut app, key(KeyCode::Enter));
+    let r = runs(&c);
+    assert_eq!(r.len(), 1);
+    let Job::SaveGiftCardCodes { path, cards } = &r[0].job else {
+        panic!("{:?}", r[0].job);
+    };
+    assert_eq!(path.to_str(), Some("./gift-cards-20260314-093000.csv"));
+    assert_eq!(cards.len(), 3);
+    // The file exists already: said in the field, the codes still shown.
+    answer(&mut app, c, |_| {
+        Some(Outcome::GiftCardCodesSaved(Err(
+            creditdesk::Error::invalid(
+                "output",
+                "./gift-cards-20260314-093000.csv already exists: choose a new file (codes files are never overwritten)",
+            ),
+        )))
+    });
+    insta::assert_snapshot!("gift_cards_save_exists", render(&app, 80, 24).backend());
+    update(&mut app, ctrl('u'));
+    typed(&mut app, "/tmp/spring.csv");
+    let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, |_| {
+        Some(Outcome::GiftCardCodesSaved(Ok("/tmp/spring.csv".into())))
+    });
+    insta::assert_snapshot!("gift_cards_codes_saved", render(&app, 80, 24).backend());
+    // Saved: Enter closes at once, and the codes are gone.
+    update(&mut app, key(KeyCode::Enter));
+    assert!(tab(&app).modal.is_none());
+    let text = screen(&app);
+    assert!(!text.contains("Q1W2"), "{text}");
+}
+
+#[test]
+fn closing_unsaved_codes_warns_first_and_quitting_asks() {
+    let mut app = issued_app();
+    update(&mut app, ch('q'));
+    assert!(!app.should_quit());
+    assert!(matches!(
+        app.popup,
+        Some(creditdesk::tui::Popup::ConfirmQuit(_))
+    ));
+    update(&mut app, ch('n'));
+    update(&mut app, key(KeyCode::Esc));
+    assert!(matches!(tab(&app).modal, Some(Modal::Codes(_))));
+    assert!(screen(&app).contains("Not saved"));
+    update(&mut app, key(KeyCode::Esc));
+    assert!(tab(&app).modal.is_none(), "the second Esc closes");
+    update(&mut app, ch('q'));
+    assert!(app.should_quit());
+}
+
+#[test]
+fn snapshot_revoke_dialog() {
+    let mut app = opened(false);
+    update(&mut app, ch('x'));
+    insta::assert_snapshot!("gift_cards_revoke_form", render(&app, 80, 24).backend());
+    update(&mut app, key(KeyCode::Esc));
+    // The wrong card's code, and no reason.
+    change_form(&mut app, 'x', "Q1W2-E3R4-T5Y6-Z7X8-C9V0", "");
+    assert!(runs(&update(&mut app, key(KeyCode::Enter))).is_empty());
+    insta::assert_snapshot!("gift_cards_revoke_errors", render(&app, 80, 24).backend());
+    update(&mut app, key(KeyCode::Esc));
+    change_form(&mut app, 'd', &CODE_105.to_lowercase(), "leaked in a chat");
+    assert!(runs(&update(&mut app, key(KeyCode::Enter))).is_empty());
+    insta::assert_snapshot!("gift_cards_revoke_confirm", render(&app, 80, 24).backend());
+    let mut c = update(&mut app, key(KeyCode::Enter));
+    c.extend(update(&mut app, key(KeyCode::Enter)));
+    let r = runs(&c);
+    assert_eq!(r.len(), 1, "Enter twice revokes once");
+    let Job::RevokeGiftCard { code, reason } = &r[0].job else {
+        panic!("{:?}", r[0].job);
+    };
+    assert_eq!(code.as_str(), CODE_105.to_lowercase());
+    assert_eq!(reason.as_str(), "leaked in a chat");
+    assert!(!format!("{:?}", r[0].job).contains("K7QF"), "Debug masks");
+    let reloads = answer(&mut app, c, |_| {
+        let mut c = cards().remove(0);
+        c.status = GiftCardStatus::Revoked;
+        Some(Outcome::GiftCardRevoked(Ok(Box::new(c))))
+    });
+    assert!(matches!(&runs(&reloads)[..], [r] if matches!(r.job, Job::GiftCards(_))));
+    answer(&mut app, reloads, fixture);
+    insta::assert_snapshot!("gift_cards_revoke_done", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn revoking_a_redeemed_card_points_to_a_balance_adjustment() {
+    let mut app = opened(false);
+    update(&mut app, ch('j'));
+    update(&mut app, ch('j'));
+    assert!(runs(&update(&mut app, ch('x'))).is_empty());
+    insta::assert_snapshot!("gift_cards_revoke_redeemed", render(&app, 80, 24).backend());
+    assert!(screen(&app).contains("balance adjustment"));
+    // The same answer from the database (the card was redeemed meanwhile).
+    let mut app = opened(false);
+    change_form(&mut app, 'x', CODE_105, "mistake");
+    update(&mut app, key(KeyCode::Enter));
+    let c = update(&mut app, key(KeyCode::Enter));
+    let none = answer(&mut app, c, |_| {
+        Some(Outcome::GiftCardRevoked(Err(
+            Refusal::GiftCardNotRevocable {
+                status: "redeemed".into(),
+            }
+            .into(),
+        )))
+    });
+    assert!(runs(&none).is_empty());
+    let text = screen(&app);
+    assert!(text.contains("use a balance"), "{text}");
+}
+
+#[test]
+fn snapshot_redeem_dialog_result_and_refusal() {
+    let mut app = opened(false);
+    change_form(&mut app, 'r', "k7qf 9xm2 abcd efgh jkmn", "Ana@Example.com");
+    insta::assert_snapshot!("gift_cards_redeem_form", render(&app, 80, 24).backend());
+    update(&mut app, key(KeyCode::Enter));
+    insta::assert_snapshot!("gift_cards_redeem_confirm", render(&app, 80, 24).backend());
+    let c = update(&mut app, key(KeyCode::Enter));
+    let r = runs(&c);
+    assert!(
+        matches!(&r[..], [r] if matches!(&r.job, Job::RedeemGiftCard { user: UserRef::Email(e), .. } if e == "ana@example.com"))
+    );
+    let reload = answer(&mut app, c, |_| {
+        Some(Outcome::GiftCardRedeemed(Ok(Box::new(redemption()))))
+    });
+    assert!(matches!(&runs(&reload)[..], [r] if matches!(r.job, Job::GiftCards(_))));
+    answer(&mut app, reload, fixture);
+    insta::assert_snapshot!("gift_cards_redeem_done", render(&app, 80, 24).backend());
+    assert!(screen(&app).contains("70 → 170"));
+
+    let mut app = opened(false);
+    change_form(&mut app, 'r', CODE_105, "12");
+    update(&mut app, key(KeyCode::Enter));
+    let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, |_| {
+        Some(Outcome::GiftCardRedeemed(Err(
+            Refusal::GiftCardAlreadyRedeemed.into(),
+        )))
+    });
+    insta::assert_snapshot!("gift_cards_redeem_refused", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn snapshot_read_only_list_offers_no_change() {
+    let mut app = opened(true);
+    insta::assert_snapshot!("gift_cards_read_only", render(&app, 80, 24).backend());
+    for k in ['n', 'x', 'd'] {
+        let c = update(&mut app, ch(k));
+        assert!(runs(&c).is_empty(), "{k}");
+        assert!(tab(&app).modal.is_none(), "{k} opens nothing");
+    }
+    // r is the global refresh here.
+    let c = update(&mut app, ch('r'));
+    assert!(matches!(&runs(&c)[..], [r] if matches!(r.job, Job::GiftCards(_))));
+    assert!(tab(&app).modal.is_none());
+    answer(&mut app, c, fixture);
+    // The detail offers no change either.
+    update(&mut app, key(KeyCode::Enter));
+    let text = screen(&app);
+    for offered in ["x revoke", "x d revoke", "r redeem", "n issue"] {
+        assert!(!text.contains(offered), "{offered}: {text}");
+    }
+    update(&mut app, ch('x'));
+    assert!(matches!(tab(&app).modal, Some(Modal::Detail(_))));
+}
+
+// ------------------------------------------------------------ update rules
+
+#[test]
+fn enter_twice_on_the_issue_confirmation_issues_once() {
+    let mut app = opened(false);
+    issue_confirming(&mut app);
+    let mut c = update(&mut app, key(KeyCode::Enter));
+    c.extend(update(&mut app, key(KeyCode::Enter)));
+    let r = runs(&c);
+    assert_eq!(r.len(), 1);
+    let Job::IssueGiftCards(req) = &r[0].job else {
+        panic!("{:?}", r[0].job);
+    };
+    assert_eq!(req.count, 3);
+    assert_eq!(
+        req.value,
+        CardValue::Custom {
+            credits: 100,
+            price: Decimal::new(999, 2)
+        }
+    );
+    assert_eq!(req.expires_at, Some(t0() + chrono::Duration::days(90)));
+    assert_eq!(
+        req.recipient.as_ref().map(|r| r.as_str()),
+        Some("zoe@example.com")
+    );
+    assert_eq!(
+        req.reason.as_ref().map(|r| r.as_str()),
+        Some("spring campaign")
+    );
+    // The answer shows the codes and reloads the list.
+    let next = answer(&mut app, c, |_| {
+        Some(Outcome::GiftCardsIssued(Ok(issued())))
+    });
+    assert!(matches!(tab(&app).modal, Some(Modal::Codes(_))));
+    assert!(matches!(&runs(&next)[..], [r] if matches!(r.job, Job::GiftCards(_))));
+}
+
+#[test]
+fn a_pack_is_issued_by_name() {
+    let mut app = opened(false);
+    issue_form(&mut app);
+    fill_issue(&mut app, ["2", "", "", "", "2026-12-31", ""], 2);
+    update(&mut app, key(KeyCode::Enter));
+    let text = screen(&app);
+    assert!(text.contains("Pro"), "{text}");
+    assert!(text.contains("200 each, 400 in all"), "{text}");
+    assert!(text.contains("59.98"), "{text}");
+    let c = update(&mut app, key(KeyCode::Enter));
+    let r = runs(&c);
+    assert!(
+        matches!(&r[..], [r] if matches!(&r.job, Job::IssueGiftCards(req) if req.value == CardValue::Pack("Pro".into()) && req.count == 2))
+    );
+}
+
+#[test]
+fn stale_replies_are_ignored() {
+    let mut app = opened(false);
+    // Two status changes in a row: the first answer comes late.
+    let first = update(&mut app, ch('s'));
+    let second = update(&mut app, ch('s'));
+    assert!(second.iter().any(|c| matches!(c, Command::Cancel(_))));
+    answer(&mut app, second, |_| Some(Outcome::GiftCards(Ok(vec![]))));
+    assert!(tab(&app).window.is_empty());
+    answer(&mut app, first, fixture);
+    assert!(
+        tab(&app).window.is_empty(),
+        "the late answer changes nothing"
+    );
+
+    // An issue answer after Esc stopped waiting: no codes dialog.
+    let mut app = opened(false);
+    issue_confirming(&mut app);
+    let sent = update(&mut app, key(KeyCode::Enter));
+    let esc = update(&mut app, key(KeyCode::Esc));
+    assert!(esc.iter().any(|c| matches!(c, Command::Cancel(_))));
+    assert!(tab(&app).modal.is_none());
+    assert!(
+        tab(&app)
+            .notice
+            .as_deref()
+            .unwrap_or("")
+            .contains("may or may not")
+    );
+    answer(&mut app, sent, |_| {
+        Some(Outcome::GiftCardsIssued(Ok(issued())))
+    });
+    assert!(tab(&app).modal.is_none());
+    assert!(!screen(&app).contains("Q1W2"));
+
+    // Packs answering after the form closed change nothing.
+    let mut app = opened(false);
+    let c = update(&mut app, ch('n'));
+    update(&mut app, key(KeyCode::Esc));
+    assert!(answer(&mut app, c, fixture).is_empty());
+    assert!(tab(&app).modal.is_none());
+}
+
+#[test]
+fn a_link_opens_the_card() {
+    let mut app = opened(false);
+    update(&mut app, ch('3'));
+    let c = update(
+        &mut app,
+        Msg::Open(Link::GiftCard {
+            id: 105,
+            masked_code: Some(mask_code(CODE_105)),
+        }),
+    );
+    assert_eq!(app.active, TabId::GiftCards);
+    let r = runs(&c);
+    assert!(
+        matches!(&r[..], [r] if matches!(&r.job, Job::GiftCards(f) if f.code_suffix.as_deref() == Some("JKMN")))
+    );
+    answer(&mut app, c, fixture);
+    assert!(matches!(&tab(&app).modal, Some(Modal::Detail(c)) if c.id == 105));
+
+    // Only the id (an issue's audit row): looked for in the pages.
+    let mut app = opened(false);
+    let c = update(
+        &mut app,
+        Msg::Open(Link::GiftCard {
+            id: 42,
+            masked_code: None,
+        }),
+    );
+    // A full first page without it: the next one is asked for.
+    let next = answer(&mut app, c, |_| {
+        let mut page: Vec<GiftCard> = Vec::new();
+        for i in 0..100 {
+            page.push(card(500 - i, GiftCardStatus::Active, "AAAA", 1, 100));
+        }
+        Some(Outcome::GiftCards(Ok(page)))
+    });
+    let r = runs(&next);
+    assert!(
+        matches!(&r[..], [r] if matches!(&r.job, Job::GiftCards(f) if f.before == Some(ListCursor { created_at: card(401, GiftCardStatus::Active, "AAAA", 1, 100).created_at, id: 401 }))),
+        "{r:?}"
+    );
+    answer(&mut app, next, |_| {
+        Some(Outcome::GiftCards(Ok(vec![card(
+            42,
+            GiftCardStatus::Active,
+            "BBBB",
+            1,
+            100,
+        )])))
+    });
+    assert!(matches!(&tab(&app).modal, Some(Modal::Detail(c)) if c.id == 42));
+}
+
+#[test]
+fn paging_as_you_scroll() {
+    let mut app = App::new(&config(false), t0(), Theme::COLOR, "test");
+    let c = show_tab(&mut app);
+    let page = |from: i32| -> Vec<GiftCard> {
+        (0..100)
+            .map(|i| card(from - i, GiftCardStatus::Active, "AAAA", 1, 100))
+            .collect()
+    };
+    answer(&mut app, c, |j| {
+        matches!(j, Job::GiftCards(_)).then(|| Outcome::GiftCards(Ok(page(1000))))
+    });
+    let mut asked = None;
+    for _ in 0..85 {
+        let c = update(&mut app, ch('j'));
+        if let Some(r) = runs(&c).first() {
+            asked = Some(r.job.clone());
+        }
+    }
+    let Some(Job::GiftCards(f)) = asked else {
+        panic!("no next page asked for");
+    };
+    assert_eq!(f.before.map(|c| c.id), Some(901));
+}
+
+#[test]
+fn a_full_code_is_never_on_screen_but_in_the_issue_result() {
+    let full: Vec<String> = ISSUED
+        .iter()
+        .chain([&CODE_105])
+        .flat_map(|c| [c.to_string(), c.replace('-', ""), c.to_lowercase()])
+        .collect();
+    // Prefixes too: a code cut to fit is still a leak.
+    let leaks = |text: &str| {
+        full.iter()
+            .any(|c| text.contains(&c[..9]) || text.to_uppercase().contains(&c[..9].to_uppercase()))
+    };
+    let mut screens: Vec<(&str, App)> = vec![("list", opened(false))];
+    let mut detail = opened(false);
+    update(&mut detail, key(KeyCode::Enter));
+    screens.push(("detail", detail));
+    let mut revoke = opened(false);
+    change_form(&mut revoke, 'x', CODE_105, "leaked");
+    screens.push(("revoke form", revoke));
+    let mut revoke_confirm = opened(false);
+    change_form(&mut revoke_confirm, 'x', CODE_105, "leaked");
+    update(&mut revoke_confirm, key(KeyCode::Enter));
+    screens.push(("revoke confirmation", revoke_confirm));
+    let mut redeem = opened(false);
+    change_form(&mut redeem, 'r', CODE_105, "12");
+    screens.push(("redeem form", redeem));
+    let mut redeem_confirm = opened(false);
+    change_form(&mut redeem_confirm, 'r', CODE_105, "12");
+    update(&mut redeem_confirm, key(KeyCode::Enter));
+    let c = update(&mut redeem_confirm, key(KeyCode::Enter));
+    answer(&mut redeem_confirm, c, |_| {
+        Some(Outcome::GiftCardRedeemed(Ok(Box::new(redemption()))))
+    });
+    screens.push(("redeem result", redeem_confirm));
+    let mut confirm = opened(false);
+    issue_confirming(&mut confirm);
+    screens.push(("issue confirmation", confirm));
+    let mut closed = issued_app();
+    update(&mut closed, key(KeyCode::Esc));
+    update(&mut closed, key(KeyCode::Esc));
+    screens.push(("after the result closed", closed));
+    for (name, app) in &screens {
+        for (w, h) in [(80, 24), (200, 60)] {
+            let t = render(app, w, h);
+            let text: String = t
+                .backend()
+                .buffer()
+                .content()
+                .iter()
+                .map(|c| c.symbol())
+                .collect();
+            assert!(!leaks(&text), "a full code on the {name} screen:\n{text}");
+        }
+    }
+    let result = issued_app();
+    assert!(leaks(&screen(&result)), "the result shows them");
+}
+
+#[test]
+fn database_text_is_sanitised() {
+    let mut app = opened(false);
+    update(&mut app, key(KeyCode::End));
+    let list = screen(&app);
+    update(&mut app, key(KeyCode::Enter));
+    for text in [list, screen(&app)] {
+        assert!(text.contains('\u{FFFD}'), "the escape is shown defused");
+        for c in text.chars() {
+            assert!(
+                !c.is_control() && !creditdesk::domain::text::is_bidi_control(c),
+                "{c:?} reached the screen"
+            );
+        }
+    }
+}
+
+// -------------------------------------------------------------- never panics
+
+#[test]
+fn any_size_renders_without_panic() {
+    let mut screens: Vec<App> = vec![opened(false), opened(true)];
+    let mut searching = opened(false);
+    update(&mut searching, ch('/'));
+    typed(&mut searching, &"x".repeat(300));
+    screens.push(searching);
+    let mut search_error = opened(false);
+    update(&mut search_error, ch('/'));
+    typed(&mut search_error, "%%");
+    update(&mut search_error, key(KeyCode::Enter));
+    screens.push(search_error);
+    let mut detail = opened(false);
+    update(&mut detail, key(KeyCode::End));
+    update(&mut detail, key(KeyCode::Enter));
+    screens.push(detail);
+    let mut form = opened(false);
+    issue_form(&mut form);
+    screens.push(form);
+    let mut form_errors = opened(false);
+    issue_form(&mut form_errors);
+    fill_issue(&mut form_errors, ["0", "x", "y", "z", "w", "\u{7}"], 0);
+    update(&mut form_errors, key(KeyCode::Enter));
+    screens.push(form_errors);
+    let mut confirm = opened(false);
+    issue_confirming(&mut confirm);
+    screens.push(confirm);
+    let mut in_flight = opened(false);
+    issue_confirming(&mut in_flight);
+    update(&mut in_flight, key(KeyCode::Enter));
+    screens.push(in_flight);
+    screens.push(issued_app());
+    let mut prompt = issued_app();
+    update(&mut prompt, ch('s'));
+    screens.push(prompt);
+    let mut warned = issued_app();
+    update(&mut warned, key(KeyCode::Esc));
+    screens.push(warned);
+    let mut revoke = opened(false);
+    change_form(&mut revoke, 'x', "nope", "");
+    update(&mut revoke, key(KeyCode::Enter));
+    screens.push(revoke);
+    let mut redeem = opened(false);
+    change_form(&mut redeem, 'r', CODE_105, "12");
+    update(&mut redeem, key(KeyCode::Enter));
+    screens.push(redeem);
+    let mut refused = opened(false);
+    update(&mut refused, ch('j'));
+    update(&mut refused, ch('j'));
+    update(&mut refused, ch('x'));
+    screens.push(refused);
+    let mut help = opened(false);
+    update(&mut help, ch('?'));
+    screens.push(help);
+
+    let mut sizes: Vec<(u16, u16)> = Vec::new();
+    for w in 0..=24 {
+        for h in 0..=12 {
+            sizes.push((w, h));
+        }
+    }
+    sizes.extend([
+        (1, 1),
+        (10, 3),
+        (80, 24),
+        (200, 60),
+        (500, 3),
+        (3, 200),
+        (1, 100),
+        (100, 1),
+    ]);
+    for app in &screens {
+        let mut terminal = Terminal::new(TestBackend::new(1, 1)).unwrap();
+        for (w, h) in &sizes {
+            terminal.backend_mut().resize(*w, *h);
+            terminal.draw(|f| view(app, f)).unwrap();
+        }
+    }
+}
+
+// ------------------------------------------------------- the real database
+
+mod real_database {
+    use super::*;
+    use creditdesk::testing::{TestDb, scalar_i64};
+    use creditdesk::tui::Effects;
+    use std::time::Duration;
+
+    /// Runs commands until nothing is pending, feeding replies to `update`.
+    async fn settle(app: &mut App, effects: &mut Effects, commands: Vec<Command>) {
+        effects.apply(commands);
+        while effects.pending() > 0 {
+            let msg = tokio::time::timeout(Duration::from_secs(20), effects.next())
+                .await
+                .expect("a reply in time");
+            let next = update(app, msg);
+            effects.apply(next);
+        }
+    }
+
+    async fn keys(app: &mut App, effects: &mut Effects, msgs: Vec<Msg>) {
+        for m in msgs {
+            let c = update(app, m);
+            settle(app, effects, c).await;
+        }
+    }
+
+    fn text(s: &str) -> Vec<Msg> {
+        s.chars().map(ch).collect()
+    }
+
+    #[tokio::test]
+    async fn issue_save_and_revoke_through_the_effect_runner() {
+        let db = TestDb::new().await;
+        sqlx::raw_sql(
+            "insert into credit_packs (name, credits, price) values ('Starter', 50, 9.99);",
+        )
+        .execute(&db.pool)
+        .await
+        .unwrap();
+        let dir = std::env::temp_dir().join(format!(
+            "creditdesk-tui-gift-cards-{}-{}",
+            std::process::id(),
+            Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("codes.csv");
+
+        // Real time: the expiry must be in the future for the database.
+        let mut app = App::new(&config(false), Utc::now(), Theme::COLOR, "test");
+        let mut effects = Effects::new(db.pool.clone(), Operator::parse("ana").unwrap());
+        keys(&mut app, &mut effects, vec![Msg::Start, ch('2')]).await;
+        assert!(tab(&app).window.loaded() && tab(&app).window.is_empty());
+
+        // Three cards from the pack, for a recipient, expiring in 30 days.
+        let mut msgs = vec![ch('n'), ctrl('u')];
+        msgs.extend(text("3"));
+        msgs.extend([key(KeyCode::Tab), key(KeyCode::Right)]);
+        msgs.extend([key(KeyCode::Tab), key(KeyCode::Tab), key(KeyCode::Tab)]);
+        msgs.extend(text("zoe@example.com"));
+        msgs.push(key(KeyCode::Tab));
+        msgs.extend(text("30d"));
+        msgs.push(key(KeyCode::Tab));
+        msgs.extend(text("spring"));
+        msgs.push(key(KeyCode::Enter)); // review
+        keys(&mut app, &mut effects, msgs).await;
+        let mut c = update(&mut app, key(KeyCode::Enter));
+        c.extend(update(&mut app, key(KeyCode::Enter))); // a second Enter: ignored
+        settle(&mut app, &mut effects, c).await;
+        let Some(Modal::Codes(codes)) = &tab(&app).modal else {
+            panic!("no codes dialog: {}", screen(&app));
+        };
+        assert_eq!(codes.len(), 3);
+        assert_eq!(tab(&app).window.len(), 3, "the list reloaded");
+
+        // Save them to a new file in the temp dir.
+        let mut msgs = vec![ch('s'), ctrl('u')];
+        msgs.extend(text(file.to_str().unwrap()));
+        msgs.push(key(KeyCode::Enter));
+        keys(&mut app, &mut effects, msgs).await;
+        let Some(Modal::Codes(codes)) = &tab(&app).modal else {
+            panic!("the codes dialog closed");
+        };
+        assert!(codes.saved_to().is_some(), "{}", screen(&app));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let csv = std::fs::read_to_string(&file).unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "id,code,credits,price,expires_at");
+        assert_eq!(lines.len(), 4);
+        // Saving to the same file again is refused: never overwritten.
+        let mut msgs = vec![ch('s'), ctrl('u')];
+        msgs.extend(text(file.to_str().unwrap()));
+        msgs.push(key(KeyCode::Enter));
+        keys(&mut app, &mut effects, msgs).await;
+        assert!(screen(&app).contains("already exists"), "{}", screen(&app));
+        keys(&mut app, &mut effects, vec![key(KeyCode::Esc)]).await;
+        keys(&mut app, &mut effects, vec![key(KeyCode::Enter)]).await;
+        assert!(tab(&app).modal.is_none(), "saved: Enter closes");
+
+        let issued: Vec<(i32, String)> = lines[1..]
+            .iter()
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                assert_eq!(f[2], "50");
+                assert_eq!(f[3], "9.99");
+                (f[0].parse().unwrap(), f[1].to_owned())
+            })
+            .collect();
+        let (rows, recipients, audits) = (
+            scalar_i64(&db.pool, "select count(*) from gift_cards where status = 'active' and credits = 50 and \"creditPackId\" is not null").await,
+            scalar_i64(&db.pool, "select count(*) from gift_cards where \"recipientEmail\" = 'zoe@example.com' and \"expiresAt\" > now() + interval '29 days'").await,
+            scalar_i64(&db.pool, "select count(*) from admin_audit_log where actor = 'ana' and action = 'gift_card.issue' and reason = 'spring'").await,
+        );
+        assert_eq!((rows, recipients, audits), (3, 3, 1));
+
+        // Revoke the selected (newest) card with its code from the file.
+        let selected = tab(&app).window.selected().unwrap().id;
+        let (_, code) = issued.iter().find(|(id, _)| *id == selected).unwrap();
+        let mut msgs = vec![ch('x')];
+        msgs.extend(text(code));
+        msgs.push(key(KeyCode::Tab));
+        msgs.extend(text("sent to the wrong address"));
+        msgs.push(key(KeyCode::Enter));
+        keys(&mut app, &mut effects, msgs).await;
+        let mut c = update(&mut app, key(KeyCode::Enter));
+        c.extend(update(&mut app, key(KeyCode::Enter)));
+        settle(&mut app, &mut effects, c).await;
+        let notice = tab(&app).notice.clone().unwrap_or_default();
+        assert!(
+            notice.starts_with(&format!("revoked gift card #{selected} ")),
+            "{notice}"
+        );
+        assert_eq!(
+            tab(&app).window.selected().map(|c| c.status),
+            Some(GiftCardStatus::Revoked),
+            "the list reloaded"
+        );
+        let (status, by, why): (String, String, String) = sqlx::query_as(
+            "select status::text, \"revokedBy\", \"revokeReason\" from gift_cards where id = $1",
+        )
+        .bind(selected)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            (status.as_str(), by.as_str(), why.as_str()),
+            ("revoked", "ana", "sent to the wrong address")
+        );
+        let (revoked, revokes) = (
+            scalar_i64(&db.pool, "select count(*) from gift_cards where status = 'revoked'").await,
+            scalar_i64(&db.pool, "select count(*) from admin_audit_log where action = 'gift_card.revoke' and reason = 'sent to the wrong address'").await,
+        );
+        assert_eq!((revoked, revokes), (1, 1));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
