@@ -2,19 +2,19 @@
 //! messages, screens rendered into `TestBackend` and compared with insta
 //! snapshots (fixed clock, fixed data, no database), plus one run through
 //! the effect runner against a real database that issues cards, saves their
-//! codes and revokes one.
+//! codes, revokes one by id, redeems one by id and reveals one.
 
 use chrono::{DateTime, TimeZone, Utc};
 use creditdesk::db::Target;
 use creditdesk::db::gift_cards::{
-    CardValue, CreditPack, GiftCard, GiftCardRedemption, IssuedCard, ListCursor,
+    CardKey, CardValue, CreditPack, GiftCard, GiftCardRedemption, IssuedCard,
 };
 use creditdesk::domain::Refusal;
 use creditdesk::domain::codes::mask_code;
 use creditdesk::domain::gift_card::GiftCardStatus;
 use creditdesk::domain::operator::Operator;
 use creditdesk::domain::user_ref::UserRef;
-use creditdesk::tui::tabs::gift_cards::Modal;
+use creditdesk::tui::tabs::gift_cards::{CardRef, Modal, RevealedCode};
 use creditdesk::tui::{
     App, Command, ConsoleConfig, Job, Link, Msg, Outcome, Reply, Request, TabId, Theme, update,
     view,
@@ -220,6 +220,21 @@ fn fixture(job: &Job) -> Option<Outcome> {
             })
             .collect())),
         Job::GiftCardPacks => Outcome::GiftCardPacks(Ok(packs())),
+        Job::GiftCard {
+            card: CardKey::Id(id),
+        } => Outcome::GiftCard(
+            cards()
+                .into_iter()
+                .find(|c| c.id == *id)
+                .map(Box::new)
+                .ok_or_else(|| {
+                    Refusal::NotFound {
+                        what: "gift card",
+                        key: format!("#{id}"),
+                    }
+                    .into()
+                }),
+        ),
         _ => return None,
     })
 }
@@ -300,12 +315,32 @@ fn issued_app() -> App {
     app
 }
 
-/// The selected card's change dialog (`x` or `r`), code and second field typed.
-fn change_form(app: &mut App, k: char, code: &str, second: &str) {
+/// The selected card's revoke dialog (`x` or `d`), the reason typed.
+fn revoke_form(app: &mut App, k: char, reason: &str) {
     update(app, ch(k));
+    typed(app, reason);
+}
+
+/// The redeem dialog, code (empty: the selected card) and user typed.
+fn redeem_form(app: &mut App, code: &str, user: &str) {
+    update(app, ch('r'));
     typed(app, code);
     update(app, key(KeyCode::Tab));
-    typed(app, second);
+    typed(app, user);
+}
+
+/// The reveal popup for the selected card (#105), its code answered.
+fn revealed_app() -> App {
+    let mut app = opened(false);
+    update(&mut app, ch('v'));
+    let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, |job| match job {
+        Job::RevealGiftCard { .. } => Some(Outcome::GiftCardRevealed(Ok(RevealedCode::new(
+            CODE_105.to_owned(),
+        )))),
+        _ => None,
+    });
+    app
 }
 
 fn redemption() -> GiftCardRedemption {
@@ -531,25 +566,34 @@ fn snapshot_revoke_dialog() {
     let mut app = opened(false);
     update(&mut app, ch('x'));
     insta::assert_snapshot!("gift_cards_revoke_form", render(&app, 80, 24).backend());
-    update(&mut app, key(KeyCode::Esc));
-    // The wrong card's code, and no reason.
-    change_form(&mut app, 'x', "Q1W2-E3R4-T5Y6-Z7X8-C9V0", "");
+    let text = screen(&app);
+    for s in [
+        "#105",
+        "••••-JKMN",
+        "active",
+        "100",
+        "zoe@example.com",
+        "Reason",
+    ] {
+        assert!(text.contains(s), "{s}: {text}");
+    }
+    assert!(!text.contains("Code"), "no code to type: {text}");
+    // No reason: required.
     assert!(runs(&update(&mut app, key(KeyCode::Enter))).is_empty());
     insta::assert_snapshot!("gift_cards_revoke_errors", render(&app, 80, 24).backend());
     update(&mut app, key(KeyCode::Esc));
-    change_form(&mut app, 'd', &CODE_105.to_lowercase(), "leaked in a chat");
+    revoke_form(&mut app, 'd', "leaked in a chat");
     assert!(runs(&update(&mut app, key(KeyCode::Enter))).is_empty());
     insta::assert_snapshot!("gift_cards_revoke_confirm", render(&app, 80, 24).backend());
     let mut c = update(&mut app, key(KeyCode::Enter));
     c.extend(update(&mut app, key(KeyCode::Enter)));
     let r = runs(&c);
     assert_eq!(r.len(), 1, "Enter twice revokes once");
-    let Job::RevokeGiftCard { code, reason } = &r[0].job else {
+    let Job::RevokeGiftCard { card, reason } = &r[0].job else {
         panic!("{:?}", r[0].job);
     };
-    assert_eq!(code.as_str(), CODE_105.to_lowercase());
+    assert_eq!(card, &CardKey::Id(105), "the selected card, by id");
     assert_eq!(reason.as_str(), "leaked in a chat");
-    assert!(!format!("{:?}", r[0].job).contains("K7QF"), "Debug masks");
     let reloads = answer(&mut app, c, |_| {
         let mut c = cards().remove(0);
         c.status = GiftCardStatus::Revoked;
@@ -558,6 +602,22 @@ fn snapshot_revoke_dialog() {
     assert!(matches!(&runs(&reloads)[..], [r] if matches!(r.job, Job::GiftCards(_))));
     answer(&mut app, reloads, fixture);
     insta::assert_snapshot!("gift_cards_revoke_done", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn revoking_from_the_detail_revokes_that_card_by_id() {
+    let mut app = opened(false);
+    update(&mut app, ch('j'));
+    update(&mut app, key(KeyCode::Enter));
+    assert!(matches!(&tab(&app).modal, Some(Modal::Detail(c)) if c.id == 104));
+    revoke_form(&mut app, 'x', "duplicate");
+    update(&mut app, key(KeyCode::Enter));
+    let mut c = update(&mut app, key(KeyCode::Enter));
+    c.extend(update(&mut app, key(KeyCode::Enter)));
+    assert!(
+        matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::RevokeGiftCard { card: CardKey::Id(104), reason } if reason.as_str() == "duplicate")),
+        "{c:?}"
+    );
 }
 
 #[test]
@@ -570,7 +630,7 @@ fn revoking_a_redeemed_card_points_to_a_balance_adjustment() {
     assert!(screen(&app).contains("balance adjustment"));
     // The same answer from the database (the card was redeemed meanwhile).
     let mut app = opened(false);
-    change_form(&mut app, 'x', CODE_105, "mistake");
+    revoke_form(&mut app, 'x', "mistake");
     update(&mut app, key(KeyCode::Enter));
     let c = update(&mut app, key(KeyCode::Enter));
     let none = answer(&mut app, c, |_| {
@@ -589,15 +649,23 @@ fn revoking_a_redeemed_card_points_to_a_balance_adjustment() {
 #[test]
 fn snapshot_redeem_dialog_result_and_refusal() {
     let mut app = opened(false);
-    change_form(&mut app, 'r', "k7qf 9xm2 abcd efgh jkmn", "Ana@Example.com");
+    update(&mut app, ch('r'));
+    let text = screen(&app);
+    assert!(text.contains("empty: the selected card"), "{text}");
+    assert!(text.contains("••••-JKMN"), "{text}");
+    update(&mut app, key(KeyCode::Esc));
+    redeem_form(&mut app, "k7qf 9xm2 abcd efgh jkmn", "Ana@Example.com");
     insta::assert_snapshot!("gift_cards_redeem_form", render(&app, 80, 24).backend());
     update(&mut app, key(KeyCode::Enter));
     insta::assert_snapshot!("gift_cards_redeem_confirm", render(&app, 80, 24).backend());
+    assert!(!screen(&app).contains("warning"));
     let c = update(&mut app, key(KeyCode::Enter));
     let r = runs(&c);
     assert!(
-        matches!(&r[..], [r] if matches!(&r.job, Job::RedeemGiftCard { user: UserRef::Email(e), .. } if e == "ana@example.com"))
+        matches!(&r[..], [r] if matches!(&r.job, Job::RedeemGiftCard { card: CardRef::Code(code), user: UserRef::Email(e) } if e == "ana@example.com" && code.as_str() == "k7qf 9xm2 abcd efgh jkmn")),
+        "{r:?}"
     );
+    assert!(!format!("{:?}", r[0].job).contains("k7qf"), "Debug masks");
     let reload = answer(&mut app, c, |_| {
         Some(Outcome::GiftCardRedeemed(Ok(Box::new(redemption()))))
     });
@@ -607,7 +675,7 @@ fn snapshot_redeem_dialog_result_and_refusal() {
     assert!(screen(&app).contains("70 → 170"));
 
     let mut app = opened(false);
-    change_form(&mut app, 'r', CODE_105, "12");
+    redeem_form(&mut app, CODE_105, "12");
     update(&mut app, key(KeyCode::Enter));
     let c = update(&mut app, key(KeyCode::Enter));
     answer(&mut app, c, |_| {
@@ -619,14 +687,190 @@ fn snapshot_redeem_dialog_result_and_refusal() {
 }
 
 #[test]
+fn redeem_with_an_empty_code_redeems_the_selected_card_by_id() {
+    let mut app = opened(false);
+    redeem_form(&mut app, "", "12");
+    update(&mut app, key(KeyCode::Enter));
+    insta::assert_snapshot!(
+        "gift_cards_redeem_selected_confirm",
+        render(&app, 80, 24).backend()
+    );
+    let mut c = update(&mut app, key(KeyCode::Enter));
+    c.extend(update(&mut app, key(KeyCode::Enter)));
+    let r = runs(&c);
+    assert!(
+        matches!(&r[..], [r] if matches!(&r.job, Job::RedeemGiftCard { card: CardRef::Id(105), user: UserRef::Id(12) })),
+        "{r:?}"
+    );
+    assert_eq!(
+        CardKey::from(CardRef::Id(105)),
+        CardKey::Id(105),
+        "sent to the database by id"
+    );
+}
+
+#[test]
+fn redeem_with_another_cards_code_warns_and_sends_that_code() {
+    let mut app = opened(false);
+    // Too short: the last four are not a code.
+    redeem_form(&mut app, "JKMN", "12");
+    assert!(runs(&update(&mut app, key(KeyCode::Enter))).is_empty());
+    let text = screen(&app);
+    assert!(text.contains("enter the whole code"), "{text}");
+    update(&mut app, key(KeyCode::Esc));
+    // Another card's code: a warning, and the database decides by the code.
+    redeem_form(&mut app, ISSUED[0], "12");
+    update(&mut app, key(KeyCode::Enter));
+    insta::assert_snapshot!(
+        "gift_cards_redeem_other_code",
+        render(&app, 80, 24).backend()
+    );
+    let text = screen(&app);
+    assert!(text.contains("ends in C9V0, not JKMN"), "{text}");
+    let c = update(&mut app, key(KeyCode::Enter));
+    let r = runs(&c);
+    assert!(
+        matches!(&r[..], [r] if matches!(&r.job, Job::RedeemGiftCard { card: CardRef::Code(code), .. } if code.as_str() == ISSUED[0])),
+        "{r:?}"
+    );
+    answer(&mut app, c, |_| {
+        let mut done = redemption();
+        done.card.id = 106;
+        Some(Outcome::GiftCardRedeemed(Ok(Box::new(done))))
+    });
+    let text = screen(&app);
+    assert!(text.contains("not the selected #105"), "{text}");
+}
+
+#[test]
+fn redeem_without_a_redeemable_selection_needs_the_code() {
+    // The selected card was redeemed: the code must be typed.
+    let mut app = opened(false);
+    update(&mut app, ch('j'));
+    update(&mut app, ch('j'));
+    redeem_form(&mut app, "", "12");
+    let text = screen(&app);
+    assert!(text.contains("#103"), "{text}");
+    assert!(!text.contains("empty: the selected card"), "{text}");
+    assert!(runs(&update(&mut app, key(KeyCode::Enter))).is_empty());
+    assert!(screen(&app).contains("enter the card's full code"));
+    update(&mut app, key(KeyCode::Up));
+    typed(&mut app, CODE_105);
+    update(&mut app, key(KeyCode::Enter));
+    update(&mut app, key(KeyCode::Enter));
+    let c = update(&mut app, key(KeyCode::Enter));
+    assert!(
+        matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::RedeemGiftCard { card: CardRef::Code(code), .. } if code.as_str() == CODE_105)),
+        "{c:?}"
+    );
+    assert!(
+        !screen(&app).contains("warning"),
+        "no selected card to differ from"
+    );
+
+    // An empty list: r redeems a typed code (R refreshes).
+    let mut app = App::new(&config(false), t0(), Theme::COLOR, "test");
+    let c = show_tab(&mut app);
+    answer(&mut app, c, |_| Some(Outcome::GiftCards(Ok(vec![]))));
+    redeem_form(&mut app, CODE_105, "12");
+    update(&mut app, key(KeyCode::Enter));
+    let c = update(&mut app, key(KeyCode::Enter));
+    assert!(
+        matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::RedeemGiftCard { card: CardRef::Code(_), .. }))
+    );
+}
+
+#[test]
+fn snapshot_reveal_confirm_then_the_code_until_closed() {
+    let mut app = opened(false);
+    update(&mut app, ch('v'));
+    insta::assert_snapshot!("gift_cards_reveal_confirm", render(&app, 80, 24).backend());
+    assert!(screen(&app).contains("audit log"));
+    let mut c = update(&mut app, key(KeyCode::Enter));
+    c.extend(update(&mut app, key(KeyCode::Enter)));
+    let r = runs(&c);
+    assert!(
+        matches!(&r[..], [r] if matches!(&r.job, Job::RevealGiftCard { card: CardKey::Id(105) })),
+        "Enter twice reveals once, by id: {r:?}"
+    );
+    answer(&mut app, c, |_| {
+        Some(Outcome::GiftCardRevealed(Ok(RevealedCode::new(
+            CODE_105.to_owned(),
+        ))))
+    });
+    insta::assert_snapshot!("gift_cards_revealed", render(&app, 80, 24).backend());
+    assert!(screen(&app).contains(CODE_105));
+    let Some(Modal::Reveal(d)) = &tab(&app).modal else {
+        panic!("no reveal popup");
+    };
+    assert!(d.is_shown());
+    // Other keys leave it up; Esc closes it and the code is gone.
+    update(&mut app, ch('j'));
+    assert!(screen(&app).contains(CODE_105));
+    update(&mut app, key(KeyCode::Esc));
+    assert!(tab(&app).modal.is_none());
+    assert!(!screen(&app).contains("K7QF"));
+    // Enter closes it too.
+    let mut app = revealed_app();
+    update(&mut app, key(KeyCode::Enter));
+    assert!(tab(&app).modal.is_none());
+    // Debug never shows it.
+    let code = RevealedCode::new(CODE_105.to_owned());
+    assert!(!format!("{code:?}").contains("K7QF"));
+}
+
+#[test]
+fn reveal_from_the_detail_and_a_refusal() {
+    let mut app = opened(false);
+    update(&mut app, key(KeyCode::End));
+    update(&mut app, key(KeyCode::Enter));
+    assert!(screen(&app).contains("v reveal"));
+    update(&mut app, ch('v'));
+    let c = update(&mut app, key(KeyCode::Enter));
+    assert!(
+        matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::RevealGiftCard { card: CardKey::Id(101) }))
+    );
+    answer(&mut app, c, |_| {
+        Some(Outcome::GiftCardRevealed(Err(creditdesk::Error::invalid(
+            "session",
+            "read-only: the reveal can't be recorded",
+        ))))
+    });
+    let text = screen(&app);
+    assert!(text.contains("can't be recorded"), "{text}");
+    assert!(matches!(&tab(&app).modal, Some(Modal::Reveal(d)) if !d.is_shown()));
+    // Esc stops waiting for an answer: no code shown even if it comes.
+    let mut app = opened(false);
+    update(&mut app, ch('v'));
+    let sent = update(&mut app, key(KeyCode::Enter));
+    let esc = update(&mut app, key(KeyCode::Esc));
+    assert!(esc.iter().any(|c| matches!(c, Command::Cancel(_))));
+    answer(&mut app, sent, |_| {
+        Some(Outcome::GiftCardRevealed(Ok(RevealedCode::new(
+            CODE_105.to_owned(),
+        ))))
+    });
+    assert!(tab(&app).modal.is_none());
+    assert!(!screen(&app).contains("K7QF"));
+}
+
+#[test]
 fn snapshot_read_only_list_offers_no_change() {
     let mut app = opened(true);
     insta::assert_snapshot!("gift_cards_read_only", render(&app, 80, 24).backend());
-    for k in ['n', 'x', 'd'] {
+    for k in ['n', 'x', 'd', 'v'] {
         let c = update(&mut app, ch(k));
         assert!(runs(&c).is_empty(), "{k}");
         assert!(tab(&app).modal.is_none(), "{k} opens nothing");
     }
+    use creditdesk::tui::tabs::Tab;
+    let keys = tab(&app).keys(true);
+    assert!(
+        !keys
+            .iter()
+            .any(|k| k.keys.contains('v') || k.action.contains("reveal")),
+        "{keys:?}"
+    );
     // r is the global refresh here.
     let c = update(&mut app, ch('r'));
     assert!(matches!(&runs(&c)[..], [r] if matches!(r.job, Job::GiftCards(_))));
@@ -635,11 +879,19 @@ fn snapshot_read_only_list_offers_no_change() {
     // The detail offers no change either.
     update(&mut app, key(KeyCode::Enter));
     let text = screen(&app);
-    for offered in ["x revoke", "x d revoke", "r redeem", "n issue"] {
+    for offered in ["x revoke", "x d revoke", "r redeem", "n issue", "v reveal"] {
         assert!(!text.contains(offered), "{offered}: {text}");
     }
-    update(&mut app, ch('x'));
-    assert!(matches!(tab(&app).modal, Some(Modal::Detail(_))));
+    assert!(
+        !tab(&app)
+            .keys(true)
+            .iter()
+            .any(|k| k.action.contains("reveal"))
+    );
+    for k in ['x', 'v'] {
+        assert!(runs(&update(&mut app, ch(k))).is_empty());
+        assert!(matches!(tab(&app).modal, Some(Modal::Detail(_))), "{k}");
+    }
 }
 
 // ------------------------------------------------------------ update rules
@@ -741,7 +993,7 @@ fn stale_replies_are_ignored() {
 }
 
 #[test]
-fn a_link_opens_the_card() {
+fn a_link_opens_the_card_by_id() {
     let mut app = opened(false);
     update(&mut app, ch('3'));
     let c = update(
@@ -754,12 +1006,20 @@ fn a_link_opens_the_card() {
     assert_eq!(app.active, TabId::GiftCards);
     let r = runs(&c);
     assert!(
-        matches!(&r[..], [r] if matches!(&r.job, Job::GiftCards(f) if f.code_suffix.as_deref() == Some("JKMN")))
+        matches!(&r[..], [r] if matches!(&r.job, Job::GiftCard { card: CardKey::Id(105) })),
+        "shown by id, no list search: {r:?}"
     );
+    assert!(matches!(
+        tab(&app).modal,
+        Some(Modal::Loading { id: 105, .. })
+    ));
+    insta::assert_snapshot!("gift_cards_link_loading", render(&app, 80, 24).backend());
     answer(&mut app, c, fixture);
     assert!(matches!(&tab(&app).modal, Some(Modal::Detail(c)) if c.id == 105));
+    assert_eq!(tab(&app).window.selected().map(|c| c.id), Some(105));
 
-    // Only the id (an issue's audit row): looked for in the pages.
+    // A card far down the list (an issue's audit row has only the id):
+    // still one request, by id.
     let mut app = opened(false);
     let c = update(
         &mut app,
@@ -768,29 +1028,87 @@ fn a_link_opens_the_card() {
             masked_code: None,
         }),
     );
-    // A full first page without it: the next one is asked for.
-    let next = answer(&mut app, c, |_| {
-        let mut page: Vec<GiftCard> = Vec::new();
-        for i in 0..100 {
-            page.push(card(500 - i, GiftCardStatus::Active, "AAAA", 1, 100));
-        }
-        Some(Outcome::GiftCards(Ok(page)))
-    });
-    let r = runs(&next);
+    let r = runs(&c);
     assert!(
-        matches!(&r[..], [r] if matches!(&r.job, Job::GiftCards(f) if f.before == Some(ListCursor { created_at: card(401, GiftCardStatus::Active, "AAAA", 1, 100).created_at, id: 401 }))),
+        matches!(&r[..], [r] if matches!(&r.job, Job::GiftCard { card: CardKey::Id(42) })),
         "{r:?}"
     );
-    answer(&mut app, next, |_| {
-        Some(Outcome::GiftCards(Ok(vec![card(
+    answer(&mut app, c, |_| {
+        Some(Outcome::GiftCard(Ok(Box::new(card(
             42,
             GiftCardStatus::Active,
             "BBBB",
             1,
             100,
-        )])))
+        )))))
     });
     assert!(matches!(&tab(&app).modal, Some(Modal::Detail(c)) if c.id == 42));
+    // Its actions go by id too.
+    update(&mut app, ch('x'));
+    typed(&mut app, "test card");
+    update(&mut app, key(KeyCode::Enter));
+    let c = update(&mut app, key(KeyCode::Enter));
+    assert!(
+        matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::RevokeGiftCard { card: CardKey::Id(42), .. }))
+    );
+
+    // Not found: said so.
+    let mut app = opened(false);
+    let c = update(
+        &mut app,
+        Msg::Open(Link::GiftCard {
+            id: 7,
+            masked_code: None,
+        }),
+    );
+    answer(&mut app, c, fixture);
+    let text = screen(&app);
+    assert!(text.contains("Cannot open the gift card"), "{text}");
+    assert!(text.contains("#7"), "{text}");
+
+    // Esc stops waiting; the late answer opens nothing.
+    let mut app = opened(false);
+    let c = update(
+        &mut app,
+        Msg::Open(Link::GiftCard {
+            id: 105,
+            masked_code: None,
+        }),
+    );
+    let esc = update(&mut app, key(KeyCode::Esc));
+    assert!(esc.iter().any(|c| matches!(c, Command::Cancel(_))));
+    assert!(tab(&app).modal.is_none());
+    answer(&mut app, c, fixture);
+    assert!(tab(&app).modal.is_none(), "the stale answer is dropped");
+}
+
+#[test]
+fn a_link_to_a_tab_not_started_loads_the_list_too() {
+    let mut app = App::new(&config(false), t0(), Theme::COLOR, "test");
+    update(&mut app, Msg::Start);
+    let c = update(
+        &mut app,
+        Msg::Open(Link::GiftCard {
+            id: 103,
+            masked_code: None,
+        }),
+    );
+    let r = runs(&c);
+    assert!(
+        r.iter().any(|r| matches!(r.job, Job::GiftCards(_))),
+        "{r:?}"
+    );
+    assert!(
+        r.iter().any(|r| matches!(
+            r.job,
+            Job::GiftCard {
+                card: CardKey::Id(103)
+            }
+        )),
+        "{r:?}"
+    );
+    answer(&mut app, c, fixture);
+    assert!(matches!(&tab(&app).modal, Some(Modal::Detail(c)) if c.id == 103));
 }
 
 #[test]
@@ -819,7 +1137,7 @@ fn paging_as_you_scroll() {
 }
 
 #[test]
-fn a_full_code_is_never_on_screen_but_in_the_issue_result() {
+fn a_full_code_is_never_on_screen_but_in_the_issue_result_and_the_reveal() {
     let full: Vec<String> = ISSUED
         .iter()
         .chain([&CODE_105])
@@ -835,23 +1153,47 @@ fn a_full_code_is_never_on_screen_but_in_the_issue_result() {
     update(&mut detail, key(KeyCode::Enter));
     screens.push(("detail", detail));
     let mut revoke = opened(false);
-    change_form(&mut revoke, 'x', CODE_105, "leaked");
+    revoke_form(&mut revoke, 'x', "leaked");
     screens.push(("revoke form", revoke));
     let mut revoke_confirm = opened(false);
-    change_form(&mut revoke_confirm, 'x', CODE_105, "leaked");
+    revoke_form(&mut revoke_confirm, 'x', "leaked");
     update(&mut revoke_confirm, key(KeyCode::Enter));
     screens.push(("revoke confirmation", revoke_confirm));
     let mut redeem = opened(false);
-    change_form(&mut redeem, 'r', CODE_105, "12");
+    redeem_form(&mut redeem, CODE_105, "12");
     screens.push(("redeem form", redeem));
+    let mut redeem_other = opened(false);
+    redeem_form(&mut redeem_other, ISSUED[0], "12");
+    update(&mut redeem_other, key(KeyCode::Enter));
+    screens.push(("redeem confirmation, another card's code", redeem_other));
     let mut redeem_confirm = opened(false);
-    change_form(&mut redeem_confirm, 'r', CODE_105, "12");
+    redeem_form(&mut redeem_confirm, CODE_105, "12");
     update(&mut redeem_confirm, key(KeyCode::Enter));
     let c = update(&mut redeem_confirm, key(KeyCode::Enter));
     answer(&mut redeem_confirm, c, |_| {
         Some(Outcome::GiftCardRedeemed(Ok(Box::new(redemption()))))
     });
     screens.push(("redeem result", redeem_confirm));
+    let mut reveal_confirm = opened(false);
+    update(&mut reveal_confirm, ch('v'));
+    screens.push(("reveal confirmation", reveal_confirm));
+    let mut reveal_waiting = opened(false);
+    update(&mut reveal_waiting, ch('v'));
+    update(&mut reveal_waiting, key(KeyCode::Enter));
+    screens.push(("reveal in flight", reveal_waiting));
+    let mut reveal_closed = revealed_app();
+    update(&mut reveal_closed, key(KeyCode::Esc));
+    screens.push(("after the reveal closed", reveal_closed));
+    let mut linked = opened(false);
+    let c = update(
+        &mut linked,
+        Msg::Open(Link::GiftCard {
+            id: 105,
+            masked_code: None,
+        }),
+    );
+    answer(&mut linked, c, fixture);
+    screens.push(("a link's detail", linked));
     let mut confirm = opened(false);
     issue_confirming(&mut confirm);
     screens.push(("issue confirmation", confirm));
@@ -873,7 +1215,9 @@ fn a_full_code_is_never_on_screen_but_in_the_issue_result() {
         }
     }
     let result = issued_app();
-    assert!(leaks(&screen(&result)), "the result shows them");
+    assert!(leaks(&screen(&result)), "the issue result shows them");
+    let revealed = revealed_app();
+    assert!(leaks(&screen(&revealed)), "the reveal popup shows it");
 }
 
 #[test]
@@ -934,13 +1278,37 @@ fn any_size_renders_without_panic() {
     update(&mut warned, key(KeyCode::Esc));
     screens.push(warned);
     let mut revoke = opened(false);
-    change_form(&mut revoke, 'x', "nope", "");
+    revoke_form(&mut revoke, 'x', "");
     update(&mut revoke, key(KeyCode::Enter));
     screens.push(revoke);
+    let mut revoke_confirm = opened(false);
+    revoke_form(&mut revoke_confirm, 'x', &"long reason ".repeat(20));
+    update(&mut revoke_confirm, key(KeyCode::Enter));
+    screens.push(revoke_confirm);
     let mut redeem = opened(false);
-    change_form(&mut redeem, 'r', CODE_105, "12");
+    redeem_form(&mut redeem, CODE_105, "12");
     update(&mut redeem, key(KeyCode::Enter));
     screens.push(redeem);
+    let mut redeem_other = opened(false);
+    redeem_form(&mut redeem_other, ISSUED[1], "12");
+    update(&mut redeem_other, key(KeyCode::Enter));
+    screens.push(redeem_other);
+    let mut redeem_form_open = opened(false);
+    update(&mut redeem_form_open, ch('r'));
+    screens.push(redeem_form_open);
+    let mut reveal = opened(false);
+    update(&mut reveal, ch('v'));
+    screens.push(reveal);
+    screens.push(revealed_app());
+    let mut loading = opened(false);
+    update(
+        &mut loading,
+        Msg::Open(Link::GiftCard {
+            id: 105,
+            masked_code: None,
+        }),
+    );
+    screens.push(loading);
     let mut refused = opened(false);
     update(&mut refused, ch('j'));
     update(&mut refused, ch('j'));
@@ -1095,17 +1463,18 @@ mod real_database {
         );
         assert_eq!((rows, recipients, audits), (3, 3, 1));
 
-        // Revoke the selected (newest) card with its code from the file.
+        // Revoke the selected (newest) card: by its id, no code typed.
         let selected = tab(&app).window.selected().unwrap().id;
-        let (_, code) = issued.iter().find(|(id, _)| *id == selected).unwrap();
         let mut msgs = vec![ch('x')];
-        msgs.extend(text(code));
-        msgs.push(key(KeyCode::Tab));
         msgs.extend(text("sent to the wrong address"));
         msgs.push(key(KeyCode::Enter));
         keys(&mut app, &mut effects, msgs).await;
         let mut c = update(&mut app, key(KeyCode::Enter));
         c.extend(update(&mut app, key(KeyCode::Enter)));
+        assert!(
+            matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::RevokeGiftCard { card: CardKey::Id(id), .. } if *id == selected)),
+            "{c:?}"
+        );
         settle(&mut app, &mut effects, c).await;
         let notice = tab(&app).notice.clone().unwrap_or_default();
         assert!(
@@ -1133,6 +1502,64 @@ mod real_database {
             scalar_i64(&db.pool, "select count(*) from admin_audit_log where action = 'gift_card.revoke' and reason = 'sent to the wrong address'").await,
         );
         assert_eq!((revoked, revokes), (1, 1));
+
+        // Redeem the next card for a user: the code left empty, by its id.
+        let user = creditdesk::testing::user(&db.pool, "bob@example.com").await;
+        keys(&mut app, &mut effects, vec![key(KeyCode::Enter), ch('j')]).await;
+        assert!(tab(&app).modal.is_none());
+        let second = tab(&app).window.selected().unwrap().id;
+        assert_ne!(second, selected);
+        let mut msgs = vec![ch('r'), key(KeyCode::Tab)];
+        msgs.extend(text("bob@example.com"));
+        msgs.push(key(KeyCode::Enter));
+        keys(&mut app, &mut effects, msgs).await;
+        let mut c = update(&mut app, key(KeyCode::Enter));
+        c.extend(update(&mut app, key(KeyCode::Enter)));
+        assert!(
+            matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::RedeemGiftCard { card: CardRef::Id(id), .. } if *id == second)),
+            "{c:?}"
+        );
+        settle(&mut app, &mut effects, c).await;
+        let notice = tab(&app).notice.clone().unwrap_or_default();
+        assert!(
+            notice.starts_with(&format!("redeemed gift card #{second} for bob@example.com")),
+            "{notice}: {}",
+            screen(&app)
+        );
+        let redeemed_by: Option<i32> =
+            sqlx::query_scalar("select \"redeemedByUserId\" from gift_cards where id = $1")
+                .bind(second)
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        assert_eq!(redeemed_by, Some(user));
+        keys(&mut app, &mut effects, vec![key(KeyCode::Enter)]).await;
+        assert!(tab(&app).modal.is_none());
+
+        // Reveal the third card's code: the one in the file, audit logged.
+        keys(&mut app, &mut effects, vec![ch('j')]).await;
+        let third = tab(&app).window.selected().unwrap().id;
+        let (_, code) = issued.iter().find(|(id, _)| *id == third).unwrap();
+        keys(&mut app, &mut effects, vec![ch('v')]).await;
+        let mut c = update(&mut app, key(KeyCode::Enter));
+        c.extend(update(&mut app, key(KeyCode::Enter)));
+        assert!(
+            matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::RevealGiftCard { card: CardKey::Id(id) } if *id == third)),
+            "{c:?}"
+        );
+        settle(&mut app, &mut effects, c).await;
+        assert!(screen(&app).contains(code.as_str()), "{}", screen(&app));
+        let reveals = scalar_i64(
+            &db.pool,
+            &format!(
+                "select count(*) from admin_audit_log where action = 'gift_card.reveal' and actor = 'ana' and \"entityId\" = '{third}'"
+            ),
+        )
+        .await;
+        assert_eq!(reveals, 1);
+        keys(&mut app, &mut effects, vec![key(KeyCode::Esc)]).await;
+        assert!(tab(&app).modal.is_none());
+        assert!(!screen(&app).contains(code.as_str()));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -14,7 +14,7 @@ use crate::db::batches::{BatchDetail, BatchFilter, BatchSummary, FailedBatch, Re
 use crate::db::coupons::{Coupon, CouponDetail, CouponFilter, CouponRedemption};
 use crate::db::credits::{Adjustment, HistoryPage, HistoryQuery, Overview};
 use crate::db::gift_cards::{
-    CreditPack, GiftCard, GiftCardFilter, GiftCardRedemption, IssueRequest, IssuedCard,
+    CardKey, CreditPack, GiftCard, GiftCardFilter, GiftCardRedemption, IssueRequest, IssuedCard,
 };
 use crate::db::users::User;
 use crate::domain::coupon::NewCoupon;
@@ -23,7 +23,7 @@ use crate::domain::user_ref::UserRef;
 use crate::error::{Error, Result};
 
 use super::tabs::TabId;
-use super::tabs::gift_cards::TypedCode;
+use super::tabs::gift_cards::{CardRef, RevealedCode};
 
 /// Identifies one request for its whole life; never reused in a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -86,14 +86,23 @@ pub enum Job {
         path: PathBuf,
         cards: Vec<IssuedCard>,
     },
-    /// `gift_cards::revoke`, by the code the operator typed.
+    /// `gift_cards::show`: one card (the tab asks by id, for a link).
+    GiftCard {
+        card: CardKey,
+    },
+    /// `gift_cards::reveal`: the full code, recorded in the audit log (the
+    /// tab asks by the selected card's id).
+    RevealGiftCard {
+        card: CardKey,
+    },
+    /// `gift_cards::revoke` (the tab sends the selected card's id).
     RevokeGiftCard {
-        code: TypedCode,
+        card: CardKey,
         reason: Reason,
     },
-    /// `gift_cards::redeem`, by the code the operator typed.
+    /// `gift_cards::redeem`, by the selected card's id or a typed code.
     RedeemGiftCard {
-        code: TypedCode,
+        card: CardRef,
         user: UserRef,
     },
     /// `coupons::list`.
@@ -139,6 +148,7 @@ impl Job {
             Job::Adjust { .. }
                 | Job::IssueGiftCards(_)
                 | Job::SaveGiftCardCodes { .. }
+                | Job::RevealGiftCard { .. }
                 | Job::RevokeGiftCard { .. }
                 | Job::RedeemGiftCard { .. }
                 | Job::CreateCoupon { .. }
@@ -161,6 +171,8 @@ impl Job {
             Job::GiftCardPacks => "gift_cards.packs",
             Job::IssueGiftCards(_) => "gift_cards.issue",
             Job::SaveGiftCardCodes { .. } => "gift_cards.save_codes",
+            Job::GiftCard { .. } => "gift_cards.show",
+            Job::RevealGiftCard { .. } => "gift_cards.reveal",
             Job::RevokeGiftCard { .. } => "gift_cards.revoke",
             Job::RedeemGiftCard { .. } => "gift_cards.redeem",
             Job::Coupons(_) => "coupons.list",
@@ -190,6 +202,9 @@ pub enum Outcome {
     GiftCardsIssued(Result<Vec<IssuedCard>>),
     /// Where the codes were written.
     GiftCardCodesSaved(Result<PathBuf>),
+    GiftCard(Result<Box<GiftCard>>),
+    /// The full code: only the reveal popup keeps it (`Debug` masks it).
+    GiftCardRevealed(Result<RevealedCode>),
     GiftCardRevoked(Result<Box<GiftCard>>),
     GiftCardRedeemed(Result<Box<GiftCardRedemption>>),
     Coupons(Result<Vec<Coupon>>),
@@ -215,6 +230,8 @@ impl Outcome {
             Outcome::GiftCardPacks(r) => r.as_ref().err(),
             Outcome::GiftCardsIssued(r) => r.as_ref().err(),
             Outcome::GiftCardCodesSaved(r) => r.as_ref().err(),
+            Outcome::GiftCard(r) => r.as_ref().err(),
+            Outcome::GiftCardRevealed(r) => r.as_ref().err(),
             Outcome::GiftCardRevoked(r) => r.as_ref().err(),
             Outcome::GiftCardRedeemed(r) => r.as_ref().err(),
             Outcome::Coupons(r) => r.as_ref().err(),

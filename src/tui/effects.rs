@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 
 use super::app::Msg;
 use super::command::{Command, Job, Outcome, Reply, Request, RequestId};
+use super::tabs::gift_cards::RevealedCode;
 use crate::db;
 use crate::domain::operator::Operator;
 use crate::error::Error;
@@ -175,13 +176,21 @@ pub async fn perform(pool: &PgPool, operator: &Operator, job: Job) -> Outcome {
                 .await
                 .unwrap_or_else(|e| Err(Error::Infrastructure(format!("saving the codes: {e}")))),
         ),
-        Job::RevokeGiftCard { code, reason } => Outcome::GiftCardRevoked(
-            db::gift_cards::revoke(pool, operator, code.as_str(), &reason)
+        Job::GiftCard { card } => {
+            Outcome::GiftCard(db::gift_cards::show(pool, card).await.map(Box::new))
+        }
+        Job::RevealGiftCard { card } => Outcome::GiftCardRevealed(
+            db::gift_cards::reveal(pool, operator, card)
+                .await
+                .map(RevealedCode::new),
+        ),
+        Job::RevokeGiftCard { card, reason } => Outcome::GiftCardRevoked(
+            db::gift_cards::revoke(pool, operator, card, &reason)
                 .await
                 .map(Box::new),
         ),
-        Job::RedeemGiftCard { code, user } => Outcome::GiftCardRedeemed(
-            db::gift_cards::redeem(pool, operator, code.as_str(), &user)
+        Job::RedeemGiftCard { card, user } => Outcome::GiftCardRedeemed(
+            db::gift_cards::redeem(pool, operator, card, &user)
                 .await
                 .map(Box::new),
         ),

@@ -1,19 +1,21 @@
-//! Revoking a card (with a required reason) and redeeming it for a user:
+//! Revoking a card (with a required reason) and redeeming one for a user:
 //! a form, a confirmation summing it up, one call to `gift_cards::revoke` or
 //! `gift_cards::redeem`, then the result or the refusal.
 //!
-//! Both functions find the card by its code, and the list only knows the
-//! masked one, so the form asks for the code (shown masked while typed) and
-//! checks that it ends like the selected card's before anything is sent.
+//! Revoking acts on the selected card, by its id: the operator never sees
+//! its full code and doesn't type it. Redeeming takes the code the customer
+//! reads out (shown masked while typed) or, left empty, the selected card by
+//! its id; a typed code that doesn't end like the selected card's is only a
+//! warning, the database finds the card by that code.
 
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
-use super::{DialogKey, TypedCode, status_text, visible_tail};
-use crate::db::gift_cards::{GiftCard, GiftCardRedemption};
+use super::{CardRef, DialogKey, TypedCode, status_text, visible_tail};
+use crate::db::gift_cards::{CardKey, GiftCard, GiftCardRedemption};
 use crate::domain::InvalidInput;
-use crate::domain::codes::{GiftCardCode, lookup_key};
+use crate::domain::codes::{GiftCardCode, lookup_key, mask_code};
 use crate::domain::text::{Reason, check_free_text};
 use crate::domain::user_ref::UserRef;
 use crate::error::Result;
@@ -22,6 +24,9 @@ use crate::tui::ctx::Ctx;
 use crate::tui::keys::{KeyHint, is_enter};
 use crate::tui::tabs::Ui;
 use crate::tui::widgets::{Confirm, ConfirmAction, ConfirmState, Field, Form, FormAction};
+
+/// A masked code shows its last four letters or digits.
+const TAIL: usize = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeKind {
@@ -52,82 +57,149 @@ impl ChangeKind {
     }
 }
 
-/// Checks a typed code against the card it is meant for: no control
-/// characters, longer than the visible tail, and ending with it (as typed
-/// or in its Crockford reading, the two forms `gift_cards` looks up).
-pub fn check_code(input: &str, card: &GiftCard) -> Result<TypedCode, InvalidInput> {
+/// `••••-JKMN`: a masked code cut to its visible end.
+pub fn short_masked(masked: &str) -> String {
+    format!("••••-{}", visible_tail(masked))
+}
+
+/// The card a redemption goes to, from the code field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedeemTarget {
+    pub card: CardRef,
+    /// The typed code doesn't end like the selected card's.
+    pub warning: Option<String>,
+}
+
+/// Reads the redeem form's code field. Empty: the selected card by its id
+/// (an error without one). A code: no control characters, longer than a
+/// masked code's visible end, and, when a card is selected, compared with
+/// its last four (as typed or in its Crockford reading, the two forms
+/// `gift_cards` looks up): a difference is a warning, not an error.
+pub fn check_code(input: &str, selected: Option<&GiftCard>) -> Result<RedeemTarget, InvalidInput> {
     const F: &str = "code";
     let t = check_free_text(F, input, 256)?;
     if t.is_empty() {
-        return Err(InvalidInput::new(F, "enter the card's full code"));
+        return match selected {
+            Some(card) => Ok(RedeemTarget {
+                card: CardRef::Id(card.id),
+                warning: None,
+            }),
+            None => Err(InvalidInput::new(F, "enter the card's full code")),
+        };
     }
-    let tail = visible_tail(&card.code_masked);
     let key = lookup_key(&t);
-    if key.len() <= tail.len() {
+    if key.chars().count() <= TAIL {
         return Err(InvalidInput::new(
             F,
-            "enter the whole code, not only its last characters",
+            if selected.is_some() {
+                "enter the whole code, not only its last characters, or leave it empty for the \
+                 selected card"
+            } else {
+                "enter the whole code, not only its last characters"
+            },
         ));
     }
-    let canonical = GiftCardCode::parse(&t).ok().map(|c| c.lookup_key());
-    let matches = key.ends_with(&tail) || canonical.is_some_and(|k| k.ends_with(&tail));
-    if !matches {
-        return Err(InvalidInput::new(
-            F,
+    let warning = selected.and_then(|card| {
+        let tail = visible_tail(&card.code_masked);
+        let canonical = GiftCardCode::parse(&t).ok().map(|c| c.lookup_key());
+        let matches = key.ends_with(&tail) || canonical.is_some_and(|k| k.ends_with(&tail));
+        (!matches).then(|| {
+            let typed: String = key.chars().skip(key.chars().count() - TAIL).collect();
             format!(
-                "this code does not end in {tail}: it is not gift card #{}",
+                "the code typed ends in {typed}, not {tail}: not the selected card #{}. \
+                 Applying redeems the card with the code typed.",
                 card.id
-            ),
-        ));
-    }
-    Ok(TypedCode::new(t))
+            )
+        })
+    });
+    Ok(RedeemTarget {
+        card: CardRef::Code(TypedCode::new(t)),
+        warning,
+    })
 }
 
 pub struct ChangeDialog {
     pub kind: ChangeKind,
-    pub card: GiftCard,
+    /// Revoke: the card revoked. Redeem: the selected card when it can be
+    /// redeemed (an empty code means it), else `None` and a code is needed.
+    pub card: Option<GiftCard>,
     pub form: Form,
     /// After a valid form: the summary, and the request it sends.
     pub confirm: Option<(Confirm, Job)>,
 }
 
+/// `#105  ••••-••••-••••-••••-JKMN  active  100 credits`
+fn card_line(c: &GiftCard) -> String {
+    format!(
+        "#{}  {}  {}  {} credits",
+        c.id,
+        c.code_masked,
+        status_text(c),
+        c.credits
+    )
+}
+
+fn recipient(c: &GiftCard) -> String {
+    c.recipient_email
+        .clone()
+        .unwrap_or_else(|| "none".to_owned())
+}
+
 impl ChangeDialog {
-    pub fn new(kind: ChangeKind, card: GiftCard) -> Self {
-        let code = Field::new(
-            "code",
-            "Code",
-            "the full code, from the card or the codes file",
-        )
-        .secret();
-        let (title, second) = match kind {
-            ChangeKind::Revoke => (
-                "Revoke gift card",
-                Field::new(
-                    "reason",
-                    "Reason",
-                    "required; kept on the card and in the audit log",
-                ),
-            ),
-            ChangeKind::Redeem => (
-                "Redeem gift card",
-                Field::new("user", "User", "a numeric id or an email"),
-            ),
-        };
-        let mut form = Form::new(title, vec![code, second]);
+    /// Revoking `card`, by its id: the form only asks why.
+    pub fn revoke(card: GiftCard) -> Self {
+        let mut form = Form::new(
+            "Revoke gift card",
+            vec![Field::new(
+                "reason",
+                "Reason",
+                "required; kept on the card and in the audit log",
+            )],
+        );
         form.intro = vec![
-            format!(
-                "#{}  {}  {}  {} credits",
-                card.id,
-                card.code_masked,
-                status_text(&card),
-                card.credits
-            ),
+            format!("     card  #{}  {}", card.id, card.code_masked),
+            format!("   status  {}", status_text(&card)),
+            format!("  credits  {}", card.credits),
+            format!("recipient  {}", recipient(&card)),
             String::new(),
         ];
+        form.help = "Enter review   Esc cancel";
+        Self {
+            kind: ChangeKind::Revoke,
+            card: Some(card),
+            form,
+            confirm: None,
+        }
+    }
+
+    /// Redeeming for a user: the code the customer reads out, or empty for
+    /// `selected` (a card that can be redeemed). `note` says why a selected
+    /// card can't be (then a code is needed).
+    pub fn redeem(selected: Option<GiftCard>, note: Option<String>) -> Self {
+        let code_hint = if selected.is_some() {
+            "empty: the selected card (above); or the full code the customer reads out"
+        } else {
+            "the full code the customer reads out"
+        };
+        let code = Field::new("code", "Code", code_hint).secret();
+        let user = Field::new("user", "User", "a numeric id or an email");
+        let mut form = Form::new("Redeem gift card", vec![code, user]);
+        form.intro = match (&selected, note) {
+            (Some(card), _) => vec![
+                card_line(card),
+                format!(
+                    "Leave the code empty to redeem the selected card {}.",
+                    short_masked(&card.code_masked)
+                ),
+                String::new(),
+            ],
+            (None, Some(note)) => vec![note, String::new()],
+            (None, None) => vec!["No card selected: type its code.".into(), String::new()],
+        };
         form.help = "Tab next field   Enter review   Esc cancel";
         Self {
-            kind,
-            card,
+            kind: ChangeKind::Redeem,
+            card: selected,
             form,
             confirm: None,
         }
@@ -176,86 +248,101 @@ impl ChangeDialog {
 
     fn review(&mut self) {
         self.form.clear_errors();
-        let code = check_code(self.form.value("code"), &self.card);
-        let c = &self.card;
-        let card_line = format!("#{}  {}", c.id, c.code_masked);
-        let recipient = c
-            .recipient_email
-            .clone()
-            .unwrap_or_else(|| "none".to_owned());
-        let (confirm, job) = match self.kind {
-            ChangeKind::Revoke => match (code, Reason::parse(self.form.value("reason"))) {
-                (Ok(code), Ok(reason)) => (
-                    Confirm::new(
-                        "Confirm: revoke gift card",
-                        vec![
-                            ("card".into(), card_line),
-                            ("status".into(), status_text(c)),
-                            ("credits".into(), c.credits.to_string()),
-                            ("recipient".into(), recipient),
-                            ("reason".into(), reason.as_str().to_owned()),
-                            ("after".into(), "the card can no longer be redeemed".into()),
-                        ],
-                    ),
-                    Job::RevokeGiftCard { code, reason },
-                ),
-                (a, b) => {
-                    let errors: Vec<InvalidInput> =
-                        [a.err(), b.err()].into_iter().flatten().collect();
-                    self.form.set_errors(&errors);
-                    return;
-                }
-            },
-            ChangeKind::Redeem => match (code, UserRef::parse(self.form.value("user"))) {
-                (Ok(code), Ok(user)) => (
-                    Confirm::new(
-                        "Confirm: redeem gift card",
-                        vec![
-                            ("card".into(), card_line),
-                            ("status".into(), status_text(c)),
-                            ("credits".into(), format!("+{}", c.credits)),
-                            (
-                                "for user".into(),
-                                match &user {
-                                    UserRef::Id(id) => format!("#{id}"),
-                                    UserRef::Email(e) => e.clone(),
-                                },
-                            ),
-                        ],
-                    ),
-                    Job::RedeemGiftCard { code, user },
-                ),
-                (a, b) => {
-                    let errors: Vec<InvalidInput> =
-                        [a.err(), b.err()].into_iter().flatten().collect();
-                    self.form.set_errors(&errors);
-                    return;
-                }
-            },
+        let reviewed = match self.kind {
+            ChangeKind::Revoke => self.review_revoke(),
+            ChangeKind::Redeem => self.review_redeem(),
         };
-        self.confirm = Some((confirm, job));
+        match reviewed {
+            Ok(confirm) => self.confirm = Some(confirm),
+            Err(errors) => self.form.set_errors(&errors),
+        }
+    }
+
+    fn review_revoke(&self) -> Result<(Confirm, Job), Vec<InvalidInput>> {
+        let reason = Reason::parse(self.form.value("reason")).map_err(|e| vec![e])?;
+        let Some(c) = &self.card else {
+            return Err(vec![InvalidInput::new("card", "no card selected")]);
+        };
+        Ok((
+            Confirm::new(
+                "Confirm: revoke gift card",
+                vec![
+                    ("card".into(), format!("#{}  {}", c.id, c.code_masked)),
+                    ("status".into(), status_text(c)),
+                    ("credits".into(), c.credits.to_string()),
+                    ("recipient".into(), recipient(c)),
+                    ("reason".into(), reason.as_str().to_owned()),
+                    ("after".into(), "the card can no longer be redeemed".into()),
+                ],
+            ),
+            Job::RevokeGiftCard {
+                card: CardKey::Id(c.id),
+                reason,
+            },
+        ))
+    }
+
+    fn review_redeem(&self) -> Result<(Confirm, Job), Vec<InvalidInput>> {
+        let target = check_code(self.form.value("code"), self.card.as_ref());
+        let user = UserRef::parse(self.form.value("user"));
+        let (target, user) = match (target, user) {
+            (Ok(t), Ok(u)) => (t, u),
+            (a, b) => return Err([a.err(), b.err()].into_iter().flatten().collect()),
+        };
+        let mut lines: Vec<(String, String)> = Vec::new();
+        match (&target.card, &self.card) {
+            (CardRef::Id(_), Some(c)) => {
+                lines.push((
+                    "card".into(),
+                    format!("#{}  {}  (selected)", c.id, c.code_masked),
+                ));
+                lines.push(("status".into(), status_text(c)));
+                lines.push(("credits".into(), format!("+{}", c.credits)));
+            }
+            (CardRef::Code(_), Some(c)) if target.warning.is_none() => {
+                lines.push(("card".into(), format!("#{}  {}", c.id, c.code_masked)));
+                lines.push(("code".into(), "typed, ends like the card's".into()));
+                lines.push(("status".into(), status_text(c)));
+                lines.push(("credits".into(), format!("+{}", c.credits)));
+            }
+            (CardRef::Code(code), _) => {
+                lines.push((
+                    "card".into(),
+                    format!("the one with the code {}", mask_code(code.as_str())),
+                ));
+                lines.push(("credits".into(), "the card's, shown once redeemed".into()));
+            }
+            (CardRef::Id(id), None) => lines.push(("card".into(), format!("#{id}"))),
+        }
+        lines.push((
+            "for user".into(),
+            match &user {
+                UserRef::Id(id) => format!("#{id}"),
+                UserRef::Email(e) => e.clone(),
+            },
+        ));
+        if let Some(w) = &target.warning {
+            lines.push(("warning".into(), w.clone()));
+        }
+        Ok((
+            Confirm::new("Confirm: redeem gift card", lines),
+            Job::RedeemGiftCard {
+                card: target.card,
+                user,
+            },
+        ))
     }
 
     /// The answer to the revocation; false if it isn't the one in flight.
     pub fn finish_revoke(&mut self, id: RequestId, result: &Result<Box<GiftCard>>) -> bool {
-        let selected = self.card.id;
         let Some((confirm, _)) = &mut self.confirm else {
             return false;
         };
         let result = match result {
-            Ok(card) => {
-                let mut lines = vec![format!(
-                    "revoked gift card #{} {} ({} credits)",
-                    card.id, card.code_masked, card.credits
-                )];
-                if card.id != selected {
-                    lines.push(format!(
-                        "note: the code was gift card #{}'s, not #{selected}'s",
-                        card.id
-                    ));
-                }
-                Ok(lines)
-            }
+            Ok(card) => Ok(vec![format!(
+                "revoked gift card #{} {} ({} credits)",
+                card.id, card.code_masked, card.credits
+            )]),
             Err(e) => Err(e.to_string()),
         };
         confirm.finish(id, result)
@@ -267,7 +354,7 @@ impl ChangeDialog {
         id: RequestId,
         result: &Result<Box<GiftCardRedemption>>,
     ) -> bool {
-        let selected = self.card.id;
+        let selected = self.card.as_ref().map(|c| c.id);
         let Some((confirm, _)) = &mut self.confirm else {
             return false;
         };
@@ -283,9 +370,11 @@ impl ChangeDialog {
                     done.new_balance,
                     done.entry_id
                 )];
-                if done.card.id != selected {
+                if let Some(selected) = selected
+                    && done.card.id != selected
+                {
                     lines.push(format!(
-                        "note: the code was gift card #{}'s, not #{selected}'s",
+                        "note: the code was gift card #{}'s, not the selected #{selected}'s",
                         done.card.id
                     ));
                 }
@@ -322,8 +411,12 @@ impl ChangeDialog {
                 ),
                 KeyHint::footer("Esc", "back"),
             ],
-            None => vec![
+            None if self.form.fields.len() > 1 => vec![
                 KeyHint::footer("Tab", "next field"),
+                KeyHint::footer("Enter", "review"),
+                KeyHint::footer("Esc", "cancel"),
+            ],
+            None => vec![
                 KeyHint::footer("Enter", "review"),
                 KeyHint::footer("Esc", "cancel"),
             ],

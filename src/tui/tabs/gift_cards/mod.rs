@@ -2,16 +2,19 @@
 //! on creation time and id), by status (`s` cycles all, pending, active,
 //! redeemed, expired, revoked) and by a code's last characters or a
 //! recipient (`/`); a card's detail (Enter); issuing one or many (`n`), whose
-//! result is the one screen showing full codes, with saving them to a CSV
-//! file; revoking (`x`/`d`) and redeeming for a user (`r`).
+//! result shows full codes, with saving them to a CSV file; revoking the
+//! selected card (`x`/`d`), redeeming one for a user (`r`: the code the
+//! customer reads out, or the selected card) and revealing a card's code
+//! (`v`, recorded in the audit log).
 //!
-//! Codes are secrets: the list and every dialog but the issue result show
-//! them masked. `db::gift_cards::revoke` and `redeem` take a code, not an
-//! id, so the operator types the card's code (shown masked while typed, and
-//! checked against the selected card's last four characters).
+//! Codes are secrets: the list and every dialog show them masked, but the
+//! issue result and the reveal popup. Revoke, reveal and links name a card
+//! by its id (`CardKey::Id`), so the operator never types a code they
+//! can't see; a typed code (redeem) is shown masked while typed.
 
 pub mod change;
 pub mod issue;
+pub mod reveal;
 
 use std::fmt;
 
@@ -27,7 +30,7 @@ use tui_input::backend::crossterm::EventHandler;
 use super::users::{date, when};
 use super::{Handled, Tab, Ui};
 use crate::db::gift_cards::{
-    GiftCard, GiftCardFilter, ListCursor, RecipientEmail, parse_code_suffix,
+    CardKey, GiftCard, GiftCardFilter, ListCursor, RecipientEmail, parse_code_suffix,
 };
 use crate::domain::InvalidInput;
 use crate::domain::codes::mask_code;
@@ -35,7 +38,7 @@ use crate::domain::gift_card::{GiftCardStatus, check_redeemable, check_revocable
 use crate::tui::app::Msg;
 use crate::tui::command::{Job, Outcome, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{KeyHint, Nav, is_char, is_enter, is_esc, nav};
+use crate::tui::keys::{KeyHint, is_char, is_enter, is_esc, nav};
 use crate::tui::link::Link;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::popup::message;
@@ -43,6 +46,7 @@ use crate::tui::widgets::{Fetch, PagedWindow, Received, fit, safe, safe_opt, saf
 
 pub use change::{ChangeDialog, ChangeKind};
 pub use issue::{CodesDialog, IssueDialog};
+pub use reveal::RevealDialog;
 
 /// Cards per page.
 pub const PAGE: i64 = 100;
@@ -54,8 +58,8 @@ const MARGIN: usize = 20;
 /// columns.
 const WIDE: u16 = 120;
 
-/// A code the operator typed, on its way to `revoke` or `redeem`. `Debug`
-/// masks it, so a logged request never holds a usable code.
+/// A code the operator typed, on its way to `redeem`. `Debug` masks it, so
+/// a logged request never holds a usable code.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TypedCode(String);
 
@@ -72,6 +76,52 @@ impl TypedCode {
 impl fmt::Debug for TypedCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "TypedCode({})", mask_code(&self.0))
+    }
+}
+
+/// Which card a redemption is for: the selected row's id, or the code the
+/// customer read out. Unlike [`CardKey`], `Debug` masks the code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CardRef {
+    Id(i32),
+    Code(TypedCode),
+}
+
+impl From<CardRef> for CardKey {
+    fn from(card: CardRef) -> Self {
+        match card {
+            CardRef::Id(id) => CardKey::Id(id),
+            CardRef::Code(code) => CardKey::Code(code.0),
+        }
+    }
+}
+
+/// A full code from `gift_cards::reveal`, held by the reveal popup only.
+/// `Debug` masks it, and its bytes are overwritten when it is dropped (a
+/// best effort: the terminal buffer held it too while it was shown).
+pub struct RevealedCode(String);
+
+impl RevealedCode {
+    pub fn new(code: String) -> Self {
+        Self(code)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for RevealedCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RevealedCode({})", mask_code(&self.0))
+    }
+}
+
+impl Drop for RevealedCode {
+    fn drop(&mut self) {
+        let mut bytes = std::mem::take(&mut self.0).into_bytes();
+        bytes.fill(0);
+        std::hint::black_box(&bytes);
     }
 }
 
@@ -131,6 +181,11 @@ pub struct Filter {
 /// A dialog over the list.
 pub enum Modal {
     Detail(Box<GiftCard>),
+    /// A link's card on its way (`gift_cards::show` by id).
+    Loading {
+        id: i32,
+        request: RequestId,
+    },
     /// Something refused before asking the database (e.g. revoking a
     /// redeemed card).
     Message {
@@ -141,6 +196,8 @@ pub enum Modal {
     /// The issue result: the full codes, once.
     Codes(Box<CodesDialog>),
     Change(Box<ChangeDialog>),
+    /// The reveal confirmation, then the full code until closed.
+    Reveal(Box<RevealDialog>),
 }
 
 pub struct GiftCardsTab {
@@ -153,8 +210,6 @@ pub struct GiftCardsTab {
     pub modal: Option<Modal>,
     /// The last thing done here (e.g. the card revoked).
     pub notice: Option<String>,
-    /// A card a link asked for, looked for in the pages as they arrive.
-    wanted: Option<i32>,
     started: bool,
 }
 
@@ -168,7 +223,6 @@ impl Default for GiftCardsTab {
             search_error: None,
             modal: None,
             notice: None,
-            wanted: None,
             started: false,
         }
     }
@@ -312,71 +366,63 @@ impl GiftCardsTab {
         }
     }
 
-    /// Opens the revoke or redeem dialog for `card`, or says right away why
-    /// the rules refuse it.
-    fn change(&mut self, kind: ChangeKind, card: &GiftCard, ctx: &mut Ctx) {
+    /// Opens the revoke dialog for `card`, or says right away why the rules
+    /// refuse it (a redeemed card: use a balance adjustment).
+    fn revoke(&mut self, card: &GiftCard) {
         self.notice = None;
-        let refused = match kind {
-            ChangeKind::Revoke => check_revocable(card.stored_status).err(),
-            ChangeKind::Redeem => {
-                check_redeemable(card.stored_status, card.expires_at, ctx.now).err()
-            }
-        };
-        self.modal = Some(match refused {
-            Some(refusal) => Modal::Message {
-                title: match kind {
-                    ChangeKind::Revoke => "Cannot revoke",
-                    ChangeKind::Redeem => "Cannot redeem",
-                },
+        self.modal = Some(match check_revocable(card.stored_status) {
+            Err(refusal) => Modal::Message {
+                title: "Cannot revoke",
                 text: refusal.to_string(),
             },
-            None => Modal::Change(Box::new(ChangeDialog::new(kind, card.clone()))),
+            Ok(()) => Modal::Change(Box::new(ChangeDialog::revoke(card.clone()))),
         });
     }
 
-    /// The keys that act on a card, from the list or its detail.
-    fn card_key(&mut self, key: &KeyEvent, card: &GiftCard, ctx: &mut Ctx) -> bool {
+    /// Opens the redeem dialog: an empty code means `selected` when the
+    /// rules let it be redeemed; otherwise the code must be typed.
+    fn redeem(&mut self, selected: Option<&GiftCard>, ctx: &Ctx) {
+        self.notice = None;
+        let (usable, note) = match selected {
+            Some(card) => match check_redeemable(card.stored_status, card.expires_at, ctx.now) {
+                Ok(()) => (Some(card.clone()), None),
+                Err(refusal) => (
+                    None,
+                    Some(format!(
+                        "The selected card #{} {} can't be: {refusal}. Type the code of the \
+                         card to redeem.",
+                        card.id,
+                        change::short_masked(&card.code_masked)
+                    )),
+                ),
+            },
+            None => (None, None),
+        };
+        self.modal = Some(Modal::Change(Box::new(ChangeDialog::redeem(usable, note))));
+    }
+
+    /// The keys that act on a card, from the list (`card` is the selected
+    /// one, if any) or its detail.
+    fn card_key(&mut self, key: &KeyEvent, card: Option<&GiftCard>, ctx: &Ctx) -> bool {
         if ctx.read_only {
             return false;
         }
+        if is_char(key, 'r') {
+            self.redeem(card, ctx);
+            return true;
+        }
+        let Some(card) = card else {
+            return false;
+        };
         if is_char(key, 'x') || is_char(key, 'd') {
-            self.change(ChangeKind::Revoke, card, ctx);
-        } else if is_char(key, 'r') {
-            self.change(ChangeKind::Redeem, card, ctx);
+            self.revoke(card);
+        } else if is_char(key, 'v') {
+            self.notice = None;
+            self.modal = Some(Modal::Reveal(Box::new(RevealDialog::new(card.clone()))));
         } else {
             return false;
         }
         true
-    }
-
-    /// A link asked for card `id`: select it and open its detail once a
-    /// page holds it, looking a few pages further if needed.
-    fn find_wanted(&mut self, ctx: &mut Ctx) {
-        let Some(id) = self.wanted else {
-            return;
-        };
-        let found = self.window.iter().position(|c| c.id == id);
-        if let Some(i) = found {
-            let len = self.window.len();
-            self.window.nav.select(i, len);
-            if let Some(card) = self.window.get(i)
-                && self.modal.is_none()
-            {
-                self.modal = Some(Modal::Detail(Box::new(card.clone())));
-            }
-            self.wanted = None;
-        } else if self.window.has_older()
-            && self.window.pages_held() < MAX_PAGES
-            && self.window.rows_above() == 0
-        {
-            self.window.apply(Nav::End);
-            self.more(ctx);
-        } else {
-            self.wanted = None;
-            self.notice = Some(format!(
-                "gift card #{id} is not among the cards listed: look for it by its code (/)"
-            ));
-        }
     }
 
     fn modal_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
@@ -393,7 +439,15 @@ impl GiftCardsTab {
                         self.modal = None;
                         ctx.emit(Msg::Open(Link::User(user)));
                     }
-                } else if !self.card_key(key, &card, ctx) {
+                } else if !self.card_key(key, Some(&card), ctx) {
+                    return Handled::No;
+                }
+            }
+            Modal::Loading { request, .. } => {
+                if is_esc(key) {
+                    ctx.cancel(Some(*request));
+                    self.modal = None;
+                } else {
                     return Handled::No;
                 }
             }
@@ -435,6 +489,20 @@ impl GiftCardsTab {
                         "stopped waiting: the card may or may not have been {what}; reloaded"
                     ));
                     self.reload(ctx);
+                }
+            },
+            Modal::Reveal(dialog) => match dialog.key(key, ctx) {
+                DialogKey::Stay => {}
+                DialogKey::Ignored => return Handled::No,
+                // Dropping the dialog drops the code.
+                DialogKey::Close => self.modal = None,
+                DialogKey::Abandoned => {
+                    self.modal = None;
+                    self.notice = Some(
+                        "stopped waiting: the reveal may or may not have been recorded; no code \
+                         shown"
+                            .into(),
+                    );
                 }
             },
         }
@@ -501,15 +569,13 @@ impl Tab for GiftCardsTab {
             self.modal = Some(Modal::Issue(Box::new(IssueDialog::open(ctx))));
             return Handled::Yes;
         }
-        if let Some(card) = self.window.selected().cloned()
-            && self.card_key(key, &card, ctx)
-        {
+        let selected = self.window.selected().cloned();
+        if self.card_key(key, selected.as_ref(), ctx) {
             return Handled::Yes;
         }
         if is_esc(key) {
             if self.window.is_loading() {
                 ctx.cancel(self.window.cancel());
-                self.wanted = None;
                 return Handled::Yes;
             }
             if self.filter != Filter::default() {
@@ -550,10 +616,7 @@ impl Tab for GiftCardsTab {
                     })
                     .map_err(|e| e.to_string());
                 match self.window.receive(id, page) {
-                    Received::Applied => {
-                        self.find_wanted(ctx);
-                        self.more(ctx);
-                    }
+                    Received::Applied => self.more(ctx),
                     Received::Restart => self.restart(ctx),
                     Received::Stale | Received::Failed => {}
                 }
@@ -583,6 +646,33 @@ impl Tab for GiftCardsTab {
                     d.saved(id, result);
                 }
             }
+            Outcome::GiftCard(result) => {
+                let Some(Modal::Loading { request, .. }) = &self.modal else {
+                    return;
+                };
+                if *request != id {
+                    return;
+                }
+                self.modal = Some(match result {
+                    Ok(card) => {
+                        let listed = self.window.iter().position(|c| c.id == card.id);
+                        if let Some(i) = listed {
+                            let len = self.window.len();
+                            self.window.nav.select(i, len);
+                        }
+                        Modal::Detail(card)
+                    }
+                    Err(e) => Modal::Message {
+                        title: "Cannot open the gift card",
+                        text: e.to_string(),
+                    },
+                });
+            }
+            Outcome::GiftCardRevealed(result) => {
+                if let Some(Modal::Reveal(d)) = &mut self.modal {
+                    d.finish(id, result);
+                }
+            }
             Outcome::GiftCardRevoked(result) => {
                 let Some(Modal::Change(d)) = &mut self.modal else {
                     return;
@@ -606,33 +696,32 @@ impl Tab for GiftCardsTab {
     }
 
     fn open(&mut self, link: &Link, ctx: &mut Ctx) -> bool {
-        let Link::GiftCard { id, masked_code } = link else {
+        let Link::GiftCard { id, .. } = link else {
             return false;
         };
         // Full codes on screen or a change on its way stay where they are.
         if matches!(self.modal, Some(Modal::Codes(_)))
             || matches!(&self.modal, Some(Modal::Change(d)) if d.in_flight().is_some())
             || matches!(&self.modal, Some(Modal::Issue(d)) if d.in_flight().is_some())
+            || matches!(&self.modal, Some(Modal::Reveal(d)) if d.in_flight().is_some() || d.is_shown())
         {
             return true;
         }
-        self.modal = None;
+        if let Some(Modal::Loading { request, .. }) = &self.modal {
+            ctx.cancel(Some(*request));
+        }
         self.searching = false;
         self.search_error = None;
         self.notice = None;
-        let search = masked_code
-            .as_deref()
-            .map(visible_tail)
-            .and_then(|tail| parse_code_suffix(&tail).ok())
-            .map_or(Search::None, Search::Suffix);
-        self.filter = Filter {
-            status: None,
-            search,
-        };
-        self.search = Input::new(self.search_text());
-        self.wanted = Some(*id);
-        self.started = true;
-        self.restart(ctx);
+        if !self.started {
+            self.started = true;
+            self.load(Fetch::First, ctx);
+        }
+        // By id, straight from the database: the card needn't be listed.
+        let request = ctx.request(Job::GiftCard {
+            card: CardKey::Id(*id),
+        });
+        self.modal = Some(Modal::Loading { id: *id, request });
         true
     }
 
@@ -663,6 +752,9 @@ impl Tab for GiftCardsTab {
             Some(Modal::Issue(d)) if d.is_dirty() => Some("The issue form holds input not applied"),
             Some(Modal::Change(d)) if d.in_flight().is_some() => Some(d.kind.in_flight()),
             Some(Modal::Change(d)) if d.is_dirty() => Some(d.kind.unsaved()),
+            Some(Modal::Reveal(d)) if d.in_flight().is_some() => {
+                Some("A gift card's code is being revealed")
+            }
             _ => None,
         }
     }
@@ -673,6 +765,8 @@ impl Tab for GiftCardsTab {
                 Some(Modal::Issue(d)) => d.busy(),
                 Some(Modal::Codes(d)) => d.busy(),
                 Some(Modal::Change(d)) => d.in_flight().is_some(),
+                Some(Modal::Reveal(d)) => d.in_flight().is_some(),
+                Some(Modal::Loading { .. }) => true,
                 _ => false,
             }
     }
@@ -684,6 +778,7 @@ impl Tab for GiftCardsTab {
                 if !read_only {
                     keys.push(KeyHint::footer("x d", "revoke"));
                     keys.push(KeyHint::footer("r", "redeem"));
+                    keys.push(KeyHint::footer("v", "reveal"));
                 }
                 if card.redeemed_by_user_id.is_some() {
                     keys.push(KeyHint::footer("Enter", "open the user"));
@@ -692,6 +787,8 @@ impl Tab for GiftCardsTab {
                 keys
             }
             Some(Modal::Message { .. }) => vec![KeyHint::footer("Esc", "close")],
+            Some(Modal::Loading { .. }) => vec![KeyHint::footer("Esc", "stop waiting")],
+            Some(Modal::Reveal(d)) => d.keys(),
             Some(Modal::Issue(d)) => d.keys(),
             Some(Modal::Codes(d)) => d.keys(),
             Some(Modal::Change(d)) => d.keys(),
@@ -714,6 +811,7 @@ impl Tab for GiftCardsTab {
                     keys.push(KeyHint::footer("x", "revoke"));
                     keys.push(KeyHint::footer("r", "redeem"));
                     keys.push(KeyHint::help("d", "revoke"));
+                    keys.push(KeyHint::help("v", "reveal the full code (audit logged)"));
                     keys.push(KeyHint::help("S", "status, backwards"));
                     keys.push(KeyHint::help("R", "refresh (r redeems here)"));
                 }
@@ -750,6 +848,22 @@ impl Tab for GiftCardsTab {
             Some(Modal::Issue(d)) => d.render(frame, area, ui),
             Some(Modal::Codes(d)) => d.render(frame, area, ui),
             Some(Modal::Change(d)) => d.render(frame, area, ui),
+            Some(Modal::Reveal(d)) => d.render(frame, area, ui),
+            Some(Modal::Loading { id, .. }) => {
+                let theme = ui.theme;
+                let lines = vec![
+                    Line::from(Span::styled(
+                        spinner::loading(ui.tick, "loading…"),
+                        theme.warning(),
+                    )),
+                    Line::raw(""),
+                    Line::from(vec![
+                        Span::styled("Esc", theme.key()),
+                        Span::raw(" stop waiting"),
+                    ]),
+                ];
+                message(frame, area, theme, &format!("Gift card #{id}"), lines);
+            }
             None => {}
         }
     }
@@ -1027,6 +1141,8 @@ fn render_detail(frame: &mut Frame, area: Rect, ui: &Ui, c: &GiftCard) {
             Span::raw(" revoke   "),
             Span::styled("r", theme.key()),
             Span::raw(" redeem   "),
+            Span::styled("v", theme.key()),
+            Span::raw(" reveal   "),
         ]);
     }
     if let Some(user) = c.redeemed_by_user_id {
