@@ -433,7 +433,7 @@ fn snapshot_coupon_after_a_ledger_link() {
 #[test]
 fn snapshot_database_unreachable() {
     let mut app = started(false, Some("PRODUCTION"));
-    let c = update(&mut app, ch('r'));
+    let c = update(&mut app, ch('R'));
     let c = answer(&mut app, c, |_| {
         Some(Outcome::Users(Err(creditdesk::Error::Infrastructure(
             "database error: pool timed out while waiting for an open connection".into(),
@@ -798,7 +798,7 @@ fn esc_cancels_a_slow_load_and_drops_its_reply() {
 #[test]
 fn an_unreachable_database_is_retried_until_it_answers() {
     let mut app = started(false, None);
-    let refresh = update(&mut app, ch('r'));
+    let refresh = update(&mut app, ch('R'));
     let after_error = answer(&mut app, refresh, |_| {
         Some(Outcome::Users(Err(creditdesk::Error::Infrastructure(
             "connection refused".into(),

@@ -891,8 +891,9 @@ fn read_only_opens_no_form() {
         assert!(out.is_empty(), "{c}: {out:?}");
         assert!(app.tabs.coupons.dialog.is_none(), "{c}");
     }
-    // r is the usual refresh here.
-    let out = update(&mut app, ch('r'));
+    // R is the refresh everywhere, and r does nothing in read-only mode.
+    assert!(update(&mut app, ch('r')).is_empty());
+    let out = update(&mut app, ch('R'));
     assert!(app.tabs.coupons.dialog.is_none());
     assert_eq!(changes(&out), 0);
     assert!(!runs(&out).is_empty(), "refreshed");

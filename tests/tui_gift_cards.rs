@@ -871,8 +871,9 @@ fn snapshot_read_only_list_offers_no_change() {
             .any(|k| k.keys.contains('v') || k.action.contains("reveal")),
         "{keys:?}"
     );
-    // r is the global refresh here.
-    let c = update(&mut app, ch('r'));
+    // R is the refresh everywhere, and r does nothing in read-only mode.
+    assert!(runs(&update(&mut app, ch('r'))).is_empty());
+    let c = update(&mut app, ch('R'));
     assert!(matches!(&runs(&c)[..], [r] if matches!(r.job, Job::GiftCards(_))));
     assert!(tab(&app).modal.is_none());
     answer(&mut app, c, fixture);

@@ -83,7 +83,7 @@ pub struct App {
 /// Keys that work on every screen.
 pub const GLOBAL_KEYS: [KeyHint; 5] = [
     KeyHint::help("1-5  Tab  Shift-Tab", "switch tab"),
-    KeyHint::help("r", "refresh"),
+    KeyHint::help("R  F5", "refresh"),
     KeyHint::help("?", "these keys"),
     KeyHint::help("Esc", "back / cancel"),
     KeyHint::help("q  Ctrl-C", "quit"),
@@ -227,7 +227,7 @@ impl App {
         } {
             self.switch(tab, out);
         } else if self.with_tab(active, out, |t, ctx| t.key(key, ctx)) == Handled::No
-            && is_char(key, 'r')
+            && (is_char(key, 'R') || key.code == KeyCode::F(5))
         {
             self.with_tab(active, out, |t, ctx| t.refresh(ctx));
         }

@@ -287,7 +287,7 @@ impl Tab for AuditTab {
         title.push(Span::raw(" "));
         let status = if let Some(e) = w.error() {
             Span::styled(
-                fit(&format!(" {e} — r to retry "), area.width),
+                fit(&format!(" {e} — R to retry "), area.width),
                 theme.error(),
             )
         } else if w.is_loading() {

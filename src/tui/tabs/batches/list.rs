@@ -430,7 +430,7 @@ impl List {
         let theme = ui.theme;
         let status = if let Some(e) = &self.error {
             Span::styled(
-                fit(&format!(" {e} — r to retry "), area.width),
+                fit(&format!(" {e} — R to retry "), area.width),
                 theme.error(),
             )
         } else if self.pending.is_some() {

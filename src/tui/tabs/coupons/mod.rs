@@ -198,11 +198,6 @@ impl Tab for CouponsTab {
             if let Some(h) = self.change_key(key, ctx) {
                 return h;
             }
-            // `r` redeems here, so the refresh is R.
-            if is_char(key, 'R') {
-                self.refresh(ctx);
-                return Handled::Yes;
-            }
         }
         if let Some(d) = &mut self.detail {
             return match d.key(key, ctx) {
@@ -368,7 +363,6 @@ impl Tab for CouponsTab {
                 keys.push(KeyHint::footer("r", "redeem"));
             }
             keys.push(KeyHint::footer("Esc", "back"));
-            keys.push(KeyHint::help("R", "refresh"));
             return keys;
         }
         if self.list.editing() {
@@ -388,7 +382,6 @@ impl Tab for CouponsTab {
             keys.push(KeyHint::footer("n", "new"));
             keys.push(KeyHint::footer("d", "deactivate"));
             keys.push(KeyHint::footer("r", "redeem"));
-            keys.push(KeyHint::help("R", "refresh"));
         }
         keys.push(KeyHint::help("Esc", "clear the search / stop loading"));
         keys

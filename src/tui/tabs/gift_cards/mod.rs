@@ -560,10 +560,6 @@ impl Tab for GiftCardsTab {
             self.cycle_status(is_char(key, 's'), ctx);
             return Handled::Yes;
         }
-        if is_char(key, 'R') {
-            self.refresh(ctx);
-            return Handled::Yes;
-        }
         if is_char(key, 'n') && !ctx.read_only {
             self.notice = None;
             self.modal = Some(Modal::Issue(Box::new(IssueDialog::open(ctx))));
@@ -805,7 +801,6 @@ impl Tab for GiftCardsTab {
                 ];
                 if read_only {
                     keys.push(KeyHint::help("S", "status, backwards"));
-                    keys.push(KeyHint::help("R", "refresh"));
                 } else {
                     keys.push(KeyHint::footer("n", "issue"));
                     keys.push(KeyHint::footer("x", "revoke"));
@@ -813,7 +808,6 @@ impl Tab for GiftCardsTab {
                     keys.push(KeyHint::help("d", "revoke"));
                     keys.push(KeyHint::help("v", "reveal the full code (audit logged)"));
                     keys.push(KeyHint::help("S", "status, backwards"));
-                    keys.push(KeyHint::help("R", "refresh (r redeems here)"));
                 }
                 keys.push(KeyHint::help(
                     "Esc",

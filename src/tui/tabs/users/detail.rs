@@ -567,7 +567,7 @@ impl Detail {
         let w = &self.ledger;
         let status = if let Some(e) = w.error() {
             Span::styled(
-                fit(&format!(" {e} — r to retry "), area.width),
+                fit(&format!(" {e} — R to retry "), area.width),
                 theme.error(),
             )
         } else if w.is_loading() {

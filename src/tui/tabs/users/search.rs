@@ -260,7 +260,7 @@ impl Search {
 
         let status = if let Some(e) = &self.error {
             Span::styled(
-                fit(&format!(" {e} — r to retry "), list.width),
+                fit(&format!(" {e} — R to retry "), list.width),
                 theme.error(),
             )
         } else if self.pending.is_some() {
