@@ -124,6 +124,13 @@ pub async fn run(cli: Cli) -> Result<()> {
 
 /// Loads the demo generator, printing progress on stderr.
 async fn seed(pool: &sqlx::PgPool, users: u32) -> Result<()> {
+    let existing: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(pool)
+        .await
+        .map_err(db::infra)?;
+    if existing > 0 {
+        return Err(crate::domain::Refusal::DatabaseNotEmpty { users: existing }.into());
+    }
     let report = db::seed::seed(pool, users, &|step: &str| eprintln!("seeding: {step}"))
         .await
         .map_err(|e| Error::Infrastructure(format!("seeding failed: {e:#}")))?;

@@ -131,6 +131,9 @@ pub enum Refusal {
     #[error("the session is read-only: no change was made")]
     ReadOnly,
 
+    #[error("the database already has {users} users; seed only loads an empty database")]
+    DatabaseNotEmpty { users: i64 },
+
     /// The ledger check found users whose `credits` differ from the sum of
     /// their ledger entries (the invariant the ledger exists to keep).
     #[error("{}", ledger_mismatch_message(*.users))]
