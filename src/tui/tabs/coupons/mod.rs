@@ -194,10 +194,8 @@ impl Tab for CouponsTab {
             return self.dialog_key(key, ctx);
         }
         let typing = self.detail.is_none() && self.list.editing();
-        if !typing {
-            if let Some(h) = self.change_key(key, ctx) {
-                return h;
-            }
+        if !typing && let Some(h) = self.change_key(key, ctx) {
+            return h;
         }
         if let Some(d) = &mut self.detail {
             return match d.key(key, ctx) {
