@@ -83,15 +83,19 @@ impl Tmux {
 
     /// Waits until `text` is on screen; fails with the screen if it never is.
     fn wait_for(&self, text: &str) -> String {
+        self.wait_until(text, |s| s.contains(text))
+    }
+
+    fn wait_until(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let screen = self.screen();
-            if screen.contains(text) {
+            if ok(&screen) {
                 return screen;
             }
             assert!(
                 Instant::now() < deadline,
-                "never saw {text:?} on screen:\n{screen}"
+                "never saw {what:?} on screen:\n{screen}"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -214,5 +218,114 @@ async fn adjust_a_balance_in_the_console_and_leave_the_terminal_usable() {
         )
         .await,
         1
+    );
+}
+
+#[tokio::test]
+async fn create_a_coupon_issue_and_revoke_a_gift_card_in_the_console() {
+    let db = TestDb::new().await;
+    let stty = std::env::temp_dir().join(format!("creditdesk-e2e-stty2-{}", std::process::id()));
+    let tmux = Tmux::start(&db.url, 100, 30, &console_command("", &stty));
+    tmux.wait_for("no coupon is redeemable now");
+
+    // 1 Coupons: n, fill the form, review, apply.
+    tmux.keys(&["n"]);
+    tmux.wait_for("New coupon");
+    for (i, value) in ["E2E-FREE5", "credits", "5", "10", "", "", "e2e coupon"]
+        .iter()
+        .enumerate()
+    {
+        if i > 0 {
+            tmux.keys(&["Tab"]);
+        }
+        tmux.type_text(value);
+    }
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("Create this coupon?");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("0/10");
+    tmux.keys(&["Enter"]); // close the result
+
+    // 2 Gift cards: issue one, see its code once, then revoke it.
+    tmux.keys(&["2"]);
+    tmux.wait_for("no gift cards yet");
+    tmux.keys(&["n"]);
+    tmux.wait_for("Issue gift cards");
+    tmux.keys(&["Tab", "Tab"]);
+    tmux.type_text("100");
+    tmux.keys(&["Tab"]);
+    tmux.type_text("9.99");
+    tmux.keys(&["Tab"]);
+    tmux.type_text("gift@example.com");
+    tmux.keys(&["Enter", "Enter", "Enter"]);
+    tmux.wait_for("Confirm: issue gift cards");
+    tmux.keys(&["Enter"]);
+    let result = tmux.wait_for("issued 1 gift card");
+    let code: String = sqlx::query_scalar("select code from gift_cards")
+        .fetch_one(&db.pool)
+        .await
+        .expect("the card");
+    assert!(
+        result.contains(&code),
+        "the full code is shown once:\n{result}"
+    );
+    tmux.keys(&["Enter"]); // warns that the codes were not saved
+    std::thread::sleep(Duration::from_millis(300));
+    tmux.keys(&["Enter"]); // closes
+    let list = tmux.wait_until("the result closed", |s| !s.contains("Save them"));
+    assert!(!list.contains(&code), "the list masks the code:\n{list}");
+    tmux.keys(&["x"]);
+    tmux.type_text("lost in the post");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("Confirm: revoke gift card");
+    tmux.keys(&["Enter", "Enter"]);
+    tmux.wait_for("revoked gift card #");
+    tmux.keys(&["Escape"]);
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for("exited-");
+    if screen.contains("y quit") {
+        tmux.keys(&["y"]);
+        tmux.wait_for("exited-0");
+    }
+    let _ = std::fs::remove_file(&stty);
+
+    let coupon: (String, String, String, i32, bool) = sqlx::query_as(
+        "select code, \"discountType\"::text, \"discountValue\"::text, \"maxUses\", \"isActive\" from coupons",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("one coupon");
+    assert_eq!(
+        coupon,
+        (
+            "E2E-FREE5".into(),
+            "credits".into(),
+            "5.00".into(),
+            10,
+            true
+        )
+    );
+    let card: (String, String, String, i32) = sqlx::query_as(
+        "select status::text, \"revokedBy\", \"revokeReason\", credits from gift_cards",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("one card");
+    assert_eq!(
+        card,
+        (
+            "revoked".into(),
+            "e2e-operator".into(),
+            "lost in the post".into(),
+            100
+        )
+    );
+    let actions: Vec<String> = sqlx::query_scalar("select action from admin_audit_log order by id")
+        .fetch_all(&db.pool)
+        .await
+        .expect("audit");
+    assert_eq!(
+        actions,
+        ["coupon.create", "gift_card.issue", "gift_card.revoke"]
     );
 }
