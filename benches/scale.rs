@@ -20,7 +20,7 @@ use creditdesk::db::{self, Target};
 use creditdesk::pg_local::{self, Durability, LocalServer, PgBinaries};
 use sqlx::{AssertSqlSafe, PgPool};
 
-const RUNS: usize = 21;
+const RUNS: usize = 101;
 
 fn main() {
     let users = std::env::args()
@@ -121,20 +121,32 @@ async fn history(pool: &PgPool, url: &str) {
             .expect("deep");
     })
     .await;
-    let sql = format!(
-        "select h.id, h.\"createdAt\", h.amount, h.type::text, h.description, h.\"relatedTransactionId\",
-                h.\"relatedPhotoId\", h.\"relatedModelId\", h.\"relatedGiftCardId\", g.code,
-                h.\"relatedCouponId\", c.code, h.\"relatedBatchId\"
-         from credit_history h
-         left join gift_cards g on g.id = h.\"relatedGiftCardId\"
-         left join coupons c on c.id = h.\"relatedCouponId\"
-         where h.\"userId\" = {whale}
-           and (h.\"createdAt\", h.id) < (to_timestamp({} / 1e6), {})
-         order by h.\"createdAt\" desc, h.id desc limit 50",
-        deep.created_at.timestamp_micros(),
+    // The statement credits::history prepares, prepared the same way in
+    // psql, so both sides run the same SQL with the same kind of plan.
+    let prepare =
+        "prepare history(int4, text, timestamptz, timestamptz, timestamptz, int4, int8) as
+        select h.id, h.\"createdAt\" as created_at, h.amount, h.type::text as kind,
+               h.description, h.\"relatedTransactionId\" as transaction_id,
+               h.\"relatedPhotoId\" as photo_id, h.\"relatedModelId\" as model_id,
+               h.\"relatedGiftCardId\" as gift_card_id, g.code as gift_card_code,
+               h.\"relatedCouponId\" as coupon_id, c.code as coupon_code,
+               h.\"relatedBatchId\" as batch_id
+        from credit_history h
+        left join gift_cards g on g.id = h.\"relatedGiftCardId\"
+        left join coupons c on c.id = h.\"relatedCouponId\"
+        where h.\"userId\" = $1
+          and ($2::text is null or h.type::text = $2)
+          and ($3::timestamptz is null or h.\"createdAt\" >= $3)
+          and ($4::timestamptz is null or h.\"createdAt\" < $4)
+          and (h.\"createdAt\", h.id) < ($5, $6)
+        order by h.\"createdAt\" desc, h.id desc
+        limit $7";
+    let execute = format!(
+        "execute history({whale}, null, null, null, '{}', {}, 50)",
+        deep.created_at.to_rfc3339(),
         deep.id
     );
-    let psql = psql_median(url, &sql);
+    let psql = psql_median_prepared(url, prepare, &execute);
     println!(
         "credits history (user {whale}, {entries} entries, 50 a page): first page {:.2} ms, \
          10,000 deep {:.2} ms (ratio {:.2}), same SQL through psql {:.2} ms (ratio {:.2})",
@@ -247,13 +259,18 @@ where
     times[runs / 2]
 }
 
-fn psql_median(url: &str, sql: &str) -> Duration {
-    psql_median_runs(url, sql, RUNS)
+/// `execute` timed by psql after `prepare` (not timed), median.
+fn psql_median_prepared(url: &str, prepare: &str, execute: &str) -> Duration {
+    psql_timings(url, &format!("{prepare};\n"), execute, RUNS)
 }
 
 /// psql's own `\timing` of the statement (client round trip), median.
 fn psql_median_runs(url: &str, sql: &str, runs: usize) -> Duration {
-    let mut script = String::from("\\timing on\n");
+    psql_timings(url, "", sql, runs)
+}
+
+fn psql_timings(url: &str, setup: &str, sql: &str, runs: usize) -> Duration {
+    let mut script = format!("{setup}\\timing on\n");
     for _ in 0..=runs {
         script.push_str(sql);
         script.push_str(";\n");

@@ -14,12 +14,11 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
 use super::audit::{self, AuditRecord};
-use super::credits::LedgerEntry;
+use super::credits::{self, LedgerEntry};
 use super::infra;
 use super::ledger::{self, NewEntry};
 use super::users;
 use crate::domain::Refusal;
-use crate::domain::codes::mask_code;
 use crate::domain::ledger::{BatchStatus, EntryType, check_failable, refundable};
 use crate::domain::operator::Operator;
 use crate::domain::text::Reason;
@@ -373,7 +372,8 @@ async fn totals(conn: &mut PgConnection, id: i32) -> Result<Totals> {
 
 /// The ledger entries of a batch, oldest first (same links as `totals`).
 async fn entries(conn: &mut PgConnection, id: i32) -> Result<Vec<LedgerEntry>> {
-    let rows = sqlx::query!(
+    let rows = sqlx::query_as!(
+        LedgerEntry,
         r#"select h.id, h."createdAt" as created_at, h.amount, h.type::text as "kind!",
                   h.description, h."relatedTransactionId" as transaction_id,
                   h."relatedPhotoId" as photo_id, h."relatedModelId" as model_id,
@@ -392,24 +392,7 @@ async fn entries(conn: &mut PgConnection, id: i32) -> Result<Vec<LedgerEntry>> {
     .fetch_all(conn)
     .await
     .map_err(infra)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| LedgerEntry {
-            id: r.id,
-            created_at: r.created_at,
-            amount: r.amount,
-            kind: r.kind,
-            description: r.description,
-            transaction_id: r.transaction_id,
-            photo_id: r.photo_id,
-            model_id: r.model_id,
-            gift_card_id: r.gift_card_id,
-            gift_card_code: r.gift_card_code.as_deref().map(mask_code),
-            coupon_id: r.coupon_id,
-            coupon_code: r.coupon_code,
-            batch_id: r.batch_id,
-        })
-        .collect())
+    Ok(credits::masked(rows))
 }
 
 /// How much to give back when failing a batch.

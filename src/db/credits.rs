@@ -83,6 +83,15 @@ impl LedgerEntry {
     }
 }
 
+/// Ledger rows as read carry the gift card's full code; nothing leaves this
+/// module with it.
+pub(crate) fn masked(mut entries: Vec<LedgerEntry>) -> Vec<LedgerEntry> {
+    for e in &mut entries {
+        e.gift_card_code = e.gift_card_code.take().map(|code| mask_code(&code));
+    }
+    entries
+}
+
 /// A position in a user's ledger: entries strictly older than it come next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
@@ -140,7 +149,8 @@ pub async fn history(pool: &PgPool, q: &HistoryQuery) -> Result<HistoryPage> {
         None => (DateTime::<Utc>::MAX_UTC, i32::MAX),
     };
     let limit = q.limit.clamp(1, 10_000);
-    let rows = sqlx::query!(
+    let rows = sqlx::query_as!(
+        LedgerEntry,
         r#"select h.id, h."createdAt" as created_at, h.amount, h.type::text as "kind!",
                   h.description, h."relatedTransactionId" as transaction_id,
                   h."relatedPhotoId" as photo_id, h."relatedModelId" as model_id,
@@ -168,24 +178,7 @@ pub async fn history(pool: &PgPool, q: &HistoryQuery) -> Result<HistoryPage> {
     .fetch_all(pool)
     .await
     .map_err(infra)?;
-    let entries: Vec<LedgerEntry> = rows
-        .into_iter()
-        .map(|r| LedgerEntry {
-            id: r.id,
-            created_at: r.created_at,
-            amount: r.amount,
-            kind: r.kind,
-            description: r.description,
-            transaction_id: r.transaction_id,
-            photo_id: r.photo_id,
-            model_id: r.model_id,
-            gift_card_id: r.gift_card_id,
-            gift_card_code: r.gift_card_code.as_deref().map(mask_code),
-            coupon_id: r.coupon_id,
-            coupon_code: r.coupon_code,
-            batch_id: r.batch_id,
-        })
-        .collect();
+    let entries = masked(rows);
     let next = (entries.len() as i64 == limit)
         .then(|| entries.last().map(LedgerEntry::cursor))
         .flatten();
