@@ -3,31 +3,17 @@
 //! (fixed clock, fixed data, no database), plus one run of the effect
 //! runner against a real database.
 
-use chrono::{DateTime, TimeZone, Utc};
-use creditdesk::db::Target;
+mod common;
+
+use common::*;
 use creditdesk::db::audit::AuditEntry;
 use creditdesk::db::credits::{Adjustment, HistoryPage, LedgerEntry, Overview, TypeTotal};
 use creditdesk::db::users::User;
 use creditdesk::domain::operator::Operator;
-use creditdesk::tui::{
-    App, Command, ConsoleConfig, Job, Msg, Outcome, Reply, Request, TabId, Theme, update, view,
-};
+use creditdesk::tui::{App, Job, Msg, Outcome, TabId, Theme, update};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 14, 9, 30, 0).unwrap()
-}
-
-fn config(read_only: bool, env: Option<&str>) -> ConsoleConfig {
-    ConsoleConfig {
-        target: Target::parse("postgres://app:s3cret@db.example.com:5432/photos").unwrap(),
-        operator: Operator::parse("ana").unwrap(),
-        read_only,
-        env_label: env.map(str::to_owned),
-    }
-}
 
 /// A console on the Users tab (it starts on Coupons, which
 /// `tests/tui_coupons.rs` covers).
@@ -35,14 +21,6 @@ fn app_with(read_only: bool, env: Option<&str>, theme: Theme) -> App {
     let mut app = App::new(&config(read_only, env), t0(), theme, "test");
     app.active = TabId::Users;
     app
-}
-
-fn key(code: KeyCode) -> Msg {
-    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
-
-fn ch(c: char) -> Msg {
-    key(KeyCode::Char(c))
 }
 
 fn user(id: i32, email: &str, name: Option<&str>, credits: i32) -> User {
@@ -138,24 +116,6 @@ fn overview(u: &User) -> Overview {
     }
 }
 
-/// Answers every request in `commands` with `answer(job)`, feeding the
-/// replies to `update`; returns the commands those produce.
-fn answer(
-    app: &mut App,
-    commands: Vec<Command>,
-    answer: impl Fn(&Job) -> Option<Outcome>,
-) -> Vec<Command> {
-    let mut next = Vec::new();
-    for c in commands {
-        if let Command::Run(Request { id, owner, job, .. }) = c
-            && let Some(outcome) = answer(&job)
-        {
-            next.extend(update(app, Msg::Reply(Reply { id, owner, outcome })));
-        }
-    }
-    next
-}
-
 /// The data above, for any read.
 fn fixture(job: &Job) -> Option<Outcome> {
     Some(match job {
@@ -167,12 +127,6 @@ fn fixture(job: &Job) -> Option<Outcome> {
         })),
         _ => return None,
     })
-}
-
-fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-    terminal.draw(|f| view(app, f)).unwrap();
-    terminal
 }
 
 /// Started, the user list loaded.
@@ -189,10 +143,6 @@ fn opened(read_only: bool, env: Option<&str>) -> App {
     let c = update(&mut app, key(KeyCode::Enter));
     answer(&mut app, c, fixture);
     app
-}
-
-fn typed(app: &mut App, text: &str) -> Vec<Command> {
-    text.chars().flat_map(|c| update(app, ch(c))).collect()
 }
 
 fn audit_entries() -> Vec<AuditEntry> {
@@ -235,23 +185,6 @@ fn audit_fixture(job: &Job) -> Option<Outcome> {
         Job::Audit(_) => Some(Outcome::Audit(Ok(audit_entries()))),
         other => fixture(other),
     }
-}
-
-fn runs(commands: &[Command]) -> Vec<&Request> {
-    commands
-        .iter()
-        .filter_map(|c| match c {
-            Command::Run(r) => Some(r),
-            Command::Cancel(_) => None,
-        })
-        .collect()
-}
-
-fn cancels(commands: &[Command]) -> usize {
-    commands
-        .iter()
-        .filter(|c| matches!(c, Command::Cancel(_)))
-        .count()
 }
 
 /// The adjust form filled in and reviewed: the confirmation is showing.
@@ -531,13 +464,7 @@ fn database_text_is_sanitised_on_screen() {
     for t in screens.iter().chain([&render(&audit, 80, 24)]) {
         let buf = t.backend().buffer();
         let text: String = buf.content().iter().map(|c| c.symbol()).collect();
-        assert!(text.contains('\u{FFFD}'), "the escape is shown defused");
-        for c in text.chars() {
-            assert!(
-                !c.is_control() && !creditdesk::domain::text::is_bidi_control(c),
-                "{c:?} reached the screen"
-            );
-        }
+        assert_defused(&text);
     }
 }
 
@@ -577,38 +504,13 @@ fn any_size_renders_without_panic() {
     let mut quit = opened(false, None);
     update(&mut quit, ch('a'));
     typed(&mut quit, "1");
-    update(
-        &mut quit,
-        Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
-    );
+    update(&mut quit, ctrl('c'));
     screens.push(quit);
     let mut coming = started(false, None);
     update(&mut coming, ch('1'));
     screens.push(coming);
 
-    let mut sizes: Vec<(u16, u16)> = Vec::new();
-    for w in 0..=24 {
-        for h in 0..=12 {
-            sizes.push((w, h));
-        }
-    }
-    sizes.extend([
-        (1, 1),
-        (10, 3),
-        (80, 24),
-        (200, 60),
-        (500, 3),
-        (3, 200),
-        (1, 100),
-        (100, 1),
-    ]);
-    for app in &screens {
-        let mut terminal = Terminal::new(TestBackend::new(1, 1)).unwrap();
-        for (w, h) in &sizes {
-            terminal.backend_mut().resize(*w, *h);
-            terminal.draw(|f| view(app, f)).unwrap();
-        }
-    }
+    renders_at_any_size(&screens);
 }
 
 // ------------------------------------------------------------ update rules
@@ -979,18 +881,6 @@ mod real_database {
     use creditdesk::testing::TestDb;
     use creditdesk::tui::{Effects, run_loop};
     use std::time::Duration;
-
-    /// Runs commands until nothing is pending, feeding replies to `update`.
-    async fn settle(app: &mut App, effects: &mut Effects, commands: Vec<Command>) {
-        effects.apply(commands);
-        while effects.pending() > 0 {
-            let msg = tokio::time::timeout(Duration::from_secs(20), effects.next())
-                .await
-                .expect("a reply in time");
-            let next = update(app, msg);
-            effects.apply(next);
-        }
-    }
 
     #[tokio::test]
     async fn search_and_adjust_through_the_effect_runner() {

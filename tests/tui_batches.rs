@@ -3,7 +3,10 @@
 //! snapshots (fixed clock, fixed data, no database), plus one
 //! fail-and-refund through the effect runner against a real database.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+mod common;
+
+use chrono::Duration;
+use common::*;
 use creditdesk::db::Target;
 use creditdesk::db::batches::{
     BatchDetail, BatchModel, BatchPhoto, BatchSummary, BatchUser, FailedBatch, GenerationOptions,
@@ -14,61 +17,14 @@ use creditdesk::domain::Refusal;
 use creditdesk::domain::operator::Operator;
 use creditdesk::tui::tabs::batches::{Detail, FailDialog};
 use creditdesk::tui::{
-    App, Command, ConsoleConfig, Job, Link, Msg, Outcome, Reply, Request, TabId, Theme, update,
-    view,
+    App, Command, ConsoleConfig, Job, Link, Msg, Outcome, Request, TabId, Theme, update,
 };
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
 // ------------------------------------------------------------------ helpers
 
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 14, 9, 30, 0).unwrap()
-}
-
 fn app_with(read_only: bool, env: Option<&str>) -> App {
-    let config = ConsoleConfig {
-        target: Target::parse("postgres://app:s3cret@db.example.com:5432/photos").unwrap(),
-        operator: Operator::parse("ana").unwrap(),
-        read_only,
-        env_label: env.map(str::to_owned),
-    };
-    App::new(&config, t0(), Theme::COLOR, "test")
-}
-
-fn key(code: KeyCode) -> Msg {
-    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
-
-fn ch(c: char) -> Msg {
-    let m = if c.is_ascii_uppercase() {
-        KeyModifiers::SHIFT
-    } else {
-        KeyModifiers::NONE
-    };
-    Msg::Key(KeyEvent::new(KeyCode::Char(c), m))
-}
-
-fn typed(app: &mut App, text: &str) -> Vec<Command> {
-    text.chars().flat_map(|c| update(app, ch(c))).collect()
-}
-
-fn runs(commands: &[Command]) -> Vec<&Request> {
-    commands
-        .iter()
-        .filter_map(|c| match c {
-            Command::Run(r) => Some(r),
-            Command::Cancel(_) => None,
-        })
-        .collect()
-}
-
-fn cancels(commands: &[Command]) -> usize {
-    commands
-        .iter()
-        .filter(|c| matches!(c, Command::Cancel(_)))
-        .count()
+    App::new(&config(read_only, env), t0(), Theme::COLOR, "test")
 }
 
 fn fails(commands: &[Command]) -> Vec<&Request> {
@@ -78,41 +34,8 @@ fn fails(commands: &[Command]) -> Vec<&Request> {
         .collect()
 }
 
-/// Answers every request in `commands` with `answer(job)`, feeding the
-/// replies to `update`; returns the commands those produce.
-fn answer(
-    app: &mut App,
-    commands: Vec<Command>,
-    answer: impl Fn(&Job) -> Option<Outcome>,
-) -> Vec<Command> {
-    let mut next = Vec::new();
-    for c in commands {
-        if let Command::Run(Request { id, owner, job, .. }) = c
-            && let Some(outcome) = answer(&job)
-        {
-            next.extend(update(app, Msg::Reply(Reply { id, owner, outcome })));
-        }
-    }
-    next
-}
-
-fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-    terminal.draw(|f| view(app, f)).unwrap();
-    terminal
-}
-
 fn screen(app: &App, w: u16, h: u16) -> String {
-    let t = render(app, w, h);
-    let buf = t.backend().buffer();
-    (0..buf.area.height)
-        .map(|y| {
-            (0..buf.area.width)
-                .map(|x| buf[(x, y)].symbol().to_owned())
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    rows(app, w, h).join("\n")
 }
 
 // ------------------------------------------------------------------ data
@@ -943,14 +866,8 @@ fn database_text_is_sanitised_on_screen() {
         }
         other => fixture(other),
     });
-    for s in [screen(&listed(false), 80, 24), screen(&app, 200, 60)] {
-        assert!(s.contains('\u{FFFD}'), "the escape is shown defused");
-        for c in s.chars().filter(|c| *c != '\n') {
-            assert!(
-                !c.is_control() && !creditdesk::domain::text::is_bidi_control(c),
-                "{c:?} reached the screen"
-            );
-        }
+    for s in [rows(&listed(false), 80, 24), rows(&app, 200, 60)] {
+        assert_defused(&s.concat());
     }
 }
 
@@ -1056,30 +973,7 @@ fn any_size_renders_without_panic() {
     });
     screens.push(failed_load);
 
-    let mut sizes: Vec<(u16, u16)> = Vec::new();
-    for w in 0..=24 {
-        for h in 0..=12 {
-            sizes.push((w, h));
-        }
-    }
-    sizes.extend([
-        (1, 1),
-        (10, 3),
-        (40, 10),
-        (80, 24),
-        (200, 60),
-        (500, 3),
-        (3, 200),
-        (1, 100),
-        (100, 1),
-    ]);
-    for app in &screens {
-        let mut terminal = Terminal::new(TestBackend::new(1, 1)).unwrap();
-        for (w, h) in &sizes {
-            terminal.backend_mut().resize(*w, *h);
-            terminal.draw(|f| view(app, f)).unwrap();
-        }
-    }
+    renders_at_any_size(&screens);
 }
 
 // ------------------------------------------------------- the real database
@@ -1090,18 +984,6 @@ mod real_database {
     use creditdesk::testing::{TestDb, scalar_i64};
     use creditdesk::tui::Effects;
     use sqlx::AssertSqlSafe;
-
-    /// Runs commands until nothing is pending, feeding replies to `update`.
-    async fn settle(app: &mut App, effects: &mut Effects, commands: Vec<Command>) {
-        effects.apply(commands);
-        while effects.pending() > 0 {
-            let msg = tokio::time::timeout(std::time::Duration::from_secs(20), effects.next())
-                .await
-                .expect("a reply in time");
-            let next = update(app, msg);
-            effects.apply(next);
-        }
-    }
 
     async fn exec(pool: &sqlx::PgPool, sql: &str) {
         sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))

@@ -3,60 +3,33 @@
 //! clock, fixed data, no database), `update` driven with messages (commands
 //! out), and one run through the effect runner against a real database.
 
+mod common;
+
+use common::*;
 use std::str::FromStr;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use creditdesk::Error;
-use creditdesk::db::Target;
 use creditdesk::db::coupons::{Coupon, CouponDetail, CouponRedemption, Redemption};
 use creditdesk::db::credits::Overview;
 use creditdesk::db::users::User;
 use creditdesk::domain::operator::Operator;
 use creditdesk::domain::{InvalidInput, Refusal};
 use creditdesk::tui::tabs::coupons::Dialog;
-use creditdesk::tui::{
-    App, Command, ConsoleConfig, Job, Link, Msg, Outcome, Reply, Request, TabId, Theme, update,
-    view,
-};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+use creditdesk::tui::{App, Command, Job, Link, Msg, Outcome, TabId, Theme, update};
+use crossterm::event::KeyCode;
 use rust_decimal::Decimal;
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 14, 9, 30, 0).unwrap()
-}
-
-fn config(read_only: bool) -> ConsoleConfig {
-    ConsoleConfig {
-        target: Target::parse("postgres://app:s3cret@db.example.com:5432/photos").unwrap(),
-        operator: Operator::parse("ana").unwrap(),
-        read_only,
-        env_label: Some("PRODUCTION".into()),
-    }
-}
 
 /// A console on the Coupons tab, not started.
 fn app_at(read_only: bool, now: DateTime<Utc>) -> App {
-    let mut app = App::new(&config(read_only), now, Theme::COLOR, "test");
+    let mut app = App::new(
+        &config(read_only, Some("PRODUCTION")),
+        now,
+        Theme::COLOR,
+        "test",
+    );
     app.active = TabId::Coupons;
     app
-}
-
-fn key(code: KeyCode) -> Msg {
-    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
-
-fn ch(c: char) -> Msg {
-    key(KeyCode::Char(c))
-}
-
-fn ctrl(c: char) -> Msg {
-    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
-}
-
-fn typed(app: &mut App, text: &str) -> Vec<Command> {
-    text.chars().flat_map(|c| update(app, ch(c))).collect()
 }
 
 fn dec(s: &str) -> Decimal {
@@ -265,44 +238,6 @@ fn fixture(job: &Job) -> Option<Outcome> {
         })),
         _ => return None,
     })
-}
-
-/// Answers every request in `commands` with `answer(job)`, feeding the
-/// replies to `update`; returns the commands those produce.
-fn answer(
-    app: &mut App,
-    commands: Vec<Command>,
-    answer: impl Fn(&Job) -> Option<Outcome>,
-) -> Vec<Command> {
-    let mut next = Vec::new();
-    for c in commands {
-        if let Command::Run(Request { id, owner, job, .. }) = c
-            && let Some(outcome) = answer(&job)
-        {
-            next.extend(update(app, Msg::Reply(Reply { id, owner, outcome })));
-        }
-    }
-    next
-}
-
-fn runs(commands: &[Command]) -> Vec<&Request> {
-    commands
-        .iter()
-        .filter_map(|c| match c {
-            Command::Run(r) => Some(r),
-            Command::Cancel(_) => None,
-        })
-        .collect()
-}
-
-fn changes(commands: &[Command]) -> usize {
-    runs(commands).iter().filter(|r| r.job.is_change()).count()
-}
-
-fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-    terminal.draw(|f| view(app, f)).unwrap();
-    terminal
 }
 
 fn screen(app: &App) -> String {
@@ -555,7 +490,12 @@ fn snapshot_help() {
 #[test]
 fn no_color_and_sanitised() {
     use ratatui::style::{Color, Modifier};
-    let mut app = App::new(&config(false), t0(), Theme::NO_COLOR, "test");
+    let mut app = App::new(
+        &config(false, Some("PRODUCTION")),
+        t0(),
+        Theme::NO_COLOR,
+        "test",
+    );
     app.active = TabId::Coupons;
     let c = update(&mut app, Msg::Start);
     answer(&mut app, c, fixture);
@@ -568,13 +508,7 @@ fn no_color_and_sanitised() {
         assert!(matches!(cell.fg, Color::Reset) && matches!(cell.bg, Color::Reset));
         text.push_str(cell.symbol());
     }
-    assert!(text.contains('\u{FFFD}'), "the escape is shown defused");
-    for c in text.chars() {
-        assert!(
-            !c.is_control() && !creditdesk::domain::text::is_bidi_control(c),
-            "{c:?} reached the screen"
-        );
-    }
+    assert_defused(&text);
     // The selected row stays visible without colour.
     let row = (0..60)
         .find(|y| {
@@ -625,30 +559,7 @@ fn any_size_renders_without_panic() {
     update(&mut linked, Msg::Open(Link::Coupon { id: 77, code: None }));
     screens.push(linked);
 
-    let mut sizes: Vec<(u16, u16)> = Vec::new();
-    for w in 0..=24 {
-        for h in 0..=12 {
-            sizes.push((w, h));
-        }
-    }
-    sizes.extend([
-        (1, 1),
-        (10, 3),
-        (40, 10),
-        (80, 24),
-        (200, 60),
-        (500, 3),
-        (3, 200),
-        (1, 100),
-        (100, 1),
-    ]);
-    for app in &screens {
-        let mut terminal = Terminal::new(TestBackend::new(1, 1)).unwrap();
-        for (w, h) in &sizes {
-            terminal.backend_mut().resize(*w, *h);
-            terminal.draw(|f| view(app, f)).unwrap();
-        }
-    }
+    renders_at_any_size(&screens);
 }
 
 // ------------------------------------------------------------ update rules
@@ -982,19 +893,6 @@ mod real_database {
     use super::*;
     use creditdesk::testing::{TestDb, scalar_i64, user_with_credits};
     use creditdesk::tui::Effects;
-    use std::time::Duration as StdDuration;
-
-    /// Runs commands until nothing is pending, feeding replies to `update`.
-    async fn settle(app: &mut App, effects: &mut Effects, commands: Vec<Command>) {
-        effects.apply(commands);
-        while effects.pending() > 0 {
-            let msg = tokio::time::timeout(StdDuration::from_secs(20), effects.next())
-                .await
-                .expect("a reply in time");
-            let next = update(app, msg);
-            effects.apply(next);
-        }
-    }
 
     #[tokio::test]
     async fn create_redeem_and_deactivate_through_the_tab() {

@@ -4,8 +4,10 @@
 //! the effect runner against a real database that issues cards, saves their
 //! codes, revokes one by id, redeems one by id and reveals one.
 
-use chrono::{DateTime, TimeZone, Utc};
-use creditdesk::db::Target;
+mod common;
+
+use chrono::Utc;
+use common::*;
 use creditdesk::db::gift_cards::{
     CardKey, CardValue, CreditPack, GiftCard, GiftCardRedemption, IssuedCard,
 };
@@ -15,86 +17,13 @@ use creditdesk::domain::gift_card::GiftCardStatus;
 use creditdesk::domain::operator::Operator;
 use creditdesk::domain::user_ref::UserRef;
 use creditdesk::tui::tabs::gift_cards::{CardRef, Modal, RevealedCode};
-use creditdesk::tui::{
-    App, Command, ConsoleConfig, Job, Link, Msg, Outcome, Reply, Request, TabId, Theme, update,
-    view,
-};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+use creditdesk::tui::{App, Command, Job, Link, Msg, Outcome, TabId, Theme, update};
+use crossterm::event::KeyCode;
 use rust_decimal::Decimal;
 
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 14, 9, 30, 0).unwrap()
-}
-
-fn config(read_only: bool) -> ConsoleConfig {
-    ConsoleConfig {
-        target: Target::parse("postgres://app:s3cret@db.example.com:5432/photos").unwrap(),
-        operator: Operator::parse("ana").unwrap(),
-        read_only,
-        env_label: Some("PRODUCTION".into()),
-    }
-}
-
-fn key(code: KeyCode) -> Msg {
-    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
-
-fn ch(c: char) -> Msg {
-    key(KeyCode::Char(c))
-}
-
-fn ctrl(c: char) -> Msg {
-    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
-}
-
-fn typed(app: &mut App, text: &str) -> Vec<Command> {
-    text.chars().flat_map(|c| update(app, ch(c))).collect()
-}
-
-fn runs(commands: &[Command]) -> Vec<&Request> {
-    commands
-        .iter()
-        .filter_map(|c| match c {
-            Command::Run(r) => Some(r),
-            Command::Cancel(_) => None,
-        })
-        .collect()
-}
-
-fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-    terminal.draw(|f| view(app, f)).unwrap();
-    terminal
-}
-
+/// The 80x24 screen, its rows run together.
 fn screen(app: &App) -> String {
-    let t = render(app, 80, 24);
-    t.backend()
-        .buffer()
-        .content()
-        .iter()
-        .map(|c| c.symbol())
-        .collect()
-}
-
-/// Answers every request in `commands` with `answer(job)`, feeding the
-/// replies to `update`; returns the commands those produce.
-fn answer(
-    app: &mut App,
-    commands: Vec<Command>,
-    answer: impl Fn(&Job) -> Option<Outcome>,
-) -> Vec<Command> {
-    let mut next = Vec::new();
-    for c in commands {
-        if let Command::Run(Request { id, owner, job, .. }) = c
-            && let Some(outcome) = answer(&job)
-        {
-            next.extend(update(app, Msg::Reply(Reply { id, owner, outcome })));
-        }
-    }
-    next
+    rows(app, 80, 24).concat()
 }
 
 // ------------------------------------------------------------------ data
@@ -241,7 +170,12 @@ fn fixture(job: &Job) -> Option<Outcome> {
 
 /// Started and switched to the Gift cards tab, the list loaded.
 fn opened(read_only: bool) -> App {
-    let mut app = App::new(&config(read_only), t0(), Theme::COLOR, "test");
+    let mut app = App::new(
+        &config(read_only, Some("PRODUCTION")),
+        t0(),
+        Theme::COLOR,
+        "test",
+    );
     let c = show_tab(&mut app);
     answer(&mut app, c, fixture);
     app
@@ -769,7 +703,12 @@ fn redeem_without_a_redeemable_selection_needs_the_code() {
     );
 
     // An empty list: r redeems a typed code (R refreshes).
-    let mut app = App::new(&config(false), t0(), Theme::COLOR, "test");
+    let mut app = App::new(
+        &config(false, Some("PRODUCTION")),
+        t0(),
+        Theme::COLOR,
+        "test",
+    );
     let c = show_tab(&mut app);
     answer(&mut app, c, |_| Some(Outcome::GiftCards(Ok(vec![]))));
     redeem_form(&mut app, CODE_105, "12");
@@ -1085,7 +1024,12 @@ fn a_link_opens_the_card_by_id() {
 
 #[test]
 fn a_link_to_a_tab_not_started_loads_the_list_too() {
-    let mut app = App::new(&config(false), t0(), Theme::COLOR, "test");
+    let mut app = App::new(
+        &config(false, Some("PRODUCTION")),
+        t0(),
+        Theme::COLOR,
+        "test",
+    );
     update(&mut app, Msg::Start);
     let c = update(
         &mut app,
@@ -1114,7 +1058,12 @@ fn a_link_to_a_tab_not_started_loads_the_list_too() {
 
 #[test]
 fn paging_as_you_scroll() {
-    let mut app = App::new(&config(false), t0(), Theme::COLOR, "test");
+    let mut app = App::new(
+        &config(false, Some("PRODUCTION")),
+        t0(),
+        Theme::COLOR,
+        "test",
+    );
     let c = show_tab(&mut app);
     let page = |from: i32| -> Vec<GiftCard> {
         (0..100)
@@ -1228,13 +1177,7 @@ fn database_text_is_sanitised() {
     let list = screen(&app);
     update(&mut app, key(KeyCode::Enter));
     for text in [list, screen(&app)] {
-        assert!(text.contains('\u{FFFD}'), "the escape is shown defused");
-        for c in text.chars() {
-            assert!(
-                !c.is_control() && !creditdesk::domain::text::is_bidi_control(c),
-                "{c:?} reached the screen"
-            );
-        }
+        assert_defused(&text);
     }
 }
 
@@ -1319,29 +1262,7 @@ fn any_size_renders_without_panic() {
     update(&mut help, ch('?'));
     screens.push(help);
 
-    let mut sizes: Vec<(u16, u16)> = Vec::new();
-    for w in 0..=24 {
-        for h in 0..=12 {
-            sizes.push((w, h));
-        }
-    }
-    sizes.extend([
-        (1, 1),
-        (10, 3),
-        (80, 24),
-        (200, 60),
-        (500, 3),
-        (3, 200),
-        (1, 100),
-        (100, 1),
-    ]);
-    for app in &screens {
-        let mut terminal = Terminal::new(TestBackend::new(1, 1)).unwrap();
-        for (w, h) in &sizes {
-            terminal.backend_mut().resize(*w, *h);
-            terminal.draw(|f| view(app, f)).unwrap();
-        }
-    }
+    renders_at_any_size(&screens);
 }
 
 // ------------------------------------------------------- the real database
@@ -1350,19 +1271,6 @@ mod real_database {
     use super::*;
     use creditdesk::testing::{TestDb, scalar_i64};
     use creditdesk::tui::Effects;
-    use std::time::Duration;
-
-    /// Runs commands until nothing is pending, feeding replies to `update`.
-    async fn settle(app: &mut App, effects: &mut Effects, commands: Vec<Command>) {
-        effects.apply(commands);
-        while effects.pending() > 0 {
-            let msg = tokio::time::timeout(Duration::from_secs(20), effects.next())
-                .await
-                .expect("a reply in time");
-            let next = update(app, msg);
-            effects.apply(next);
-        }
-    }
 
     async fn keys(app: &mut App, effects: &mut Effects, msgs: Vec<Msg>) {
         for m in msgs {
@@ -1393,7 +1301,12 @@ mod real_database {
         let file = dir.join("codes.csv");
 
         // Real time: the expiry must be in the future for the database.
-        let mut app = App::new(&config(false), Utc::now(), Theme::COLOR, "test");
+        let mut app = App::new(
+            &config(false, Some("PRODUCTION")),
+            Utc::now(),
+            Theme::COLOR,
+            "test",
+        );
         let mut effects = Effects::new(db.pool.clone(), Operator::parse("ana").unwrap());
         keys(&mut app, &mut effects, vec![Msg::Start, ch('2')]).await;
         assert!(tab(&app).window.loaded() && tab(&app).window.is_empty());

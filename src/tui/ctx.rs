@@ -82,6 +82,11 @@ impl<'a> Ctx<'a> {
         self.schedule(Some(delay), job)
     }
 
+    /// Runs `job` after `delay` if any (a debounced list), else now.
+    pub fn request_in(&mut self, delay: Option<Duration>, job: Job) -> RequestId {
+        self.schedule(delay, job)
+    }
+
     fn schedule(&mut self, delay: Option<Duration>, job: Job) -> RequestId {
         let id = self.ids.request();
         self.out.commands.push(Command::Run(Request {

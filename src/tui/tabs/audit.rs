@@ -5,7 +5,7 @@ use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Block, Cell, Row};
 
 use super::users::when;
 use super::{Handled, Tab, Ui};
@@ -19,7 +19,8 @@ use crate::tui::keys::{KeyHint, is_char, is_enter, is_esc, nav};
 use crate::tui::link::Link;
 use crate::tui::widgets::popup::message;
 use crate::tui::widgets::{
-    Fetch, Field, Form, FormAction, PagedWindow, Received, fit, safe, safe_opt, safe_owned, spinner,
+    Fetch, Field, Form, FormAction, ListTable, PagedWindow, Received, paged_status, render_empty,
+    safe, safe_opt, safe_owned,
 };
 
 pub const PAGE: i64 = 100;
@@ -285,26 +286,7 @@ impl Tab for AuditTab {
             title.push(safe_owned(filter));
         }
         title.push(Span::raw(" "));
-        let status = if let Some(e) = w.error() {
-            Span::styled(
-                fit(&format!(" {e} — R to retry "), area.width),
-                theme.error(),
-            )
-        } else if w.is_loading() {
-            Span::styled(
-                format!(" {} ", spinner::loading(ui.tick, "loading…")),
-                theme.warning(),
-            )
-        } else if w.is_empty() {
-            Span::raw("")
-        } else {
-            let more = if w.has_older() { "+" } else { "" };
-            Span::raw(format!(
-                " {}–{}{more} ",
-                w.rows_above() + 1,
-                w.rows_above() + w.len()
-            ))
-        };
+        let status = paged_status(w, area.width, theme, ui.tick);
         let block = Block::bordered()
             .border_style(theme.border())
             .title(Line::from(title))
@@ -322,40 +304,27 @@ impl Tab for AuditTab {
                 } else {
                     ""
                 };
-                frame.render_widget(Paragraph::new(Span::styled(text, theme.dim())), inner);
+                render_empty(frame, inner, theme, text);
             } else {
-                let height = usize::from(inner.height.saturating_sub(1));
-                let from = w.nav.visible_from(w.len(), height);
-                let rows = w.iter().skip(from).take(height).map(|e| {
-                    Row::new(vec![
-                        Cell::from(when(e.created_at)),
-                        Cell::from(safe(&e.actor)),
-                        Cell::from(safe(&e.action)),
-                        Cell::from(safe_owned(format!(
-                            "{} {}",
-                            e.entity_type,
-                            e.entity_id.as_deref().unwrap_or("-")
-                        ))),
-                        Cell::from(safe_opt(e.reason.as_deref())),
-                    ])
-                });
-                let header = Row::new(vec!["when", "operator", "action", "entity", "reason"])
-                    .style(theme.header());
-                let table = Table::new(
-                    rows,
-                    [
-                        Constraint::Length(16),
-                        Constraint::Length(12),
-                        Constraint::Length(17),
-                        Constraint::Length(12),
-                        Constraint::Fill(1),
-                    ],
-                )
-                .header(header)
-                .row_highlight_style(theme.selected());
-                let mut state =
-                    TableState::new().with_selected(Some(w.nav.selected().saturating_sub(from)));
-                frame.render_stateful_widget(table, inner, &mut state);
+                ListTable::new(theme)
+                    .column("when", Constraint::Length(16))
+                    .column("operator", Constraint::Length(12))
+                    .column("action", Constraint::Length(17))
+                    .column("entity", Constraint::Length(12))
+                    .column("reason", Constraint::Fill(1))
+                    .render(frame, inner, &w.nav, w.len(), w.iter(), |e| {
+                        Row::new(vec![
+                            Cell::from(when(e.created_at)),
+                            Cell::from(safe(&e.actor)),
+                            Cell::from(safe(&e.action)),
+                            Cell::from(safe_owned(format!(
+                                "{} {}",
+                                e.entity_type,
+                                e.entity_id.as_deref().unwrap_or("-")
+                            ))),
+                            Cell::from(safe_opt(e.reason.as_deref())),
+                        ])
+                    });
             }
         }
         match &self.modal {

@@ -13,6 +13,8 @@ use super::popup::message;
 use super::safe::{safe, safe_styled};
 use super::spinner;
 use crate::tui::command::RequestId;
+use crate::tui::ctx::Ctx;
+use crate::tui::keys::is_enter;
 use crate::tui::theme::Theme;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +39,17 @@ pub enum ConfirmAction {
     Close,
 }
 
+/// What a key did to a dialog that ends in a confirmation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialogKey {
+    Stay,
+    /// Not a key of the dialog (q, ?): the app's.
+    Ignored,
+    Close,
+    /// Stopped waiting for a change: it may or may not be applied.
+    Abandoned,
+}
+
 #[derive(Debug, Clone)]
 pub struct Confirm {
     pub title: String,
@@ -51,6 +64,32 @@ impl Confirm {
             title: title.into(),
             lines,
             state: ConfirmState::Ready,
+        }
+    }
+
+    /// A key for the dialog holding this confirmation: `send` makes the
+    /// request when the operator applies; `None` means back to the form.
+    pub fn dialog_key(
+        &mut self,
+        key: &KeyEvent,
+        ctx: &mut Ctx,
+        send: impl FnOnce(&mut Ctx) -> RequestId,
+    ) -> Option<DialogKey> {
+        match self.key(key) {
+            ConfirmAction::Apply => {
+                let id = send(ctx);
+                self.sent(id);
+                Some(DialogKey::Stay)
+            }
+            ConfirmAction::Back => None,
+            ConfirmAction::Abandon => {
+                ctx.cancel(self.in_flight());
+                Some(DialogKey::Abandoned)
+            }
+            ConfirmAction::Close => Some(DialogKey::Close),
+            // Enter while in flight: swallowed, so a double press acts once.
+            ConfirmAction::None if is_enter(key) => Some(DialogKey::Stay),
+            ConfirmAction::None => Some(DialogKey::Ignored),
         }
     }
 

@@ -12,7 +12,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::age;
-use super::fail::{FailDialog, FailKey, summary};
+use super::fail::{FailDialog, summary};
 use crate::db::batches::{BatchDetail, BatchSummary, GenerationOptions};
 use crate::domain::text::truncate_width;
 use crate::tui::app::Msg;
@@ -24,7 +24,7 @@ use crate::tui::tabs::Ui;
 use crate::tui::tabs::users::detail::type_label;
 use crate::tui::tabs::users::when;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{fit, safe_owned, spinner};
+use crate::tui::widgets::{DialogKey, fit, safe_owned, spinner};
 
 /// Width of the labels on the left.
 const LABEL: usize = 12;
@@ -218,10 +218,10 @@ impl Detail {
             return KeyResult::Handled;
         };
         match dialog.key(key, batch, age, ctx) {
-            FailKey::Stay => {}
-            FailKey::Ignored => return KeyResult::Ignored,
-            FailKey::Close => self.fail = None,
-            FailKey::Abandoned => {
+            DialogKey::Stay => {}
+            DialogKey::Ignored => return KeyResult::Ignored,
+            DialogKey::Close => self.fail = None,
+            DialogKey::Abandoned => {
                 self.fail = None;
                 self.notice = Some(
                     "stopped waiting: the batch may or may not have been failed; reloaded".into(),

@@ -15,19 +15,9 @@ use crate::domain::text::Reason;
 use crate::error::Result;
 use crate::tui::command::{Job, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{KeyHint, is_enter};
+use crate::tui::keys::KeyHint;
 use crate::tui::tabs::Ui;
-use crate::tui::widgets::{Confirm, ConfirmAction, ConfirmState, Field, Form, FormAction};
-
-/// What the detail screen should do after a key in the dialog.
-pub(super) enum FailKey {
-    Stay,
-    /// Not a key of the confirmation (q, ?): the app's.
-    Ignored,
-    Close,
-    /// Stopped waiting: the batch may or may not have been failed.
-    Abandoned,
-}
+use crate::tui::widgets::{Confirm, ConfirmState, DialogKey, Field, Form, FormAction};
 
 /// `none`, `all` or a number of credits (1 to 1,000,000).
 pub fn parse_refund(s: &str) -> Result<Refund, InvalidInput> {
@@ -133,35 +123,26 @@ impl FailDialog {
         batch: &BatchDetail,
         age_seconds: i64,
         ctx: &mut Ctx,
-    ) -> FailKey {
+    ) -> DialogKey {
         if let Some((confirm, reason, refund)) = &mut self.confirm {
-            match confirm.key(key) {
-                ConfirmAction::Apply => {
-                    let id = ctx.request(Job::FailBatch {
-                        id: self.batch_id,
-                        reason: reason.clone(),
-                        refund: *refund,
-                    });
-                    confirm.sent(id);
-                }
-                ConfirmAction::Back => self.confirm = None,
-                ConfirmAction::Abandon => {
-                    ctx.cancel(confirm.in_flight());
-                    return FailKey::Abandoned;
-                }
-                ConfirmAction::Close => return FailKey::Close,
-                // Enter while in flight lands here: swallowed.
-                ConfirmAction::None if is_enter(key) => {}
-                ConfirmAction::None => return FailKey::Ignored,
-            }
-            return FailKey::Stay;
+            let done = confirm.dialog_key(key, ctx, |ctx| {
+                ctx.request(Job::FailBatch {
+                    id: self.batch_id,
+                    reason: reason.clone(),
+                    refund: *refund,
+                })
+            });
+            return done.unwrap_or_else(|| {
+                self.confirm = None;
+                DialogKey::Stay
+            });
         }
         match self.form.key(key) {
-            FormAction::Cancel => return FailKey::Close,
+            FormAction::Cancel => return DialogKey::Close,
             FormAction::Submit => self.review(batch, age_seconds),
             FormAction::None => {}
         }
-        FailKey::Stay
+        DialogKey::Stay
     }
 
     /// Checks the form; if valid, shows the confirmation. What may be done

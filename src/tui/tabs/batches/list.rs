@@ -9,7 +9,7 @@ use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Block, Cell, Row};
 
 use super::{age, duration_label};
 use crate::db::batches::{BatchFilter, BatchSummary, STUCK_AFTER};
@@ -23,7 +23,9 @@ use crate::tui::ctx::Ctx;
 use crate::tui::keys::{KeyHint, is_char, is_enter, is_esc, nav};
 use crate::tui::tabs::Ui;
 use crate::tui::tabs::users::when;
-use crate::tui::widgets::{Field, Form, FormAction, ListNav, fit, safe, safe_owned, spinner};
+use crate::tui::widgets::{
+    Field, Form, FormAction, ListNav, ListTable, fit, load_status, render_empty, safe, safe_owned,
+};
 
 /// Batches shown at most; a full list says "narrow it".
 pub const LIMIT: i64 = 500;
@@ -219,10 +221,7 @@ impl List {
         ctx.cancel(self.pending.take());
         self.asked = self.view.clone();
         let job = Job::Batches(self.view.filter());
-        self.pending = Some(match delay {
-            Some(d) => ctx.request_after(d, job),
-            None => ctx.request(job),
-        });
+        self.pending = Some(ctx.request_in(delay, job));
         self.error = None;
         self.failed = false;
     }
@@ -428,17 +427,18 @@ impl List {
 
     pub(super) fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
         let theme = ui.theme;
-        let status = if let Some(e) = &self.error {
-            Span::styled(
-                fit(&format!(" {e} — R to retry "), area.width),
-                theme.error(),
-            )
-        } else if self.pending.is_some() {
-            Span::styled(
-                format!(" {} ", spinner::loading(ui.tick, "loading…")),
-                theme.warning(),
-            )
-        } else if self.shown.is_some() {
+        let status = load_status(
+            self.error.as_deref(),
+            self.pending.is_some(),
+            "loading…",
+            area.width,
+            theme,
+            ui.tick,
+        )
+        .unwrap_or_else(|| {
+            if self.shown.is_none() {
+                return Span::raw("");
+            }
             let n = self.batches.len();
             let plural = if n == 1 { "" } else { "es" };
             let more = if n as i64 >= LIMIT {
@@ -447,9 +447,7 @@ impl List {
                 ""
             };
             Span::raw(fit(&format!(" {n} batch{plural}{more} "), area.width))
-        } else {
-            Span::raw("")
-        };
+        });
         let block = Block::bordered()
             .border_style(theme.border())
             .title(self.title(ui))
@@ -476,7 +474,7 @@ impl List {
                 (Some(v), None) if v.is_filtered() => "no batches match the filter".into(),
                 (Some(_), None) => "no batches yet".into(),
             };
-            frame.render_widget(Paragraph::new(Span::styled(text, theme.dim())), inner);
+            render_empty(frame, inner, theme, &text);
             return;
         }
         // Ages keep counting from when the rows arrived.
@@ -485,9 +483,21 @@ impl List {
             .map_or(0, |t| (ui.now - t).num_seconds().max(0));
         let stuck_after = self.view.stuck_after.num_seconds();
         let wide = inner.width >= 120;
-        let height = usize::from(inner.height.saturating_sub(1));
-        let from = self.nav.visible_from(self.batches.len(), height);
-        let rows = self.batches.iter().skip(from).take(height).map(|b| {
+        let mut table = ListTable::new(theme)
+            .column("id", Constraint::Length(7))
+            .column("status", Constraint::Length(10))
+            .column(Line::from("age").right_aligned(), Constraint::Length(7))
+            .column("user", Constraint::Fill(3))
+            .column("model", Constraint::Fill(2))
+            .column(Line::from("imgs").right_aligned(), Constraint::Length(4))
+            .column(Line::from("credits").right_aligned(), Constraint::Length(7));
+        if wide {
+            table = table
+                .column("created", Constraint::Length(16))
+                .column("completed", Constraint::Length(16));
+        }
+        let len = self.batches.len();
+        table.render(frame, inner, &self.nav, len, self.batches.iter(), |b| {
             let secs = b.age_seconds.saturating_add(since);
             let stuck = b.status == BatchStatus::Generating.as_str() && secs > stuck_after;
             let status_style = match b.status.as_str() {
@@ -521,36 +531,6 @@ impl List {
             }
             Row::new(cells)
         });
-        let mut header = vec![
-            Cell::from("id"),
-            Cell::from("status"),
-            Cell::from(Line::from("age").right_aligned()),
-            Cell::from("user"),
-            Cell::from("model"),
-            Cell::from(Line::from("imgs").right_aligned()),
-            Cell::from(Line::from("credits").right_aligned()),
-        ];
-        let mut widths = vec![
-            Constraint::Length(7),
-            Constraint::Length(10),
-            Constraint::Length(7),
-            Constraint::Fill(3),
-            Constraint::Fill(2),
-            Constraint::Length(4),
-            Constraint::Length(7),
-        ];
-        if wide {
-            header.push(Cell::from("created"));
-            header.push(Cell::from("completed"));
-            widths.push(Constraint::Length(16));
-            widths.push(Constraint::Length(16));
-        }
-        let table = Table::new(rows, widths)
-            .header(Row::new(header).style(theme.header()))
-            .row_highlight_style(theme.selected());
-        let mut state =
-            TableState::new().with_selected(Some(self.nav.selected().saturating_sub(from)));
-        frame.render_stateful_widget(table, inner, &mut state);
     }
 }
 

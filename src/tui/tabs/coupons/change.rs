@@ -7,7 +7,7 @@ use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
-use super::{DialogKey, confirm_keys};
+use super::confirm_keys;
 use crate::db::coupons::{Coupon, CouponRedemption};
 use crate::db::credits::Overview;
 use crate::db::users::User;
@@ -20,37 +20,11 @@ use crate::tui::command::{Job, RequestId};
 use crate::tui::ctx::Ctx;
 use crate::tui::keys::{KeyHint, is_enter, is_esc};
 use crate::tui::tabs::Ui;
-use crate::tui::widgets::{Confirm, ConfirmAction, Field, Form, FormAction};
+use crate::tui::widgets::{Confirm, DialogKey, Field, Form, FormAction};
 
 /// `CODE (#3)`
 fn name(c: &Coupon) -> String {
     format!("{} (#{})", c.code, c.id)
-}
-
-/// What a confirmation key means for the dialog holding it; `send` makes
-/// the request when the operator applies.
-fn confirm_key(
-    confirm: &mut Confirm,
-    key: &KeyEvent,
-    ctx: &mut Ctx,
-    send: impl FnOnce(&mut Ctx) -> RequestId,
-) -> Option<DialogKey> {
-    match confirm.key(key) {
-        ConfirmAction::Apply => {
-            let id = send(ctx);
-            confirm.sent(id);
-            Some(DialogKey::Stay)
-        }
-        ConfirmAction::Back => None,
-        ConfirmAction::Abandon => {
-            ctx.cancel(confirm.in_flight());
-            Some(DialogKey::Abandoned)
-        }
-        ConfirmAction::Close => Some(DialogKey::Close),
-        // Enter while in flight lands here: swallowed.
-        ConfirmAction::None if is_enter(key) => Some(DialogKey::Stay),
-        ConfirmAction::None => Some(DialogKey::Ignored),
-    }
 }
 
 // ------------------------------------------------------------- deactivate
@@ -110,7 +84,7 @@ impl DeactivateDialog {
         if let Some((confirm, reason)) = &mut self.confirm {
             let code = self.coupon.code.clone();
             let reason = reason.clone();
-            return match confirm_key(confirm, key, ctx, |ctx| {
+            return match confirm.dialog_key(key, ctx, |ctx| {
                 ctx.request(Job::DeactivateCoupon { code, reason })
             }) {
                 Some(k) => k,
@@ -258,7 +232,7 @@ impl RedeemDialog {
         if let Some((confirm, user)) = &mut self.confirm {
             let code = self.coupon.code.clone();
             let user = UserRef::Id(user.id);
-            return match confirm_key(confirm, key, ctx, |ctx| {
+            return match confirm.dialog_key(key, ctx, |ctx| {
                 ctx.request(Job::RedeemCoupon { code, user })
             }) {
                 Some(k) => k,

@@ -11,7 +11,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use tui_input::Input;
 
-use super::{DialogKey, confirm_keys};
+use super::confirm_keys;
 use crate::db::coupons::Coupon;
 use crate::domain::codes::CouponCode;
 use crate::domain::coupon::{CouponFields, DiscountType, NewCoupon};
@@ -19,9 +19,9 @@ use crate::domain::{InvalidInput, Refusal};
 use crate::error::{Error, Result};
 use crate::tui::command::{Job, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{KeyHint, is_ctrl, is_enter};
+use crate::tui::keys::{KeyHint, is_ctrl};
 use crate::tui::tabs::Ui;
-use crate::tui::widgets::{Confirm, ConfirmAction, Field, Form, FormAction};
+use crate::tui::widgets::{Confirm, DialogKey, Field, Form, FormAction};
 
 pub struct CreateDialog {
     pub form: Form,
@@ -98,25 +98,16 @@ impl CreateDialog {
 
     pub(super) fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> DialogKey {
         if let Some((confirm, new, generated)) = &mut self.confirm {
-            match confirm.key(key) {
-                ConfirmAction::Apply => {
-                    let id = ctx.request(Job::CreateCoupon {
-                        new: new.clone(),
-                        generated: *generated,
-                    });
-                    confirm.sent(id);
-                }
-                ConfirmAction::Back => self.confirm = None,
-                ConfirmAction::Abandon => {
-                    ctx.cancel(confirm.in_flight());
-                    return DialogKey::Abandoned;
-                }
-                ConfirmAction::Close => return DialogKey::Close,
-                // Enter while in flight lands here: swallowed.
-                ConfirmAction::None if is_enter(key) => {}
-                ConfirmAction::None => return DialogKey::Ignored,
-            }
-            return DialogKey::Stay;
+            let done = confirm.dialog_key(key, ctx, |ctx| {
+                ctx.request(Job::CreateCoupon {
+                    new: new.clone(),
+                    generated: *generated,
+                })
+            });
+            return done.unwrap_or_else(|| {
+                self.confirm = None;
+                DialogKey::Stay
+            });
         }
         if is_ctrl(key, 'g') {
             self.generate();

@@ -4,13 +4,11 @@
 
 use std::time::Duration;
 
-use crossterm::event::{Event, KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
-use tui_input::Input;
-use tui_input::backend::crossterm::EventHandler;
+use ratatui::widgets::{Block, Cell, Row};
 
 use super::{short_type, short_validity, short_value, status_style};
 use crate::db::coupons::{Coupon, CouponFilter};
@@ -19,7 +17,10 @@ use crate::tui::command::{Job, RequestId};
 use crate::tui::ctx::Ctx;
 use crate::tui::keys::{is_char, is_enter, is_esc, nav};
 use crate::tui::tabs::Ui;
-use crate::tui::widgets::{ListNav, fit, safe, safe_opt, safe_owned, spinner};
+use crate::tui::widgets::search::{SearchField, Typed};
+use crate::tui::widgets::{
+    ListNav, ListTable, fit, load_status, render_empty, safe, safe_opt, safe_owned,
+};
 
 /// Typing waits this long for the next key before asking.
 pub const DEBOUNCE: Duration = Duration::from_millis(250);
@@ -43,8 +44,7 @@ struct Query {
 
 #[derive(Default)]
 pub struct CouponList {
-    input: Input,
-    editing: bool,
+    search: SearchField,
     /// `a`: every coupon, not only those redeemable now.
     pub all: bool,
     coupons: Vec<Coupon>,
@@ -60,7 +60,7 @@ pub struct CouponList {
 
 impl CouponList {
     pub fn editing(&self) -> bool {
-        self.editing
+        self.search.editing
     }
 
     pub fn busy(&self) -> bool {
@@ -72,7 +72,7 @@ impl CouponList {
     }
 
     pub fn text(&self) -> &str {
-        self.input.value()
+        self.search.value()
     }
 
     pub fn loaded(&self) -> bool {
@@ -104,7 +104,7 @@ impl CouponList {
     fn load(&mut self, delay: Option<Duration>, ctx: &mut Ctx) {
         ctx.cancel(self.pending.take());
         self.asked = Query {
-            text: self.input.value().trim().to_owned(),
+            text: self.search.value().trim().to_owned(),
             all: self.all,
         };
         let job = Job::Coupons(CouponFilter {
@@ -112,10 +112,7 @@ impl CouponList {
             search: Some(self.asked.text.clone()).filter(|t| !t.is_empty()),
             limit: LIMIT,
         });
-        self.pending = Some(match delay {
-            Some(d) => ctx.request_after(d, job),
-            None => ctx.request(job),
-        });
+        self.pending = Some(ctx.request_in(delay, job));
         self.error = None;
         self.failed = false;
     }
@@ -132,39 +129,25 @@ impl CouponList {
     }
 
     pub(super) fn paste(&mut self, text: &str, ctx: &mut Ctx) -> bool {
-        if !self.editing {
+        if !self.search.paste(text) {
             return false;
-        }
-        for c in crate::domain::text::sanitize(text).chars() {
-            self.input.handle(tui_input::InputRequest::InsertChar(c));
         }
         self.load(Some(DEBOUNCE), ctx);
         true
     }
 
     pub(super) fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> KeyResult {
-        if self.editing {
-            match key.code {
-                KeyCode::Esc => self.editing = false,
-                KeyCode::Enter | KeyCode::Down | KeyCode::Tab => {
-                    self.editing = false;
-                    // Don't make Enter wait for the debounce.
-                    if self.pending.is_some() {
-                        self.load(None, ctx);
-                    }
-                }
-                _ => {
-                    let before = self.input.value().to_owned();
-                    self.input.handle_event(&Event::Key(*key));
-                    if self.input.value() != before {
-                        self.load(Some(DEBOUNCE), ctx);
-                    }
-                }
+        if self.search.editing {
+            match self.search.key(key) {
+                // Don't make Enter wait for the debounce.
+                Typed::Done if self.pending.is_some() => self.load(None, ctx),
+                Typed::Changed => self.load(Some(DEBOUNCE), ctx),
+                _ => {}
             }
             return KeyResult::Handled;
         }
         if is_char(key, '/') || is_char(key, 's') {
-            self.editing = true;
+            self.search.editing = true;
             return KeyResult::Handled;
         }
         if is_char(key, 'a') {
@@ -187,8 +170,8 @@ impl CouponList {
                 ctx.cancel(self.pending.take());
                 return KeyResult::Handled;
             }
-            if !self.input.value().is_empty() {
-                self.input.reset();
+            if !self.search.value().is_empty() {
+                self.search.input.reset();
                 self.load(None, ctx);
                 return KeyResult::Handled;
             }
@@ -229,21 +212,30 @@ impl CouponList {
         let theme = ui.theme;
         let [search_row, list] =
             Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
-        self.render_search(frame, search_row, ui);
+        self.search.render(
+            frame,
+            search_row,
+            theme,
+            " Search: ",
+            "press / to search codes and descriptions, a for all coupons",
+            None,
+        );
 
-        let status = if let Some(e) = &self.error {
-            Span::styled(
-                fit(&format!(" {e} — R to retry "), list.width),
-                theme.error(),
-            )
-        } else if self.pending.is_some() {
-            Span::styled(
-                format!(" {} ", spinner::loading(ui.tick, "loading…")),
-                theme.warning(),
-            )
-        } else if let Some(n) = notice {
-            safe_owned(fit(&format!(" {n} "), list.width)).style(theme.success())
-        } else if self.shown.is_some() {
+        let status = load_status(
+            self.error.as_deref(),
+            self.pending.is_some(),
+            "loading…",
+            list.width,
+            theme,
+            ui.tick,
+        )
+        .unwrap_or_else(|| {
+            if let Some(n) = notice {
+                return safe_owned(fit(&format!(" {n} "), list.width)).style(theme.success());
+            }
+            if self.shown.is_none() {
+                return Span::raw("");
+            }
             let n = self.coupons.len();
             let more = if n as i64 >= LIMIT {
                 " (type more to narrow)"
@@ -252,9 +244,7 @@ impl CouponList {
             };
             let plural = if n == 1 { "" } else { "s" };
             Span::raw(fit(&format!(" {n} coupon{plural}{more} "), list.width))
-        } else {
-            Span::raw("")
-        };
+        });
         let which = if self.all {
             " All coupons"
         } else {
@@ -285,13 +275,32 @@ impl CouponList {
                 (Some(q), None) if q.text.is_empty() => "no coupons yet — n creates one",
                 (Some(_), None) => "no coupon matches",
             };
-            frame.render_widget(Paragraph::new(Span::styled(text, theme.dim())), inner);
+            render_empty(frame, inner, theme, text);
             return;
         }
         let wide = inner.width >= WIDE;
-        let height = usize::from(inner.height.saturating_sub(1));
-        let from = self.nav.visible_from(self.coupons.len(), height);
-        let rows = self.coupons.iter().skip(from).take(height).map(|c| {
+        let mut table = ListTable::new(theme)
+            .column(
+                "code",
+                if wide {
+                    Constraint::Length(32)
+                } else {
+                    Constraint::Fill(1)
+                },
+            )
+            .column("type", Constraint::Length(7))
+            .column(Line::from("value").right_aligned(), Constraint::Length(10))
+            .column(
+                Line::from("used/max").right_aligned(),
+                Constraint::Length(11),
+            )
+            .column("validity", Constraint::Length(if wide { 36 } else { 16 }))
+            .column("state", Constraint::Length(9));
+        if wide {
+            table = table.column("description", Constraint::Fill(2));
+        }
+        let len = self.coupons.len();
+        table.render(frame, inner, &self.nav, len, self.coupons.iter(), |c| {
             let status = c.status(ui.now);
             let mut cells = vec![
                 Cell::from(safe(&c.code)),
@@ -310,89 +319,5 @@ impl CouponList {
             }
             Row::new(cells)
         });
-        let mut header = vec![
-            Cell::from("code"),
-            Cell::from("type"),
-            Cell::from(Line::from("value").right_aligned()),
-            Cell::from(Line::from("used/max").right_aligned()),
-            Cell::from("validity"),
-            Cell::from("state"),
-        ];
-        let mut widths = vec![
-            if wide {
-                Constraint::Length(32)
-            } else {
-                Constraint::Fill(1)
-            },
-            Constraint::Length(7),
-            Constraint::Length(10),
-            Constraint::Length(11),
-            Constraint::Length(if wide { 36 } else { 16 }),
-            Constraint::Length(9),
-        ];
-        if wide {
-            header.push(Cell::from("description"));
-            widths.push(Constraint::Fill(2));
-        }
-        let table = Table::new(rows, widths)
-            .header(Row::new(header).style(theme.header()))
-            .row_highlight_style(theme.selected());
-        let mut state =
-            TableState::new().with_selected(Some(self.nav.selected().saturating_sub(from)));
-        frame.render_stateful_widget(table, inner, &mut state);
-    }
-
-    fn render_search(&self, frame: &mut Frame, row: Rect, ui: &Ui) {
-        let theme = ui.theme;
-        let label = " Search: ";
-        let lw = u16::try_from(label.len()).unwrap_or(0);
-        frame.render_widget(
-            Paragraph::new(Span::styled(
-                label,
-                if self.editing {
-                    theme.title()
-                } else {
-                    theme.dim()
-                },
-            )),
-            row,
-        );
-        let input_area = Rect {
-            x: row.x.saturating_add(lw),
-            width: row.width.saturating_sub(lw),
-            ..row
-        };
-        if input_area.is_empty() {
-            return;
-        }
-        let width = usize::from(input_area.width.saturating_sub(1));
-        let scroll = self.input.visual_scroll(width);
-        let text = if self.input.value().is_empty() && !self.editing {
-            Span::styled(
-                "press / to search codes and descriptions, a for all coupons",
-                theme.dim(),
-            )
-        } else {
-            safe(self.input.value())
-        };
-        frame.render_widget(
-            Paragraph::new(Line::from(text))
-                .style(if self.editing {
-                    theme.input_focused()
-                } else {
-                    theme.base()
-                })
-                .scroll((0, u16::try_from(scroll).unwrap_or(u16::MAX))),
-            input_area,
-        );
-        if self.editing {
-            let cx = self.input.visual_cursor().saturating_sub(scroll);
-            let cx = input_area
-                .x
-                .saturating_add(u16::try_from(cx).unwrap_or(u16::MAX));
-            if cx < input_area.right() {
-                frame.set_cursor_position(Position::new(cx, input_area.y));
-            }
-        }
     }
 }

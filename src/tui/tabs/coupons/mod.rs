@@ -25,7 +25,7 @@ use crate::tui::keys::{KeyHint, is_char, is_enter, is_esc};
 use crate::tui::link::Link;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::popup::message;
-use crate::tui::widgets::{Confirm, ConfirmState, safe, safe_owned};
+use crate::tui::widgets::{Confirm, ConfirmState, DialogKey, safe, safe_owned};
 
 pub use change::{DeactivateDialog, RedeemDialog};
 pub use create::CreateDialog;
@@ -54,16 +54,6 @@ impl Dialog {
             Dialog::Notice { .. } => None,
         }
     }
-}
-
-/// What the tab should do after a key in a dialog.
-pub(super) enum DialogKey {
-    Stay,
-    /// Not a key of the dialog (q, ?): the app's.
-    Ignored,
-    Close,
-    /// Stopped waiting for a change: it may or may not be applied.
-    Abandoned,
 }
 
 #[derive(Default)]

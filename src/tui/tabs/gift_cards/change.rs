@@ -21,9 +21,9 @@ use crate::domain::user_ref::UserRef;
 use crate::error::Result;
 use crate::tui::command::{Job, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{KeyHint, is_enter};
+use crate::tui::keys::KeyHint;
 use crate::tui::tabs::Ui;
-use crate::tui::widgets::{Confirm, ConfirmAction, ConfirmState, Field, Form, FormAction};
+use crate::tui::widgets::{Confirm, ConfirmState, Field, Form, FormAction};
 
 /// A masked code shows its last four letters or digits.
 const TAIL: usize = 4;
@@ -215,22 +215,11 @@ impl ChangeDialog {
 
     pub fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> DialogKey {
         if let Some((confirm, job)) = &mut self.confirm {
-            match confirm.key(key) {
-                ConfirmAction::Apply => {
-                    let id = ctx.request(job.clone());
-                    confirm.sent(id);
-                }
-                ConfirmAction::Back => self.confirm = None,
-                ConfirmAction::Abandon => {
-                    ctx.cancel(confirm.in_flight());
-                    return DialogKey::Abandoned;
-                }
-                ConfirmAction::Close => return DialogKey::Close,
-                // Enter while in flight: swallowed, so a double press acts once.
-                ConfirmAction::None if is_enter(key) => {}
-                ConfirmAction::None => return DialogKey::Ignored,
-            }
-            return DialogKey::Stay;
+            let done = confirm.dialog_key(key, ctx, |ctx| ctx.request(job.clone()));
+            return done.unwrap_or_else(|| {
+                self.confirm = None;
+                DialogKey::Stay
+            });
         }
         match self.form.key(key) {
             FormAction::Cancel => return DialogKey::Close,

@@ -34,8 +34,7 @@ use crate::tui::keys::{KeyHint, is_char, is_enter, is_esc, nav};
 use crate::tui::tabs::Ui;
 use crate::tui::widgets::popup::centered;
 use crate::tui::widgets::{
-    Confirm, ConfirmAction, ConfirmState, Field, Form, FormAction, ListNav, fit, safe_owned,
-    spinner,
+    Confirm, ConfirmState, Field, Form, FormAction, ListNav, fit, safe_owned, spinner,
 };
 
 /// The form's value field: not typed in, chosen with ←/→.
@@ -259,22 +258,13 @@ impl IssueDialog {
 
     pub fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> DialogKey {
         if let Some((confirm, req)) = &mut self.confirm {
-            match confirm.key(key) {
-                ConfirmAction::Apply => {
-                    let id = ctx.request(Job::IssueGiftCards(req.clone()));
-                    confirm.sent(id);
-                }
-                ConfirmAction::Back => self.confirm = None,
-                ConfirmAction::Abandon => {
-                    ctx.cancel(confirm.in_flight());
-                    return DialogKey::Abandoned;
-                }
-                ConfirmAction::Close => return DialogKey::Close,
-                // Enter while in flight: swallowed, so a double press issues once.
-                ConfirmAction::None if is_enter(key) => {}
-                ConfirmAction::None => return DialogKey::Ignored,
-            }
-            return DialogKey::Stay;
+            let done = confirm.dialog_key(key, ctx, |ctx| {
+                ctx.request(Job::IssueGiftCards(req.clone()))
+            });
+            return done.unwrap_or_else(|| {
+                self.confirm = None;
+                DialogKey::Stay
+            });
         }
         if self.form.focus == PACK {
             match key.code {

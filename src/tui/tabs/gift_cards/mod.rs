@@ -20,10 +20,10 @@ use std::fmt;
 
 use crossterm::event::{Event, KeyCode, KeyEvent};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Block, Cell, Paragraph, Row};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
@@ -42,8 +42,13 @@ use crate::tui::keys::{KeyHint, is_char, is_enter, is_esc, nav};
 use crate::tui::link::Link;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::popup::message;
-use crate::tui::widgets::{Fetch, PagedWindow, Received, fit, safe, safe_opt, safe_owned, spinner};
+use crate::tui::widgets::search::SearchField;
+use crate::tui::widgets::{
+    Fetch, ListTable, PagedWindow, Received, fit, paged_status, render_empty, safe_opt, safe_owned,
+    spinner,
+};
 
+pub use crate::tui::widgets::DialogKey;
 pub use change::{ChangeDialog, ChangeKind};
 pub use issue::{CodesDialog, IssueDialog};
 pub use reveal::RevealDialog;
@@ -203,9 +208,8 @@ pub enum Modal {
 pub struct GiftCardsTab {
     pub window: PagedWindow<GiftCard, ListCursor>,
     pub filter: Filter,
-    search: Input,
-    /// The search line has the keys.
-    pub searching: bool,
+    /// The search line (`/`): Enter applies what it holds.
+    pub search: SearchField,
     search_error: Option<String>,
     pub modal: Option<Modal>,
     /// The last thing done here (e.g. the card revoked).
@@ -218,8 +222,7 @@ impl Default for GiftCardsTab {
         Self {
             window: PagedWindow::new(MAX_PAGES, MARGIN),
             filter: Filter::default(),
-            search: Input::default(),
-            searching: false,
+            search: SearchField::default(),
             search_error: None,
             modal: None,
             notice: None,
@@ -334,13 +337,13 @@ impl GiftCardsTab {
     fn search_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) {
         match key.code {
             KeyCode::Esc => {
-                self.searching = false;
+                self.search.editing = false;
                 self.search_error = None;
-                self.search = Input::new(self.search_text());
+                self.search.input = Input::new(self.search_text());
             }
             KeyCode::Enter => match Search::parse(self.search.value()) {
                 Ok(search) => {
-                    self.searching = false;
+                    self.search.editing = false;
                     self.search_error = None;
                     if search != self.filter.search {
                         self.filter.search = search;
@@ -350,7 +353,7 @@ impl GiftCardsTab {
                 Err(e) => self.search_error = Some(e.message),
             },
             _ => {
-                if self.search.handle_event(&Event::Key(*key)).is_some() {
+                if self.search.input.handle_event(&Event::Key(*key)).is_some() {
                     self.search_error = None;
                 }
             }
@@ -510,17 +513,6 @@ impl GiftCardsTab {
     }
 }
 
-/// What a dialog wants after a key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DialogKey {
-    Stay,
-    /// Not a key of the dialog (q, ?): the app's.
-    Ignored,
-    Close,
-    /// Stopped waiting for a change: it may or may not be applied.
-    Abandoned,
-}
-
 impl Tab for GiftCardsTab {
     fn activate(&mut self, ctx: &mut Ctx) {
         if !self.started {
@@ -533,7 +525,7 @@ impl Tab for GiftCardsTab {
         if self.modal.is_some() {
             return self.modal_key(key, ctx);
         }
-        if self.searching {
+        if self.search.editing {
             self.search_key(key, ctx);
             return Handled::Yes;
         }
@@ -552,7 +544,7 @@ impl Tab for GiftCardsTab {
             return Handled::Yes;
         }
         if is_char(key, '/') {
-            self.searching = true;
+            self.search.editing = true;
             self.search_error = None;
             return Handled::Yes;
         }
@@ -576,7 +568,7 @@ impl Tab for GiftCardsTab {
             }
             if self.filter != Filter::default() {
                 self.filter = Filter::default();
-                self.search = Input::default();
+                self.search.input = Input::default();
                 self.restart(ctx);
                 return Handled::Yes;
             }
@@ -590,11 +582,7 @@ impl Tab for GiftCardsTab {
             Some(Modal::Codes(d)) => d.paste(text),
             Some(Modal::Change(d)) => d.paste(text),
             Some(_) => return Handled::No,
-            None if self.searching => {
-                for c in crate::domain::text::sanitize(text).chars() {
-                    self.search.handle(tui_input::InputRequest::InsertChar(c));
-                }
-            }
+            None if self.search.paste(text) => {}
             None => return Handled::No,
         }
         Handled::Yes
@@ -632,7 +620,7 @@ impl Tab for GiftCardsTab {
                         self.notice = Some(codes.summary().to_owned());
                         self.modal = Some(Modal::Codes(codes));
                         self.filter = Filter::default();
-                        self.search = Input::default();
+                        self.search.input = Input::default();
                         self.restart(ctx);
                     }
                 }
@@ -706,7 +694,7 @@ impl Tab for GiftCardsTab {
         if let Some(Modal::Loading { request, .. }) = &self.modal {
             ctx.cancel(Some(*request));
         }
-        self.searching = false;
+        self.search.editing = false;
         self.search_error = None;
         self.notice = None;
         if !self.started {
@@ -736,7 +724,7 @@ impl Tab for GiftCardsTab {
     }
 
     fn modal(&self) -> bool {
-        self.modal.is_some() || self.searching
+        self.modal.is_some() || self.search.editing
     }
 
     fn unsaved(&self) -> Option<&'static str> {
@@ -788,7 +776,7 @@ impl Tab for GiftCardsTab {
             Some(Modal::Issue(d)) => d.keys(),
             Some(Modal::Codes(d)) => d.keys(),
             Some(Modal::Change(d)) => d.keys(),
-            None if self.searching => vec![
+            None if self.search.editing => vec![
                 KeyHint::footer("Enter", "search"),
                 KeyHint::footer("Esc", "cancel"),
                 KeyHint::help("", "a code's last characters (JKMN) or a recipient's email"),
@@ -826,7 +814,14 @@ impl Tab for GiftCardsTab {
         ])
         .areas(area);
         self.render_statuses(frame, status_row, ui.theme);
-        self.render_search(frame, search_row, ui.theme);
+        self.search.render(
+            frame,
+            search_row,
+            ui.theme,
+            " Search  ",
+            "press / for a code's last characters or a recipient's email",
+            self.search_error.as_deref(),
+        );
         self.render_list(frame, list, ui);
         match &self.modal {
             Some(Modal::Detail(card)) => render_detail(frame, area, ui, card),
@@ -879,70 +874,6 @@ impl GiftCardsTab {
         frame.render_widget(Paragraph::new(Line::from(spans)), area);
     }
 
-    fn render_search(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        let label = " Search  ";
-        let lw = u16::try_from(label.chars().count()).unwrap_or(0);
-        frame.render_widget(
-            Paragraph::new(Span::styled(
-                label,
-                if self.searching {
-                    theme.title()
-                } else {
-                    theme.dim()
-                },
-            )),
-            area,
-        );
-        let input_area = Rect {
-            x: area.x.saturating_add(lw),
-            width: area.width.saturating_sub(lw),
-            ..area
-        };
-        if input_area.is_empty() {
-            return;
-        }
-        if let Some(e) = &self.search_error {
-            // The error after the text, both in one line.
-            let text = format!("{}  ↳ {e}", self.search.value());
-            frame.render_widget(
-                Paragraph::new(Line::from(vec![safe_owned(text)])).style(theme.error()),
-                input_area,
-            );
-        } else if !self.searching && self.search.value().is_empty() {
-            frame.render_widget(
-                Paragraph::new(Span::styled(
-                    "press / for a code's last characters or a recipient's email",
-                    theme.dim(),
-                )),
-                input_area,
-            );
-        } else {
-            let width = usize::from(input_area.width.saturating_sub(1));
-            let scroll = self.search.visual_scroll(width);
-            frame.render_widget(
-                Paragraph::new(Line::from(safe(self.search.value())))
-                    .style(if self.searching {
-                        theme.input_focused()
-                    } else {
-                        theme.base()
-                    })
-                    .scroll((0, u16::try_from(scroll).unwrap_or(u16::MAX))),
-                input_area,
-            );
-        }
-        if self.searching {
-            let width = usize::from(input_area.width.saturating_sub(1));
-            let scroll = self.search.visual_scroll(width);
-            let cx = self.search.visual_cursor().saturating_sub(scroll);
-            let cx = input_area
-                .x
-                .saturating_add(u16::try_from(cx).unwrap_or(u16::MAX));
-            if cx < input_area.right() {
-                frame.set_cursor_position(Position::new(cx, input_area.y));
-            }
-        }
-    }
-
     fn render_list(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
         let theme = ui.theme;
         let w = &self.window;
@@ -959,26 +890,7 @@ impl GiftCardsTab {
             title.push(safe_owned(parts.join(", ")));
         }
         title.push(Span::raw(" "));
-        let status = if let Some(e) = w.error() {
-            Span::styled(
-                fit(&format!(" {e} — R to retry "), area.width),
-                theme.error(),
-            )
-        } else if w.is_loading() {
-            Span::styled(
-                format!(" {} ", spinner::loading(ui.tick, "loading…")),
-                theme.warning(),
-            )
-        } else if w.is_empty() {
-            Span::raw("")
-        } else {
-            let more = if w.has_older() { "+" } else { "" };
-            Span::raw(format!(
-                " {}–{}{more} ",
-                w.rows_above() + 1,
-                w.rows_above() + w.len()
-            ))
-        };
+        let status = paged_status(w, area.width, theme, ui.tick);
         let mut block = Block::bordered()
             .border_style(theme.border())
             .title(Line::from(title))
@@ -1005,14 +917,25 @@ impl GiftCardsTab {
             } else {
                 ""
             };
-            frame.render_widget(Paragraph::new(Span::styled(text, theme.dim())), inner);
+            render_empty(frame, inner, theme, text);
             return;
         }
         let wide = inner.width >= WIDE;
         let code_width: u16 = if wide { 24 } else { 10 };
-        let height = usize::from(inner.height.saturating_sub(1));
-        let from = w.nav.visible_from(w.len(), height);
-        let rows = w.iter().skip(from).take(height).map(|c| {
+        let mut table = ListTable::new(theme)
+            .column("id", Constraint::Length(6))
+            .column("code", Constraint::Length(code_width))
+            .column("status", Constraint::Length(8))
+            .column(Line::from("credits").right_aligned(), Constraint::Length(7))
+            .column(Line::from("price").right_aligned(), Constraint::Length(8))
+            .column("recipient", Constraint::Fill(2))
+            .column("expires", Constraint::Length(10));
+        if wide {
+            table = table
+                .column("created", Constraint::Length(16))
+                .column("redeemed by", Constraint::Fill(2));
+        }
+        table.render(frame, inner, &w.nav, w.len(), w.iter(), |c| {
             let mut cells = vec![
                 Cell::from(format!("#{}", c.id)),
                 Cell::from(safe_owned(short_code(
@@ -1036,36 +959,6 @@ impl GiftCardsTab {
             }
             Row::new(cells)
         });
-        let mut header = vec![
-            Cell::from("id"),
-            Cell::from("code"),
-            Cell::from("status"),
-            Cell::from(Line::from("credits").right_aligned()),
-            Cell::from(Line::from("price").right_aligned()),
-            Cell::from("recipient"),
-            Cell::from("expires"),
-        ];
-        let mut widths = vec![
-            Constraint::Length(6),
-            Constraint::Length(code_width),
-            Constraint::Length(8),
-            Constraint::Length(7),
-            Constraint::Length(8),
-            Constraint::Fill(2),
-            Constraint::Length(10),
-        ];
-        if wide {
-            header.push(Cell::from("created"));
-            header.push(Cell::from("redeemed by"));
-            widths.push(Constraint::Length(16));
-            widths.push(Constraint::Fill(2));
-        }
-        let table = Table::new(rows, widths)
-            .header(Row::new(header).style(theme.header()))
-            .row_highlight_style(theme.selected());
-        let mut state =
-            TableState::new().with_selected(Some(w.nav.selected().saturating_sub(from)));
-        frame.render_stateful_widget(table, inner, &mut state);
     }
 }
 

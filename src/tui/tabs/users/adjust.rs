@@ -16,20 +16,9 @@ use crate::domain::user_ref::UserRef;
 use crate::error::Result;
 use crate::tui::command::{Job, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{KeyHint, is_enter};
+use crate::tui::keys::KeyHint;
 use crate::tui::tabs::Ui;
-use crate::tui::widgets::{Confirm, ConfirmAction, ConfirmState, Field, Form, FormAction};
-
-/// What the detail screen should do after a key in the adjust dialog.
-pub(super) enum AdjustKey {
-    Stay,
-    /// Not a key of the confirmation (q, ?): the app's.
-    Ignored,
-    /// Close the dialog.
-    Close,
-    /// Stopped waiting for an adjustment: it may or may not be booked.
-    Abandoned,
-}
+use crate::tui::widgets::{Confirm, ConfirmState, DialogKey, Field, Form, FormAction};
 
 pub struct AdjustDialog {
     user_id: i32,
@@ -88,36 +77,27 @@ impl AdjustDialog {
     }
 
     /// `user` is the freshest known state (for the old balance).
-    pub(super) fn key(&mut self, key: &KeyEvent, user: &User, ctx: &mut Ctx) -> AdjustKey {
+    pub(super) fn key(&mut self, key: &KeyEvent, user: &User, ctx: &mut Ctx) -> DialogKey {
         if let Some((confirm, amount, reason)) = &mut self.confirm {
-            match confirm.key(key) {
-                ConfirmAction::Apply => {
-                    let id = ctx.request(Job::Adjust {
-                        user: UserRef::Id(self.user_id),
-                        amount: *amount,
-                        reason: reason.clone(),
-                        idempotency_key: self.idempotency_key.clone(),
-                    });
-                    confirm.sent(id);
-                }
-                ConfirmAction::Back => self.confirm = None,
-                ConfirmAction::Abandon => {
-                    ctx.cancel(confirm.in_flight());
-                    return AdjustKey::Abandoned;
-                }
-                ConfirmAction::Close => return AdjustKey::Close,
-                // Enter while in flight lands here: swallowed.
-                ConfirmAction::None if is_enter(key) => {}
-                ConfirmAction::None => return AdjustKey::Ignored,
-            }
-            return AdjustKey::Stay;
+            let done = confirm.dialog_key(key, ctx, |ctx| {
+                ctx.request(Job::Adjust {
+                    user: UserRef::Id(self.user_id),
+                    amount: *amount,
+                    reason: reason.clone(),
+                    idempotency_key: self.idempotency_key.clone(),
+                })
+            });
+            return done.unwrap_or_else(|| {
+                self.confirm = None;
+                DialogKey::Stay
+            });
         }
         match self.form.key(key) {
-            FormAction::Cancel => return AdjustKey::Close,
+            FormAction::Cancel => return DialogKey::Close,
             FormAction::Submit => self.review(user),
             FormAction::None => {}
         }
-        AdjustKey::Stay
+        DialogKey::Stay
     }
 
     /// Checks the form; if valid, shows the confirmation.

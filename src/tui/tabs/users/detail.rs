@@ -10,7 +10,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 
-use super::adjust::{AdjustDialog, AdjustKey, summary};
+use super::adjust::{AdjustDialog, summary};
 use super::when;
 use crate::db::credits::{Cursor, HistoryQuery, LedgerEntry, Overview};
 use crate::db::users::User;
@@ -26,8 +26,8 @@ use crate::tui::link::Link;
 use crate::tui::tabs::Ui;
 use crate::tui::widgets::popup::message;
 use crate::tui::widgets::{
-    Fetch, Field, Form, FormAction, PagedWindow, Received, fit, safe, safe_opt, safe_owned,
-    safe_styled, spinner,
+    DialogKey, Fetch, Field, Form, FormAction, PagedWindow, Received, fit, safe, safe_opt,
+    safe_owned, safe_styled, spinner,
 };
 
 /// Ledger entries per page.
@@ -351,10 +351,10 @@ impl Detail {
                     return KeyResult::Handled;
                 };
                 match dialog.key(key, user, ctx) {
-                    AdjustKey::Stay => {}
-                    AdjustKey::Ignored => return KeyResult::Ignored,
-                    AdjustKey::Close => self.modal = None,
-                    AdjustKey::Abandoned => {
+                    DialogKey::Stay => {}
+                    DialogKey::Ignored => return KeyResult::Ignored,
+                    DialogKey::Close => self.modal = None,
+                    DialogKey::Abandoned => {
                         self.modal = None;
                         self.notice = Some(
                             "stopped waiting: the adjustment may or may not be booked; reloaded"

@@ -3,13 +3,11 @@
 
 use std::time::Duration;
 
-use crossterm::event::{Event, KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
-use tui_input::Input;
-use tui_input::backend::crossterm::EventHandler;
+use ratatui::widgets::{Block, Cell, Row};
 
 use super::date;
 use crate::db::users::User;
@@ -18,7 +16,8 @@ use crate::tui::command::{Job, RequestId};
 use crate::tui::ctx::Ctx;
 use crate::tui::keys::{KeyHint, is_char, is_enter, is_esc, nav};
 use crate::tui::tabs::Ui;
-use crate::tui::widgets::{ListNav, fit, safe, safe_opt, spinner};
+use crate::tui::widgets::search::{SearchField, Typed};
+use crate::tui::widgets::{ListNav, ListTable, fit, load_status, render_empty, safe, safe_opt};
 
 /// Typing waits this long for the next key before searching.
 pub const DEBOUNCE: Duration = Duration::from_millis(250);
@@ -33,8 +32,7 @@ pub(super) enum KeyResult {
 
 #[derive(Default)]
 pub struct Search {
-    input: Input,
-    editing: bool,
+    field: SearchField,
     users: Vec<User>,
     nav: ListNav,
     /// The newest search on its way (older ones were cancelled).
@@ -50,7 +48,7 @@ pub struct Search {
 
 impl Search {
     pub fn editing(&self) -> bool {
-        self.editing
+        self.field.editing
     }
 
     pub fn busy(&self) -> bool {
@@ -62,7 +60,7 @@ impl Search {
     }
 
     pub fn text(&self) -> &str {
-        self.input.value()
+        self.field.value()
     }
 
     pub fn user(&self, id: i32) -> Option<&User> {
@@ -85,15 +83,12 @@ impl Search {
     /// search not answered yet: only the newest one matters.
     fn search(&mut self, delay: Option<Duration>, ctx: &mut Ctx) {
         ctx.cancel(self.pending.take());
-        self.asked = self.input.value().trim().to_owned();
+        self.asked = self.field.value().trim().to_owned();
         let job = Job::FindUsers {
             text: self.asked.clone(),
             limit: LIMIT,
         };
-        self.pending = Some(match delay {
-            Some(d) => ctx.request_after(d, job),
-            None => ctx.request(job),
-        });
+        self.pending = Some(ctx.request_in(delay, job));
         self.error = None;
         self.failed = false;
     }
@@ -110,38 +105,21 @@ impl Search {
     }
 
     pub(super) fn paste(&mut self, text: &str) -> bool {
-        if !self.editing {
-            return false;
-        }
-        for c in crate::domain::text::sanitize(text).chars() {
-            self.input.handle(tui_input::InputRequest::InsertChar(c));
-        }
-        true
+        self.field.paste(text)
     }
 
     pub(super) fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> KeyResult {
-        if self.editing {
-            match key.code {
-                KeyCode::Esc => self.editing = false,
-                KeyCode::Enter | KeyCode::Down | KeyCode::Tab => {
-                    self.editing = false;
-                    // Don't make Enter wait for the debounce.
-                    if self.pending.is_some() {
-                        self.search(None, ctx);
-                    }
-                }
-                _ => {
-                    let before = self.input.value().to_owned();
-                    self.input.handle_event(&Event::Key(*key));
-                    if self.input.value() != before {
-                        self.search(Some(DEBOUNCE), ctx);
-                    }
-                }
+        if self.field.editing {
+            match self.field.key(key) {
+                // Don't make Enter wait for the debounce.
+                Typed::Done if self.pending.is_some() => self.search(None, ctx),
+                Typed::Changed => self.search(Some(DEBOUNCE), ctx),
+                _ => {}
             }
             return KeyResult::Handled;
         }
         if is_char(key, '/') || is_char(key, 's') {
-            self.editing = true;
+            self.field.editing = true;
             return KeyResult::Handled;
         }
         if let Some(n) = nav(key) {
@@ -159,8 +137,8 @@ impl Search {
                 ctx.cancel(self.pending.take());
                 return KeyResult::Handled;
             }
-            if !self.input.value().is_empty() {
-                self.input.reset();
+            if !self.field.value().is_empty() {
+                self.field.input.reset();
                 self.search(None, ctx);
                 return KeyResult::Handled;
             }
@@ -193,7 +171,7 @@ impl Search {
     }
 
     pub(super) fn keys(&self) -> Vec<KeyHint> {
-        if self.editing {
+        if self.field.editing {
             return vec![
                 KeyHint::footer("Enter", "to the list"),
                 KeyHint::footer("Esc", "stop typing"),
@@ -210,65 +188,24 @@ impl Search {
         let theme = ui.theme;
         let [search_row, list] =
             Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
-        // The search line: label, the text, and where the list stands.
-        let label = " Search: ";
-        let lw = u16::try_from(label.len()).unwrap_or(0);
-        frame.render_widget(
-            Paragraph::new(Span::styled(
-                label,
-                if self.editing {
-                    theme.title()
-                } else {
-                    theme.dim()
-                },
-            )),
+        self.field.render(
+            frame,
             search_row,
+            theme,
+            " Search: ",
+            "press / to search by id, email or name",
+            None,
         );
-        let input_area = Rect {
-            x: search_row.x.saturating_add(lw),
-            width: search_row.width.saturating_sub(lw),
-            ..search_row
-        };
-        if !input_area.is_empty() {
-            let width = usize::from(input_area.width.saturating_sub(1));
-            let scroll = self.input.visual_scroll(width);
-            let text = if self.input.value().is_empty() && !self.editing {
-                Span::styled("press / to search by id, email or name", theme.dim())
-            } else {
-                safe(self.input.value())
-            };
-            frame.render_widget(
-                Paragraph::new(Line::from(text))
-                    .style(if self.editing {
-                        theme.input_focused()
-                    } else {
-                        theme.base()
-                    })
-                    .scroll((0, u16::try_from(scroll).unwrap_or(u16::MAX))),
-                input_area,
-            );
-            if self.editing {
-                let cx = self.input.visual_cursor().saturating_sub(scroll);
-                let cx = input_area
-                    .x
-                    .saturating_add(u16::try_from(cx).unwrap_or(u16::MAX));
-                if cx < input_area.right() {
-                    frame.set_cursor_position(Position::new(cx, input_area.y));
-                }
-            }
-        }
 
-        let status = if let Some(e) = &self.error {
-            Span::styled(
-                fit(&format!(" {e} — R to retry "), list.width),
-                theme.error(),
-            )
-        } else if self.pending.is_some() {
-            Span::styled(
-                format!(" {} ", spinner::loading(ui.tick, "searching…")),
-                theme.warning(),
-            )
-        } else {
+        let status = load_status(
+            self.error.as_deref(),
+            self.pending.is_some(),
+            "searching…",
+            list.width,
+            theme,
+            ui.tick,
+        )
+        .unwrap_or_else(|| {
             let n = self.users.len();
             let more = if n as i64 >= LIMIT {
                 " (type more to narrow)"
@@ -277,7 +214,7 @@ impl Search {
             };
             let plural = if n == 1 { "" } else { "s" };
             Span::raw(fit(&format!(" {n} user{plural}{more} "), list.width))
-        };
+        });
         let title = match self.shown.as_deref() {
             Some("") | None => Line::from(" Newest users "),
             Some(q) => Line::from(vec![
@@ -301,12 +238,17 @@ impl Search {
                 (Some(q), None) if q.is_empty() => "no users yet",
                 (Some(_), None) => "no user matches",
             };
-            frame.render_widget(Paragraph::new(Span::styled(text, theme.dim())), inner);
+            render_empty(frame, inner, theme, text);
             return;
         }
-        let height = usize::from(inner.height.saturating_sub(1));
-        let from = self.nav.visible_from(self.users.len(), height);
-        let rows = self.users.iter().skip(from).take(height).map(|u| {
+        let table = ListTable::new(theme)
+            .column("id", Constraint::Length(8))
+            .column("email", Constraint::Fill(3))
+            .column("name", Constraint::Fill(2))
+            .column(Line::from("credits").right_aligned(), Constraint::Length(8))
+            .column("since", Constraint::Length(10));
+        let len = self.users.len();
+        table.render(frame, inner, &self.nav, len, self.users.iter(), |u| {
             Row::new(vec![
                 Cell::from(format!("#{}", u.id)),
                 Cell::from(safe(&u.email)),
@@ -315,28 +257,5 @@ impl Search {
                 Cell::from(date(u.created_at)),
             ])
         });
-        let header = Row::new(vec![
-            Cell::from("id"),
-            Cell::from("email"),
-            Cell::from("name"),
-            Cell::from(Line::from("credits").right_aligned()),
-            Cell::from("since"),
-        ])
-        .style(theme.header());
-        let table = Table::new(
-            rows,
-            [
-                Constraint::Length(8),
-                Constraint::Fill(3),
-                Constraint::Fill(2),
-                Constraint::Length(8),
-                Constraint::Length(10),
-            ],
-        )
-        .header(header)
-        .row_highlight_style(theme.selected());
-        let mut state =
-            TableState::new().with_selected(Some(self.nav.selected().saturating_sub(from)));
-        frame.render_stateful_widget(table, inner, &mut state);
     }
 }
