@@ -11,9 +11,8 @@
 
 use std::time::{Duration, Instant};
 
-use creditdesk::db::{self, Target};
+use creditdesk::db::Target;
 use creditdesk::domain::operator::Operator;
-use creditdesk::pg_local::{self, Durability, LocalServer, PgBinaries};
 use creditdesk::tui::{App, Command, ConsoleConfig, Effects, Msg, Theme, update, view};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -34,36 +33,8 @@ fn main() {
 }
 
 async fn run(users: u32) {
-    let (url, _server) = match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.is_empty() => (url, None),
-        _ => {
-            let dir = pg_local::throwaway_dir("creditdesk-bench").expect("dir");
-            let server = LocalServer::new(
-                PgBinaries::find().expect("binaries"),
-                &dir,
-                Durability::Throwaway,
-            );
-            server
-                .remove_when_process_exits(std::process::id())
-                .expect("watchdog");
-            server.init_if_needed().expect("initdb");
-            server.start().expect("start");
-            (server.url("postgres"), Some(server))
-        }
-    };
+    let (url, pool) = creditdesk::testing::bench_database(users, 8).await;
     let target = Target::parse(&url).expect("url");
-    let pool = target.connect(false, 8).await.expect("connect");
-    db::migrate(&pool).await.expect("migrate");
-    let have: i64 = sqlx::query_scalar("select count(*) from users")
-        .fetch_one(&pool)
-        .await
-        .expect("count");
-    if have == 0 {
-        eprintln!("seeding {users} users…");
-        db::seed::seed(&pool, users, &|_: &str| {})
-            .await
-            .expect("seed");
-    }
     let operator = Operator::parse("bench").expect("operator");
     let config = ConsoleConfig {
         target,

@@ -16,8 +16,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use creditdesk::db::credits::{self, Cursor, HistoryQuery};
-use creditdesk::db::{self, Target};
-use creditdesk::pg_local::{self, Durability, LocalServer, PgBinaries};
 use sqlx::{AssertSqlSafe, PgPool};
 
 const RUNS: usize = 101;
@@ -37,45 +35,7 @@ fn main() {
 }
 
 async fn run(users: u32) {
-    let (url, _server) = match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.is_empty() => (url, None),
-        _ => {
-            let dir = pg_local::throwaway_dir("creditdesk-bench").expect("dir");
-            // Durable settings: the figures should be what a real server does.
-            let server = LocalServer::new(
-                PgBinaries::find().expect("binaries"),
-                &dir,
-                Durability::Durable,
-            );
-            server
-                .remove_when_process_exits(std::process::id())
-                .expect("watchdog");
-            server.init_if_needed().expect("initdb");
-            server
-                .start_with("-c shared_buffers=1GB -c max_wal_size=8GB -c checkpoint_timeout=30min")
-                .expect("start");
-            (server.url("postgres"), Some(server))
-        }
-    };
-    let target = Target::parse(&url).expect("url");
-    let pool = target.connect(false, 4).await.expect("connect");
-    db::migrate(&pool).await.expect("migrate");
-    let have: i64 = sqlx::query_scalar("select count(*) from users")
-        .fetch_one(&pool)
-        .await
-        .expect("count");
-    if have == 0 {
-        let started = Instant::now();
-        let report = db::seed::seed(&pool, users, &|step: &str| eprintln!("  seeding: {step}"))
-            .await
-            .expect("seed");
-        println!(
-            "seed --users {users}: {:.1} s ({} users, {} ledger rows)",
-            started.elapsed().as_secs_f64(),
-            report.users,
-            report.ledger_entries
-        );
-    }
+    let (url, pool) = creditdesk::testing::bench_database(users, 4).await;
     sqlx::raw_sql("vacuum analyze")
         .execute(&pool)
         .await

@@ -355,3 +355,49 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
         Err(e) => panic!("cannot start a runtime: {e}"),
     }
 }
+
+/// A seeded database for a benchmark: `DATABASE_URL` if set (seeded here
+/// when it has no users), else a server of our own with durable settings
+/// (figures should be what a real server does), removed when the process
+/// exits. Returns the URL and the pool; prints the seed time when it seeds.
+pub async fn bench_database(users: u32, max_connections: u32) -> (String, PgPool) {
+    let url = match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            let dir = pg_local::throwaway_dir("creditdesk-bench").expect("dir");
+            let server = LocalServer::new(
+                PgBinaries::find().expect("binaries"),
+                &dir,
+                Durability::Durable,
+            );
+            server
+                .remove_when_process_exits(std::process::id())
+                .expect("watchdog");
+            server.init_if_needed().expect("initdb");
+            server
+                .start_with("-c shared_buffers=1GB -c max_wal_size=8GB -c checkpoint_timeout=30min")
+                .expect("start");
+            server.url("postgres")
+        }
+    };
+    let pool = crate::db::Target::parse(&url)
+        .expect("url")
+        .connect(false, max_connections)
+        .await
+        .expect("connect");
+    crate::db::migrate(&pool).await.expect("migrate");
+    if scalar_i64(&pool, "select count(*) from users").await == 0 {
+        let started = std::time::Instant::now();
+        let report =
+            crate::db::seed::seed(&pool, users, &|step: &str| eprintln!("  seeding: {step}"))
+                .await
+                .expect("seed");
+        println!(
+            "seed --users {users}: {:.1} s ({} users, {} ledger rows)",
+            started.elapsed().as_secs_f64(),
+            report.users,
+            report.ledger_entries
+        );
+    }
+    (url, pool)
+}
