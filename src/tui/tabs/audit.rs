@@ -179,7 +179,6 @@ impl Tab for AuditTab {
         }
         if let Some(n) = nav(key) {
             if let Some(fetch) = self.window.apply(n) {
-                self.window.nav.reset();
                 self.load(fetch, ctx);
             }
             self.more(ctx);

@@ -193,9 +193,11 @@ impl<T, C: Copy + PartialEq> PagedWindow<T, C> {
     }
 
     /// Moves the selection. `Home` inside a window with dropped pages above
-    /// asks to start over from the newest page (returns `Some(Fetch::First)`).
+    /// asks to start over from the newest page (returns `Some(Fetch::First)`,
+    /// with the selection already at the top).
     pub fn apply(&mut self, nav: Nav) -> Option<Fetch<C>> {
         if nav == Nav::Home && self.has_newer() {
+            self.nav.reset();
             return Some(Fetch::First);
         }
         let len = self.len();

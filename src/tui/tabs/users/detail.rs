@@ -258,7 +258,6 @@ impl Detail {
         }
         if let Some(n) = nav(key) {
             if let Some(fetch) = self.ledger.apply(n) {
-                self.ledger.nav.reset();
                 self.load_ledger(fetch, ctx);
             }
             self.more(ctx);
