@@ -33,7 +33,8 @@ fn main() {
 }
 
 async fn run(users: u32) {
-    let (url, pool) = creditdesk::testing::bench_database(users, 8).await;
+    let (url, db) = creditdesk::testing::bench_database(users, 8).await;
+    let pool = db.pool().clone();
     let target = Target::parse(&url).expect("url");
     let operator = Operator::parse("bench").expect("operator");
     let config = ConsoleConfig {
@@ -43,7 +44,7 @@ async fn run(users: u32) {
         env_label: Some("BENCH".into()),
     };
     let mut app = App::new(&config, chrono::Utc::now(), Theme::COLOR, "bench");
-    let mut effects = Effects::new(pool.clone(), operator);
+    let mut effects = Effects::new(db.clone(), operator);
     let mut terminal = Terminal::new(TestBackend::new(200, 60)).expect("terminal");
 
     let c = update(&mut app, Msg::Start);

@@ -15,6 +15,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use creditdesk::db::Db;
 use creditdesk::db::credits::{self, Cursor, HistoryQuery};
 use sqlx::{AssertSqlSafe, PgPool};
 
@@ -35,21 +36,23 @@ fn main() {
 }
 
 async fn run(users: u32) {
-    let (url, pool) = creditdesk::testing::bench_database(users, 4).await;
+    let (url, db) = creditdesk::testing::bench_database(users, 4).await;
+    let pool = db.pool().clone();
     sqlx::raw_sql("vacuum analyze")
         .execute(&pool)
         .await
         .expect("vacuum");
 
-    history(&pool, &url).await;
+    history(&db, &url).await;
     find(&pool).await;
     issue(&url);
-    verify(&pool, &url).await;
+    verify(&db, &url).await;
 }
 
 /// The whale's ledger: first page, the page 10,000 entries deep, and the same
 /// SQL through psql.
-async fn history(pool: &PgPool, url: &str) {
+async fn history(db: &Db, url: &str) {
+    let pool = db.pool();
     let (whale, entries): (i32, i64) = sqlx::query_as(
         "select \"userId\", count(*) from credit_history group by \"userId\" order by 2 desc limit 1",
     )
@@ -67,16 +70,16 @@ async fn history(pool: &PgPool, url: &str) {
     // Walk 10,000 entries deep to find that page's cursor.
     let mut before = None;
     for _ in 0..200 {
-        let page = credits::history(pool, &query(before)).await.expect("page");
+        let page = credits::history(db, &query(before)).await.expect("page");
         before = page.next;
     }
     let deep = before.expect("a deep cursor");
     let first = median(RUNS, || async {
-        credits::history(pool, &query(None)).await.expect("first");
+        credits::history(db, &query(None)).await.expect("first");
     })
     .await;
     let deep_time = median(RUNS, || async {
-        credits::history(pool, &query(Some(deep)))
+        credits::history(db, &query(Some(deep)))
             .await
             .expect("deep");
     })
@@ -183,9 +186,9 @@ fn issue(url: &str) {
 }
 
 /// `credits verify` against the raw aggregate through psql.
-async fn verify(pool: &PgPool, url: &str) {
+async fn verify(db: &Db, url: &str) {
     let ours = median(5, || async {
-        credits::verify(pool).await.expect("verify");
+        credits::verify(db).await.expect("verify");
     })
     .await;
     let psql = {

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, PgPool};
 
-use crate::db::credits;
+use crate::db::{Db, credits};
 use crate::domain::Refusal;
 use crate::domain::operator::Operator;
 use crate::domain::text::Reason;
@@ -43,7 +43,10 @@ static NEXT_DB: AtomicU32 = AtomicU32::new(0);
 
 /// One test's own database, dropped when the value is dropped.
 pub struct TestDb {
+    /// The test server's superuser: for setting up and checking rows.
     pub pool: PgPool,
+    /// The same database as the tool uses it.
+    pub tool: Db,
     /// A URL for this database, for a child process (the real binary).
     pub url: String,
     name: String,
@@ -81,7 +84,13 @@ impl TestDb {
             .connect_with(options(&url))
             .await
             .unwrap_or_else(|e| panic!("connecting to {name}: {e}"));
-        TestDb { pool, url, name }
+        let tool = Db::direct(pool.clone());
+        TestDb {
+            pool,
+            tool,
+            url,
+            name,
+        }
     }
 }
 
@@ -148,11 +157,11 @@ pub async fn user(pool: &PgPool, email: &str) -> i32 {
 /// as the console books one: `credits::adjust` by [`operator`] with the
 /// reason `opening`. The ledger entry, the balance and an audit row agree,
 /// so `credits::verify` stays clean. With 0 credits, only the user.
-pub async fn user_with_credits(pool: &PgPool, email: &str, credits: i32) -> i32 {
-    let id = user(pool, email).await;
+pub async fn user_with_credits(db: &Db, email: &str, credits: i32) -> i32 {
+    let id = user(db.pool(), email).await;
     if credits != 0 {
         credits::adjust(
-            pool,
+            db,
             &operator(),
             &UserRef::Id(id),
             credits,
@@ -360,7 +369,7 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 /// when it has no users), else a server of our own with durable settings
 /// (figures should be what a real server does), removed when the process
 /// exits. Returns the URL and the pool; prints the seed time when it seeds.
-pub async fn bench_database(users: u32, max_connections: u32) -> (String, PgPool) {
+pub async fn bench_database(users: u32, max_connections: u32) -> (String, Db) {
     let url = match std::env::var("DATABASE_URL") {
         Ok(url) if !url.is_empty() => url,
         _ => {
@@ -380,16 +389,17 @@ pub async fn bench_database(users: u32, max_connections: u32) -> (String, PgPool
             server.url("postgres")
         }
     };
-    let pool = crate::db::Target::parse(&url)
+    let db = crate::db::Target::parse(&url)
         .expect("url")
-        .connect(false, max_connections)
+        .connect(crate::db::Mode::default(), max_connections)
         .await
         .expect("connect");
-    crate::db::migrate(&pool).await.expect("migrate");
-    if scalar_i64(&pool, "select count(*) from users").await == 0 {
+    let pool = db.pool();
+    crate::db::migrate(pool).await.expect("migrate");
+    if scalar_i64(pool, "select count(*) from users").await == 0 {
         let started = std::time::Instant::now();
         let report =
-            crate::db::seed::seed(&pool, users, &|step: &str| eprintln!("  seeding: {step}"))
+            crate::db::seed::seed(pool, users, &|step: &str| eprintln!("  seeding: {step}"))
                 .await
                 .expect("seed");
         println!(
@@ -399,5 +409,5 @@ pub async fn bench_database(users: u32, max_connections: u32) -> (String, PgPool
             report.ledger_entries
         );
     }
-    (url, pool)
+    (url, db)
 }

@@ -3,7 +3,7 @@
 //! operators failing one batch at once, and bad input through the binary.
 
 use creditdesk::db::batches::{self, BatchFilter, Refund};
-use creditdesk::db::credits;
+use creditdesk::db::{Db, credits};
 use creditdesk::domain::Refusal;
 use creditdesk::domain::ledger::BatchStatus;
 use creditdesk::domain::text::Reason;
@@ -169,7 +169,12 @@ async fn fixture(pool: &PgPool) -> Fixture {
     charge_batch(pool, ana, done, 20).await;
     charge_batch(pool, ana, failed, 15).await;
     charge_batch(pool, bo, other, 5).await;
-    assert!(credits::verify(pool).await.expect("verify").is_empty());
+    assert!(
+        credits::verify(&Db::direct(pool.clone()))
+            .await
+            .expect("verify")
+            .is_empty()
+    );
     Fixture {
         ana,
         bo,
@@ -190,8 +195,8 @@ fn filter() -> BatchFilter {
     }
 }
 
-async fn ids(pool: &PgPool, f: &BatchFilter) -> Vec<i32> {
-    batches::list(pool, f)
+async fn ids(db: &Db, f: &BatchFilter) -> Vec<i32> {
+    batches::list(db, f)
         .await
         .expect("list")
         .iter()
@@ -222,7 +227,7 @@ async fn stuck_view_is_oldest_first_with_a_threshold() {
         ..filter()
     };
     assert_eq!(
-        ids(&db.pool, &stuck).await,
+        ids(&db.tool, &stuck).await,
         [f.other, f.old, f.via_photos, f.recent]
     );
     let over_an_hour = BatchFilter {
@@ -230,21 +235,21 @@ async fn stuck_view_is_oldest_first_with_a_threshold() {
         ..filter()
     };
     assert_eq!(
-        ids(&db.pool, &over_an_hour).await,
+        ids(&db.tool, &over_an_hour).await,
         [f.other, f.old, f.via_photos]
     );
     let anas = BatchFilter {
         user: Some(UserRef::Email("ANA@example.com".to_lowercase())),
         ..stuck.clone()
     };
-    assert_eq!(ids(&db.pool, &anas).await, [f.old, f.via_photos, f.recent]);
+    assert_eq!(ids(&db.tool, &anas).await, [f.old, f.via_photos, f.recent]);
     let first_two = BatchFilter {
         limit: 2,
         ..stuck.clone()
     };
-    assert_eq!(ids(&db.pool, &first_two).await, [f.other, f.old]);
+    assert_eq!(ids(&db.tool, &first_two).await, [f.other, f.old]);
 
-    let rows = batches::list(&db.pool, &stuck).await.expect("list");
+    let rows = batches::list(&db.tool, &stuck).await.expect("list");
     let old = rows.iter().find(|b| b.id == f.old).expect("old");
     assert_eq!(old.user_email, "ana@example.com");
     assert_eq!(old.model_name.as_deref(), Some("Ana v1"));
@@ -267,7 +272,7 @@ async fn stuck_view_is_oldest_first_with_a_threshold() {
         ..stuck
     };
     assert!(matches!(
-        batches::list(&db.pool, &contradictory).await,
+        batches::list(&db.tool, &contradictory).await,
         Err(Error::Invalid(_))
     ));
 }
@@ -281,15 +286,15 @@ async fn lists_by_status_and_by_user_newest_first() {
         ..filter()
     };
     assert_eq!(
-        ids(&db.pool, &by_status(BatchStatus::Completed)).await,
+        ids(&db.tool, &by_status(BatchStatus::Completed)).await,
         [f.done]
     );
     assert_eq!(
-        ids(&db.pool, &by_status(BatchStatus::Failed)).await,
+        ids(&db.tool, &by_status(BatchStatus::Failed)).await,
         [f.failed]
     );
     assert_eq!(
-        ids(&db.pool, &by_status(BatchStatus::Generating)).await,
+        ids(&db.tool, &by_status(BatchStatus::Generating)).await,
         [f.fresh, f.recent, f.via_photos, f.old, f.other]
     );
     let anas = BatchFilter {
@@ -297,7 +302,7 @@ async fn lists_by_status_and_by_user_newest_first() {
         ..filter()
     };
     assert_eq!(
-        ids(&db.pool, &anas).await,
+        ids(&db.tool, &anas).await,
         [f.fresh, f.recent, f.via_photos, f.old, f.failed, f.done]
     );
     let bos = BatchFilter {
@@ -305,21 +310,21 @@ async fn lists_by_status_and_by_user_newest_first() {
         status: Some(BatchStatus::Generating),
         ..filter()
     };
-    assert_eq!(ids(&db.pool, &bos).await, [f.other]);
-    assert_eq!(ids(&db.pool, &filter()).await.len(), 7);
+    assert_eq!(ids(&db.tool, &bos).await, [f.other]);
+    assert_eq!(ids(&db.tool, &filter()).await.len(), 7);
 
     let nobody = BatchFilter {
         user: Some(UserRef::Email("nobody@example.com".into())),
         ..filter()
     };
     assert!(matches!(
-        refused(batches::list(&db.pool, &nobody).await),
+        refused(batches::list(&db.tool, &nobody).await),
         Refusal::NotFound { what: "user", .. }
     ));
     for limit in [0, -1, batches::MAX_LIMIT + 1] {
         let bad = BatchFilter { limit, ..filter() };
         assert!(matches!(
-            batches::list(&db.pool, &bad).await,
+            batches::list(&db.tool, &bad).await,
             Err(Error::Invalid(_))
         ));
     }
@@ -330,7 +335,7 @@ async fn show_totals_charges_through_both_links() {
     let db = TestDb::new().await;
     let f = fixture(&db.pool).await;
 
-    let b = batches::show(&db.pool, f.old).await.expect("show");
+    let b = batches::show(&db.tool, f.old).await.expect("show");
     assert_eq!((b.charged, b.refunded), (40, 0));
     assert_eq!(b.entries.len(), 2);
     assert!(
@@ -348,7 +353,7 @@ async fn show_totals_charges_through_both_links() {
     );
     assert!(b.photos.is_empty());
 
-    let p = batches::show(&db.pool, f.via_photos).await.expect("show");
+    let p = batches::show(&db.tool, f.via_photos).await.expect("show");
     assert_eq!(
         (p.charged, p.refunded),
         (30, 0),
@@ -360,7 +365,7 @@ async fn show_totals_charges_through_both_links() {
     assert!(p.model.is_none(), "a batch outlives its model");
 
     batches::fail(
-        &db.pool,
+        &db.tool,
         &operator(),
         f.via_photos,
         &reason("stuck"),
@@ -368,7 +373,7 @@ async fn show_totals_charges_through_both_links() {
     )
     .await
     .expect("fail");
-    let p = batches::show(&db.pool, f.via_photos).await.expect("show");
+    let p = batches::show(&db.tool, f.via_photos).await.expect("show");
     assert_eq!(
         (p.status.as_str(), p.charged, p.refunded),
         ("failed", 30, 12)
@@ -377,7 +382,7 @@ async fn show_totals_charges_through_both_links() {
     assert_eq!(p.entries.last().map(|e| e.kind.as_str()), Some("refund"));
 
     assert!(matches!(
-        refused(batches::show(&db.pool, 999_999).await),
+        refused(batches::show(&db.tool, 999_999).await),
         Refusal::NotFound { what: "batch", .. }
     ));
 }
@@ -388,7 +393,7 @@ async fn fail_with_refund_all_books_the_refund_and_marks_failed() {
     let f = fixture(&db.pool).await;
     let before = balance(&db.pool, f.ana).await;
     let done = batches::fail(
-        &db.pool,
+        &db.tool,
         &operator(),
         f.old,
         &reason("stuck since the outage"),
@@ -443,7 +448,7 @@ async fn fail_with_refund_all_books_the_refund_and_marks_failed() {
             f.old
         )
     );
-    assert!(credits::verify(&db.pool).await.expect("verify").is_empty());
+    assert!(credits::verify(&db.tool).await.expect("verify").is_empty());
 }
 
 #[tokio::test]
@@ -452,7 +457,7 @@ async fn partial_refund_then_no_second_refund() {
     let f = fixture(&db.pool).await;
     let before = balance(&db.pool, f.ana).await;
     let done = batches::fail(
-        &db.pool,
+        &db.tool,
         &operator(),
         f.via_photos,
         &reason("half done"),
@@ -468,7 +473,7 @@ async fn partial_refund_then_no_second_refund() {
         assert_eq!(
             refused(
                 batches::fail(
-                    &db.pool,
+                    &db.tool,
                     &operator(),
                     f.via_photos,
                     &reason("again"),
@@ -482,7 +487,7 @@ async fn partial_refund_then_no_second_refund() {
     assert_eq!(
         refused(
             batches::fail(
-                &db.pool,
+                &db.tool,
                 &operator(),
                 f.via_photos,
                 &reason("again"),
@@ -493,7 +498,7 @@ async fn partial_refund_then_no_second_refund() {
         Refusal::BatchAlreadyFailed
     );
     assert_eq!(fingerprint(&db.pool).await, snapshot, "nothing written");
-    assert!(credits::verify(&db.pool).await.expect("verify").is_empty());
+    assert!(credits::verify(&db.tool).await.expect("verify").is_empty());
 }
 
 #[tokio::test]
@@ -503,7 +508,7 @@ async fn refusals_write_nothing() {
     let nothing_charged = batch(&db.pool, f.ana, None, "generating", "1 hour").await;
     let snapshot = fingerprint(&db.pool).await;
     let (operator, why) = (operator(), reason("x"));
-    let fail = |id, refund| batches::fail(&db.pool, &operator, id, &why, refund);
+    let fail = |id, refund| batches::fail(&db.tool, &operator, id, &why, refund);
 
     assert_eq!(
         refused(fail(f.old, Refund::Amount(41)).await),
@@ -552,7 +557,7 @@ async fn an_already_failed_batch_can_still_be_refunded_once() {
     let f = fixture(&db.pool).await;
     let before = balance(&db.pool, f.ana).await;
     let done = batches::fail(
-        &db.pool,
+        &db.tool,
         &operator(),
         f.failed,
         &reason("failed, never refunded"),
@@ -567,7 +572,7 @@ async fn an_already_failed_batch_can_still_be_refunded_once() {
 
     // Failing without a refund, then refunding later, works the same way.
     batches::fail(
-        &db.pool,
+        &db.tool,
         &operator(),
         f.recent,
         &reason("stuck"),
@@ -577,7 +582,7 @@ async fn an_already_failed_batch_can_still_be_refunded_once() {
     .expect("mark only");
     assert_eq!(balance(&db.pool, f.ana).await, before + 15);
     batches::fail(
-        &db.pool,
+        &db.tool,
         &operator(),
         f.recent,
         &reason("refund too"),
@@ -594,7 +599,7 @@ async fn an_already_failed_batch_can_still_be_refunded_once() {
         .await,
         3
     );
-    assert!(credits::verify(&db.pool).await.expect("verify").is_empty());
+    assert!(credits::verify(&db.tool).await.expect("verify").is_empty());
 }
 
 #[tokio::test]
@@ -604,7 +609,7 @@ async fn twenty_operators_failing_one_batch_refund_it_once() {
     let before = balance(&db.pool, f.ana).await;
     let tasks: Vec<_> = (0..20)
         .map(|i| {
-            let pool = db.pool.clone();
+            let pool = db.tool.clone();
             let refund = if i % 2 == 0 {
                 Refund::All
             } else {
@@ -643,7 +648,7 @@ async fn twenty_operators_failing_one_batch_refund_it_once() {
         scalar_i64(&db.pool, "select count(*) from admin_audit_log").await,
         1
     );
-    assert!(credits::verify(&db.pool).await.expect("verify").is_empty());
+    assert!(credits::verify(&db.tool).await.expect("verify").is_empty());
 }
 
 #[tokio::test]
@@ -660,7 +665,7 @@ async fn refunds_of_many_batches_of_one_user_at_once_all_land() {
     let tasks: Vec<_> = ids
         .into_iter()
         .map(|id| {
-            let pool = db.pool.clone();
+            let pool = db.tool.clone();
             tokio::spawn(async move {
                 batches::fail(&pool, &operator(), id, &reason("sweep"), Refund::All).await
             })
@@ -670,7 +675,7 @@ async fn refunds_of_many_batches_of_one_user_at_once_all_land() {
         t.await.expect("join").expect("each refund");
     }
     assert_eq!(balance(&db.pool, f.bo).await, before + 60);
-    assert!(credits::verify(&db.pool).await.expect("verify").is_empty());
+    assert!(credits::verify(&db.tool).await.expect("verify").is_empty());
 }
 
 /// Runs the real binary against the test database.
@@ -853,5 +858,5 @@ async fn the_binary_lists_shows_and_fails() {
         "{}",
         out.stderr
     );
-    assert!(credits::verify(&db.pool).await.expect("verify").is_empty());
+    assert!(credits::verify(&db.tool).await.expect("verify").is_empty());
 }

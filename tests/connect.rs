@@ -7,7 +7,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 
-use creditdesk::db::Target;
+use creditdesk::db::{Mode, Target};
 use creditdesk::pg_local::{self, Durability, LocalServer, PgBinaries};
 use creditdesk::testing::{CliRun, assert_one_line, run_cli};
 
@@ -143,23 +143,23 @@ async fn connects_with_require_and_verify_full_and_refuses_an_unknown_ca() {
     ] {
         let pool = Target::parse(&url)
             .expect("url")
-            .connect(false, 1)
+            .connect(Mode::default(), 1)
             .await
             .expect(&url);
         let ssl: bool =
             sqlx::query_scalar("select ssl from pg_stat_ssl where pid = pg_backend_pid()")
-                .fetch_one(&pool)
+                .fetch_one(pool.pool())
                 .await
                 .expect("pg_stat_ssl");
         assert!(ssl, "{url} is encrypted");
-        pool.close().await;
+        pool.pool().close().await;
     }
 
     // verify-full with the system roots does not trust our private CA.
     let url = format!("postgres://postgres:s3cretpw@localhost:{port}/postgres?sslmode=verify-full");
     let err = Target::parse(&url)
         .expect("url")
-        .connect(false, 1)
+        .connect(Mode::default(), 1)
         .await
         .expect_err("an untrusted certificate is refused");
     let message = err.to_string();
@@ -186,11 +186,11 @@ async fn bad_urls_unreachable_servers_and_wrong_passwords_fail_in_one_line() {
         "postgres://postgres@localhost:{port}/postgres?sslmode=require"
     ))
     .expect("url")
-    .connect(false, 1)
+    .connect(Mode::default(), 1)
     .await
     .expect("admin");
     sqlx::raw_sql("create role app login password 'right-horse-battery'")
-        .execute(&admin)
+        .execute(admin.pool())
         .await
         .expect("role");
     let good = format!(

@@ -71,7 +71,7 @@ fn invalid_fields<T: std::fmt::Debug>(r: Result<T, Error>) -> Vec<&'static str> 
 async fn create_show_list_and_deactivate_with_audit() {
     let db = TestDb::new().await;
     let summer = coupons::create(
-        &db.pool,
+        &db.tool,
         &operator(),
         NewCoupon {
             description: Some("  summer promo ".into()),
@@ -90,7 +90,7 @@ async fn create_show_list_and_deactivate_with_audit() {
     assert_eq!(summer.value_display(), "50 credits");
     assert_eq!(summer.usage_display(), "0/10");
     let pct = coupons::create(
-        &db.pool,
+        &db.tool,
         &operator(),
         coupon("PCT-10", DiscountType::Percentage, "12.5"),
     )
@@ -98,7 +98,7 @@ async fn create_show_list_and_deactivate_with_audit() {
     .expect("percentage");
     assert_eq!(pct.value_display(), "12.5%");
     let old = coupons::create(
-        &db.pool,
+        &db.tool,
         &operator(),
         NewCoupon {
             valid_from: Utc::now() - Duration::days(10),
@@ -111,7 +111,7 @@ async fn create_show_list_and_deactivate_with_audit() {
     assert_eq!(old.value_display(), "5.00");
     assert_eq!(old.status(Utc::now()), CouponStatus::Expired);
     let later = coupons::create(
-        &db.pool,
+        &db.tool,
         &operator(),
         NewCoupon {
             valid_from: Utc::now() + Duration::days(1),
@@ -123,7 +123,7 @@ async fn create_show_list_and_deactivate_with_audit() {
     assert_eq!(later.status(Utc::now()), CouponStatus::Scheduled);
 
     let creates = audit::list(
-        &db.pool,
+        &db.tool,
         &audit::AuditFilter {
             action: Some("coupon.create".into()),
             limit: 10,
@@ -141,12 +141,12 @@ async fn create_show_list_and_deactivate_with_audit() {
     assert_eq!(creates[3].details["code"], "SUMMER-25");
 
     let codes = |list: Vec<coupons::Coupon>| list.into_iter().map(|c| c.code).collect::<Vec<_>>();
-    let current = coupons::list(&db.pool, &CouponFilter::default())
+    let current = coupons::list(&db.tool, &CouponFilter::default())
         .await
         .expect("list");
     assert_eq!(codes(current), ["PCT-10", "SUMMER-25"], "newest first");
     let all = coupons::list(
-        &db.pool,
+        &db.tool,
         &CouponFilter {
             all: true,
             ..Default::default()
@@ -164,7 +164,7 @@ async fn create_show_list_and_deactivate_with_audit() {
         ("_", vec![]),
     ] {
         let found = coupons::list(
-            &db.pool,
+            &db.tool,
             &CouponFilter {
                 all: true,
                 search: Some(search.into()),
@@ -176,20 +176,20 @@ async fn create_show_list_and_deactivate_with_audit() {
         assert_eq!(codes(found), expect, "{search:?}");
     }
 
-    let detail = coupons::show(&db.pool, " Summer 25 ").await.expect("show");
+    let detail = coupons::show(&db.tool, " Summer 25 ").await.expect("show");
     assert_eq!(detail.coupon, summer);
     assert!(detail.redemptions.is_empty());
     assert_eq!(detail.redemptions_total, 0);
 
-    let off = coupons::deactivate(&db.pool, &operator(), "summer25", &reason("campaign over"))
+    let off = coupons::deactivate(&db.tool, &operator(), "summer25", &reason("campaign over"))
         .await
         .expect("deactivate");
     assert!(!off.is_active);
     assert_eq!(off.status(Utc::now()), CouponStatus::Inactive);
-    let again = coupons::deactivate(&db.pool, &operator(), "SUMMER-25", &reason("twice")).await;
+    let again = coupons::deactivate(&db.tool, &operator(), "SUMMER-25", &reason("twice")).await;
     assert_eq!(refused(again), Refusal::CouponAlreadyInactive);
     let log = audit::list(
-        &db.pool,
+        &db.tool,
         &audit::AuditFilter {
             action: Some("coupon.deactivate".into()),
             limit: 10,
@@ -201,11 +201,11 @@ async fn create_show_list_and_deactivate_with_audit() {
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].reason.as_deref(), Some("campaign over"));
     assert_eq!(log[0].entity_id.as_deref(), Some(&*summer.id.to_string()));
-    let current = coupons::list(&db.pool, &CouponFilter::default())
+    let current = coupons::list(&db.tool, &CouponFilter::default())
         .await
         .expect("list");
     assert_eq!(codes(current), ["PCT-10"]);
-    let missing = coupons::deactivate(&db.pool, &operator(), "NOPE", &reason("x")).await;
+    let missing = coupons::deactivate(&db.tool, &operator(), "NOPE", &reason("x")).await;
     assert!(matches!(
         refused(missing),
         Refusal::NotFound { what: "coupon", .. }
@@ -216,7 +216,7 @@ async fn create_show_list_and_deactivate_with_audit() {
 async fn a_code_that_differs_only_by_case_dashes_or_spaces_is_a_duplicate() {
     let db = TestDb::new().await;
     coupons::create(
-        &db.pool,
+        &db.tool,
         &operator(),
         credits_coupon("WELCOME-10", "5", None),
     )
@@ -229,7 +229,7 @@ async fn a_code_that_differs_only_by_case_dashes_or_spaces_is_a_duplicate() {
         "w-e-l-c-o-m-e-1-0",
         "Welcome--10",
     ] {
-        let r = coupons::create(&db.pool, &operator(), credits_coupon(code, "5", None)).await;
+        let r = coupons::create(&db.tool, &operator(), credits_coupon(code, "5", None)).await;
         assert_eq!(
             refused(r),
             Refusal::DuplicateCode {
@@ -240,7 +240,7 @@ async fn a_code_that_differs_only_by_case_dashes_or_spaces_is_a_duplicate() {
     }
     // A different code ('_' is not a separator) is fine.
     coupons::create(
-        &db.pool,
+        &db.tool,
         &operator(),
         credits_coupon("WELCOME_10", "5", None),
     )
@@ -253,7 +253,7 @@ async fn a_code_that_differs_only_by_case_dashes_or_spaces_is_a_duplicate() {
     // Ten operators creating the same code at once: exactly one wins.
     let tasks: Vec<_> = (0..10)
         .map(|i| {
-            let pool = db.pool.clone();
+            let pool = db.tool.clone();
             tokio::spawn(async move {
                 let code = if i % 2 == 0 { "RACE-1" } else { "race1" };
                 coupons::create(&pool, &operator(), credits_coupon(code, "5", None)).await
@@ -275,7 +275,7 @@ async fn a_code_that_differs_only_by_case_dashes_or_spaces_is_a_duplicate() {
 async fn generated_codes_are_created_and_parse_back() {
     let db = TestDb::new().await;
     let c = coupons::create_generated(
-        &db.pool,
+        &db.tool,
         &operator(),
         credits_coupon(CouponCode::generate().as_str(), "5", None),
     )
@@ -305,7 +305,7 @@ async fn field_errors_are_reported_together_and_nothing_is_written() {
         ..coupon("ALLBAD", DiscountType::Percentage, "150")
     };
     assert_eq!(
-        invalid_fields(coupons::create(&db.pool, &operator(), everything_wrong).await),
+        invalid_fields(coupons::create(&db.tool, &operator(), everything_wrong).await),
         ["description", "value", "max_uses", "valid_until"]
     );
     for (kind, value, message) in [
@@ -326,7 +326,7 @@ async fn field_errors_are_reported_together_and_nothing_is_written() {
             "must have at most 2 decimal places",
         ),
     ] {
-        let r = coupons::create(&db.pool, &operator(), coupon("VALUE", kind, value)).await;
+        let r = coupons::create(&db.tool, &operator(), coupon("VALUE", kind, value)).await;
         match r {
             Err(Error::Invalid(errors)) => {
                 assert_eq!(errors.len(), 1);
@@ -344,7 +344,7 @@ async fn field_errors_are_reported_together_and_nothing_is_written() {
         ..credits_coupon("EDGE", "5", None)
     };
     assert_eq!(
-        invalid_fields(coupons::create(&db.pool, &operator(), same_instant).await),
+        invalid_fields(coupons::create(&db.tool, &operator(), same_instant).await),
         ["valid_until"]
     );
     for bad in ["SUM MER", "a.b.c", "ab", "x'; drop table users; --", "ÜBER"] {
@@ -357,16 +357,16 @@ async fn field_errors_are_reported_together_and_nothing_is_written() {
 #[tokio::test]
 async fn redeeming_a_credits_coupon_awards_its_credits() {
     let db = TestDb::new().await;
-    let user = user_with_credits(&db.pool, "Ana@Example.com", 5).await;
+    let user = user_with_credits(&db.tool, "Ana@Example.com", 5).await;
     let c = coupons::create(
-        &db.pool,
+        &db.tool,
         &operator(),
         credits_coupon("FREE-50", "50", Some(5)),
     )
     .await
     .expect("create");
     let done = coupons::redeem(
-        &db.pool,
+        &db.tool,
         &operator(),
         "free50",
         &UserRef::parse("ANA@example.com").expect("user"),
@@ -413,7 +413,7 @@ async fn redeeming_a_credits_coupon_awards_its_credits() {
     .expect("redemption");
     assert_eq!((r_user, r_coupon, awarded), (user, c.id, Some(50)));
 
-    let detail = coupons::show(&db.pool, "FREE-50").await.expect("show");
+    let detail = coupons::show(&db.tool, "FREE-50").await.expect("show");
     assert_eq!(detail.coupon.used_count, 1);
     assert_eq!(detail.redemptions_total, 1);
     assert_eq!(detail.redemptions[0].email, "Ana@Example.com");
@@ -421,7 +421,7 @@ async fn redeeming_a_credits_coupon_awards_its_credits() {
     assert_eq!(detail.redemptions[0].user_id, user);
 
     let log = audit::list(
-        &db.pool,
+        &db.tool,
         &audit::AuditFilter {
             action: Some("coupon.redeem".into()),
             limit: 10,
@@ -433,14 +433,14 @@ async fn redeeming_a_credits_coupon_awards_its_credits() {
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].details["user_id"], user);
     assert_eq!(log[0].details["entry_id"], done.entry_id);
-    assert!(credits::verify(&db.pool).await.expect("verify").is_empty());
+    assert!(credits::verify(&db.tool).await.expect("verify").is_empty());
 }
 
 #[tokio::test]
 async fn redemption_refusals_write_nothing() {
     let db = TestDb::new().await;
-    let ana = user_with_credits(&db.pool, "ana@example.com", 0).await;
-    let bo = user_with_credits(&db.pool, "bo@example.com", 0).await;
+    let ana = user_with_credits(&db.tool, "ana@example.com", 0).await;
+    let bo = user_with_credits(&db.tool, "bo@example.com", 0).await;
     let now = Utc::now();
     for c in [
         coupon("PCT", DiscountType::Percentage, "10"),
@@ -458,22 +458,22 @@ async fn redemption_refusals_write_nothing() {
         credits_coupon("ONCE", "5", Some(1)),
         credits_coupon("TWICE", "5", None),
     ] {
-        coupons::create(&db.pool, &operator(), c)
+        coupons::create(&db.tool, &operator(), c)
             .await
             .expect("create");
     }
-    coupons::deactivate(&db.pool, &operator(), "OFF", &reason("test"))
+    coupons::deactivate(&db.tool, &operator(), "OFF", &reason("test"))
         .await
         .expect("deactivate");
-    coupons::redeem(&db.pool, &operator(), "ONCE", &UserRef::Id(bo))
+    coupons::redeem(&db.tool, &operator(), "ONCE", &UserRef::Id(bo))
         .await
         .expect("bo uses ONCE up");
-    coupons::redeem(&db.pool, &operator(), "TWICE", &UserRef::Id(ana))
+    coupons::redeem(&db.tool, &operator(), "TWICE", &UserRef::Id(ana))
         .await
         .expect("ana's first");
     let before = footprint(&db.pool).await;
     let redeem = |code: &'static str, user: UserRef| {
-        let pool = db.pool.clone();
+        let pool = db.tool.clone();
         async move { coupons::redeem(&pool, &operator(), code, &user).await }
     };
     let ana_ref = || UserRef::Id(ana);
@@ -521,7 +521,7 @@ async fn redemption_refusals_write_nothing() {
         assert!(!r.to_string().contains('\u{1b}'));
     }
     for code in ["", " - ", &"A".repeat(100_000)] {
-        let r = coupons::redeem(&db.pool, &operator(), code, &ana_ref()).await;
+        let r = coupons::redeem(&db.tool, &operator(), code, &ana_ref()).await;
         assert_eq!(invalid_fields(r), ["code"]);
     }
     for user in [
@@ -539,13 +539,13 @@ async fn redemption_refusals_write_nothing() {
         2,
         "the users table is still there"
     );
-    assert!(credits::verify(&db.pool).await.expect("verify").is_empty());
+    assert!(credits::verify(&db.tool).await.expect("verify").is_empty());
 }
 
 #[tokio::test]
 async fn a_stored_value_outside_the_rules_is_not_paid_out() {
     let db = TestDb::new().await;
-    let ana = user_with_credits(&db.pool, "ana@example.com", 0).await;
+    let ana = user_with_credits(&db.tool, "ana@example.com", 0).await;
     // Written by another tool: whole, so the table's checks let it in.
     sqlx::query(
         "insert into coupons (code, \"discountType\", \"discountValue\") \
@@ -555,7 +555,7 @@ async fn a_stored_value_outside_the_rules_is_not_paid_out() {
     .await
     .expect("coupon");
     let before = footprint(&db.pool).await;
-    let r = coupons::redeem(&db.pool, &operator(), "huge", &UserRef::Id(ana)).await;
+    let r = coupons::redeem(&db.tool, &operator(), "huge", &UserRef::Id(ana)).await;
     assert_eq!(
         refused(r),
         Refusal::CouponValueNotPayable {
@@ -569,17 +569,17 @@ async fn a_stored_value_outside_the_rules_is_not_paid_out() {
 async fn many_redemptions_at_once_never_pass_max_uses() {
     let db = TestDb::new().await;
     let k = 5;
-    let c = coupons::create(&db.pool, &operator(), credits_coupon("RUSH", "20", Some(k)))
+    let c = coupons::create(&db.tool, &operator(), credits_coupon("RUSH", "20", Some(k)))
         .await
         .expect("create");
     let mut users = Vec::new();
     for i in 0..30 {
-        users.push(user_with_credits(&db.pool, &format!("u{i}@example.com"), 0).await);
+        users.push(user_with_credits(&db.tool, &format!("u{i}@example.com"), 0).await);
     }
     let tasks: Vec<_> = users
         .iter()
         .map(|&id| {
-            let pool = db.pool.clone();
+            let pool = db.tool.clone();
             tokio::spawn(async move {
                 coupons::redeem(&pool, &operator(), "rush", &UserRef::Id(id)).await
             })
@@ -631,13 +631,13 @@ async fn many_redemptions_at_once_never_pass_max_uses() {
     );
 
     // One user, ten tasks, an unlimited coupon: one redemption.
-    let open = coupons::create(&db.pool, &operator(), credits_coupon("OPEN", "7", None))
+    let open = coupons::create(&db.tool, &operator(), credits_coupon("OPEN", "7", None))
         .await
         .expect("create");
     let who = users[0];
     let tasks: Vec<_> = (0..10)
         .map(|_| {
-            let pool = db.pool.clone();
+            let pool = db.tool.clone();
             tokio::spawn(async move {
                 coupons::redeem(&pool, &operator(), "OPEN", &UserRef::Id(who)).await
             })
@@ -652,10 +652,10 @@ async fn many_redemptions_at_once_never_pass_max_uses() {
         }
     }
     assert_eq!(ok, 1);
-    let detail = coupons::show(&db.pool, "OPEN").await.expect("show");
+    let detail = coupons::show(&db.tool, "OPEN").await.expect("show");
     assert_eq!((detail.coupon.used_count, detail.redemptions_total), (1, 1));
     assert_eq!(detail.coupon.id, open.id);
-    assert!(credits::verify(&db.pool).await.expect("verify").is_empty());
+    assert!(credits::verify(&db.tool).await.expect("verify").is_empty());
 }
 
 /// Runs the real binary against the test database.
@@ -666,8 +666,8 @@ fn creditdesk(db: &TestDb, args: &[&str]) -> CliRun {
 #[tokio::test]
 async fn bad_input_through_the_binary_exits_with_the_right_code_and_writes_nothing() {
     let db = TestDb::new().await;
-    let ana = user_with_credits(&db.pool, "ana@example.com", 0).await;
-    coupons::create(&db.pool, &operator(), credits_coupon("REAL-1", "5", None))
+    let ana = user_with_credits(&db.tool, "ana@example.com", 0).await;
+    coupons::create(&db.tool, &operator(), credits_coupon("REAL-1", "5", None))
         .await
         .expect("create");
     let before = footprint(&db.pool).await;
@@ -854,5 +854,5 @@ async fn bad_input_through_the_binary_exits_with_the_right_code_and_writes_nothi
     assert_eq!(out.code, 0);
     let out = creditdesk(&db, &["coupons", "deactivate", &code, "--reason", "again"]);
     assert_eq!(out.code, 3);
-    assert!(credits::verify(&db.pool).await.expect("verify").is_empty());
+    assert!(credits::verify(&db.tool).await.expect("verify").is_empty());
 }

@@ -14,9 +14,9 @@ use creditdesk::testing::{
 #[tokio::test]
 async fn adjust_books_entry_balance_and_audit_in_one_go() {
     let db = TestDb::new().await;
-    let id = user_with_credits(&db.pool, "Ana@Example.com", 0).await;
+    let id = user_with_credits(&db.tool, "Ana@Example.com", 0).await;
     let done = credits::adjust(
-        &db.pool,
+        &db.tool,
         &operator(),
         &UserRef::Email("ana@example.com".into()),
         25,
@@ -38,7 +38,7 @@ async fn adjust_books_entry_balance_and_audit_in_one_go() {
     .expect("entry");
     assert!(description.contains("goodwill: slow batch") && description.contains("test-ops"));
     let log = audit::list(
-        &db.pool,
+        &db.tool,
         &audit::AuditFilter {
             action: Some("credits".into()),
             limit: 10,
@@ -50,16 +50,16 @@ async fn adjust_books_entry_balance_and_audit_in_one_go() {
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].actor, "test-ops");
     assert_eq!(log[0].reason.as_deref(), Some("goodwill: slow batch"));
-    assert!(credits::verify(&db.pool).await.expect("verify").is_empty());
+    assert!(credits::verify(&db.tool).await.expect("verify").is_empty());
 }
 
 #[tokio::test]
 async fn adjust_refuses_below_zero_unknown_users_and_zero_writing_nothing() {
     let db = TestDb::new().await;
-    let id = user_with_credits(&db.pool, "bo@example.com", 10).await;
+    let id = user_with_credits(&db.tool, "bo@example.com", 10).await;
     let before = scalar_i64(&db.pool, "select count(*) from credit_history").await;
     let err = credits::adjust(
-        &db.pool,
+        &db.tool,
         &operator(),
         &UserRef::Id(id),
         -11,
@@ -73,7 +73,7 @@ async fn adjust_refuses_below_zero_unknown_users_and_zero_writing_nothing() {
         "{err}"
     );
     let err = credits::adjust(
-        &db.pool,
+        &db.tool,
         &operator(),
         &UserRef::Id(999_999),
         5,
@@ -87,7 +87,7 @@ async fn adjust_refuses_below_zero_unknown_users_and_zero_writing_nothing() {
         "{err}"
     );
     let err = credits::adjust(
-        &db.pool,
+        &db.tool,
         &operator(),
         &UserRef::Id(id),
         0,
@@ -118,10 +118,10 @@ async fn adjust_refuses_below_zero_unknown_users_and_zero_writing_nothing() {
 #[tokio::test]
 async fn the_same_idempotency_key_books_once_and_answers_the_same() {
     let db = TestDb::new().await;
-    let id = user_with_credits(&db.pool, "cy@example.com", 0).await;
+    let id = user_with_credits(&db.tool, "cy@example.com", 0).await;
     let user = UserRef::Id(id);
     let first = credits::adjust(
-        &db.pool,
+        &db.tool,
         &operator(),
         &user,
         40,
@@ -131,7 +131,7 @@ async fn the_same_idempotency_key_books_once_and_answers_the_same() {
     .await
     .expect("first");
     let again = credits::adjust(
-        &db.pool,
+        &db.tool,
         &operator(),
         &user,
         40,
@@ -146,7 +146,7 @@ async fn the_same_idempotency_key_books_once_and_answers_the_same() {
         (first.entry_id, first.old_balance, first.new_balance)
     );
     let err = credits::adjust(
-        &db.pool,
+        &db.tool,
         &operator(),
         &user,
         41,
@@ -167,7 +167,7 @@ async fn the_same_idempotency_key_books_once_and_answers_the_same() {
     // Many at once with one key (a key pressed twice, a retried command).
     let tasks: Vec<_> = (0..16)
         .map(|_| {
-            let pool = db.pool.clone();
+            let pool = db.tool.clone();
             tokio::spawn(async move {
                 credits::adjust(
                     &pool,
@@ -201,11 +201,11 @@ async fn the_same_idempotency_key_books_once_and_answers_the_same() {
 #[tokio::test]
 async fn concurrent_adjustments_neither_lose_nor_overdraw() {
     let db = TestDb::new().await;
-    let id = user_with_credits(&db.pool, "dee@example.com", 0).await;
+    let id = user_with_credits(&db.tool, "dee@example.com", 0).await;
     let n = 200;
     let tasks: Vec<_> = (0..n)
         .map(|_| {
-            let pool = db.pool.clone();
+            let pool = db.tool.clone();
             tokio::spawn(async move {
                 credits::adjust(&pool, &operator(), &UserRef::Id(id), 1, &reason("+1"), None).await
             })
@@ -222,7 +222,7 @@ async fn concurrent_adjustments_neither_lose_nor_overdraw() {
     // 300 debits of 1 against a balance of 200: exactly 200 succeed.
     let tasks: Vec<_> = (0..300)
         .map(|_| {
-            let pool = db.pool.clone();
+            let pool = db.tool.clone();
             tokio::spawn(async move {
                 credits::adjust(
                     &pool,
@@ -249,13 +249,13 @@ async fn concurrent_adjustments_neither_lose_nor_overdraw() {
         scalar_i64(&db.pool, "select credits::int8 from users").await,
         0
     );
-    assert!(credits::verify(&db.pool).await.expect("verify").is_empty());
+    assert!(credits::verify(&db.tool).await.expect("verify").is_empty());
 }
 
 #[tokio::test]
 async fn history_pages_by_keyset_and_filters() {
     let db = TestDb::new().await;
-    let id = user_with_credits(&db.pool, "eve@example.com", 0).await;
+    let id = user_with_credits(&db.tool, "eve@example.com", 0).await;
     sqlx::query(
         "insert into credit_history (\"userId\", amount, type, \"createdAt\")
          select $1, case when g % 3 = 0 then -1 else 2 end,
@@ -271,7 +271,7 @@ async fn history_pages_by_keyset_and_filters() {
     let mut before: Option<Cursor> = None;
     loop {
         let page = credits::history(
-            &db.pool,
+            &db.tool,
             &HistoryQuery {
                 user_id: id,
                 kind: None,
@@ -295,7 +295,7 @@ async fn history_pages_by_keyset_and_filters() {
     assert_eq!(seen, sorted, "newest first");
 
     let generations = credits::history(
-        &db.pool,
+        &db.tool,
         &HistoryQuery {
             user_id: id,
             kind: Some(creditdesk::domain::ledger::EntryType::Generation),
@@ -314,13 +314,13 @@ async fn history_pages_by_keyset_and_filters() {
 #[tokio::test]
 async fn verify_finds_a_balance_that_drifted() {
     let db = TestDb::new().await;
-    let id = user_with_credits(&db.pool, "fay@example.com", 30).await;
+    let id = user_with_credits(&db.tool, "fay@example.com", 30).await;
     sqlx::query("update users set credits = credits + 7 where id = $1")
         .bind(id)
         .execute(&db.pool)
         .await
         .expect("drift");
-    let mismatches = credits::verify(&db.pool).await.expect("verify");
+    let mismatches = credits::verify(&db.tool).await.expect("verify");
     assert_eq!(mismatches.len(), 1);
     assert_eq!(
         (mismatches[0].balance, mismatches[0].ledger_total),
@@ -331,20 +331,20 @@ async fn verify_finds_a_balance_that_drifted() {
 #[tokio::test]
 async fn find_matches_id_email_and_name_substrings_newest_first() {
     let db = TestDb::new().await;
-    let first = user_with_credits(&db.pool, "gina.lopez@example.com", 0).await;
-    let second = user_with_credits(&db.pool, "hal@lopez.dev", 0).await;
-    let found = users::find(&db.pool, "LOPEZ", 10).await.expect("find");
+    let first = user_with_credits(&db.tool, "gina.lopez@example.com", 0).await;
+    let second = user_with_credits(&db.tool, "hal@lopez.dev", 0).await;
+    let found = users::find(&db.tool, "LOPEZ", 10).await.expect("find");
     assert_eq!(
         found.iter().map(|u| u.id).collect::<Vec<_>>(),
         [second, first]
     );
-    let by_id = users::find(&db.pool, &first.to_string(), 10)
+    let by_id = users::find(&db.tool, &first.to_string(), 10)
         .await
         .expect("by id");
     assert!(by_id.iter().any(|u| u.id == first));
     // LIKE metacharacters match themselves.
     assert!(
-        users::find(&db.pool, "%", 10)
+        users::find(&db.tool, "%", 10)
             .await
             .expect("percent")
             .is_empty()
@@ -359,7 +359,7 @@ fn creditdesk(url: &str, args: &[&str]) -> CliRun {
 #[tokio::test]
 async fn bad_input_of_every_kind_is_refused_by_the_binary_and_writes_nothing() {
     let db = TestDb::new().await;
-    let id = user_with_credits(&db.pool, "gus@example.com", 5).await;
+    let id = user_with_credits(&db.tool, "gus@example.com", 5).await;
     let user = id.to_string();
     let written = || async {
         (

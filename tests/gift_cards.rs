@@ -9,7 +9,7 @@ use chrono::{Duration, Utc};
 use creditdesk::db::gift_cards::{
     self, CardValue, GiftCardFilter, IssueRequest, IssuedCard, RecipientEmail,
 };
-use creditdesk::db::{Target, credits};
+use creditdesk::db::{Db, Mode, Target, credits};
 use creditdesk::domain::Refusal;
 use creditdesk::domain::codes::{GiftCardCode, lookup_key};
 use creditdesk::domain::gift_card::GiftCardStatus;
@@ -34,8 +34,8 @@ fn custom(credits: i32, cents: i64, count: u32) -> IssueRequest {
     }
 }
 
-async fn issue_one(pool: &PgPool, credits: i32) -> IssuedCard {
-    let mut cards = gift_cards::issue(pool, &operator(), &custom(credits, 999, 1))
+async fn issue_one(db: &Db, credits: i32) -> IssuedCard {
+    let mut cards = gift_cards::issue(db, &operator(), &custom(credits, 999, 1))
         .await
         .expect("issue");
     cards.pop().expect("one card")
@@ -78,7 +78,7 @@ async fn issue_one_card_active_with_its_audit_row() {
         reason: Some(reason("spring campaign")),
         ..custom(100, 950, 1)
     };
-    let cards = gift_cards::issue(&db.pool, &operator(), &req)
+    let cards = gift_cards::issue(&db.tool, &operator(), &req)
         .await
         .expect("issue");
     assert_eq!(cards.len(), 1);
@@ -121,7 +121,7 @@ async fn issue_one_card_active_with_its_audit_row() {
 #[tokio::test]
 async fn issue_ten_thousand_in_one_go_with_unique_codes_and_one_audit_row() {
     let db = TestDb::new().await;
-    let cards = gift_cards::issue(&db.pool, &operator(), &custom(25, 500, 10_000))
+    let cards = gift_cards::issue(&db.tool, &operator(), &custom(25, 500, 10_000))
         .await
         .expect("issue");
     assert_eq!(cards.len(), 10_000);
@@ -158,7 +158,7 @@ async fn issue_from_a_pack_in_any_case() {
         value: CardValue::Pack("pRO".into()),
         ..custom(1, 0, 3)
     };
-    let cards = gift_cards::issue(&db.pool, &operator(), &req)
+    let cards = gift_cards::issue(&db.tool, &operator(), &req)
         .await
         .expect("issue");
     assert_eq!(cards.len(), 3);
@@ -176,11 +176,11 @@ async fn issue_from_a_pack_in_any_case() {
         scalar_i64(&db.pool, r#"select count(*) from gift_cards where "creditPackId" is not null and credits = 200 and price = 29.99"#).await,
         3
     );
-    let shown = gift_cards::show(&db.pool, &cards[0].code)
+    let shown = gift_cards::show(&db.tool, &cards[0].code)
         .await
         .expect("show");
     assert_eq!(shown.pack_name.as_deref(), Some("Pro"));
-    let packs = gift_cards::packs(&db.pool).await.expect("packs");
+    let packs = gift_cards::packs(&db.tool).await.expect("packs");
     assert_eq!(packs.len(), 3);
     assert!(!packs.last().expect("a pack").is_active);
 }
@@ -195,7 +195,7 @@ async fn unknown_and_inactive_packs_are_refused_naming_the_active_ones() {
             value: CardValue::Pack(name.into()),
             ..custom(1, 0, 1)
         };
-        let e = gift_cards::issue(&db.pool, &operator(), &req)
+        let e = gift_cards::issue(&db.tool, &operator(), &req)
             .await
             .expect_err(name);
         let r = refusal(e);
@@ -213,7 +213,7 @@ async fn unknown_and_inactive_packs_are_refused_naming_the_active_ones() {
 async fn lists_and_show_mask_codes_and_filter() {
     let db = TestDb::new().await;
     let mine = gift_cards::issue(
-        &db.pool,
+        &db.tool,
         &operator(),
         &IssueRequest {
             recipient: Some(RecipientEmail::parse("ana@example.com").expect("email")),
@@ -222,8 +222,8 @@ async fn lists_and_show_mask_codes_and_filter() {
     )
     .await
     .expect("issue");
-    let other = issue_one(&db.pool, 20).await;
-    let all = gift_cards::list(&db.pool, &GiftCardFilter::default())
+    let other = issue_one(&db.tool, 20).await;
+    let all = gift_cards::list(&db.tool, &GiftCardFilter::default())
         .await
         .expect("list");
     assert_eq!(all.len(), 3);
@@ -247,7 +247,7 @@ async fn lists_and_show_mask_codes_and_filter() {
     }
 
     let by_recipient = gift_cards::list(
-        &db.pool,
+        &db.tool,
         &GiftCardFilter {
             recipient: Some(RecipientEmail::parse("ANA@example.com").expect("email")),
             ..Default::default()
@@ -258,7 +258,7 @@ async fn lists_and_show_mask_codes_and_filter() {
     assert_eq!(by_recipient.len(), 2);
     let tail = &other.code[other.code.len() - 4..];
     let by_suffix = gift_cards::list(
-        &db.pool,
+        &db.tool,
         &GiftCardFilter {
             code_suffix: Some(gift_cards::parse_code_suffix(&tail.to_lowercase()).expect("suffix")),
             ..Default::default()
@@ -268,7 +268,7 @@ async fn lists_and_show_mask_codes_and_filter() {
     .expect("list");
     assert!(by_suffix.iter().any(|c| c.id == other.id));
     let page = gift_cards::list(
-        &db.pool,
+        &db.tool,
         &GiftCardFilter {
             limit: 2,
             ..Default::default()
@@ -277,7 +277,7 @@ async fn lists_and_show_mask_codes_and_filter() {
     .await
     .expect("list");
     let rest = gift_cards::list(
-        &db.pool,
+        &db.tool,
         &GiftCardFilter {
             before: page.last().map(|c| c.cursor()),
             ..Default::default()
@@ -296,7 +296,7 @@ async fn lists_and_show_mask_codes_and_filter() {
         code.replace('0', "O"),
     ];
     for t in typed {
-        let shown = gift_cards::show(&db.pool, &t).await.expect("show");
+        let shown = gift_cards::show(&db.tool, &t).await.expect("show");
         assert_eq!(shown.id, other.id, "{t}");
         let text = serde_json::to_string(&shown).expect("json") + &format!("{shown:?}");
         assert!(!text.contains(code.as_str()) && !text.contains(&lookup_key(code)));
@@ -306,20 +306,20 @@ async fn lists_and_show_mask_codes_and_filter() {
 #[tokio::test]
 async fn status_filter_uses_the_status_as_shown() {
     let db = TestDb::new().await;
-    let fresh = issue_one(&db.pool, 5).await;
-    let stale = issue_one(&db.pool, 5).await;
-    let revoked = issue_one(&db.pool, 5).await;
+    let fresh = issue_one(&db.tool, 5).await;
+    let stale = issue_one(&db.tool, 5).await;
+    let revoked = issue_one(&db.tool, 5).await;
     exec(
         &db.pool,
         r#"update gift_cards set "expiresAt" = now() - interval '1 day' where id = $1"#,
         stale.id,
     )
     .await;
-    gift_cards::revoke(&db.pool, &operator(), &revoked.code, &reason("test"))
+    gift_cards::revoke(&db.tool, &operator(), &revoked.code, &reason("test"))
         .await
         .expect("revoke");
     let ids = |status| {
-        let pool = db.pool.clone();
+        let pool = db.tool.clone();
         async move {
             gift_cards::list(
                 &pool,
@@ -342,16 +342,16 @@ async fn status_filter_uses_the_status_as_shown() {
     assert_eq!(active.iter().map(|c| c.id).collect::<Vec<_>>(), [fresh.id]);
     let gone = ids(GiftCardStatus::Revoked).await;
     assert_eq!(gone.iter().map(|c| c.id).collect::<Vec<_>>(), [revoked.id]);
-    let shown = gift_cards::show(&db.pool, &stale.code).await.expect("show");
+    let shown = gift_cards::show(&db.tool, &stale.code).await.expect("show");
     assert_eq!(shown.status, GiftCardStatus::Expired);
 }
 
 #[tokio::test]
 async fn reveal_is_audited_and_refused_read_only() {
     let db = TestDb::new().await;
-    let card = issue_one(&db.pool, 5).await;
+    let card = issue_one(&db.tool, 5).await;
     let full = gift_cards::reveal(
-        &db.pool,
+        &db.tool,
         &operator(),
         &lookup_key(&card.code).to_lowercase(),
     )
@@ -369,7 +369,13 @@ async fn reveal_is_audited_and_refused_read_only() {
 
     let read_only = Target::parse(&db.url)
         .expect("url")
-        .connect(true, 2)
+        .connect(
+            Mode {
+                read_only: true,
+                ..Mode::default()
+            },
+            2,
+        )
         .await
         .expect("read-only pool");
     let e = gift_cards::reveal(&read_only, &operator(), &card.code)
@@ -392,16 +398,16 @@ async fn reveal_is_audited_and_refused_read_only() {
 async fn revoke_pending_and_active_but_not_redeemed_or_twice() {
     let db = TestDb::new().await;
     let uid = user(&db.pool, "ana@example.com").await;
-    let pending = issue_one(&db.pool, 5).await;
+    let pending = issue_one(&db.tool, 5).await;
     exec(
         &db.pool,
         "update gift_cards set status = 'pending' where id = $1",
         pending.id,
     )
     .await;
-    let active = issue_one(&db.pool, 5).await;
+    let active = issue_one(&db.tool, 5).await;
     for card in [&pending, &active] {
-        let done = gift_cards::revoke(&db.pool, &operator(), &card.code, &reason("fraud report"))
+        let done = gift_cards::revoke(&db.tool, &operator(), &card.code, &reason("fraud report"))
             .await
             .expect("revoke");
         assert_eq!(done.status, GiftCardStatus::Revoked);
@@ -419,7 +425,7 @@ async fn revoke_pending_and_active_but_not_redeemed_or_twice() {
     );
 
     let before = written(&db.pool).await;
-    let e = gift_cards::revoke(&db.pool, &operator(), &active.code, &reason("again"))
+    let e = gift_cards::revoke(&db.tool, &operator(), &active.code, &reason("again"))
         .await
         .expect_err("twice");
     assert_eq!(
@@ -429,12 +435,12 @@ async fn revoke_pending_and_active_but_not_redeemed_or_twice() {
         }
     );
 
-    let redeemed = issue_one(&db.pool, 5).await;
-    gift_cards::redeem(&db.pool, &operator(), &redeemed.code, &UserRef::Id(uid))
+    let redeemed = issue_one(&db.tool, 5).await;
+    gift_cards::redeem(&db.tool, &operator(), &redeemed.code, &UserRef::Id(uid))
         .await
         .expect("redeem");
     let before_redeemed = written(&db.pool).await;
-    let e = gift_cards::revoke(&db.pool, &operator(), &redeemed.code, &reason("oops"))
+    let e = gift_cards::revoke(&db.tool, &operator(), &redeemed.code, &reason("oops"))
         .await
         .expect_err("redeemed");
     let m = refusal(e).to_string();
@@ -447,9 +453,9 @@ async fn revoke_pending_and_active_but_not_redeemed_or_twice() {
 async fn redeem_books_credits_linked_to_the_card() {
     let db = TestDb::new().await;
     let uid = user(&db.pool, "Bo@Example.com").await;
-    let card = issue_one(&db.pool, 120).await;
+    let card = issue_one(&db.tool, 120).await;
     let done = gift_cards::redeem(
-        &db.pool,
+        &db.tool,
         &operator(),
         &card.code.to_lowercase(),
         &UserRef::Email("bo@example.com".into()),
@@ -495,7 +501,7 @@ async fn redeem_books_credits_linked_to_the_card() {
             .expect("audit");
     assert_eq!(details["entry_id"], done.entry_id);
     assert!(!details.to_string().contains(&card.code));
-    assert!(credits::verify(&db.pool).await.expect("verify").is_empty());
+    assert!(credits::verify(&db.tool).await.expect("verify").is_empty());
 }
 
 #[tokio::test]
@@ -503,29 +509,29 @@ async fn redeem_refusals_write_nothing() {
     let db = TestDb::new().await;
     let uid = user(&db.pool, "cy@example.com").await;
     let someone = UserRef::Id(uid);
-    let pending = issue_one(&db.pool, 5).await;
+    let pending = issue_one(&db.tool, 5).await;
     exec(
         &db.pool,
         "update gift_cards set status = 'pending' where id = $1",
         pending.id,
     )
     .await;
-    let stale = issue_one(&db.pool, 5).await;
+    let stale = issue_one(&db.tool, 5).await;
     exec(
         &db.pool,
         r#"update gift_cards set "expiresAt" = now() - interval '1 second' where id = $1"#,
         stale.id,
     )
     .await;
-    let revoked = issue_one(&db.pool, 5).await;
-    gift_cards::revoke(&db.pool, &operator(), &revoked.code, &reason("test"))
+    let revoked = issue_one(&db.tool, 5).await;
+    gift_cards::revoke(&db.tool, &operator(), &revoked.code, &reason("test"))
         .await
         .expect("revoke");
-    let redeemed = issue_one(&db.pool, 5).await;
-    gift_cards::redeem(&db.pool, &operator(), &redeemed.code, &someone)
+    let redeemed = issue_one(&db.tool, 5).await;
+    gift_cards::redeem(&db.tool, &operator(), &redeemed.code, &someone)
         .await
         .expect("first redemption");
-    let fine = issue_one(&db.pool, 5).await;
+    let fine = issue_one(&db.tool, 5).await;
 
     let before = written(&db.pool).await;
     let balance = scalar_i64(&db.pool, "select credits::int8 from users").await;
@@ -576,7 +582,7 @@ async fn redeem_refusals_write_nothing() {
         ),
     ];
     for (code, who, expected) in cases {
-        let e = gift_cards::redeem(&db.pool, &operator(), code, &who)
+        let e = gift_cards::redeem(&db.tool, &operator(), code, &who)
             .await
             .expect_err(code);
         let r = refusal(e);
@@ -584,12 +590,12 @@ async fn redeem_refusals_write_nothing() {
         assert_eq!(written(&db.pool).await, before, "{code}");
     }
     // The not-found message doesn't echo a full code.
-    let e = gift_cards::redeem(&db.pool, &operator(), "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ABCD", &someone)
+    let e = gift_cards::redeem(&db.tool, &operator(), "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ABCD", &someone)
         .await
         .expect_err("unknown");
     let m = e.to_string();
     assert!(m.contains("ABCD") && !m.contains("ZZZZ"), "{m}");
-    let e = gift_cards::redeem(&db.pool, &operator(), "AB\u{1b}[2J", &someone)
+    let e = gift_cards::redeem(&db.tool, &operator(), "AB\u{1b}[2J", &someone)
         .await
         .expect_err("control characters");
     assert!(matches!(e, Error::Invalid(_)), "{e}");
@@ -615,10 +621,10 @@ async fn one_card_redeemed_by_twenty_connections_at_once_pays_once() {
     for i in 0..10 {
         users.push(user(&db.pool, &format!("u{i}@example.com")).await);
     }
-    let card = issue_one(&db.pool, 75).await;
+    let card = issue_one(&db.tool, 75).await;
     let mut tasks = Vec::new();
     for i in 0..20 {
-        let pool = db.pool.clone();
+        let pool = db.tool.clone();
         let code = card.code.clone();
         // Half the tasks for ten different users, half for the same one.
         let who = UserRef::Id(if i % 2 == 0 { users[i / 2] } else { users[0] });
@@ -661,17 +667,17 @@ async fn one_card_redeemed_by_twenty_connections_at_once_pays_once() {
         .await,
         1
     );
-    assert!(credits::verify(&db.pool).await.expect("verify").is_empty());
+    assert!(credits::verify(&db.tool).await.expect("verify").is_empty());
 }
 
 #[tokio::test]
 async fn racing_revocations_and_redemptions_end_in_exactly_one_state() {
     let db = TestDb::new().await;
     let uid = user(&db.pool, "race@example.com").await;
-    let card = issue_one(&db.pool, 30).await;
+    let card = issue_one(&db.tool, 30).await;
     let mut tasks = Vec::new();
     for i in 0..20 {
-        let pool = db.pool.clone();
+        let pool = db.tool.clone();
         let code = card.code.clone();
         tasks.push(tokio::spawn(async move {
             if i % 2 == 0 {
@@ -699,7 +705,7 @@ async fn racing_revocations_and_redemptions_end_in_exactly_one_state() {
     assert_eq!(status, outcomes[0]);
     let entries = scalar_i64(&db.pool, "select count(*) from credit_history").await;
     assert_eq!(entries, i64::from(status == "redeemed"));
-    assert!(credits::verify(&db.pool).await.expect("verify").is_empty());
+    assert!(credits::verify(&db.tool).await.expect("verify").is_empty());
 }
 
 // ---------------------------------------------------------------------------
@@ -716,7 +722,7 @@ async fn bad_input_exits_2_or_3_and_writes_nothing() {
     let db = TestDb::new().await;
     add_packs(&db.pool).await;
     let uid = user(&db.pool, "ana@example.com").await.to_string();
-    let card = issue_one(&db.pool, 5).await;
+    let card = issue_one(&db.tool, 5).await;
     let before = written(&db.pool).await;
     let cases: Vec<Vec<&str>> = vec![
         vec!["issue", "--credits", "5", "--price", "1", "--count", "0"],

@@ -134,7 +134,7 @@ async fn the_generated_data_obeys_every_rule_and_shows_every_case() {
         .await,
         500
     );
-    assert!(credits::verify(&db.pool).await.expect("verify").is_empty());
+    assert!(credits::verify(&db.tool).await.expect("verify").is_empty());
     // The serial sequences continue past the seeded rows.
     sqlx::query("insert into users (email) values ('after-seed@example.com')")
         .execute(&db.pool)

@@ -895,7 +895,7 @@ mod real_database {
                 .unwrap();
         }
         let mut app = app_with(false, None, Theme::COLOR);
-        let mut effects = Effects::new(db.pool.clone(), Operator::parse("ana").unwrap());
+        let mut effects = Effects::new(db.tool.clone(), Operator::parse("ana").unwrap());
         let c = update(&mut app, Msg::Start);
         settle(&mut app, &mut effects, c).await;
         assert_eq!(app.tabs.users.search.users().len(), 2);
@@ -951,7 +951,7 @@ mod real_database {
         use futures::StreamExt;
         let db = TestDb::new().await;
         let mut app = app_with(false, Some("PRODUCTION"), Theme::COLOR);
-        let mut effects = Effects::new(db.pool.clone(), Operator::parse("ana").unwrap());
+        let mut effects = Effects::new(db.tool.clone(), Operator::parse("ana").unwrap());
         let keys = [KeyCode::Char('5'), KeyCode::Char('3'), KeyCode::Char('q')];
         // Keys a little apart, so the replies in between are handled too.
         let events = futures::stream::iter(keys)

@@ -1022,10 +1022,10 @@ mod real_database {
             ),
         )
         .await;
-        assert!(credits::verify(pool).await.unwrap().is_empty());
+        assert!(credits::verify(&db.tool).await.unwrap().is_empty());
 
         let mut app = app_with(false, None);
-        let mut effects = Effects::new(pool.clone(), Operator::parse("ana").unwrap());
+        let mut effects = Effects::new(db.tool.clone(), Operator::parse("ana").unwrap());
         let c = to_batches(&mut app);
         settle(&mut app, &mut effects, c).await;
         let c = update(&mut app, ch('s'));
@@ -1094,7 +1094,7 @@ mod real_database {
             (status.as_str(), refunds, refunded, credits, audits),
             ("failed", 1, 8, 100, 1)
         );
-        assert!(credits::verify(pool).await.unwrap().is_empty());
+        assert!(credits::verify(&db.tool).await.unwrap().is_empty());
 
         // Failing it again is refused by the database, shown, and writes nothing.
         update(&mut app, key(KeyCode::Enter)); // close the result

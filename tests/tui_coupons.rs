@@ -897,9 +897,9 @@ mod real_database {
     #[tokio::test]
     async fn create_redeem_and_deactivate_through_the_tab() {
         let db = TestDb::new().await;
-        let user = user_with_credits(&db.pool, "ana@example.com", 7).await;
+        let user = user_with_credits(&db.tool, "ana@example.com", 7).await;
         let mut app = app_at(false, Utc::now());
-        let mut effects = Effects::new(db.pool.clone(), Operator::parse("ana").unwrap());
+        let mut effects = Effects::new(db.tool.clone(), Operator::parse("ana").unwrap());
         let c = update(&mut app, Msg::Start);
         settle(&mut app, &mut effects, c).await;
         assert!(app.tabs.coupons.list.loaded());

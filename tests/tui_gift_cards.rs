@@ -1307,7 +1307,7 @@ mod real_database {
             Theme::COLOR,
             "test",
         );
-        let mut effects = Effects::new(db.pool.clone(), Operator::parse("ana").unwrap());
+        let mut effects = Effects::new(db.tool.clone(), Operator::parse("ana").unwrap());
         keys(&mut app, &mut effects, vec![Msg::Start, ch('2')]).await;
         assert!(tab(&app).window.loaded() && tab(&app).window.is_empty());
 

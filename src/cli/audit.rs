@@ -44,7 +44,7 @@ pub async fn run(ctx: &Ctx, args: &AuditArgs) -> Result<()> {
         before_id: None,
         limit: args.limit.clamp(1, 10_000),
     };
-    let entries = audit::list(&ctx.pool, &filter).await?;
+    let entries = audit::list(&ctx.db, &filter).await?;
     let mut table = Table::new(&[
         "id", "when", "actor", "action", "entity", "reason", "details",
     ]);

@@ -89,7 +89,7 @@ pub async fn run(ctx: &Ctx, cmd: &BatchesCmd) -> Result<()> {
                 user: user.as_deref().map(UserRef::parse).transpose()?,
                 limit: parse_count("limit", limit, 10_000)?.into(),
             };
-            let found = batches::list(&ctx.pool, &filter).await?;
+            let found = batches::list(&ctx.db, &filter).await?;
             // A lone "-" would be guarded as a formula in CSV: leave it empty.
             let missing = if ctx.format == Format::Csv { "" } else { "-" };
             output::list(ctx.format, &found, &summary_table(&found, missing))
@@ -108,7 +108,7 @@ pub async fn run(ctx: &Ctx, cmd: &BatchesCmd) -> Result<()> {
                 (None, true) => Refund::All,
                 (None, false) => Refund::None,
             };
-            let done = batches::fail(&ctx.pool, &ctx.operator, id, &reason, refund).await?;
+            let done = batches::fail(&ctx.db, &ctx.operator, id, &reason, refund).await?;
             let what = if done.marked_failed {
                 format!("batch {} marked failed (was {})", id, done.previous_status)
             } else {
@@ -171,7 +171,7 @@ fn summary_table(found: &[BatchSummary], missing: &str) -> Table {
 }
 
 async fn show(ctx: &Ctx, id: i32) -> Result<()> {
-    let b = batches::show(&ctx.pool, id).await?;
+    let b = batches::show(&ctx.db, id).await?;
     if ctx.format == Format::Json {
         return output::json(&b);
     }

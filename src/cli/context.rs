@@ -1,14 +1,14 @@
 //! What every data command needs: the pool, who is acting, how to print.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
 
 use super::output::Format;
+use crate::db::Db;
 use crate::domain::operator::Operator;
 use crate::error::Result;
 
 pub struct Ctx {
-    pub pool: PgPool,
+    pub db: Db,
     pub operator: Operator,
     pub format: Format,
     pub now: DateTime<Utc>,
@@ -26,9 +26,9 @@ impl Ctx {
             Format::Table
         };
         // Enough connections for a command; the console asks for more.
-        let pool = super::connect(cli, 4).await?;
+        let db = super::connect(cli, 4).await?;
         Ok(Self {
-            pool,
+            db,
             operator,
             format,
             now: Utc::now(),

@@ -90,9 +90,9 @@ pub async fn run(ctx: &Ctx, cmd: &CouponsCmd) -> Result<()> {
             };
             let new = fields.parse(ctx.now).map_err(Error::Invalid)?;
             let created = if *generate {
-                coupons::create_generated(&ctx.pool, &ctx.operator, new).await?
+                coupons::create_generated(&ctx.db, &ctx.operator, new).await?
             } else {
-                coupons::create(&ctx.pool, &ctx.operator, new).await?
+                coupons::create(&ctx.db, &ctx.operator, new).await?
             };
             output::record(
                 ctx.format,
@@ -113,7 +113,7 @@ pub async fn run(ctx: &Ctx, cmd: &CouponsCmd) -> Result<()> {
                 return Err(Error::invalid("limit", "must be between 1 and 10000"));
             }
             let found = coupons::list(
-                &ctx.pool,
+                &ctx.db,
                 &CouponFilter {
                     all: *all,
                     search: search.clone(),
@@ -126,7 +126,7 @@ pub async fn run(ctx: &Ctx, cmd: &CouponsCmd) -> Result<()> {
         CouponsCmd::Show { code } => show(ctx, code).await,
         CouponsCmd::Deactivate { code, reason } => {
             let reason = Reason::parse(reason)?;
-            let c = coupons::deactivate(&ctx.pool, &ctx.operator, code, &reason).await?;
+            let c = coupons::deactivate(&ctx.db, &ctx.operator, code, &reason).await?;
             output::record(
                 ctx.format,
                 &c,
@@ -140,7 +140,7 @@ pub async fn run(ctx: &Ctx, cmd: &CouponsCmd) -> Result<()> {
         }
         CouponsCmd::Redeem { code, user } => {
             let user = UserRef::parse(user)?;
-            let r = coupons::redeem(&ctx.pool, &ctx.operator, code, &user).await?;
+            let r = coupons::redeem(&ctx.db, &ctx.operator, code, &user).await?;
             let max = r.max_uses.map_or_else(|| "-".to_owned(), |m| m.to_string());
             output::record(
                 ctx.format,
@@ -180,7 +180,7 @@ fn coupon_table(ctx: &Ctx, list: &[Coupon]) -> Table {
 }
 
 async fn show(ctx: &Ctx, code: &str) -> Result<()> {
-    let d = coupons::show(&ctx.pool, code).await?;
+    let d = coupons::show(&ctx.db, code).await?;
     if ctx.format == Format::Json {
         return output::json(&d);
     }

@@ -78,11 +78,9 @@ pub async fn run(ctx: &Ctx, cmd: &CreditsCmd) -> Result<()> {
                 return Err(Error::invalid("limit", "must be between 1 and 10000"));
             }
             let before = before.as_deref().map(Cursor::parse).transpose()?;
-            let mut conn = ctx.pool.acquire().await.map_err(crate::db::infra)?;
-            let found = users::resolve(&mut conn, &user).await?;
-            drop(conn);
+            let found = users::get(&ctx.db, &user).await?;
             let page = credits::history(
-                &ctx.pool,
+                &ctx.db,
                 &HistoryQuery {
                     user_id: found.id,
                     kind,
@@ -119,7 +117,7 @@ pub async fn run(ctx: &Ctx, cmd: &CreditsCmd) -> Result<()> {
                 .transpose()?
                 .filter(|k| !k.is_empty());
             let done = credits::adjust(
-                &ctx.pool,
+                &ctx.db,
                 &ctx.operator,
                 &user,
                 amount,
@@ -142,7 +140,7 @@ pub async fn run(ctx: &Ctx, cmd: &CreditsCmd) -> Result<()> {
             )
         }
         CreditsCmd::Verify => {
-            let mismatches = credits::verify(&ctx.pool).await?;
+            let mismatches = credits::verify(&ctx.db).await?;
             let mut table = Table::new(&["user", "email", "balance", "ledger", "difference"]);
             for m in &mismatches {
                 table.row(vec![
@@ -171,7 +169,7 @@ pub async fn run(ctx: &Ctx, cmd: &CreditsCmd) -> Result<()> {
 }
 
 async fn show(ctx: &Ctx, user: &UserRef) -> Result<()> {
-    let o = credits::overview(&ctx.pool, user, 10).await?;
+    let o = credits::overview(&ctx.db, user, 10).await?;
     if ctx.format == Format::Json {
         return output::json(&o);
     }

@@ -53,34 +53,36 @@ fn start_server(reset: bool) -> anyhow::Result<LocalServer> {
 
 async fn prepare_and_open_console(cli: &Cli, server: &LocalServer, args: &DemoArgs) -> Result<()> {
     let admin = Target::parse(&server.url("postgres"))?
-        .connect(false, 1)
+        .connect(db::Mode::default(), 1)
         .await?;
+    let admin = admin.pool();
     let exists: bool =
         sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
             .bind(DEMO_DATABASE)
-            .fetch_one(&admin)
+            .fetch_one(admin)
             .await
             .map_err(db::infra)?;
     if !exists {
         sqlx::raw_sql(AssertSqlSafe(format!("create database {DEMO_DATABASE}")))
-            .execute(&admin)
+            .execute(admin)
             .await
             .map_err(db::infra)?;
     }
     admin.close().await;
 
     let url = server.url(DEMO_DATABASE);
-    let pool = Target::parse(&url)?.connect(false, 4).await?;
-    let applied = db::migrate(&pool).await?;
+    let db = Target::parse(&url)?.connect(db::Mode::default(), 4).await?;
+    let pool = db.pool();
+    let applied = db::migrate(pool).await?;
     if !applied.is_empty() {
         eprintln!("applied {} migration(s)", applied.len());
     }
     let has_users: bool = sqlx::query_scalar("select exists (select 1 from users)")
-        .fetch_one(&pool)
+        .fetch_one(pool)
         .await
         .map_err(db::infra)?;
     if !has_users {
-        super::seed(&pool, args.users).await?;
+        super::seed(pool, args.users).await?;
     }
     pool.close().await;
     eprintln!("demo database running. Connect with:");
@@ -98,6 +100,6 @@ async fn prepare_and_open_console(cli: &Cli, server: &LocalServer, args: &DemoAr
         read_only: cli.read_only,
         env_label: Some(cli.env_label.clone().unwrap_or_else(|| "DEMO".to_owned())),
     };
-    let pool = config.target.connect(cli.read_only, 8).await?;
-    crate::tui::run(pool, config).await
+    let db = config.target.connect(super::mode(cli), 8).await?;
+    crate::tui::run(db, config).await
 }

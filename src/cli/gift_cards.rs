@@ -126,13 +126,13 @@ pub async fn run(ctx: &Ctx, cmd: &GiftCardsCmd) -> Result<()> {
                 before: None,
                 limit: i64::from(parse_count("limit", limit, 10_000)?),
             };
-            let cards = gift_cards::list(&ctx.pool, &filter).await?;
+            let cards = gift_cards::list(&ctx.db, &filter).await?;
             output::list(ctx.format, &cards, &cards_table(&cards))
         }
         GiftCardsCmd::Show { code, reveal } => {
             if *reveal {
-                let full = gift_cards::reveal(&ctx.pool, &ctx.operator, code).await?;
-                let card = gift_cards::show(&ctx.pool, &full).await?;
+                let full = gift_cards::reveal(&ctx.db, &ctx.operator, code).await?;
+                let card = gift_cards::show(&ctx.db, &full).await?;
                 let text = describe(&card, &full, "  (revealed: recorded in the audit log)");
                 output::record(
                     ctx.format,
@@ -143,13 +143,13 @@ pub async fn run(ctx: &Ctx, cmd: &GiftCardsCmd) -> Result<()> {
                     &text,
                 )
             } else {
-                let card = gift_cards::show(&ctx.pool, code).await?;
+                let card = gift_cards::show(&ctx.db, code).await?;
                 output::record(ctx.format, &card, &describe(&card, &card.code_masked, ""))
             }
         }
         GiftCardsCmd::Revoke { code, reason } => {
             let reason = Reason::parse(reason)?;
-            let card = gift_cards::revoke(&ctx.pool, &ctx.operator, code, &reason).await?;
+            let card = gift_cards::revoke(&ctx.db, &ctx.operator, code, &reason).await?;
             output::record(
                 ctx.format,
                 &card,
@@ -164,7 +164,7 @@ pub async fn run(ctx: &Ctx, cmd: &GiftCardsCmd) -> Result<()> {
         }
         GiftCardsCmd::Redeem { code, user } => {
             let user = UserRef::parse(user)?;
-            let done = gift_cards::redeem(&ctx.pool, &ctx.operator, code, &user).await?;
+            let done = gift_cards::redeem(&ctx.db, &ctx.operator, code, &user).await?;
             output::record(
                 ctx.format,
                 &done,
@@ -181,7 +181,7 @@ pub async fn run(ctx: &Ctx, cmd: &GiftCardsCmd) -> Result<()> {
             )
         }
         GiftCardsCmd::Packs => {
-            let packs = gift_cards::packs(&ctx.pool).await?;
+            let packs = gift_cards::packs(&ctx.db).await?;
             let mut table = Table::new(&["id", "name", "credits", "price", "active"]);
             for p in &packs {
                 table.row(vec![
@@ -256,7 +256,7 @@ async fn issue(ctx: &Ctx, a: &IssueArgs) -> Result<()> {
         Some(p) => Some(CodesFile::create(Path::new(p))?),
         None => None,
     };
-    let cards = match gift_cards::issue(&ctx.pool, &ctx.operator, &req).await {
+    let cards = match gift_cards::issue(&ctx.db, &ctx.operator, &req).await {
         Ok(cards) => cards,
         Err(e) => {
             if let Some(f) = file {

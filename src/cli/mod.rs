@@ -92,8 +92,8 @@ pub async fn run(cli: Cli) -> Result<()> {
     match &cli.command {
         Some(Command::Demo(args)) => demo::run(&cli, args).await,
         Some(Command::Migrate) => {
-            let pool = connect(&cli, 2).await?;
-            let applied = db::migrate(&pool).await?;
+            let db = connect(&cli, 2).await?;
+            let applied = db::migrate(db.pool()).await?;
             if applied.is_empty() {
                 println!("the schema is up to date: nothing to apply");
             } else {
@@ -105,13 +105,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::Seed { users }) => {
-            let pool = connect(&cli, 2).await?;
+            let db = connect(&cli, 2).await?;
             // An empty database is the expected input: give it the schema.
-            let applied = db::migrate(&pool).await?;
+            let applied = db::migrate(db.pool()).await?;
             if !applied.is_empty() {
                 eprintln!("applied {} migration(s) first", applied.len());
             }
-            seed(&pool, *users).await
+            seed(db.pool(), *users).await
         }
         Some(Command::Users(cmd)) => users::run(&Ctx::open(&cli).await?, cmd).await,
         Some(Command::Credits(cmd)) => credits::run(&Ctx::open(&cli).await?, cmd).await,
@@ -121,8 +121,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Some(Command::Batches(cmd)) => batches::run(&Ctx::open(&cli).await?, cmd).await,
         None => {
             let config = console_config(&cli)?;
-            let pool = config.target.connect(cli.read_only, 8).await?;
-            crate::tui::run(pool, config).await
+            let db = config.target.connect(mode(&cli), 8).await?;
+            crate::tui::run(db, config).await
         }
     }
 }
@@ -198,6 +198,14 @@ fn target(cli: &Cli) -> Result<Target> {
     Target::parse(cli.database_url.as_deref().unwrap_or(""))
 }
 
-async fn connect(cli: &Cli, max_connections: u32) -> Result<sqlx::PgPool> {
-    target(cli)?.connect(cli.read_only, max_connections).await
+/// How the command line asks the connection to be used.
+fn mode(cli: &Cli) -> db::Mode {
+    db::Mode {
+        read_only: cli.read_only,
+        ..db::Mode::default()
+    }
+}
+
+async fn connect(cli: &Cli, max_connections: u32) -> Result<db::Db> {
+    target(cli)?.connect(mode(cli), max_connections).await
 }

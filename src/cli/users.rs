@@ -28,7 +28,7 @@ pub async fn run(ctx: &Ctx, cmd: &UsersCmd) -> Result<()> {
                     "give an id, or part of an email or name",
                 ));
             }
-            let found = users::find(&ctx.pool, &text, (*limit).clamp(1, 1000)).await?;
+            let found = users::find(&ctx.db, &text, (*limit).clamp(1, 1000)).await?;
             let mut table = Table::new(&["id", "email", "name", "credits", "created"]);
             for u in &found {
                 table.row(vec![

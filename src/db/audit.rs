@@ -1,9 +1,9 @@
 //! The append-only audit log: one row per change, written in the change's own
 //! transaction, and the query behind `creditdesk audit` and the Audit tab.
 
+use super::{Db, Tx};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool};
 
 use super::infra;
 use crate::domain::operator::Operator;
@@ -20,11 +20,7 @@ pub struct AuditRecord<'a> {
 }
 
 /// Writes the audit row inside the caller's transaction.
-pub async fn record(
-    conn: &mut PgConnection,
-    operator: &Operator,
-    r: AuditRecord<'_>,
-) -> Result<i64> {
+pub async fn record(tx: &mut Tx, operator: &Operator, r: AuditRecord<'_>) -> Result<i64> {
     sqlx::query_scalar!(
         r#"insert into admin_audit_log (actor, action, "entityType", "entityId", reason, details)
            values ($1, $2, $3, $4, $5, $6) returning id"#,
@@ -35,7 +31,7 @@ pub async fn record(
         r.reason,
         r.details,
     )
-    .fetch_one(conn)
+    .fetch_one(tx.conn())
     .await
     .map_err(infra)
 }
@@ -64,8 +60,9 @@ pub struct AuditFilter {
 }
 
 /// Newest first.
-pub async fn list(pool: &PgPool, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
-    sqlx::query_as!(
+pub async fn list(db: &Db, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
+    let mut tx = db.read().await?;
+    let rows = sqlx::query_as!(
         AuditEntry,
         r#"select id, "createdAt" as created_at, actor, action, "entityType" as entity_type,
                   "entityId" as entity_id, reason, details
@@ -82,7 +79,9 @@ pub async fn list(pool: &PgPool, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
         f.before_id,
         f.limit,
     )
-    .fetch_all(pool)
+    .fetch_all(tx.conn())
     .await
-    .map_err(infra)
+    .map_err(infra)?;
+    tx.finish().await?;
+    Ok(rows)
 }

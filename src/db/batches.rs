@@ -9,9 +9,9 @@
 //! `refund` entry linked by `relatedBatchId`, and the database allows only
 //! one per batch.
 
+use super::{Db, Tx};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool};
 
 use super::audit::{self, AuditRecord};
 use super::credits::{self, LedgerEntry};
@@ -66,21 +66,19 @@ pub struct BatchFilter {
 /// Batches matching `f`: the stuck view oldest first (the longest stuck is
 /// the most urgent), otherwise newest first. Served by the
 /// (status, createdAt) and (userId, createdAt desc) indexes.
-pub async fn list(pool: &PgPool, f: &BatchFilter) -> Result<Vec<BatchSummary>> {
+pub async fn list(db: &Db, f: &BatchFilter) -> Result<Vec<BatchSummary>> {
     if !(1..=MAX_LIMIT).contains(&f.limit) {
         return Err(Error::invalid(
             "limit",
             format!("must be between 1 and {MAX_LIMIT}"),
         ));
     }
+    let mut tx = db.read().await?;
     let user_id = match &f.user {
-        Some(user) => {
-            let mut conn = pool.acquire().await.map_err(infra)?;
-            Some(users::resolve(&mut conn, user).await?.id)
-        }
+        Some(user) => Some(users::resolve(&mut tx, user).await?.id),
         None => None,
     };
-    match f.stuck_older_than {
+    let rows = match f.stuck_older_than {
         Some(older_than) => {
             if f.status.is_some_and(|s| s != BatchStatus::Generating) {
                 return Err(Error::invalid(
@@ -111,7 +109,7 @@ pub async fn list(pool: &PgPool, f: &BatchFilter) -> Result<Vec<BatchSummary>> {
                 user_id,
                 f.limit,
             )
-            .fetch_all(pool)
+            .fetch_all(tx.conn())
             .await
             .map_err(infra)
         }
@@ -134,7 +132,7 @@ pub async fn list(pool: &PgPool, f: &BatchFilter) -> Result<Vec<BatchSummary>> {
                 f.status.map(BatchStatus::as_str),
                 f.limit,
             )
-            .fetch_all(pool)
+            .fetch_all(tx.conn())
             .await
             .map_err(infra),
             // No index has createdAt first, so the newest of each status
@@ -169,12 +167,14 @@ pub async fn list(pool: &PgPool, f: &BatchFilter) -> Result<Vec<BatchSummary>> {
                     &statuses,
                     f.limit,
                 )
-                .fetch_all(pool)
+                .fetch_all(tx.conn())
                 .await
                 .map_err(infra)
             }
         },
-    }
+    }?;
+    tx.finish().await?;
+    Ok(rows)
 }
 
 /// What was asked of the generator, for a batch or one of its photos.
@@ -239,10 +239,10 @@ pub struct BatchDetail {
 
 /// One batch in full. Read in one repeatable-read transaction, so the
 /// totals and the entries shown agree with each other.
-pub async fn show(pool: &PgPool, id: i32) -> Result<BatchDetail> {
-    let mut tx = pool.begin().await.map_err(infra)?;
+pub async fn show(db: &Db, id: i32) -> Result<BatchDetail> {
+    let mut tx = db.write().await?;
     sqlx::query!("set transaction isolation level repeatable read")
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .map_err(infra)?;
     let b = sqlx::query!(
@@ -260,7 +260,7 @@ pub async fn show(pool: &PgPool, id: i32) -> Result<BatchDetail> {
            where b.id = $1"#,
         id
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(tx.conn())
     .await
     .map_err(infra)?
     .ok_or_else(|| not_found(id))?;
@@ -272,7 +272,7 @@ pub async fn show(pool: &PgPool, id: i32) -> Result<BatchDetail> {
            order by id"#,
         id
     )
-    .fetch_all(&mut *tx)
+    .fetch_all(tx.conn())
     .await
     .map_err(infra)?
     .into_iter()
@@ -293,7 +293,7 @@ pub async fn show(pool: &PgPool, id: i32) -> Result<BatchDetail> {
     .collect();
     let totals = totals(&mut tx, id).await?;
     let entries = entries(&mut tx, id).await?;
-    tx.commit().await.map_err(infra)?;
+    tx.commit().await?;
     Ok(BatchDetail {
         id: b.id,
         status: b.status,
@@ -348,7 +348,7 @@ struct Totals {
 /// What the batch charged and refunded, by the ledger. An entry linked to
 /// another batch directly is that batch's, even if it names one of this
 /// batch's photos; each entry counts once.
-async fn totals(conn: &mut PgConnection, id: i32) -> Result<Totals> {
+async fn totals(tx: &mut Tx, id: i32) -> Result<Totals> {
     let t = sqlx::query!(
         r#"select coalesce(-sum(amount) filter (where type = 'generation'), 0)::int8 as "charged!",
                   coalesce(sum(amount) filter (where type = 'refund' and "relatedBatchId" = $1), 0)::int8
@@ -360,7 +360,7 @@ async fn totals(conn: &mut PgConnection, id: i32) -> Result<Totals> {
                   and "relatedPhotoId" in (select id from photos where "generationBatchId" = $1))"#,
         id
     )
-    .fetch_one(conn)
+    .fetch_one(tx.conn())
     .await
     .map_err(infra)?;
     Ok(Totals {
@@ -371,7 +371,7 @@ async fn totals(conn: &mut PgConnection, id: i32) -> Result<Totals> {
 }
 
 /// The ledger entries of a batch, oldest first (same links as `totals`).
-async fn entries(conn: &mut PgConnection, id: i32) -> Result<Vec<LedgerEntry>> {
+async fn entries(tx: &mut Tx, id: i32) -> Result<Vec<LedgerEntry>> {
     let rows = sqlx::query_as!(
         LedgerEntry,
         r#"select h.id, h."createdAt" as created_at, h.amount, h.type::text as "kind!",
@@ -389,7 +389,7 @@ async fn entries(conn: &mut PgConnection, id: i32) -> Result<Vec<LedgerEntry>> {
            order by h."createdAt", h.id"#,
         id
     )
-    .fetch_all(conn)
+    .fetch_all(tx.conn())
     .await
     .map_err(infra)?;
     Ok(credits::masked(rows))
@@ -444,7 +444,7 @@ pub struct FailedBatch {
 /// refund; the database's one-refund-per-batch index also holds against
 /// writers that don't take that lock.
 pub async fn fail(
-    pool: &PgPool,
+    db: &Db,
     operator: &Operator,
     id: i32,
     reason: &Reason,
@@ -455,7 +455,7 @@ pub async fn fail(
     {
         return Err(Error::invalid("refund", "must be at least 1 credit"));
     }
-    let mut tx = pool.begin().await.map_err(infra)?;
+    let mut tx = db.write().await?;
     // Lock order: the user's balance, then the batch. Every ledger writer
     // locks the balance first, so failing a batch queues behind them
     // instead of deadlocking with them.
@@ -463,7 +463,7 @@ pub async fn fail(
         r#"select "userId" from photo_generation_batches where id = $1"#,
         id
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(tx.conn())
     .await
     .map_err(infra)?
     .ok_or_else(|| not_found(id))?;
@@ -476,7 +476,7 @@ pub async fn fail(
            for update of b"#,
         id
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(tx.conn())
     .await
     .map_err(infra)?
     .ok_or_else(|| not_found(id))?;
@@ -518,7 +518,7 @@ pub async fn fail(
             "update photo_generation_batches set status = 'failed' where id = $1",
             id
         )
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .map_err(infra)?;
     }
@@ -579,6 +579,6 @@ pub async fn fail(
         },
     )
     .await?;
-    tx.commit().await.map_err(infra)?;
+    tx.commit().await?;
     Ok(done)
 }

@@ -5,7 +5,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Connection, Executor, PgPool};
+use sqlx::{ConnectOptions, Connection};
+
+use super::{Db, Mode};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -75,9 +77,8 @@ impl Target {
         self.options.get_database().unwrap_or("")
     }
 
-    /// Opens a pool. With `read_only`, every session is read-only in
-    /// PostgreSQL itself, so a change is refused even if the tool tried one.
-    pub async fn connect(&self, read_only: bool, max_connections: u32) -> Result<PgPool> {
+    /// Opens a pool used as `mode` says (see [`super::handle`]).
+    pub async fn connect(&self, mode: Mode, max_connections: u32) -> Result<Db> {
         // One direct attempt first: a pool retries until its timeout and
         // then only says "timed out"; this says "refused" or "password
         // authentication failed" at once.
@@ -89,19 +90,10 @@ impl Target {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(CONNECT_TIMEOUT)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if read_only {
-                        conn.execute("set default_transaction_read_only = on")
-                            .await?;
-                    }
-                    Ok(())
-                })
-            })
             .connect_with(self.options.clone())
             .await
             .map_err(|e| self.connect_error(&e))?;
-        Ok(pool)
+        Ok(Db::new(pool, mode))
     }
 
     /// An error that says where and why, never how we authenticated.

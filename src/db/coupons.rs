@@ -6,10 +6,10 @@
 //! expression of the unique index `coupons_code_lookup_key`, so "summer-25",
 //! "SUMMER 25" and "summer25" name the same coupon and the index is used.
 
+use super::{Db, Tx};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool};
 
 use super::audit::{self, AuditRecord};
 use super::infra;
@@ -202,22 +202,18 @@ const MAX_LOOKUP_BYTES: usize = 256;
 /// Creates a coupon after `NewCoupon::validate` (every field error at once).
 /// A code already in use, in any case or with other dashes or spaces, is
 /// `Refusal::DuplicateCode`.
-pub async fn create(pool: &PgPool, operator: &Operator, new: NewCoupon) -> Result<Coupon> {
+pub async fn create(db: &Db, operator: &Operator, new: NewCoupon) -> Result<Coupon> {
     let new = new.validate().map_err(Error::Invalid)?;
-    insert(pool, operator, &new, false).await
+    insert(db, operator, &new, false).await
 }
 
 /// Like [`create`] for a code the operator didn't choose (start from
 /// `CouponCode::generate()`): on a clash it draws a new code and tries again.
-pub async fn create_generated(
-    pool: &PgPool,
-    operator: &Operator,
-    new: NewCoupon,
-) -> Result<Coupon> {
+pub async fn create_generated(db: &Db, operator: &Operator, new: NewCoupon) -> Result<Coupon> {
     let mut new = new.validate().map_err(Error::Invalid)?;
     let mut attempt = 1;
     loop {
-        match insert(pool, operator, &new, true).await {
+        match insert(db, operator, &new, true).await {
             Err(Error::Refused(Refusal::DuplicateCode { .. })) if attempt < GENERATE_ATTEMPTS => {
                 attempt += 1;
                 new.code = CouponCode::generate();
@@ -227,13 +223,8 @@ pub async fn create_generated(
     }
 }
 
-async fn insert(
-    pool: &PgPool,
-    operator: &Operator,
-    new: &NewCoupon,
-    generated: bool,
-) -> Result<Coupon> {
-    let mut tx = pool.begin().await.map_err(infra)?;
+async fn insert(db: &Db, operator: &Operator, new: &NewCoupon, generated: bool) -> Result<Coupon> {
+    let mut tx = db.write().await?;
     let coupon = sqlx::query_as!(
         Coupon,
         r#"insert into coupons (code, description, "discountType", "discountValue", "maxUses",
@@ -252,7 +243,7 @@ async fn insert(
         new.valid_from,
         new.valid_until,
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(tx.conn())
     .await
     .map_err(|e| match infra(e) {
         // infra() knows the constraint, not the code.
@@ -283,13 +274,13 @@ async fn insert(
         },
     )
     .await?;
-    tx.commit().await.map_err(infra)?;
+    tx.commit().await?;
     Ok(coupon)
 }
 
 /// Newest first. Without `all`, only coupons redeemable now (by the
 /// database clock).
-pub async fn list(pool: &PgPool, filter: &CouponFilter) -> Result<Vec<Coupon>> {
+pub async fn list(db: &Db, filter: &CouponFilter) -> Result<Vec<Coupon>> {
     let search = filter
         .search
         .as_deref()
@@ -297,7 +288,8 @@ pub async fn list(pool: &PgPool, filter: &CouponFilter) -> Result<Vec<Coupon>> {
         .filter(|s| !s.is_empty());
     let code_pattern = search.map(|s| format!("%{}%", escape_like(&lookup_key(s))));
     let text_pattern = search.map(|s| format!("%{}%", escape_like(s)));
-    sqlx::query_as!(
+    let mut tx = db.read().await?;
+    let rows = sqlx::query_as!(
         Coupon,
         r#"select id, code, description, "discountType"::text as "discount_type!",
                   "discountValue" as discount_value, "maxUses" as max_uses,
@@ -318,15 +310,17 @@ pub async fn list(pool: &PgPool, filter: &CouponFilter) -> Result<Vec<Coupon>> {
         text_pattern,
         filter.limit.clamp(1, 10_000),
     )
-    .fetch_all(pool)
+    .fetch_all(tx.conn())
     .await
-    .map_err(infra)
+    .map_err(infra)?;
+    tx.finish().await?;
+    Ok(rows)
 }
 
 /// The coupon a typed code names, with its latest redemptions.
-pub async fn show(pool: &PgPool, code: &str) -> Result<CouponDetail> {
-    let mut conn = pool.acquire().await.map_err(infra)?;
-    let coupon = find(&mut conn, code, false).await?;
+pub async fn show(db: &Db, code: &str) -> Result<CouponDetail> {
+    let mut tx = db.read().await?;
+    let coupon = find(&mut tx, code, false).await?;
     let redemptions = sqlx::query_as!(
         Redemption,
         r#"select r.id, r."userId" as user_id, u.email, r."creditsAwarded" as credits_awarded,
@@ -340,14 +334,14 @@ pub async fn show(pool: &PgPool, code: &str) -> Result<CouponDetail> {
         coupon.id,
         SHOW_REDEMPTIONS,
     )
-    .fetch_all(&mut *conn)
+    .fetch_all(tx.conn())
     .await
     .map_err(infra)?;
     let redemptions_total = sqlx::query_scalar!(
         r#"select count(*) as "n!" from coupon_redemptions where "couponId" = $1"#,
         coupon.id
     )
-    .fetch_one(&mut *conn)
+    .fetch_one(tx.conn())
     .await
     .map_err(infra)?;
     Ok(CouponDetail {
@@ -360,12 +354,12 @@ pub async fn show(pool: &PgPool, code: &str) -> Result<CouponDetail> {
 /// Turns a coupon off for good, with the reason in the audit log. An
 /// inactive coupon is refused (`CouponAlreadyInactive`).
 pub async fn deactivate(
-    pool: &PgPool,
+    db: &Db,
     operator: &Operator,
     code: &str,
     reason: &Reason,
 ) -> Result<Coupon> {
-    let mut tx = pool.begin().await.map_err(infra)?;
+    let mut tx = db.write().await?;
     let before = find(&mut tx, code, true).await?;
     if !before.is_active {
         return Err(Refusal::CouponAlreadyInactive.into());
@@ -380,7 +374,7 @@ pub async fn deactivate(
                      "createdAt" as created_at"#,
         before.id
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(tx.conn())
     .await
     .map_err(infra)?;
     audit::record(
@@ -399,7 +393,7 @@ pub async fn deactivate(
         },
     )
     .await?;
-    tx.commit().await.map_err(infra)?;
+    tx.commit().await?;
     Ok(coupon)
 }
 
@@ -410,12 +404,12 @@ pub async fn deactivate(
 /// through `ledger::post` with a `coupon` entry, and the audit row written.
 /// Percentage and fixed-amount coupons are refused: they apply at checkout.
 pub async fn redeem(
-    pool: &PgPool,
+    db: &Db,
     operator: &Operator,
     code: &str,
     user: &UserRef,
 ) -> Result<CouponRedemption> {
-    let mut tx = pool.begin().await.map_err(infra)?;
+    let mut tx = db.write().await?;
     let target = users::resolve(&mut tx, user).await?;
     let coupon = find(&mut tx, code, true).await?;
     let already = sqlx::query_scalar!(
@@ -424,14 +418,14 @@ pub async fn redeem(
         coupon.id,
         target.id
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(tx.conn())
     .await
     .map_err(infra)?;
     if already {
         return Err(Refusal::CouponAlreadyRedeemed.into());
     }
     let now = sqlx::query_scalar!(r#"select now() as "now!""#)
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.conn())
         .await
         .map_err(infra)?;
     let state = coupon.state().ok_or_else(|| {
@@ -450,7 +444,7 @@ pub async fn redeem(
         coupon.id,
         credits
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(tx.conn())
     .await
     .map_err(infra)?;
     // Guarded as well as locked: the statement itself never passes maxUses.
@@ -460,7 +454,7 @@ pub async fn redeem(
            returning "usedCount""#,
         coupon.id
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(tx.conn())
     .await
     .map_err(infra)?
     .ok_or(Refusal::CouponExhausted {
@@ -497,7 +491,7 @@ pub async fn redeem(
         },
     )
     .await?;
-    tx.commit().await.map_err(infra)?;
+    tx.commit().await?;
     Ok(CouponRedemption {
         redemption_id: redemption.id,
         coupon_id: coupon.id,
@@ -516,7 +510,7 @@ pub async fn redeem(
 
 /// The coupon a typed code names (any case, dashes and spaces ignored),
 /// locked for the transaction when `lock`, or `NotFound`.
-async fn find(conn: &mut PgConnection, code: &str, lock: bool) -> Result<Coupon> {
+async fn find(tx: &mut Tx, code: &str, lock: bool) -> Result<Coupon> {
     let typed = code.trim();
     if typed.len() > MAX_LOOKUP_BYTES {
         return Err(Error::invalid("code", "is too long to be a coupon code"));
@@ -537,7 +531,7 @@ async fn find(conn: &mut PgConnection, code: &str, lock: bool) -> Result<Coupon>
                for update"#,
             key
         )
-        .fetch_optional(&mut *conn)
+        .fetch_optional(tx.conn())
         .await
     } else {
         sqlx::query_as!(
@@ -550,7 +544,7 @@ async fn find(conn: &mut PgConnection, code: &str, lock: bool) -> Result<Coupon>
                from coupons where replace(replace(code, '-', ''), ' ', '') = $1"#,
             key
         )
-        .fetch_optional(&mut *conn)
+        .fetch_optional(tx.conn())
         .await
     }
     .map_err(infra)?;

@@ -3,12 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::PgPool;
 
 use super::audit::{self, AuditRecord};
 use super::infra;
 use super::ledger::{self, NewEntry};
 use super::users::{self, User};
+use super::{Db, Tx};
 use crate::domain::Refusal;
 use crate::domain::codes::mask_code;
 use crate::domain::ledger::EntryType;
@@ -143,7 +143,14 @@ fn serialize_cursor<S: serde::Serializer>(c: &Option<Cursor>, s: S) -> Result<S:
 /// A page of a user's ledger, newest first. Keyset pagination on
 /// (createdAt, id) walks the (userId, createdAt desc, id desc) index, so the
 /// page 10,000 entries deep costs what the first one does.
-pub async fn history(pool: &PgPool, q: &HistoryQuery) -> Result<HistoryPage> {
+pub async fn history(db: &Db, q: &HistoryQuery) -> Result<HistoryPage> {
+    let mut tx = db.read().await?;
+    let page = history_in(&mut tx, q).await?;
+    tx.finish().await?;
+    Ok(page)
+}
+
+async fn history_in(tx: &mut Tx, q: &HistoryQuery) -> Result<HistoryPage> {
     let (before_at, before_id) = match q.before {
         Some(c) => (c.created_at, c.id),
         None => (DateTime::<Utc>::MAX_UTC, i32::MAX),
@@ -175,7 +182,7 @@ pub async fn history(pool: &PgPool, q: &HistoryQuery) -> Result<HistoryPage> {
         before_id,
         limit,
     )
-    .fetch_all(pool)
+    .fetch_all(tx.conn())
     .await
     .map_err(infra)?;
     let entries = masked(rows);
@@ -185,11 +192,11 @@ pub async fn history(pool: &PgPool, q: &HistoryQuery) -> Result<HistoryPage> {
     Ok(HistoryPage { entries, next })
 }
 
-/// Balance, totals by type and the latest entries.
-pub async fn overview(pool: &PgPool, user: &UserRef, latest: i64) -> Result<Overview> {
-    let mut conn = pool.acquire().await.map_err(infra)?;
-    let user = users::resolve(&mut conn, user).await?;
-    drop(conn);
+/// Balance, totals by type and the latest entries, from one snapshot so
+/// they agree with each other.
+pub async fn overview(db: &Db, user: &UserRef, latest: i64) -> Result<Overview> {
+    let mut tx = db.snapshot().await?;
+    let user = users::resolve(&mut tx, user).await?;
     let totals = sqlx::query_as!(
         TypeTotal,
         r#"select type::text as "kind!", count(*) as "entries!", coalesce(sum(amount), 0)::int8 as "total!"
@@ -197,12 +204,12 @@ pub async fn overview(pool: &PgPool, user: &UserRef, latest: i64) -> Result<Over
            group by type order by type"#,
         user.id
     )
-    .fetch_all(pool)
+    .fetch_all(tx.conn())
     .await
     .map_err(infra)?;
     let ledger_total = totals.iter().map(|t| t.total).sum();
-    let page = history(
-        pool,
+    let page = history_in(
+        &mut tx,
         &HistoryQuery {
             user_id: user.id,
             kind: None,
@@ -213,6 +220,7 @@ pub async fn overview(pool: &PgPool, user: &UserRef, latest: i64) -> Result<Over
         },
     )
     .await?;
+    tx.finish().await?;
     Ok(Overview {
         user,
         ledger_total,
@@ -237,7 +245,7 @@ pub struct Adjustment {
 /// audit row in one transaction. With an idempotency key, repeating the call
 /// books nothing new and answers as the first call did.
 pub async fn adjust(
-    pool: &PgPool,
+    db: &Db,
     operator: &Operator,
     user: &UserRef,
     amount: i32,
@@ -247,7 +255,7 @@ pub async fn adjust(
     if amount == 0 {
         return Err(Error::invalid("amount", "must not be zero"));
     }
-    let mut tx = pool.begin().await.map_err(infra)?;
+    let mut tx = db.write().await?;
     let target = users::resolve(&mut tx, user).await?;
     if let Some(key) = idempotency_key {
         // Calls with one key queue here until the first commits or rolls
@@ -256,7 +264,7 @@ pub async fn adjust(
             "select pg_advisory_xact_lock(hashtextextended('creditdesk.adjust:' || $1, 0))",
             key
         )
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .map_err(infra)?;
         if let Some(done) = replay(&mut tx, key).await? {
@@ -288,7 +296,7 @@ pub async fn adjust(
         },
     )
     .await?;
-    tx.commit().await.map_err(infra)?;
+    tx.commit().await?;
     Ok(Adjustment {
         user_id: target.id,
         email: target.email,
@@ -301,7 +309,7 @@ pub async fn adjust(
 }
 
 /// The adjustment an idempotency key already made, as it was answered then.
-async fn replay(conn: &mut sqlx::PgConnection, key: &str) -> Result<Option<Adjustment>> {
+async fn replay(tx: &mut Tx, key: &str) -> Result<Option<Adjustment>> {
     let row = sqlx::query!(
         r#"select h.id, h."userId" as user_id, h.amount, u.email,
                   (a.details->>'old_balance')::int4 as old_balance,
@@ -314,7 +322,7 @@ async fn replay(conn: &mut sqlx::PgConnection, key: &str) -> Result<Option<Adjus
            where h."idempotencyKey" = $1"#,
         key
     )
-    .fetch_optional(conn)
+    .fetch_optional(tx.conn())
     .await
     .map_err(infra)?;
     Ok(row.map(|r| Adjustment {
@@ -346,8 +354,9 @@ pub struct Mismatch {
 
 /// Every user whose balance differs from the sum of their ledger: one
 /// aggregate over the ledger, joined to the users.
-pub async fn verify(pool: &PgPool) -> Result<Vec<Mismatch>> {
-    sqlx::query_as!(
+pub async fn verify(db: &Db) -> Result<Vec<Mismatch>> {
+    let mut tx = db.read().await?;
+    let rows = sqlx::query_as!(
         Mismatch,
         r#"select u.id as user_id, u.email, u.credits as balance,
                   coalesce(s.total, 0)::int8 as "ledger_total!"
@@ -357,7 +366,9 @@ pub async fn verify(pool: &PgPool) -> Result<Vec<Mismatch>> {
            where u.credits <> coalesce(s.total, 0)
            order by u.id"#
     )
-    .fetch_all(pool)
+    .fetch_all(tx.conn())
     .await
-    .map_err(infra)
+    .map_err(infra)?;
+    tx.finish().await?;
+    Ok(rows)
 }

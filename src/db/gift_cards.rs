@@ -10,10 +10,10 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::{Db, Tx};
 use chrono::{DateTime, SubsecRound, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool};
 
 use super::audit::{self, AuditRecord};
 use super::infra;
@@ -385,25 +385,27 @@ impl Row {
 // ---------------------------------------------------------------------------
 
 /// Every credit pack, active ones first, cheapest first.
-pub async fn packs(pool: &PgPool) -> Result<Vec<CreditPack>> {
-    let mut conn = pool.acquire().await.map_err(infra)?;
-    all_packs(&mut conn).await
+pub async fn packs(db: &Db) -> Result<Vec<CreditPack>> {
+    let mut tx = db.read().await?;
+    let packs = all_packs(&mut tx).await?;
+    tx.finish().await?;
+    Ok(packs)
 }
 
-async fn all_packs(conn: &mut PgConnection) -> Result<Vec<CreditPack>> {
+async fn all_packs(tx: &mut Tx) -> Result<Vec<CreditPack>> {
     sqlx::query_as!(
         CreditPack,
         r#"select id, name, credits, price, "isActive" as is_active
            from credit_packs order by "isActive" desc, price, credits, id"#
     )
-    .fetch_all(conn)
+    .fetch_all(tx.conn())
     .await
     .map_err(infra)
 }
 
 /// The active pack named `name` (any case), or a refusal naming the active ones.
-async fn active_pack(conn: &mut PgConnection, name: &str) -> Result<CreditPack> {
-    let all = all_packs(conn).await?;
+async fn active_pack(tx: &mut Tx, name: &str) -> Result<CreditPack> {
+    let all = all_packs(tx).await?;
     let wanted = name.trim();
     let found = all
         .iter()
@@ -430,11 +432,7 @@ async fn active_pack(conn: &mut PgConnection, name: &str) -> Result<CreditPack> 
 /// Issues `count` active cards in one transaction: one INSERT for the whole
 /// batch and one audit row (which records ids, never codes). Returns the
 /// cards with their full codes, in id order.
-pub async fn issue(
-    pool: &PgPool,
-    operator: &Operator,
-    req: &IssueRequest,
-) -> Result<Vec<IssuedCard>> {
+pub async fn issue(db: &Db, operator: &Operator, req: &IssueRequest) -> Result<Vec<IssuedCard>> {
     check_request(req, Utc::now())?;
     // The database keeps microseconds; so do the audit row and the answer.
     let req = &IssueRequest {
@@ -443,7 +441,7 @@ pub async fn issue(
     };
     let mut attempt = 1;
     loop {
-        match issue_once(pool, operator, req).await {
+        match issue_once(db, operator, req).await {
             Err(Issue::Collision) if attempt < ISSUE_ATTEMPTS => attempt += 1,
             Err(Issue::Collision) => {
                 return Err(Error::Infrastructure(format!(
@@ -508,11 +506,11 @@ fn is_code_collision(e: &sqlx::Error) -> bool {
 }
 
 async fn issue_once(
-    pool: &PgPool,
+    db: &Db,
     operator: &Operator,
     req: &IssueRequest,
 ) -> std::result::Result<Vec<IssuedCard>, Issue> {
-    let mut tx = pool.begin().await.map_err(infra)?;
+    let mut tx = db.write().await?;
     let (credits, price, pack) = match &req.value {
         CardValue::Custom { credits, price } => (*credits, *price, None),
         CardValue::Pack(name) => {
@@ -542,7 +540,7 @@ async fn issue_once(
         recipient,
         req.expires_at,
     )
-    .fetch_all(&mut *tx)
+    .fetch_all(tx.conn())
     .await;
     let mut rows = match inserted {
         Ok(rows) => rows,
@@ -588,7 +586,7 @@ async fn issue_once(
         },
     )
     .await?;
-    tx.commit().await.map_err(infra)?;
+    tx.commit().await?;
     Ok(rows
         .into_iter()
         .map(|r| IssuedCard {
@@ -690,7 +688,7 @@ impl CodesFile {
 // ---------------------------------------------------------------------------
 
 /// Cards newest first, codes masked.
-pub async fn list(pool: &PgPool, f: &GiftCardFilter) -> Result<Vec<GiftCard>> {
+pub async fn list(db: &Db, f: &GiftCardFilter) -> Result<Vec<GiftCard>> {
     let now = Utc::now();
     let limit = if f.limit == 0 { 50 } else { f.limit };
     if !(1..=MAX_LIST).contains(&limit) {
@@ -703,6 +701,7 @@ pub async fn list(pool: &PgPool, f: &GiftCardFilter) -> Result<Vec<GiftCard>> {
         Some(c) => (c.created_at, c.id),
         None => (DateTime::<Utc>::MAX_UTC, i32::MAX),
     };
+    let mut tx = db.read().await?;
     let rows = sqlx::query_as!(
         Row,
         r#"select g.id, g.code, g.status::text as "status!", g.credits, g.price,
@@ -731,30 +730,27 @@ pub async fn list(pool: &PgPool, f: &GiftCardFilter) -> Result<Vec<GiftCard>> {
         before_id,
         limit,
     )
-    .fetch_all(pool)
+    .fetch_all(tx.conn())
     .await
     .map_err(infra)?;
+    tx.finish().await?;
     rows.into_iter().map(|r| r.into_card(now)).collect()
 }
 
 /// One card by its code (any case, with or without dashes) or id, masked.
-pub async fn show(pool: &PgPool, card: impl Into<CardKey>) -> Result<GiftCard> {
+pub async fn show(db: &Db, card: impl Into<CardKey>) -> Result<GiftCard> {
     let lookup = Lookup::parse(card.into())?;
-    let mut conn = pool.acquire().await.map_err(infra)?;
-    let id = find(&mut conn, &lookup).await?.id;
-    load(&mut conn, id).await
+    let mut tx = db.read().await?;
+    let id = find(&mut tx, &lookup).await?.id;
+    load(&mut tx, id).await
 }
 
 /// The full code of a card, for an operator who must read it to a customer.
 /// Writes a `gift_card.reveal` audit row first: a read-only session can't
 /// record it, so it gets no code either.
-pub async fn reveal(
-    pool: &PgPool,
-    operator: &Operator,
-    card: impl Into<CardKey>,
-) -> Result<String> {
+pub async fn reveal(db: &Db, operator: &Operator, card: impl Into<CardKey>) -> Result<String> {
     let lookup = Lookup::parse(card.into())?;
-    let mut tx = pool.begin().await.map_err(infra)?;
+    let mut tx = db.write().await?;
     let found = find(&mut tx, &lookup).await?;
     audit::record(
         &mut tx,
@@ -768,7 +764,7 @@ pub async fn reveal(
         },
     )
     .await?;
-    tx.commit().await.map_err(infra)?;
+    tx.commit().await?;
     Ok(found.code)
 }
 
@@ -783,7 +779,7 @@ struct Found {
 
 /// Finds a card by id, or by the keys of a typed code preferring the exact
 /// one (the expression is the one indexed by `gift_cards_code_lookup_key`).
-async fn find(conn: &mut PgConnection, lookup: &Lookup) -> Result<Found> {
+async fn find(tx: &mut Tx, lookup: &Lookup) -> Result<Found> {
     let row =
         match lookup {
             Lookup::Code(code) => sqlx::query_as!(
@@ -795,7 +791,7 @@ async fn find(conn: &mut PgConnection, lookup: &Lookup) -> Result<Found> {
                limit 1"#,
                 &code.keys,
             )
-            .fetch_optional(conn)
+            .fetch_optional(tx.conn())
             .await,
             Lookup::Id(id) => sqlx::query_as!(
                 FoundRow,
@@ -803,7 +799,7 @@ async fn find(conn: &mut PgConnection, lookup: &Lookup) -> Result<Found> {
                from gift_cards where id = $1"#,
                 id,
             )
-            .fetch_optional(conn)
+            .fetch_optional(tx.conn())
             .await,
         }
         .map_err(infra)?
@@ -834,22 +830,22 @@ impl FoundRow {
 /// Like [`find`], and locks the card's row until the transaction ends, so
 /// concurrent revocations and redemptions of one card queue up and each sees
 /// what the one before it did.
-async fn lock(conn: &mut PgConnection, lookup: &Lookup) -> Result<Found> {
-    let id = find(&mut *conn, lookup).await?.id;
+async fn lock(tx: &mut Tx, lookup: &Lookup) -> Result<Found> {
+    let id = find(&mut *tx, lookup).await?.id;
     sqlx::query_as!(
         FoundRow,
         r#"select id, code, status::text as "status!", credits, "expiresAt" as expires_at
            from gift_cards where id = $1 for update"#,
         id
     )
-    .fetch_optional(conn)
+    .fetch_optional(tx.conn())
     .await
     .map_err(infra)?
     .ok_or_else(|| lookup.not_found())?
     .into_found()
 }
 
-async fn load(conn: &mut PgConnection, id: i32) -> Result<GiftCard> {
+async fn load(tx: &mut Tx, id: i32) -> Result<GiftCard> {
     let row = sqlx::query_as!(
         Row,
         r#"select g.id, g.code, g.status::text as "status!", g.credits, g.price,
@@ -865,7 +861,7 @@ async fn load(conn: &mut PgConnection, id: i32) -> Result<GiftCard> {
            where g.id = $1"#,
         id
     )
-    .fetch_one(conn)
+    .fetch_one(tx.conn())
     .await
     .map_err(infra)?;
     row.into_card(Utc::now())
@@ -877,13 +873,13 @@ async fn load(conn: &mut PgConnection, id: i32) -> Result<GiftCard> {
 
 /// Revokes a pending or active card, recording who and why.
 pub async fn revoke(
-    pool: &PgPool,
+    db: &Db,
     operator: &Operator,
     card: impl Into<CardKey>,
     reason: &Reason,
 ) -> Result<GiftCard> {
     let lookup = Lookup::parse(card.into())?;
-    let mut tx = pool.begin().await.map_err(infra)?;
+    let mut tx = db.write().await?;
     let card = lock(&mut tx, &lookup).await?;
     check_revocable(card.status)?;
     sqlx::query!(
@@ -894,7 +890,7 @@ pub async fn revoke(
         operator.as_str(),
         reason.as_str(),
     )
-    .execute(&mut *tx)
+    .execute(tx.conn())
     .await
     .map_err(infra)?;
     audit::record(
@@ -914,7 +910,7 @@ pub async fn revoke(
     )
     .await?;
     let revoked = load(&mut tx, card.id).await?;
-    tx.commit().await.map_err(infra)?;
+    tx.commit().await?;
     Ok(revoked)
 }
 
@@ -923,13 +919,13 @@ pub async fn revoke(
 /// `gift_card` ledger entry linked to it, with the audit row, in one
 /// transaction.
 pub async fn redeem(
-    pool: &PgPool,
+    db: &Db,
     operator: &Operator,
     card: impl Into<CardKey>,
     user: &UserRef,
 ) -> Result<GiftCardRedemption> {
     let lookup = Lookup::parse(card.into())?;
-    let mut tx = pool.begin().await.map_err(infra)?;
+    let mut tx = db.write().await?;
     let target = users::resolve(&mut tx, user).await?;
     let card = lock(&mut tx, &lookup).await?;
     check_redeemable(card.status, card.expires_at, Utc::now())?;
@@ -940,7 +936,7 @@ pub async fn redeem(
         card.id,
         target.id,
     )
-    .execute(&mut *tx)
+    .execute(tx.conn())
     .await
     .map_err(infra)?;
     let masked = mask_code(&card.code);
@@ -974,7 +970,7 @@ pub async fn redeem(
     )
     .await?;
     let redeemed = load(&mut tx, card.id).await?;
-    tx.commit().await.map_err(infra)?;
+    tx.commit().await?;
     Ok(GiftCardRedemption {
         card: redeemed,
         user_id: target.id,

@@ -3,7 +3,7 @@
 //! transaction. Every writer (adjustments, coupons, gift cards, refunds)
 //! goes through `post`, so `users.credits = sum(credit_history.amount)`.
 
-use sqlx::PgConnection;
+use super::Tx;
 
 use super::infra;
 use crate::domain::Refusal;
@@ -54,8 +54,8 @@ pub struct Posted {
 
 /// Books `entry` and moves the balance. The user's row stays locked until
 /// the caller commits, so concurrent changes to one balance queue up.
-pub async fn post(conn: &mut PgConnection, entry: &NewEntry<'_>) -> Result<Posted> {
-    let old_balance = lock_balance(conn, entry.user_id).await?;
+pub async fn post(tx: &mut Tx, entry: &NewEntry<'_>) -> Result<Posted> {
+    let old_balance = lock_balance(tx, entry.user_id).await?;
     let new_balance = apply_change(i64::from(old_balance), i64::from(entry.amount))?;
     let new_balance = i32::try_from(new_balance).map_err(|_| Refusal::BalanceOverflow {
         balance: i64::from(old_balance),
@@ -66,7 +66,7 @@ pub async fn post(conn: &mut PgConnection, entry: &NewEntry<'_>) -> Result<Poste
         entry.user_id,
         new_balance
     )
-    .execute(&mut *conn)
+    .execute(tx.conn())
     .await
     .map_err(infra)?;
     let entry_id = sqlx::query_scalar!(
@@ -87,7 +87,7 @@ pub async fn post(conn: &mut PgConnection, entry: &NewEntry<'_>) -> Result<Poste
         entry.batch_id,
         entry.idempotency_key,
     )
-    .fetch_one(&mut *conn)
+    .fetch_one(tx.conn())
     .await
     .map_err(infra)?;
     Ok(Posted {
@@ -98,12 +98,12 @@ pub async fn post(conn: &mut PgConnection, entry: &NewEntry<'_>) -> Result<Poste
 }
 
 /// Locks the user's row for the rest of the transaction; returns the balance.
-pub async fn lock_balance(conn: &mut PgConnection, user_id: i32) -> Result<i32> {
+pub async fn lock_balance(tx: &mut Tx, user_id: i32) -> Result<i32> {
     sqlx::query_scalar!(
         "select credits from users where id = $1 for update",
         user_id
     )
-    .fetch_optional(conn)
+    .fetch_optional(tx.conn())
     .await
     .map_err(infra)?
     .ok_or_else(|| {

@@ -7,6 +7,7 @@ pub mod connect;
 pub mod coupons;
 pub mod credits;
 pub mod gift_cards;
+pub mod handle;
 pub mod ledger;
 pub mod seed;
 pub mod users;
@@ -18,6 +19,7 @@ use crate::domain::Refusal;
 use crate::error::{Error, Result};
 
 pub use connect::Target;
+pub use handle::{Conn, Db, Mode, Timeouts, Tx};
 
 /// The schema changes this tool owns, embedded in the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");

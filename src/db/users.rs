@@ -1,8 +1,8 @@
 //! Looking users up: search as you type, and resolving a `USER` argument.
 
+use super::{Db, Tx};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool};
 
 use super::infra;
 use crate::domain::Refusal;
@@ -20,11 +20,12 @@ pub struct User {
 
 /// Users whose id is `text`, or whose email or name contains it (any case),
 /// newest first. The substring match uses the trigram indexes.
-pub async fn find(pool: &PgPool, text: &str, limit: i64) -> Result<Vec<User>> {
+pub async fn find(db: &Db, text: &str, limit: i64) -> Result<Vec<User>> {
     let text = text.trim();
     let id: Option<i32> = text.parse().ok();
     let pattern = format!("%{}%", escape_like(text));
-    sqlx::query_as!(
+    let mut tx = db.read().await?;
+    let rows = sqlx::query_as!(
         User,
         r#"select id, email, name, credits, "createdAt" as created_at
            from users
@@ -35,13 +36,23 @@ pub async fn find(pool: &PgPool, text: &str, limit: i64) -> Result<Vec<User>> {
         pattern,
         limit,
     )
-    .fetch_all(pool)
+    .fetch_all(tx.conn())
     .await
-    .map_err(infra)
+    .map_err(infra)?;
+    tx.finish().await?;
+    Ok(rows)
 }
 
 /// The user a `USER` argument names, or `NotFound`.
-pub async fn resolve(conn: &mut PgConnection, user: &UserRef) -> Result<User> {
+pub async fn get(db: &Db, user: &UserRef) -> Result<User> {
+    let mut tx = db.read().await?;
+    let found = resolve(&mut tx, user).await?;
+    tx.finish().await?;
+    Ok(found)
+}
+
+/// [`get`] inside the caller's transaction.
+pub async fn resolve(tx: &mut Tx, user: &UserRef) -> Result<User> {
     let found = match user {
         UserRef::Id(id) => {
             sqlx::query_as!(
@@ -49,7 +60,7 @@ pub async fn resolve(conn: &mut PgConnection, user: &UserRef) -> Result<User> {
                 r#"select id, email, name, credits, "createdAt" as created_at from users where id = $1"#,
                 id
             )
-            .fetch_optional(&mut *conn)
+            .fetch_optional(tx.conn())
             .await
         }
         UserRef::Email(email) => {
@@ -59,7 +70,7 @@ pub async fn resolve(conn: &mut PgConnection, user: &UserRef) -> Result<User> {
                    from users where lower(email) = lower($1)"#,
                 email
             )
-            .fetch_optional(&mut *conn)
+            .fetch_optional(tx.conn())
             .await
         }
     }

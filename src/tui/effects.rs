@@ -9,14 +9,13 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use sqlx::PgPool;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
 use super::app::Msg;
 use super::command::{Command, Job, Outcome, Reply, Request, RequestId};
 use super::tabs::gift_cards::RevealedCode;
-use crate::db;
+use crate::db::{self, Db};
 use crate::domain::operator::Operator;
 use crate::error::Error;
 
@@ -24,7 +23,7 @@ use crate::error::Error;
 const PING_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub struct Effects {
-    pool: PgPool,
+    db: Db,
     operator: Operator,
     tx: UnboundedSender<Reply>,
     rx: UnboundedReceiver<Reply>,
@@ -32,10 +31,10 @@ pub struct Effects {
 }
 
 impl Effects {
-    pub fn new(pool: PgPool, operator: Operator) -> Self {
+    pub fn new(db: Db, operator: Operator) -> Self {
         let (tx, rx) = unbounded_channel();
         Self {
-            pool,
+            db,
             operator,
             tx,
             rx,
@@ -65,7 +64,7 @@ impl Effects {
             delay,
             job,
         } = request;
-        let pool = self.pool.clone();
+        let db = self.db.clone();
         let operator = self.operator.clone();
         let tx = self.tx.clone();
         let task = tokio::spawn(async move {
@@ -75,7 +74,7 @@ impl Effects {
             let name = job.name();
             let change = job.is_change();
             let started = Instant::now();
-            let outcome = perform(&pool, &operator, job).await;
+            let outcome = perform(&db, &operator, job).await;
             let ms = started.elapsed().as_millis();
             match outcome.error() {
                 Some(e) => tracing::warn!(id = id.0, job = name, ms, error = %e, "request failed"),
@@ -134,10 +133,10 @@ impl Drop for Effects {
 }
 
 /// Runs one job against the database.
-pub async fn perform(pool: &PgPool, operator: &Operator, job: Job) -> Outcome {
+pub async fn perform(db: &Db, operator: &Operator, job: Job) -> Outcome {
     match job {
         Job::Ping => Outcome::Ping(
-            match tokio::time::timeout(PING_TIMEOUT, pool.acquire()).await {
+            match tokio::time::timeout(PING_TIMEOUT, db.pool().acquire()).await {
                 Ok(Ok(_connection)) => Ok(()),
                 Ok(Err(e)) => Err(Error::Infrastructure(format!("database unreachable: {e}"))),
                 Err(_) => Err(Error::Infrastructure(
@@ -145,30 +144,22 @@ pub async fn perform(pool: &PgPool, operator: &Operator, job: Job) -> Outcome {
                 )),
             },
         ),
-        Job::FindUsers { text, limit } => Outcome::Users(db::users::find(pool, &text, limit).await),
-        Job::Overview { user } => Outcome::Overview(db::credits::overview(pool, &user, 1).await),
-        Job::History(query) => Outcome::History(db::credits::history(pool, &query).await),
+        Job::FindUsers { text, limit } => Outcome::Users(db::users::find(db, &text, limit).await),
+        Job::Overview { user } => Outcome::Overview(db::credits::overview(db, &user, 1).await),
+        Job::History(query) => Outcome::History(db::credits::history(db, &query).await),
         Job::Adjust {
             user,
             amount,
             reason,
             idempotency_key,
         } => Outcome::Adjusted(
-            db::credits::adjust(
-                pool,
-                operator,
-                &user,
-                amount,
-                &reason,
-                Some(&idempotency_key),
-            )
-            .await,
+            db::credits::adjust(db, operator, &user, amount, &reason, Some(&idempotency_key)).await,
         ),
-        Job::Audit(filter) => Outcome::Audit(db::audit::list(pool, &filter).await),
-        Job::GiftCards(filter) => Outcome::GiftCards(db::gift_cards::list(pool, &filter).await),
-        Job::GiftCardPacks => Outcome::GiftCardPacks(db::gift_cards::packs(pool).await),
+        Job::Audit(filter) => Outcome::Audit(db::audit::list(db, &filter).await),
+        Job::GiftCards(filter) => Outcome::GiftCards(db::gift_cards::list(db, &filter).await),
+        Job::GiftCardPacks => Outcome::GiftCardPacks(db::gift_cards::packs(db).await),
         Job::IssueGiftCards(req) => {
-            Outcome::GiftCardsIssued(db::gift_cards::issue(pool, operator, &req).await)
+            Outcome::GiftCardsIssued(db::gift_cards::issue(db, operator, &req).await)
         }
         Job::SaveGiftCardCodes { path, cards } => Outcome::GiftCardCodesSaved(
             // Creating, writing and syncing a file: off the async threads.
@@ -177,40 +168,40 @@ pub async fn perform(pool: &PgPool, operator: &Operator, job: Job) -> Outcome {
                 .unwrap_or_else(|e| Err(Error::Infrastructure(format!("saving the codes: {e}")))),
         ),
         Job::GiftCard { card } => {
-            Outcome::GiftCard(db::gift_cards::show(pool, card).await.map(Box::new))
+            Outcome::GiftCard(db::gift_cards::show(db, card).await.map(Box::new))
         }
         Job::RevealGiftCard { card } => Outcome::GiftCardRevealed(
-            db::gift_cards::reveal(pool, operator, card)
+            db::gift_cards::reveal(db, operator, card)
                 .await
                 .map(RevealedCode::new),
         ),
         Job::RevokeGiftCard { card, reason } => Outcome::GiftCardRevoked(
-            db::gift_cards::revoke(pool, operator, card, &reason)
+            db::gift_cards::revoke(db, operator, card, &reason)
                 .await
                 .map(Box::new),
         ),
         Job::RedeemGiftCard { card, user } => Outcome::GiftCardRedeemed(
-            db::gift_cards::redeem(pool, operator, card, &user)
+            db::gift_cards::redeem(db, operator, card, &user)
                 .await
                 .map(Box::new),
         ),
-        Job::Coupons(filter) => Outcome::Coupons(db::coupons::list(pool, &filter).await),
-        Job::Coupon { code } => Outcome::Coupon(db::coupons::show(pool, &code).await),
+        Job::Coupons(filter) => Outcome::Coupons(db::coupons::list(db, &filter).await),
+        Job::Coupon { code } => Outcome::Coupon(db::coupons::show(db, &code).await),
         Job::CreateCoupon { new, generated } => Outcome::CouponCreated(if generated {
-            db::coupons::create_generated(pool, operator, new).await
+            db::coupons::create_generated(db, operator, new).await
         } else {
-            db::coupons::create(pool, operator, new).await
+            db::coupons::create(db, operator, new).await
         }),
-        Job::DeactivateCoupon { code, reason } => Outcome::CouponDeactivated(
-            db::coupons::deactivate(pool, operator, &code, &reason).await,
-        ),
-        Job::RedeemCoupon { code, user } => {
-            Outcome::CouponRedeemed(db::coupons::redeem(pool, operator, &code, &user).await)
+        Job::DeactivateCoupon { code, reason } => {
+            Outcome::CouponDeactivated(db::coupons::deactivate(db, operator, &code, &reason).await)
         }
-        Job::Batches(filter) => Outcome::Batches(db::batches::list(pool, &filter).await),
-        Job::Batch { id } => Outcome::Batch(db::batches::show(pool, id).await.map(Box::new)),
+        Job::RedeemCoupon { code, user } => {
+            Outcome::CouponRedeemed(db::coupons::redeem(db, operator, &code, &user).await)
+        }
+        Job::Batches(filter) => Outcome::Batches(db::batches::list(db, &filter).await),
+        Job::Batch { id } => Outcome::Batch(db::batches::show(db, id).await.map(Box::new)),
         Job::FailBatch { id, reason, refund } => {
-            Outcome::BatchFailed(db::batches::fail(pool, operator, id, &reason, refund).await)
+            Outcome::BatchFailed(db::batches::fail(db, operator, id, &reason, refund).await)
         }
     }
 }

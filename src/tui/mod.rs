@@ -30,9 +30,8 @@ use std::task::Poll;
 use futures::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
-use sqlx::PgPool;
 
-use crate::db::Target;
+use crate::db::{Db, Target};
 use crate::domain::operator::Operator;
 use crate::error::{Error, Result};
 
@@ -61,7 +60,7 @@ const TICK_BUSY: Duration = Duration::from_millis(100);
 const TICK_IDLE: Duration = Duration::from_secs(1);
 
 /// Runs the console until the user quits, restoring the terminal however it ends.
-pub async fn run(pool: PgPool, config: ConsoleConfig) -> Result<()> {
+pub async fn run(db: Db, config: ConsoleConfig) -> Result<()> {
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         return Err(Error::invalid(
             "console",
@@ -78,7 +77,7 @@ pub async fn run(pool: PgPool, config: ConsoleConfig) -> Result<()> {
     let session = format!("{:016x}", rand::random::<u64>());
     let mut app = App::new(&config, Utc::now(), Theme::from_env(), session);
     app.log_path = log.as_ref().map(|l| l.path.display().to_string());
-    let mut effects = Effects::new(pool, config.operator.clone());
+    let mut effects = Effects::new(db, config.operator.clone());
 
     install_panic_hook();
     // Also installs a panic hook that restores the terminal first.
