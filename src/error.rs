@@ -15,6 +15,12 @@ pub enum Error {
     /// The database or the machine failed; the message never holds a password.
     #[error("{0}")]
     Infrastructure(String),
+    /// Not an error of the change: it is above an approval threshold and was
+    /// stored as request `id`, waiting for a second person. Nothing moved.
+    #[error(
+        "pending approval #{id}: {summary}; nothing changed until a second person approves it (creditdesk approvals show {id})"
+    )]
+    PendingApproval { id: i64, summary: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -38,6 +44,7 @@ pub mod exit_code {
     pub const INVALID_INPUT: i32 = 2;
     pub const REFUSED: i32 = 3;
     pub const INFRASTRUCTURE: i32 = 4;
+    pub const PENDING_APPROVAL: i32 = 5;
 }
 
 impl Error {
@@ -50,6 +57,7 @@ impl Error {
             Error::Invalid(_) => exit_code::INVALID_INPUT,
             Error::Refused(_) => exit_code::REFUSED,
             Error::Infrastructure(_) => exit_code::INFRASTRUCTURE,
+            Error::PendingApproval { .. } => exit_code::PENDING_APPROVAL,
         }
     }
 

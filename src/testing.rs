@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, PgPool};
 
-use crate::db::{Db, credits};
+use crate::db::{Change, Db, credits};
 use crate::domain::Refusal;
 use crate::domain::operator::Operator;
 use crate::domain::text::Reason;
@@ -169,9 +169,29 @@ pub async fn user_with_credits(db: &Db, email: &str, credits: i32) -> i32 {
             None,
         )
         .await
+        .applied()
         .expect("opening credits");
     }
     id
+}
+
+/// A change that may wait for approval, as a plain result: `Pending` becomes
+/// [`Error::PendingApproval`], so tests that expect the change applied say
+/// `.await.applied()`.
+pub trait Applied<T> {
+    fn applied(self) -> Result<T, Error>;
+}
+
+impl<T> Applied<T> for Result<Change<T>, Error> {
+    fn applied(self) -> Result<T, Error> {
+        match self? {
+            Change::Applied(v) => Ok(v),
+            Change::Pending(p) => Err(Error::PendingApproval {
+                id: p.id,
+                summary: p.summary,
+            }),
+        }
+    }
 }
 
 /// The refusal in `e`; panics on any other error.

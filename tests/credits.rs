@@ -7,7 +7,7 @@ use creditdesk::domain::Refusal;
 use creditdesk::domain::user_ref::UserRef;
 use creditdesk::error::Error;
 use creditdesk::testing::{
-    CliRun, TestDb, assert_no_panic_or_escape, assert_one_line, operator, reason, run_cli,
+    Applied, CliRun, TestDb, assert_no_panic_or_escape, assert_one_line, operator, reason, run_cli,
     scalar_i64, user_with_credits,
 };
 
@@ -24,6 +24,7 @@ async fn adjust_books_entry_balance_and_audit_in_one_go() {
         None,
     )
     .await
+    .applied()
     .expect("adjust");
     assert_eq!(
         (done.old_balance, done.new_balance, done.user_id),
@@ -67,6 +68,7 @@ async fn adjust_refuses_below_zero_unknown_users_and_zero_writing_nothing() {
         None,
     )
     .await
+    .applied()
     .expect_err("below zero");
     assert!(
         matches!(err, Error::Refused(Refusal::InsufficientCredits { .. })),
@@ -81,6 +83,7 @@ async fn adjust_refuses_below_zero_unknown_users_and_zero_writing_nothing() {
         None,
     )
     .await
+    .applied()
     .expect_err("unknown");
     assert!(
         matches!(err, Error::Refused(Refusal::NotFound { .. })),
@@ -95,6 +98,7 @@ async fn adjust_refuses_below_zero_unknown_users_and_zero_writing_nothing() {
         None,
     )
     .await
+    .applied()
     .expect_err("zero");
     assert!(matches!(err, Error::Invalid(_)), "{err}");
     assert_eq!(
@@ -129,6 +133,7 @@ async fn the_same_idempotency_key_books_once_and_answers_the_same() {
         Some("ticket-77"),
     )
     .await
+    .applied()
     .expect("first");
     let again = credits::adjust(
         &db.tool,
@@ -139,6 +144,7 @@ async fn the_same_idempotency_key_books_once_and_answers_the_same() {
         Some("ticket-77"),
     )
     .await
+    .applied()
     .expect("again");
     assert!(again.replayed);
     assert_eq!(
@@ -154,6 +160,7 @@ async fn the_same_idempotency_key_books_once_and_answers_the_same() {
         Some("ticket-77"),
     )
     .await
+    .applied()
     .expect_err("same key, other amount");
     assert!(
         matches!(err, Error::Refused(Refusal::IdempotencyKeyReused)),
@@ -178,6 +185,7 @@ async fn the_same_idempotency_key_books_once_and_answers_the_same() {
                     Some("k-2"),
                 )
                 .await
+                .applied()
             })
         })
         .collect();
@@ -207,7 +215,9 @@ async fn concurrent_adjustments_neither_lose_nor_overdraw() {
         .map(|_| {
             let pool = db.tool.clone();
             tokio::spawn(async move {
-                credits::adjust(&pool, &operator(), &UserRef::Id(id), 1, &reason("+1"), None).await
+                credits::adjust(&pool, &operator(), &UserRef::Id(id), 1, &reason("+1"), None)
+                    .await
+                    .applied()
             })
         })
         .collect();
@@ -233,6 +243,7 @@ async fn concurrent_adjustments_neither_lose_nor_overdraw() {
                     None,
                 )
                 .await
+                .applied()
             })
         })
         .collect();

@@ -16,7 +16,8 @@ use creditdesk::domain::gift_card::GiftCardStatus;
 use creditdesk::domain::user_ref::UserRef;
 use creditdesk::error::Error;
 use creditdesk::testing::{
-    CliRun, TestDb, assert_no_panic_or_escape, operator, reason, refusal, run_cli, scalar_i64, user,
+    Applied, CliRun, TestDb, assert_no_panic_or_escape, operator, reason, refusal, run_cli,
+    scalar_i64, user,
 };
 use rust_decimal::Decimal;
 use sqlx::{AssertSqlSafe, PgPool};
@@ -37,6 +38,7 @@ fn custom(credits: i32, cents: i64, count: u32) -> IssueRequest {
 async fn issue_one(db: &Db, credits: i32) -> IssuedCard {
     let mut cards = gift_cards::issue(db, &operator(), &custom(credits, 999, 1))
         .await
+        .applied()
         .expect("issue");
     cards.pop().expect("one card")
 }
@@ -80,6 +82,7 @@ async fn issue_one_card_active_with_its_audit_row() {
     };
     let cards = gift_cards::issue(&db.tool, &operator(), &req)
         .await
+        .applied()
         .expect("issue");
     assert_eq!(cards.len(), 1);
     let card = &cards[0];
@@ -123,6 +126,7 @@ async fn issue_ten_thousand_in_one_go_with_unique_codes_and_one_audit_row() {
     let db = TestDb::new().await;
     let cards = gift_cards::issue(&db.tool, &operator(), &custom(25, 500, 10_000))
         .await
+        .applied()
         .expect("issue");
     assert_eq!(cards.len(), 10_000);
     let keys: HashSet<String> = cards.iter().map(|c| lookup_key(&c.code)).collect();
@@ -160,6 +164,7 @@ async fn issue_from_a_pack_in_any_case() {
     };
     let cards = gift_cards::issue(&db.tool, &operator(), &req)
         .await
+        .applied()
         .expect("issue");
     assert_eq!(cards.len(), 3);
     let pro: i32 = sqlx::query_scalar("select id from credit_packs where name = 'Pro'")
@@ -197,6 +202,7 @@ async fn unknown_and_inactive_packs_are_refused_naming_the_active_ones() {
         };
         let e = gift_cards::issue(&db.tool, &operator(), &req)
             .await
+            .applied()
             .expect_err(name);
         let r = refusal(e);
         assert!(
@@ -221,6 +227,7 @@ async fn lists_and_show_mask_codes_and_filter() {
         },
     )
     .await
+    .applied()
     .expect("issue");
     let other = issue_one(&db.tool, 20).await;
     let all = gift_cards::list(&db.tool, &GiftCardFilter::default())

@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use creditdesk::db::Change;
 use creditdesk::db::audit::AuditEntry;
 use creditdesk::db::credits::{Adjustment, HistoryPage, LedgerEntry, Overview, TypeTotal};
 use creditdesk::db::users::User;
@@ -274,7 +275,7 @@ fn snapshot_adjust_confirm_and_result() {
     let sent = update(&mut app, key(KeyCode::Enter));
     insta::assert_snapshot!("adjust_in_flight", render(&app, 80, 24).backend());
     answer(&mut app, sent, |job| match job {
-        Job::Adjust { amount, .. } => Some(Outcome::Adjusted(Ok(Adjustment {
+        Job::Adjust { amount, .. } => Some(Outcome::Adjusted(Ok(Change::Applied(Adjustment {
             user_id: 12,
             email: "ana@example.com".into(),
             amount: *amount,
@@ -282,7 +283,7 @@ fn snapshot_adjust_confirm_and_result() {
             old_balance: 170,
             new_balance: 150,
             replayed: false,
-        }))),
+        })))),
         _ => None,
     });
     insta::assert_snapshot!("adjust_done", render(&app, 80, 24).backend());
@@ -608,7 +609,7 @@ fn adjust_success_refreshes_the_overview_and_ledger() {
     confirming(&mut app, "+50", "goodwill");
     let sent = update(&mut app, key(KeyCode::Enter));
     let after = answer(&mut app, sent, |_| {
-        Some(Outcome::Adjusted(Ok(Adjustment {
+        Some(Outcome::Adjusted(Ok(Change::Applied(Adjustment {
             user_id: 12,
             email: "ana@example.com".into(),
             amount: 50,
@@ -616,7 +617,7 @@ fn adjust_success_refreshes_the_overview_and_ledger() {
             old_balance: 170,
             new_balance: 220,
             replayed: false,
-        })))
+        }))))
     });
     let jobs: Vec<_> = runs(&after).into_iter().map(|r| r.job.name()).collect();
     assert_eq!(jobs, ["credits.overview", "credits.history"]);

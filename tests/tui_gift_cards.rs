@@ -8,6 +8,7 @@ mod common;
 
 use chrono::Utc;
 use common::*;
+use creditdesk::db::Change;
 use creditdesk::db::gift_cards::{
     CardKey, CardValue, CreditPack, GiftCard, GiftCardRedemption, IssuedCard,
 };
@@ -243,7 +244,7 @@ fn issued_app() -> App {
     issue_confirming(&mut app);
     let c = update(&mut app, key(KeyCode::Enter));
     answer(&mut app, c, |job| match job {
-        Job::IssueGiftCards(_) => Some(Outcome::GiftCardsIssued(Ok(issued()))),
+        Job::IssueGiftCards(_) => Some(Outcome::GiftCardsIssued(Ok(Change::Applied(issued())))),
         _ => None,
     });
     app
@@ -866,7 +867,7 @@ fn enter_twice_on_the_issue_confirmation_issues_once() {
     );
     // The answer shows the codes and reloads the list.
     let next = answer(&mut app, c, |_| {
-        Some(Outcome::GiftCardsIssued(Ok(issued())))
+        Some(Outcome::GiftCardsIssued(Ok(Change::Applied(issued()))))
     });
     assert!(matches!(tab(&app).modal, Some(Modal::Codes(_))));
     assert!(matches!(&runs(&next)[..], [r] if matches!(r.job, Job::GiftCards(_))));
@@ -919,7 +920,7 @@ fn stale_replies_are_ignored() {
             .contains("may or may not")
     );
     answer(&mut app, sent, |_| {
-        Some(Outcome::GiftCardsIssued(Ok(issued())))
+        Some(Outcome::GiftCardsIssued(Ok(Change::Applied(issued()))))
     });
     assert!(tab(&app).modal.is_none());
     assert!(!screen(&app).contains("Q1W2"));

@@ -4,6 +4,7 @@ use clap::Subcommand;
 
 use super::context::{Ctx, opt, when};
 use super::output::{self, Format, Table};
+use crate::db::Change;
 use crate::db::credits::{self, Cursor, HistoryQuery, LedgerEntry};
 use crate::db::users;
 use crate::domain::Refusal;
@@ -116,7 +117,7 @@ pub async fn run(ctx: &Ctx, cmd: &CreditsCmd) -> Result<()> {
                 .map(|k| check_free_text("idempotency-key", k, 200))
                 .transpose()?
                 .filter(|k| !k.is_empty());
-            let done = credits::adjust(
+            let done = match credits::adjust(
                 &ctx.db,
                 &ctx.operator,
                 &user,
@@ -124,7 +125,11 @@ pub async fn run(ctx: &Ctx, cmd: &CreditsCmd) -> Result<()> {
                 &reason,
                 key.as_deref(),
             )
-            .await?;
+            .await?
+            {
+                Change::Applied(done) => done,
+                Change::Pending(request) => return output::pending(ctx.format, &request),
+            };
             let note = if done.replayed {
                 " (already applied with this idempotency key; nothing new booked)"
             } else {

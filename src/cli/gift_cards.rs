@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::context::{Ctx, opt, when};
 use super::output::{self, Format, Table};
+use crate::db::Change;
 use crate::db::gift_cards::{
     self, CardValue, CodesFile, GiftCard, GiftCardFilter, IssueRequest, IssuedCard, MAX_ISSUE,
     RecipientEmail, parse_code_suffix,
@@ -257,7 +258,13 @@ async fn issue(ctx: &Ctx, a: &IssueArgs) -> Result<()> {
         None => None,
     };
     let cards = match gift_cards::issue(&ctx.db, &ctx.operator, &req).await {
-        Ok(cards) => cards,
+        Ok(Change::Applied(cards)) => cards,
+        Ok(Change::Pending(request)) => {
+            if let Some(f) = file {
+                f.discard();
+            }
+            return output::pending(ctx.format, &request);
+        }
         Err(e) => {
             if let Some(f) = file {
                 f.discard();

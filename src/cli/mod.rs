@@ -23,6 +23,7 @@ Exit codes:
   2  invalid input (nothing was tried)
   3  refused by a rule: not found, already redeemed, limit reached, insufficient credits, read-only, ...
   4  infrastructure failure: database unreachable, wrong password, timeout, ...
+  5  pending approval: the change is above a threshold and waits for a second person
 Nothing is written when a command fails.";
 
 #[derive(Debug, Parser)]

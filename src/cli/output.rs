@@ -120,6 +120,18 @@ pub fn record<T: Serialize>(format: Format, record: &T, human: &str) -> Result<(
     }
 }
 
+/// A change stored as a request instead of applied: the record with
+/// `--json`, then the error that makes the command exit 5.
+pub fn pending(format: Format, request: &crate::db::PendingRequest) -> Result<()> {
+    if format == Format::Json {
+        json(request)?;
+    }
+    Err(Error::PendingApproval {
+        id: request.id,
+        summary: sanitize(&request.summary),
+    })
+}
+
 pub fn json<T: Serialize>(value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Error::Infrastructure(format!("encoding JSON: {e}")))?;

@@ -8,7 +8,7 @@ use super::audit::{self, AuditRecord};
 use super::infra;
 use super::ledger::{self, NewEntry};
 use super::users::{self, User};
-use super::{Db, Tx};
+use super::{Change, Db, Tx};
 use crate::domain::Refusal;
 use crate::domain::codes::mask_code;
 use crate::domain::ledger::EntryType;
@@ -251,7 +251,7 @@ pub async fn adjust(
     amount: i32,
     reason: &Reason,
     idempotency_key: Option<&str>,
-) -> Result<Adjustment> {
+) -> Result<Change<Adjustment>> {
     if amount == 0 {
         return Err(Error::invalid("amount", "must not be zero"));
     }
@@ -268,7 +268,7 @@ pub async fn adjust(
         .await
         .map_err(infra)?;
         if let Some(done) = replay(&mut tx, key).await? {
-            return same_request(done, target.id, amount);
+            return same_request(done, target.id, amount).map(Change::Applied);
         }
     }
     let description = format!("{} (by {operator})", reason.as_str());
@@ -297,7 +297,7 @@ pub async fn adjust(
     )
     .await?;
     tx.commit().await?;
-    Ok(Adjustment {
+    Ok(Change::Applied(Adjustment {
         user_id: target.id,
         email: target.email,
         amount,
@@ -305,7 +305,7 @@ pub async fn adjust(
         old_balance: posted.old_balance,
         new_balance: posted.new_balance,
         replayed: false,
-    })
+    }))
 }
 
 /// The adjustment an idempotency key already made, as it was answered then.

@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{Db, Tx};
+use super::{Change, Db, Tx};
 use chrono::{DateTime, SubsecRound, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -432,7 +432,11 @@ async fn active_pack(tx: &mut Tx, name: &str) -> Result<CreditPack> {
 /// Issues `count` active cards in one transaction: one INSERT for the whole
 /// batch and one audit row (which records ids, never codes). Returns the
 /// cards with their full codes, in id order.
-pub async fn issue(db: &Db, operator: &Operator, req: &IssueRequest) -> Result<Vec<IssuedCard>> {
+pub async fn issue(
+    db: &Db,
+    operator: &Operator,
+    req: &IssueRequest,
+) -> Result<Change<Vec<IssuedCard>>> {
     check_request(req, Utc::now())?;
     // The database keeps microseconds; so do the audit row and the answer.
     let req = &IssueRequest {
@@ -450,7 +454,7 @@ pub async fn issue(db: &Db, operator: &Operator, req: &IssueRequest) -> Result<V
                 )));
             }
             Err(Issue::Failed(e)) => return Err(e),
-            Ok(cards) => return Ok(cards),
+            Ok(cards) => return Ok(Change::Applied(cards)),
         }
     }
 }

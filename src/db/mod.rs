@@ -1,6 +1,7 @@
 //! The only place with SQL. One module per area; every user-visible change is
 //! one transaction that also writes its audit row.
 
+pub mod approvals;
 pub mod audit;
 pub mod batches;
 pub mod connect;
@@ -18,6 +19,7 @@ use sqlx::migrate::Migrator;
 use crate::domain::Refusal;
 use crate::error::{Error, Result};
 
+pub use approvals::{Change, PendingRequest};
 pub use connect::Target;
 pub use handle::{Conn, Db, Mode, Timeouts, Tx};
 

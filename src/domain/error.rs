@@ -131,6 +131,11 @@ pub enum Refusal {
     #[error("the session is read-only: no change was made")]
     ReadOnly,
 
+    /// The login's creditdesk groups don't allow the action (the database
+    /// refuses it too).
+    #[error("your role ({}) may not {action}", sanitize_cow(.role))]
+    NotPermitted { role: String, action: &'static str },
+
     #[error("the database already has {users} users; seed only loads an empty database")]
     DatabaseNotEmpty { users: i64 },
 

@@ -12,6 +12,7 @@ pub mod ledger;
 // `operator.rs` comes from the CLI work (it reads $USER for a default name);
 // `cli` and `db` import `domain::operator::Operator`.
 pub mod operator;
+pub mod role;
 pub mod text;
 pub mod user_ref;
 

@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::db::Change;
 use crate::db::audit::{AuditEntry, AuditFilter};
 use crate::db::batches::{BatchDetail, BatchFilter, BatchSummary, FailedBatch, Refund};
 use crate::db::coupons::{Coupon, CouponDetail, CouponFilter, CouponRedemption};
@@ -194,12 +195,12 @@ pub enum Outcome {
     Users(Result<Vec<User>>),
     Overview(Result<Overview>),
     History(Result<HistoryPage>),
-    Adjusted(Result<Adjustment>),
+    Adjusted(Result<Change<Adjustment>>),
     Audit(Result<Vec<AuditEntry>>),
     GiftCards(Result<Vec<GiftCard>>),
     GiftCardPacks(Result<Vec<CreditPack>>),
     /// The full codes: only the issue result dialog keeps them.
-    GiftCardsIssued(Result<Vec<IssuedCard>>),
+    GiftCardsIssued(Result<Change<Vec<IssuedCard>>>),
     /// Where the codes were written.
     GiftCardCodesSaved(Result<PathBuf>),
     GiftCard(Result<Box<GiftCard>>),

@@ -19,6 +19,16 @@ use super::keys::KeyHint;
 use super::link::Link;
 use super::theme::Theme;
 
+/// e.g. `pending approval #12: adjust user #3 by -800 credits (waits for a
+/// second person)`.
+pub fn pending_summary(p: &crate::db::PendingRequest) -> String {
+    format!(
+        "pending approval #{}: {} (nothing changed yet; a second person must approve it)",
+        p.id,
+        crate::domain::text::sanitize(&p.summary)
+    )
+}
+
 pub use audit::AuditTab;
 pub use batches::BatchesTab;
 pub use coupons::CouponsTab;

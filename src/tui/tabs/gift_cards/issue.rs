@@ -19,6 +19,7 @@ use tui_input::Input;
 
 use super::super::users::{date, when};
 use super::DialogKey;
+use crate::db::Change;
 use crate::db::gift_cards::{
     CardValue, CreditPack, IssueRequest, IssuedCard, MAX_ISSUE, RecipientEmail,
 };
@@ -68,6 +69,9 @@ pub enum Finished {
     Failed,
     /// The cards, with their codes: the result dialog.
     Issued(Box<CodesDialog>),
+    /// Above the approval threshold: stored as a request, shown in the
+    /// confirmation.
+    Pending,
 }
 
 /// An expiry as typed: blank (never), a time as `--expires-at` takes it
@@ -365,7 +369,7 @@ impl IssueDialog {
     }
 
     /// The answer to the issue request.
-    pub fn finish(&mut self, id: RequestId, result: Result<Vec<IssuedCard>>) -> Finished {
+    pub fn finish(&mut self, id: RequestId, result: Result<Change<Vec<IssuedCard>>>) -> Finished {
         let Some((confirm, _)) = &mut self.confirm else {
             return Finished::Stale;
         };
@@ -373,7 +377,11 @@ impl IssueDialog {
             return Finished::Stale;
         }
         match result {
-            Ok(cards) => Finished::Issued(Box::new(CodesDialog::new(cards))),
+            Ok(Change::Applied(cards)) => Finished::Issued(Box::new(CodesDialog::new(cards))),
+            Ok(Change::Pending(p)) => {
+                confirm.finish(id, Ok(vec![crate::tui::tabs::pending_summary(&p)]));
+                Finished::Pending
+            }
             Err(e) => {
                 let message = match &e {
                     Error::Infrastructure(_) => format!(

@@ -614,7 +614,8 @@ impl Tab for GiftCardsTab {
                     return;
                 };
                 match d.finish(id, result) {
-                    issue::Finished::Stale | issue::Finished::Failed => {}
+                    issue::Finished::Stale | issue::Finished::Failed | issue::Finished::Pending => {
+                    }
                     issue::Finished::Issued(codes) => {
                         self.notice = Some(codes.summary().to_owned());
                         self.modal = Some(Modal::Codes(codes));

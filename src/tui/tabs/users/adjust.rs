@@ -6,6 +6,7 @@ use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
+use crate::db::Change;
 use crate::db::credits::Adjustment;
 use crate::db::users::User;
 use crate::domain::InvalidInput;
@@ -136,12 +137,13 @@ impl AdjustDialog {
     }
 
     /// The answer to the adjustment; false if it isn't the one in flight.
-    pub(super) fn finish(&mut self, id: RequestId, result: &Result<Adjustment>) -> bool {
+    pub(super) fn finish(&mut self, id: RequestId, result: &Result<Change<Adjustment>>) -> bool {
         let Some((confirm, _, _)) = &mut self.confirm else {
             return false;
         };
         let result = match result {
-            Ok(done) => Ok(vec![summary(done)]),
+            Ok(Change::Applied(done)) => Ok(vec![summary(done)]),
+            Ok(Change::Pending(p)) => Ok(vec![crate::tui::tabs::pending_summary(p)]),
             Err(e) => Err(e.to_string()),
         };
         confirm.finish(id, result)

@@ -405,9 +405,15 @@ impl Detail {
                 if !dialog.finish(id, &result) {
                     return;
                 }
-                if let Ok(done) = &result {
-                    self.notice = Some(summary(done));
-                    self.refresh(ctx);
+                match &result {
+                    Ok(crate::db::Change::Applied(done)) => {
+                        self.notice = Some(summary(done));
+                        self.refresh(ctx);
+                    }
+                    Ok(crate::db::Change::Pending(p)) => {
+                        self.notice = Some(crate::tui::tabs::pending_summary(p));
+                    }
+                    Err(_) => {}
                 }
             }
             _ => {}
