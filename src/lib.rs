@@ -11,6 +11,7 @@ pub mod cli;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod files;
 pub mod pg_local;
 // Test support: a failed set-up should stop the test loudly.
 #[allow(clippy::unwrap_used, clippy::expect_used)]

@@ -13,8 +13,8 @@ use super::context::{Ctx, opt, when};
 use super::output::{self, Format, Table};
 use crate::db::Change;
 use crate::db::gift_cards::{
-    self, CardValue, CodesFile, GiftCard, GiftCardFilter, IssueRequest, IssuedCard, MAX_ISSUE,
-    RecipientEmail, parse_code_suffix,
+    self, CardValue, GiftCard, GiftCardFilter, IssueRequest, IssuedCard, MAX_ISSUE, RecipientEmail,
+    parse_code_suffix,
 };
 use crate::domain::amounts::{
     parse_count, parse_duration, parse_positive_credits, parse_price, parse_time,
@@ -23,6 +23,7 @@ use crate::domain::gift_card::GiftCardStatus;
 use crate::domain::text::Reason;
 use crate::domain::user_ref::UserRef;
 use crate::error::{Error, Result};
+use crate::files::CodesFile;
 
 #[derive(Debug, Subcommand)]
 pub enum GiftCardsCmd {

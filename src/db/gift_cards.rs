@@ -6,10 +6,6 @@
 //! writes an audit row). Everything else returns [`GiftCard`], which has no
 //! field for the full code at all, only `code_masked`.
 
-use std::fs::File;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-
 use super::{Change, Db, Tx};
 use chrono::{DateTime, SubsecRound, Utc};
 use rust_decimal::Decimal;
@@ -26,7 +22,7 @@ use crate::domain::gift_card::{
 };
 use crate::domain::ledger::EntryType;
 use crate::domain::operator::Operator;
-use crate::domain::text::{Reason, is_bidi_control, sanitize_cow};
+use crate::domain::text::{Reason, is_bidi_control};
 use crate::domain::user_ref::UserRef;
 use crate::domain::{InvalidInput, Refusal};
 use crate::error::{Error, Result};
@@ -607,87 +603,6 @@ async fn issue_once(
 }
 
 // ---------------------------------------------------------------------------
-// Saving issued codes (shared by the CLI's --output and the console)
-// ---------------------------------------------------------------------------
-
-/// The issued cards as CSV (RFC 4180, CRLF): id, code, credits, price,
-/// expires_at. Every field is a number, a generated code or a timestamp, so
-/// none needs quoting.
-pub fn codes_csv(cards: &[IssuedCard]) -> String {
-    let mut out = String::with_capacity(64 * (cards.len() + 1));
-    out.push_str("id,code,credits,price,expires_at\r\n");
-    for c in cards {
-        let expires = c.expires_at.map(|t| t.to_rfc3339()).unwrap_or_default();
-        out.push_str(&format!(
-            "{},{},{},{},{}\r\n",
-            c.id, c.code, c.credits, c.price, expires
-        ));
-    }
-    out
-}
-
-/// A file for issued codes, created before the cards are issued so that a
-/// bad path fails before anything is written to the database. It is a new
-/// file (an existing one is never overwritten) readable by its owner only.
-#[derive(Debug)]
-pub struct CodesFile {
-    file: File,
-    path: PathBuf,
-}
-
-impl CodesFile {
-    pub fn create(path: &Path) -> Result<Self> {
-        let shown = sanitize_cow(&path.to_string_lossy()).into_owned();
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        match options.open(path) {
-            Ok(file) => Ok(Self {
-                file,
-                path: path.to_owned(),
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::invalid(
-                "output",
-                format!(
-                    "{shown} already exists: choose a new file (codes files are never overwritten)"
-                ),
-            )),
-            Err(e) => Err(Error::invalid(
-                "output",
-                format!("cannot create {shown}: {e}"),
-            )),
-        }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Writes the codes and flushes them to disk.
-    pub fn write(mut self, cards: &[IssuedCard]) -> Result<()> {
-        let shown = sanitize_cow(&self.path.to_string_lossy()).into_owned();
-        self.file
-            .write_all(codes_csv(cards).as_bytes())
-            .and_then(|()| self.file.sync_all())
-            .map_err(|e| {
-                Error::Infrastructure(format!(
-                    "the cards were issued but writing {shown} failed: {e}"
-                ))
-            })
-    }
-
-    /// Removes the (still empty) file when issuing failed.
-    pub fn discard(self) {
-        drop(self.file);
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-// ---------------------------------------------------------------------------
 // Reading
 // ---------------------------------------------------------------------------
 
@@ -1041,11 +956,6 @@ mod tests {
         };
         let dbg = format!("{card:?}");
         assert!(!dbg.contains("K7QF") && dbg.contains("JKMN"), "{dbg}");
-        let csv = codes_csv(&[card]);
-        assert_eq!(
-            csv,
-            "id,code,credits,price,expires_at\r\n1,K7QF-9XM2-ABCD-EFGH-JKMN,5,9.99,\r\n"
-        );
     }
 
     #[test]

@@ -82,7 +82,7 @@ pub enum Job {
     GiftCardPacks,
     /// `gift_cards::issue`: the reply holds the full codes.
     IssueGiftCards(IssueRequest),
-    /// `gift_cards::CodesFile`: the issued codes to a new file (mode 0600).
+    /// `files::CodesFile`: the issued codes to a new file (mode 0600).
     SaveGiftCardCodes {
         path: PathBuf,
         cards: Vec<IssuedCard>,

@@ -213,7 +213,7 @@ fn save_gift_card_codes(
     path: &std::path::Path,
     cards: &[db::gift_cards::IssuedCard],
 ) -> crate::error::Result<std::path::PathBuf> {
-    let file = db::gift_cards::CodesFile::create(path)?;
+    let file = crate::files::CodesFile::create(path)?;
     file.write(cards)?;
     Ok(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned()))
 }

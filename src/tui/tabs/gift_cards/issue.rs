@@ -3,7 +3,7 @@
 //! with the CLI's parsers, then a confirmation summing it up, then one
 //! `gift_cards::issue` call. Its result, [`CodesDialog`], is the one screen
 //! that shows full codes: once, scrollable, with `s` to save them to a new
-//! CSV file readable by the operator only (`gift_cards::CodesFile`). The
+//! CSV file readable by the operator only (`files::CodesFile`). The
 //! codes live in that dialog only and are dropped when it closes.
 
 use std::path::PathBuf;
