@@ -72,6 +72,12 @@ impl Target {
         })
     }
 
+    /// The options to open a connection of one's own with (e.g. for
+    /// migrations, which must not share a pooled one).
+    pub fn options(&self) -> &PgConnectOptions {
+        &self.options
+    }
+
     /// The database name, for display.
     pub fn database(&self) -> &str {
         self.options.get_database().unwrap_or("")
