@@ -2,6 +2,7 @@
 //! distinct exit codes so scripts can tell bad input from a refused rule from
 //! a broken connection.
 
+use crate::db::install::CheckReport;
 use crate::domain::{InvalidInput, Refusal};
 
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +16,13 @@ pub enum Error {
     /// The database or the machine failed; the message never holds a password.
     #[error("{0}")]
     Infrastructure(String),
+    /// Another session holds what the change needs (a row, a table) longer
+    /// than the lock timeout: nothing was written; trying again later works.
+    #[error("{0}")]
+    Busy(String),
+    /// `migrate` found the database incompatible and changed nothing.
+    #[error("{}", migration_refused(.0))]
+    MigrationRefused(Box<CheckReport>),
     /// Not an error of the change: it is above an approval threshold and was
     /// stored as request `id`, waiting for a second person. Nothing moved.
     #[error(
@@ -33,6 +41,14 @@ fn join_invalid(errors: &[InvalidInput]) -> String {
         .join("; ")
 }
 
+fn migration_refused(report: &CheckReport) -> String {
+    let problems: Vec<&str> = report.problems.iter().map(|p| p.message.as_str()).collect();
+    format!(
+        "the database can't be migrated safely, so nothing was changed: {} (see `creditdesk migrate --check`)",
+        problems.join("; ")
+    )
+}
+
 impl From<InvalidInput> for Error {
     fn from(e: InvalidInput) -> Self {
         Error::Invalid(vec![e])
@@ -45,6 +61,7 @@ pub mod exit_code {
     pub const REFUSED: i32 = 3;
     pub const INFRASTRUCTURE: i32 = 4;
     pub const PENDING_APPROVAL: i32 = 5;
+    pub const BUSY: i32 = 6;
 }
 
 impl Error {
@@ -58,6 +75,8 @@ impl Error {
             Error::Refused(_) => exit_code::REFUSED,
             Error::Infrastructure(_) => exit_code::INFRASTRUCTURE,
             Error::PendingApproval { .. } => exit_code::PENDING_APPROVAL,
+            Error::Busy(_) => exit_code::BUSY,
+            Error::MigrationRefused(_) => exit_code::REFUSED,
         }
     }
 

@@ -143,6 +143,20 @@ pub async fn scalar_i64(pool: &PgPool, sql: &str) -> i64 {
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
+/// Sets an approval threshold (`approval.adjustment_credits`,
+/// `approval.gift_card_issue_credits`) directly, as the owner: for tests of
+/// changes above today's threshold that are not about approval.
+pub async fn set_setting(pool: &PgPool, key: &str, value: i64) {
+    let n = sqlx::query("update creditdesk.settings set value = $2 where key = $1")
+        .bind(key)
+        .bind(value)
+        .execute(pool)
+        .await
+        .unwrap_or_else(|e| panic!("setting {key}: {e}"))
+        .rows_affected();
+    assert_eq!(n, 1, "no setting {key}");
+}
+
 /// A new user named `Test` with `email`, no credits and nothing else: its
 /// id.
 pub async fn user(pool: &PgPool, email: &str) -> i32 {
@@ -304,11 +318,11 @@ async fn init() -> Result<Shared, String> {
     admin.close().await;
 
     let pool = PgPoolOptions::new()
-        .max_connections(1)
+        .max_connections(2)
         .connect_with(options(&database_url(&admin_url, &template)))
         .await
         .map_err(|e| format!("connecting to the template database: {e}"))?;
-    crate::db::migrate(&pool)
+    crate::db::migrate(&Db::direct(pool.clone()))
         .await
         .map_err(|e| format!("migrating the template database: {e}"))?;
     pool.close().await;
@@ -415,7 +429,7 @@ pub async fn bench_database(users: u32, max_connections: u32) -> (String, Db) {
         .await
         .expect("connect");
     let pool = db.pool();
-    crate::db::migrate(pool).await.expect("migrate");
+    crate::db::migrate(&db).await.expect("migrate");
     if scalar_i64(pool, "select count(*) from users").await == 0 {
         let started = std::time::Instant::now();
         let report =

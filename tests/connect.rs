@@ -198,9 +198,12 @@ async fn bad_urls_unreachable_servers_and_wrong_passwords_fail_in_one_line() {
         ca.display()
     );
     let CliRun { code, stderr, .. } = creditdesk(&good, &["users", "find", "x"]);
-    // Authenticated; the query then fails because this database has no schema.
-    assert_eq!(code, 4, "{stderr}");
-    assert!(stderr.contains("users"), "{stderr}");
+    // Authenticated; then refused because this database has no schema.
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("no creditdesk schema yet: run `creditdesk migrate`"),
+        "{stderr}"
+    );
 
     let cases = [
         (

@@ -150,6 +150,8 @@ fn audit_entries() -> Vec<AuditEntry> {
     vec![
         AuditEntry {
             id: 31,
+            seq: 31,
+            login: "postgres".into(),
             created_at: t0() - chrono::Duration::minutes(5),
             actor: "ana".into(),
             action: "credits.adjust".into(),
@@ -160,6 +162,8 @@ fn audit_entries() -> Vec<AuditEntry> {
         },
         AuditEntry {
             id: 30,
+            seq: 30,
+            login: "postgres".into(),
             created_at: t0() - chrono::Duration::hours(3),
             actor: "bo\u{1b}[2J".into(),
             action: "coupon.create".into(),
@@ -170,6 +174,8 @@ fn audit_entries() -> Vec<AuditEntry> {
         },
         AuditEntry {
             id: 29,
+            seq: 29,
+            login: "postgres".into(),
             created_at: t0() - chrono::Duration::days(2),
             actor: "cy".into(),
             action: "batch.fail".into(),

@@ -41,6 +41,7 @@ pub async fn run(ctx: &Ctx, args: &AuditArgs) -> Result<()> {
             .as_deref()
             .map(|s| parse_time("since", s, ctx.now))
             .transpose()?,
+        until: None,
         before_id: None,
         limit: args.limit.clamp(1, 10_000),
     };

@@ -73,7 +73,7 @@ async fn prepare_and_open_console(cli: &Cli, server: &LocalServer, args: &DemoAr
     let url = server.url(DEMO_DATABASE);
     let db = Target::parse(&url)?.connect(db::Mode::default(), 4).await?;
     let pool = db.pool();
-    let applied = db::migrate(pool).await?;
+    let applied = db::migrate(&db).await?.applied;
     if !applied.is_empty() {
         eprintln!("applied {} migration(s)", applied.len());
     }

@@ -94,7 +94,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Some(Command::Demo(args)) => demo::run(&cli, args).await,
         Some(Command::Migrate) => {
             let db = connect(&cli, 2).await?;
-            let applied = db::migrate(db.pool()).await?;
+            let applied = db::migrate(&db).await?.applied;
             if applied.is_empty() {
                 println!("the schema is up to date: nothing to apply");
             } else {
@@ -108,7 +108,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Some(Command::Seed { users }) => {
             let db = connect(&cli, 2).await?;
             // An empty database is the expected input: give it the schema.
-            let applied = db::migrate(db.pool()).await?;
+            let applied = db::migrate(&db).await?.applied;
             if !applied.is_empty() {
                 eprintln!("applied {} migration(s) first", applied.len());
             }

@@ -9,18 +9,15 @@
 //! `refund` entry linked by `relatedBatchId`, and the database allows only
 //! one per batch.
 
-use super::{Db, Tx};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use super::audit::{self, AuditRecord};
-use super::credits::{self, LedgerEntry};
-use super::infra;
-use super::ledger::{self, NewEntry};
-use super::users;
+use super::credits::LedgerEntry;
+use super::{Db, Tx, infra, users};
 use crate::domain::Refusal;
-use crate::domain::ledger::{BatchStatus, EntryType, check_failable, refundable};
+use crate::domain::ledger::BatchStatus;
 use crate::domain::operator::Operator;
+use crate::domain::role::Action;
 use crate::domain::text::Reason;
 use crate::domain::user_ref::UserRef;
 use crate::error::{Error, Result};
@@ -91,15 +88,15 @@ pub async fn list(db: &Db, f: &BatchFilter) -> Result<Vec<BatchSummary>> {
             }
             sqlx::query_as!(
                 BatchSummary,
-                r#"select b.id, b."userId" as user_id, u.email as user_email,
-                          b."modelId" as model_id, m.name as "model_name?", b.status,
-                          b."totalImagesGenerated" as images, b."creditsUsed" as credits_used,
-                          b."createdAt" as created_at,
+                r#"select b.id as "id!", b."userId" as "user_id!", coalesce(u.email, '') as "user_email!",
+                          b."modelId" as model_id, m.name as "model_name?", b.status as "status!",
+                          b."totalImagesGenerated" as "images!", b."creditsUsed" as "credits_used!",
+                          b."createdAt" as "created_at!",
                           extract(epoch from now() - b."createdAt")::int8 as "age_seconds!",
                           b."completedAt" as completed_at
-                   from photo_generation_batches b
-                   join users u on u.id = b."userId"
-                   left join models m on m.id = b."modelId"
+                   from creditdesk.photo_generation_batches b
+                   join creditdesk.users u on u.id = b."userId"
+                   left join creditdesk.models m on m.id = b."modelId"
                    where b.status = 'generating'
                      and b."createdAt" < now() - $1::int8 * interval '1 second'
                      and ($2::int4 is null or b."userId" = $2)
@@ -116,15 +113,15 @@ pub async fn list(db: &Db, f: &BatchFilter) -> Result<Vec<BatchSummary>> {
         None => match user_id {
             Some(user_id) => sqlx::query_as!(
                 BatchSummary,
-                r#"select b.id, b."userId" as user_id, u.email as user_email,
-                          b."modelId" as model_id, m.name as "model_name?", b.status,
-                          b."totalImagesGenerated" as images, b."creditsUsed" as credits_used,
-                          b."createdAt" as created_at,
+                r#"select b.id as "id!", b."userId" as "user_id!", coalesce(u.email, '') as "user_email!",
+                          b."modelId" as model_id, m.name as "model_name?", b.status as "status!",
+                          b."totalImagesGenerated" as "images!", b."creditsUsed" as "credits_used!",
+                          b."createdAt" as "created_at!",
                           extract(epoch from now() - b."createdAt")::int8 as "age_seconds!",
                           b."completedAt" as completed_at
-                   from photo_generation_batches b
-                   join users u on u.id = b."userId"
-                   left join models m on m.id = b."modelId"
+                   from creditdesk.photo_generation_batches b
+                   join creditdesk.users u on u.id = b."userId"
+                   left join creditdesk.models m on m.id = b."modelId"
                    where b."userId" = $1 and ($2::text is null or b.status = $2)
                    order by b."createdAt" desc, b.id desc
                    limit $3"#,
@@ -148,7 +145,7 @@ pub async fn list(db: &Db, f: &BatchFilter) -> Result<Vec<BatchSummary>> {
                 };
                 sqlx::query_as!(
                     BatchSummary,
-                    r#"select b.id as "id!", b."userId" as "user_id!", u.email as user_email,
+                    r#"select b.id as "id!", b."userId" as "user_id!", coalesce(u.email, '') as "user_email!",
                               b."modelId" as model_id, m.name as "model_name?",
                               b.status as "status!", b."totalImagesGenerated" as "images!",
                               b."creditsUsed" as "credits_used!", b."createdAt" as "created_at!",
@@ -156,12 +153,12 @@ pub async fn list(db: &Db, f: &BatchFilter) -> Result<Vec<BatchSummary>> {
                               b."completedAt" as completed_at
                        from unnest($1::text[]) s(status)
                        cross join lateral (
-                         select * from photo_generation_batches p
+                         select * from creditdesk.photo_generation_batches p
                          where p.status = s.status
                          order by p."createdAt" desc, p.id desc
                          limit $2) b
-                       join users u on u.id = b."userId"
-                       left join models m on m.id = b."modelId"
+                       join creditdesk.users u on u.id = b."userId"
+                       left join creditdesk.models m on m.id = b."modelId"
                        order by b."createdAt" desc, b.id desc
                        limit $2"#,
                     &statuses,
@@ -240,23 +237,20 @@ pub struct BatchDetail {
 /// One batch in full. Read in one repeatable-read transaction, so the
 /// totals and the entries shown agree with each other.
 pub async fn show(db: &Db, id: i32) -> Result<BatchDetail> {
-    let mut tx = db.write().await?;
-    sqlx::query!("set transaction isolation level repeatable read")
-        .execute(tx.conn())
-        .await
-        .map_err(infra)?;
+    let mut tx = db.snapshot().await?;
     let b = sqlx::query!(
-        r#"select b.id, b.status, b."totalImagesGenerated" as images,
-                  b."creditsUsed" as credits_used, b."createdAt" as created_at,
+        r#"select b.id as "id!", b.status as "status!", b."totalImagesGenerated" as "images!",
+                  b."creditsUsed" as "credits_used!", b."createdAt" as "created_at!",
                   extract(epoch from now() - b."createdAt")::int8 as "age_seconds!",
-                  b."completedAt" as completed_at, b."aspectRatio" as aspect_ratio,
-                  b.glasses, b."hairColor" as hair_color, b."hairStyle" as hair_style,
-                  b.backgrounds, b.styles,
-                  u.id as user_id, u.email, u.name as user_name, u.credits,
+                  b."completedAt" as completed_at, b."aspectRatio" as "aspect_ratio!",
+                  b.glasses as "glasses!", b."hairColor" as hair_color,
+                  b."hairStyle" as hair_style, b.backgrounds, b.styles,
+                  u.id as "user_id!", coalesce(u.email, '') as "email!", u.name as user_name,
+                  u.credits as "credits!",
                   m.id as "model_id?", m.name as "model_name?", m.status as model_status
-           from photo_generation_batches b
-           join users u on u.id = b."userId"
-           left join models m on m.id = b."modelId"
+           from creditdesk.photo_generation_batches b
+           join creditdesk.users u on u.id = b."userId"
+           left join creditdesk.models m on m.id = b."modelId"
            where b.id = $1"#,
         id
     )
@@ -265,10 +259,10 @@ pub async fn show(db: &Db, id: i32) -> Result<BatchDetail> {
     .map_err(infra)?
     .ok_or_else(|| not_found(id))?;
     let photos = sqlx::query!(
-        r#"select id, "imageUrl" as url, "creditsUsed" as credits_used, "createdAt" as created_at,
-                  "aspectRatio" as aspect_ratio, glasses, "hairColor" as hair_color,
-                  "hairStyle" as hair_style, backgrounds, styles
-           from photos where "generationBatchId" = $1
+        r#"select id as "id!", "imageUrl" as "url!", "creditsUsed" as "credits_used!",
+                  "createdAt" as "created_at!", "aspectRatio" as aspect_ratio, glasses,
+                  "hairColor" as hair_color, "hairStyle" as hair_style, backgrounds, styles
+           from creditdesk.photos where "generationBatchId" = $1
            order by id"#,
         id
     )
@@ -342,22 +336,21 @@ fn not_found(id: i32) -> Error {
 struct Totals {
     charged: i64,
     refunded: i64,
-    refunds: i64,
 }
 
-/// What the batch charged and refunded, by the ledger. An entry linked to
-/// another batch directly is that batch's, even if it names one of this
+/// What the batch charged and refunded, by the ledger (as
+/// `creditdesk.batch_totals` computes it for `fail_batch`). An entry linked
+/// to another batch directly is that batch's, even if it names one of this
 /// batch's photos; each entry counts once.
 async fn totals(tx: &mut Tx, id: i32) -> Result<Totals> {
     let t = sqlx::query!(
         r#"select coalesce(-sum(amount) filter (where type = 'generation'), 0)::int8 as "charged!",
                   coalesce(sum(amount) filter (where type = 'refund' and "relatedBatchId" = $1), 0)::int8
-                    as "refunded!",
-                  count(*) filter (where type = 'refund' and "relatedBatchId" = $1) as "refunds!"
-           from credit_history
+                    as "refunded!"
+           from creditdesk.credit_history
            where "relatedBatchId" = $1
               or ("relatedBatchId" is null
-                  and "relatedPhotoId" in (select id from photos where "generationBatchId" = $1))"#,
+                  and "relatedPhotoId" in (select id from creditdesk.photos where "generationBatchId" = $1))"#,
         id
     )
     .fetch_one(tx.conn())
@@ -366,7 +359,6 @@ async fn totals(tx: &mut Tx, id: i32) -> Result<Totals> {
     Ok(Totals {
         charged: t.charged,
         refunded: t.refunded,
-        refunds: t.refunds,
     })
 }
 
@@ -374,25 +366,25 @@ async fn totals(tx: &mut Tx, id: i32) -> Result<Totals> {
 async fn entries(tx: &mut Tx, id: i32) -> Result<Vec<LedgerEntry>> {
     let rows = sqlx::query_as!(
         LedgerEntry,
-        r#"select h.id, h."createdAt" as created_at, h.amount, h.type::text as "kind!",
-                  h.description, h."relatedTransactionId" as transaction_id,
-                  h."relatedPhotoId" as photo_id, h."relatedModelId" as model_id,
-                  h."relatedGiftCardId" as gift_card_id, g.code as "gift_card_code?",
-                  h."relatedCouponId" as coupon_id, c.code as "coupon_code?",
-                  h."relatedBatchId" as batch_id
-           from credit_history h
-           left join gift_cards g on g.id = h."relatedGiftCardId"
-           left join coupons c on c.id = h."relatedCouponId"
+        r#"select h.id as "id!", h."createdAt" as "created_at!", h.amount as "amount!",
+                  h.type::text as "kind!", h.description,
+                  h."relatedTransactionId" as transaction_id, h."relatedPhotoId" as photo_id,
+                  h."relatedModelId" as model_id, h."relatedGiftCardId" as gift_card_id,
+                  g."codeMasked" as "gift_card_code?", h."relatedCouponId" as coupon_id,
+                  c.code as "coupon_code?", h."relatedBatchId" as batch_id
+           from creditdesk.credit_history h
+           left join creditdesk.gift_cards g on g.id = h."relatedGiftCardId"
+           left join creditdesk.coupons c on c.id = h."relatedCouponId"
            where h."relatedBatchId" = $1
               or (h."relatedBatchId" is null
-                  and h."relatedPhotoId" in (select id from photos where "generationBatchId" = $1))
+                  and h."relatedPhotoId" in (select id from creditdesk.photos where "generationBatchId" = $1))
            order by h."createdAt", h.id"#,
         id
     )
     .fetch_all(tx.conn())
     .await
     .map_err(infra)?;
-    Ok(credits::masked(rows))
+    Ok(rows)
 }
 
 /// How much to give back when failing a batch.
@@ -407,7 +399,7 @@ pub enum Refund {
 }
 
 /// What `fail` did.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct FailedBatch {
     pub batch_id: i32,
     pub user_id: i32,
@@ -426,7 +418,7 @@ pub struct FailedBatch {
 }
 
 /// Marks a batch failed and/or refunds it, in one transaction with its
-/// audit row (`batch.fail`).
+/// audit row (`creditdesk.fail_batch`, `batch.fail`).
 ///
 /// - `generating`: marked `failed`, and refunded if asked. `completedAt`
 ///   stays null: the generator never finished the batch, and when it was
@@ -438,11 +430,11 @@ pub struct FailedBatch {
 ///   adjustment.
 ///
 /// A refund goes to the batch's user as one `refund` entry linked to the
-/// batch, never more than the batch charged and never twice. The batch row
-/// is locked (after its user's balance) before anything is checked, so
+/// batch, never more than the batch charged and never twice. The user's
+/// balance and then the batch are locked before anything is checked, so
 /// concurrent calls on one batch queue and the later ones see the earlier
-/// refund; the database's one-refund-per-batch index also holds against
-/// writers that don't take that lock.
+/// refund; the one-refund-per-batch index also holds against writers that
+/// don't take those locks.
 pub async fn fail(
     db: &Db,
     operator: &Operator,
@@ -455,130 +447,27 @@ pub async fn fail(
     {
         return Err(Error::invalid("refund", "must be at least 1 credit"));
     }
+    db.require(Action::BatchFail)?;
+    let (mode, amount) = match refund {
+        Refund::None => ("none", None),
+        Refund::All => ("all", None),
+        Refund::Amount(n) => ("amount", Some(n)),
+    };
     let mut tx = db.write().await?;
-    // Lock order: the user's balance, then the batch. Every ledger writer
-    // locks the balance first, so failing a batch queues behind them
-    // instead of deadlocking with them.
-    let owner = sqlx::query_scalar!(
-        r#"select "userId" from photo_generation_batches where id = $1"#,
-        id
+    let answer = sqlx::query_scalar!(
+        r#"select creditdesk.fail_batch($1, $2, $3, $4, $5) as "answer!""#,
+        id,
+        reason.as_str(),
+        mode,
+        amount,
+        operator.as_str(),
     )
-    .fetch_optional(tx.conn())
+    .fetch_one(tx.conn())
     .await
-    .map_err(infra)?
-    .ok_or_else(|| not_found(id))?;
-    let balance = ledger::lock_balance(&mut tx, owner).await?;
-    let b = sqlx::query!(
-        r#"select b.status, b."userId" as user_id, u.email
-           from photo_generation_batches b
-           join users u on u.id = b."userId"
-           where b.id = $1
-           for update of b"#,
-        id
-    )
-    .fetch_optional(tx.conn())
-    .await
-    .map_err(infra)?
-    .ok_or_else(|| not_found(id))?;
-    if b.user_id != owner {
-        return Err(Error::Infrastructure(format!(
-            "batch {id} changed owner while it was being failed: nothing was written; try again"
-        )));
-    }
-    let previous = BatchStatus::parse(&b.status).map_err(|_| Refusal::BatchNotFailable {
-        status: b.status.clone(),
+    .map_err(infra)?;
+    let done: FailedBatch = serde_json::from_value(answer).map_err(|e| {
+        Error::Infrastructure(format!("the database answered in an unexpected form: {e}"))
     })?;
-    let mark_failed = match previous {
-        BatchStatus::Failed if refund != Refund::None => false,
-        BatchStatus::Failed => return Err(Refusal::BatchAlreadyFailed.into()),
-        other => {
-            check_failable(other)?;
-            true
-        }
-    };
-    let totals = totals(&mut tx, id).await?;
-    let amount = match refund {
-        Refund::None => None,
-        Refund::Amount(n) => Some(Some(i64::from(n))),
-        Refund::All => Some(None),
-    }
-    .map(|requested| {
-        if totals.refunds > 0 {
-            return Err(Refusal::BatchAlreadyRefunded);
-        }
-        let n = refundable(totals.charged, totals.refunded, requested)?;
-        i32::try_from(n).map_err(|_| Refusal::BalanceOverflow {
-            balance: 0,
-            change: n,
-        })
-    })
-    .transpose()?;
-    if mark_failed {
-        sqlx::query!(
-            "update photo_generation_batches set status = 'failed' where id = $1",
-            id
-        )
-        .execute(tx.conn())
-        .await
-        .map_err(infra)?;
-    }
-    let (entry_id, old_balance, new_balance) = match amount {
-        Some(amount) => {
-            let description = format!(
-                "refund for failed batch {id}: {} (by {operator})",
-                reason.as_str()
-            );
-            let posted = ledger::post(
-                &mut tx,
-                &NewEntry {
-                    description: Some(&description),
-                    batch_id: Some(id),
-                    ..NewEntry::new(b.user_id, amount, EntryType::Refund)
-                },
-            )
-            .await?;
-            (
-                Some(posted.entry_id),
-                posted.old_balance,
-                posted.new_balance,
-            )
-        }
-        None => (None, balance, balance),
-    };
-    let done = FailedBatch {
-        batch_id: id,
-        user_id: b.user_id,
-        email: b.email,
-        previous_status: previous.as_str().to_owned(),
-        status: BatchStatus::Failed.as_str().to_owned(),
-        marked_failed: mark_failed,
-        charged: totals.charged,
-        refunded: amount.unwrap_or(0),
-        entry_id,
-        old_balance,
-        new_balance,
-    };
-    audit::record(
-        &mut tx,
-        operator,
-        AuditRecord {
-            action: "batch.fail",
-            entity_type: "batch",
-            entity_id: id.to_string(),
-            reason: Some(reason.as_str()),
-            details: serde_json::json!({
-                "previous_status": done.previous_status,
-                "marked_failed": done.marked_failed,
-                "user_id": done.user_id,
-                "charged": done.charged,
-                "refund": done.refunded,
-                "entry_id": done.entry_id,
-                "old_balance": done.old_balance,
-                "new_balance": done.new_balance,
-            }),
-        },
-    )
-    .await?;
     tx.commit().await?;
     Ok(done)
 }

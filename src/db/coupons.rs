@@ -11,15 +11,13 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::audit::{self, AuditRecord};
 use super::infra;
-use super::ledger::{self, NewEntry};
 use super::users::{self, escape_like};
 use crate::domain::Refusal;
 use crate::domain::codes::{CouponCode, lookup_key};
-use crate::domain::coupon::{self, CouponState, DiscountType, NewCoupon};
-use crate::domain::ledger::EntryType;
+use crate::domain::coupon::{CouponState, DiscountType, NewCoupon};
 use crate::domain::operator::Operator;
+use crate::domain::role::Action;
 use crate::domain::text::Reason;
 use crate::domain::user_ref::UserRef;
 use crate::error::{Error, Result};
@@ -175,7 +173,7 @@ pub struct CouponDetail {
 pub const SHOW_REDEMPTIONS: i64 = 500;
 
 /// What a credits-coupon redemption did.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct CouponRedemption {
     pub redemption_id: i32,
     pub coupon_id: i32,
@@ -224,17 +222,10 @@ pub async fn create_generated(db: &Db, operator: &Operator, new: NewCoupon) -> R
 }
 
 async fn insert(db: &Db, operator: &Operator, new: &NewCoupon, generated: bool) -> Result<Coupon> {
+    db.require(Action::CouponCreate)?;
     let mut tx = db.write().await?;
-    let coupon = sqlx::query_as!(
-        Coupon,
-        r#"insert into coupons (code, description, "discountType", "discountValue", "maxUses",
-                                "validFrom", "validUntil")
-           values ($1, $2, $3::text::coupon_discount_type, $4, $5, $6, $7)
-           returning id, code, description, "discountType"::text as "discount_type!",
-                     "discountValue" as discount_value, "maxUses" as max_uses,
-                     "usedCount" as used_count, "validFrom" as valid_from,
-                     "validUntil" as valid_until, "isActive" as is_active,
-                     "createdAt" as created_at"#,
+    let answer = sqlx::query_scalar!(
+        r#"select creditdesk.create_coupon($1, $2, $3, $4, $5, $6, $7, $8, $9) as "answer!""#,
         new.code.as_str(),
         new.description,
         new.discount_type.as_str(),
@@ -242,40 +233,47 @@ async fn insert(db: &Db, operator: &Operator, new: &NewCoupon, generated: bool) 
         new.max_uses,
         new.valid_from,
         new.valid_until,
+        generated,
+        operator.as_str(),
     )
     .fetch_one(tx.conn())
     .await
     .map_err(|e| match infra(e) {
-        // infra() knows the constraint, not the code.
+        // The database knows the code it normalised; say the one typed.
         Error::Refused(Refusal::DuplicateCode { .. }) => Refusal::DuplicateCode {
             code: new.code.to_string(),
         }
         .into(),
         other => other,
     })?;
-    audit::record(
-        &mut tx,
-        operator,
-        AuditRecord {
-            action: "coupon.create",
-            entity_type: "coupon",
-            entity_id: coupon.id.to_string(),
-            reason: None,
-            details: serde_json::json!({
-                "code": coupon.code,
-                "generated": generated,
-                "discount_type": coupon.discount_type,
-                "discount_value": coupon.discount_value,
-                "max_uses": coupon.max_uses,
-                "valid_from": coupon.valid_from,
-                "valid_until": coupon.valid_until,
-                "description": coupon.description,
-            }),
-        },
-    )
-    .await?;
+    let id = id_of(&answer, "coupon_id")?;
+    let coupon = by_id(&mut tx, id).await?;
     tx.commit().await?;
     Ok(coupon)
+}
+
+fn id_of(answer: &serde_json::Value, key: &str) -> Result<i32> {
+    answer
+        .get(key)
+        .and_then(serde_json::Value::as_i64)
+        .and_then(|v| i32::try_from(v).ok())
+        .ok_or_else(|| Error::Infrastructure(format!("the database answered without {key}")))
+}
+
+async fn by_id(tx: &mut Tx, id: i32) -> Result<Coupon> {
+    sqlx::query_as!(
+        Coupon,
+        r#"select id as "id!", code as "code!", description,
+                  "discountType"::text as "discount_type!", "discountValue" as "discount_value!",
+                  "maxUses" as max_uses, "usedCount" as "used_count!",
+                  "validFrom" as "valid_from!", "validUntil" as valid_until,
+                  "isActive" as "is_active!", "createdAt" as "created_at!"
+           from creditdesk.coupons where id = $1"#,
+        id
+    )
+    .fetch_one(tx.conn())
+    .await
+    .map_err(infra)
 }
 
 /// Newest first. Without `all`, only coupons redeemable now (by the
@@ -291,12 +289,12 @@ pub async fn list(db: &Db, filter: &CouponFilter) -> Result<Vec<Coupon>> {
     let mut tx = db.read().await?;
     let rows = sqlx::query_as!(
         Coupon,
-        r#"select id, code, description, "discountType"::text as "discount_type!",
-                  "discountValue" as discount_value, "maxUses" as max_uses,
-                  "usedCount" as used_count, "validFrom" as valid_from,
-                  "validUntil" as valid_until, "isActive" as is_active,
-                  "createdAt" as created_at
-           from coupons
+        r#"select id as "id!", code as "code!", description,
+                  "discountType"::text as "discount_type!", "discountValue" as "discount_value!",
+                  "maxUses" as max_uses, "usedCount" as "used_count!",
+                  "validFrom" as "valid_from!", "validUntil" as valid_until,
+                  "isActive" as "is_active!", "createdAt" as "created_at!"
+           from creditdesk.coupons
            where ($1 or ("isActive" and "validFrom" <= now()
                          and ("validUntil" is null or "validUntil" > now())
                          and ("maxUses" is null or "usedCount" < "maxUses")))
@@ -320,14 +318,14 @@ pub async fn list(db: &Db, filter: &CouponFilter) -> Result<Vec<Coupon>> {
 /// The coupon a typed code names, with its latest redemptions.
 pub async fn show(db: &Db, code: &str) -> Result<CouponDetail> {
     let mut tx = db.read().await?;
-    let coupon = find(&mut tx, code, false).await?;
+    let coupon = find(&mut tx, code).await?;
     let redemptions = sqlx::query_as!(
         Redemption,
-        r#"select r.id, r."userId" as user_id, u.email, r."creditsAwarded" as credits_awarded,
-                  r."discountApplied" as discount_applied, r."transactionId" as transaction_id,
-                  r."redeemedAt" as redeemed_at
-           from coupon_redemptions r
-           join users u on u.id = r."userId"
+        r#"select r.id as "id!", r."userId" as "user_id!", coalesce(u.email, '') as "email!",
+                  r."creditsAwarded" as credits_awarded, r."discountApplied" as discount_applied,
+                  r."transactionId" as transaction_id, r."redeemedAt" as "redeemed_at!"
+           from creditdesk.coupon_redemptions r
+           join creditdesk.users u on u.id = r."userId"
            where r."couponId" = $1
            order by r."redeemedAt" desc, r.id desc
            limit $2"#,
@@ -338,7 +336,7 @@ pub async fn show(db: &Db, code: &str) -> Result<CouponDetail> {
     .await
     .map_err(infra)?;
     let redemptions_total = sqlx::query_scalar!(
-        r#"select count(*) as "n!" from coupon_redemptions where "couponId" = $1"#,
+        r#"select count(*) as "n!" from creditdesk.coupon_redemptions where "couponId" = $1"#,
         coupon.id
     )
     .fetch_one(tx.conn())
@@ -359,158 +357,58 @@ pub async fn deactivate(
     code: &str,
     reason: &Reason,
 ) -> Result<Coupon> {
+    db.require(Action::CouponDeactivate)?;
     let mut tx = db.write().await?;
-    let before = find(&mut tx, code, true).await?;
-    if !before.is_active {
-        return Err(Refusal::CouponAlreadyInactive.into());
-    }
-    let coupon = sqlx::query_as!(
-        Coupon,
-        r#"update coupons set "isActive" = false where id = $1
-           returning id, code, description, "discountType"::text as "discount_type!",
-                     "discountValue" as discount_value, "maxUses" as max_uses,
-                     "usedCount" as used_count, "validFrom" as valid_from,
-                     "validUntil" as valid_until, "isActive" as is_active,
-                     "createdAt" as created_at"#,
-        before.id
+    let found = find(&mut tx, code).await?;
+    sqlx::query_scalar!(
+        r#"select creditdesk.deactivate_coupon($1, $2, $3) as "answer!""#,
+        found.id,
+        reason.as_str(),
+        operator.as_str(),
     )
     .fetch_one(tx.conn())
     .await
     .map_err(infra)?;
-    audit::record(
-        &mut tx,
-        operator,
-        AuditRecord {
-            action: "coupon.deactivate",
-            entity_type: "coupon",
-            entity_id: coupon.id.to_string(),
-            reason: Some(reason.as_str()),
-            details: serde_json::json!({
-                "code": coupon.code,
-                "used_count": coupon.used_count,
-                "max_uses": coupon.max_uses,
-            }),
-        },
-    )
-    .await?;
+    let coupon = by_id(&mut tx, found.id).await?;
     tx.commit().await?;
     Ok(coupon)
 }
 
-/// Redeems a credits coupon for a user in one transaction: the coupon row is
-/// locked (so redemptions of one coupon queue up and `usedCount` never passes
-/// `maxUses`), checked, the redemption recorded (one per user: the unique
-/// index backs the check), `usedCount` incremented, the credits booked
-/// through `ledger::post` with a `coupon` entry, and the audit row written.
-/// Percentage and fixed-amount coupons are refused: they apply at checkout.
+/// Redeems a credits coupon for a user in one transaction
+/// (`creditdesk.redeem_coupon`): the coupon's row locked (redemptions of one
+/// coupon queue up and `usedCount` never passes `maxUses`), the rules
+/// checked, one redemption per user, the credits booked as a `coupon` entry
+/// and the audit row written. Percentage and fixed-amount coupons are
+/// refused: they apply at checkout.
 pub async fn redeem(
     db: &Db,
     operator: &Operator,
     code: &str,
     user: &UserRef,
 ) -> Result<CouponRedemption> {
+    db.require(Action::CouponRedeem)?;
     let mut tx = db.write().await?;
     let target = users::resolve(&mut tx, user).await?;
-    let coupon = find(&mut tx, code, true).await?;
-    let already = sqlx::query_scalar!(
-        r#"select exists(select 1 from coupon_redemptions
-                         where "couponId" = $1 and "userId" = $2) as "x!""#,
+    let coupon = find(&mut tx, code).await?;
+    let answer = sqlx::query_scalar!(
+        r#"select creditdesk.redeem_coupon($1, $2, $3) as "answer!""#,
         coupon.id,
-        target.id
-    )
-    .fetch_one(tx.conn())
-    .await
-    .map_err(infra)?;
-    if already {
-        return Err(Refusal::CouponAlreadyRedeemed.into());
-    }
-    let now = sqlx::query_scalar!(r#"select now() as "now!""#)
-        .fetch_one(tx.conn())
-        .await
-        .map_err(infra)?;
-    let state = coupon.state().ok_or_else(|| {
-        Error::Infrastructure(format!("coupon {} has an unknown discount type", coupon.id))
-    })?;
-    coupon::check_redeemable(&state, now)?;
-    let credits = coupon::credits_awarded(coupon.discount_value).ok_or_else(|| {
-        Refusal::CouponValueNotPayable {
-            value: coupon.discount_value.normalize().to_string(),
-        }
-    })?;
-    let redemption = sqlx::query!(
-        r#"insert into coupon_redemptions ("userId", "couponId", "creditsAwarded")
-           values ($1, $2, $3) returning id, "redeemedAt" as redeemed_at"#,
         target.id,
-        coupon.id,
-        credits
+        operator.as_str(),
     )
     .fetch_one(tx.conn())
     .await
     .map_err(infra)?;
-    // Guarded as well as locked: the statement itself never passes maxUses.
-    let used_count = sqlx::query_scalar!(
-        r#"update coupons set "usedCount" = "usedCount" + 1
-           where id = $1 and ("maxUses" is null or "usedCount" < "maxUses")
-           returning "usedCount""#,
-        coupon.id
-    )
-    .fetch_optional(tx.conn())
-    .await
-    .map_err(infra)?
-    .ok_or(Refusal::CouponExhausted {
-        max_uses: coupon.max_uses.unwrap_or_default(),
+    let done: CouponRedemption = serde_json::from_value(answer).map_err(|e| {
+        Error::Infrastructure(format!("the database answered in an unexpected form: {e}"))
     })?;
-    let description = format!("coupon {}", coupon.code);
-    let posted = ledger::post(
-        &mut tx,
-        &NewEntry {
-            description: Some(&description),
-            coupon_id: Some(coupon.id),
-            ..NewEntry::new(target.id, credits, EntryType::Coupon)
-        },
-    )
-    .await?;
-    audit::record(
-        &mut tx,
-        operator,
-        AuditRecord {
-            action: "coupon.redeem",
-            entity_type: "coupon",
-            entity_id: coupon.id.to_string(),
-            reason: None,
-            details: serde_json::json!({
-                "code": coupon.code,
-                "user_id": target.id,
-                "credits": credits,
-                "redemption_id": redemption.id,
-                "entry_id": posted.entry_id,
-                "old_balance": posted.old_balance,
-                "new_balance": posted.new_balance,
-                "used_count": used_count,
-            }),
-        },
-    )
-    .await?;
     tx.commit().await?;
-    Ok(CouponRedemption {
-        redemption_id: redemption.id,
-        coupon_id: coupon.id,
-        code: coupon.code,
-        user_id: target.id,
-        email: target.email,
-        credits,
-        entry_id: posted.entry_id,
-        old_balance: posted.old_balance,
-        new_balance: posted.new_balance,
-        used_count,
-        max_uses: coupon.max_uses,
-        redeemed_at: redemption.redeemed_at,
-    })
+    Ok(done)
 }
 
-/// The coupon a typed code names (any case, dashes and spaces ignored),
-/// locked for the transaction when `lock`, or `NotFound`.
-async fn find(tx: &mut Tx, code: &str, lock: bool) -> Result<Coupon> {
+/// The coupon a typed code names (any case, dashes and spaces ignored), or
+/// `NotFound`. Changes lock it by id in the database.
+async fn find(tx: &mut Tx, code: &str) -> Result<Coupon> {
     let typed = code.trim();
     if typed.len() > MAX_LOOKUP_BYTES {
         return Err(Error::invalid("code", "is too long to be a coupon code"));
@@ -519,34 +417,18 @@ async fn find(tx: &mut Tx, code: &str, lock: bool) -> Result<Coupon> {
     if key.is_empty() {
         return Err(Error::invalid("code", "enter a code"));
     }
-    let found = if lock {
-        sqlx::query_as!(
-            Coupon,
-            r#"select id, code, description, "discountType"::text as "discount_type!",
-                      "discountValue" as discount_value, "maxUses" as max_uses,
-                      "usedCount" as used_count, "validFrom" as valid_from,
-                      "validUntil" as valid_until, "isActive" as is_active,
-                      "createdAt" as created_at
-               from coupons where replace(replace(code, '-', ''), ' ', '') = $1
-               for update"#,
-            key
-        )
-        .fetch_optional(tx.conn())
-        .await
-    } else {
-        sqlx::query_as!(
-            Coupon,
-            r#"select id, code, description, "discountType"::text as "discount_type!",
-                      "discountValue" as discount_value, "maxUses" as max_uses,
-                      "usedCount" as used_count, "validFrom" as valid_from,
-                      "validUntil" as valid_until, "isActive" as is_active,
-                      "createdAt" as created_at
-               from coupons where replace(replace(code, '-', ''), ' ', '') = $1"#,
-            key
-        )
-        .fetch_optional(tx.conn())
-        .await
-    }
+    let found = sqlx::query_as!(
+        Coupon,
+        r#"select id as "id!", code as "code!", description,
+                  "discountType"::text as "discount_type!", "discountValue" as "discount_value!",
+                  "maxUses" as max_uses, "usedCount" as "used_count!",
+                  "validFrom" as "valid_from!", "validUntil" as valid_until,
+                  "isActive" as "is_active!", "createdAt" as "created_at!"
+           from creditdesk.coupons where replace(replace(code, '-', ''), ' ', '') = $1"#,
+        key
+    )
+    .fetch_optional(tx.conn())
+    .await
     .map_err(infra)?;
     found.ok_or_else(|| {
         Refusal::NotFound {

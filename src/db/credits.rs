@@ -4,15 +4,13 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::audit::{self, AuditRecord};
+use super::approvals::change_from;
 use super::infra;
-use super::ledger::{self, NewEntry};
 use super::users::{self, User};
 use super::{Change, Db, Tx};
-use crate::domain::Refusal;
-use crate::domain::codes::mask_code;
 use crate::domain::ledger::EntryType;
 use crate::domain::operator::Operator;
+use crate::domain::role::Action;
 use crate::domain::text::Reason;
 use crate::domain::user_ref::UserRef;
 use crate::error::{Error, Result};
@@ -32,7 +30,8 @@ pub struct Overview {
     pub latest: Vec<LedgerEntry>,
 }
 
-/// One ledger row and what it links to (codes already masked).
+/// One ledger row and what it links to (gift-card codes masked: the view
+/// that serves them has no full code).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct LedgerEntry {
     pub id: i32,
@@ -81,15 +80,6 @@ impl LedgerEntry {
             id: self.id,
         }
     }
-}
-
-/// Ledger rows as read carry the gift card's full code; nothing leaves this
-/// module with it.
-pub(crate) fn masked(mut entries: Vec<LedgerEntry>) -> Vec<LedgerEntry> {
-    for e in &mut entries {
-        e.gift_card_code = e.gift_card_code.take().map(|code| mask_code(&code));
-    }
-    entries
 }
 
 /// A position in a user's ledger: entries strictly older than it come next.
@@ -158,15 +148,15 @@ async fn history_in(tx: &mut Tx, q: &HistoryQuery) -> Result<HistoryPage> {
     let limit = q.limit.clamp(1, 10_000);
     let rows = sqlx::query_as!(
         LedgerEntry,
-        r#"select h.id, h."createdAt" as created_at, h.amount, h.type::text as "kind!",
-                  h.description, h."relatedTransactionId" as transaction_id,
-                  h."relatedPhotoId" as photo_id, h."relatedModelId" as model_id,
-                  h."relatedGiftCardId" as gift_card_id, g.code as "gift_card_code?",
-                  h."relatedCouponId" as coupon_id, c.code as "coupon_code?",
-                  h."relatedBatchId" as batch_id
-           from credit_history h
-           left join gift_cards g on g.id = h."relatedGiftCardId"
-           left join coupons c on c.id = h."relatedCouponId"
+        r#"select h.id as "id!", h."createdAt" as "created_at!", h.amount as "amount!",
+                  h.type::text as "kind!", h.description,
+                  h."relatedTransactionId" as transaction_id, h."relatedPhotoId" as photo_id,
+                  h."relatedModelId" as model_id, h."relatedGiftCardId" as gift_card_id,
+                  g."codeMasked" as "gift_card_code?", h."relatedCouponId" as coupon_id,
+                  c.code as "coupon_code?", h."relatedBatchId" as batch_id
+           from creditdesk.credit_history h
+           left join creditdesk.gift_cards g on g.id = h."relatedGiftCardId"
+           left join creditdesk.coupons c on c.id = h."relatedCouponId"
            where h."userId" = $1
              and ($2::text is null or h.type::text = $2)
              and ($3::timestamptz is null or h."createdAt" >= $3)
@@ -185,7 +175,7 @@ async fn history_in(tx: &mut Tx, q: &HistoryQuery) -> Result<HistoryPage> {
     .fetch_all(tx.conn())
     .await
     .map_err(infra)?;
-    let entries = masked(rows);
+    let entries = rows;
     let next = (entries.len() as i64 == limit)
         .then(|| entries.last().map(LedgerEntry::cursor))
         .flatten();
@@ -199,8 +189,9 @@ pub async fn overview(db: &Db, user: &UserRef, latest: i64) -> Result<Overview> 
     let user = users::resolve(&mut tx, user).await?;
     let totals = sqlx::query_as!(
         TypeTotal,
-        r#"select type::text as "kind!", count(*) as "entries!", coalesce(sum(amount), 0)::int8 as "total!"
-           from credit_history where "userId" = $1
+        r#"select type::text as "kind!", count(*) as "entries!",
+                  coalesce(sum(amount), 0)::int8 as "total!"
+           from creditdesk.credit_history where "userId" = $1
            group by type order by type"#,
         user.id
     )
@@ -229,7 +220,7 @@ pub async fn overview(db: &Db, user: &UserRef, latest: i64) -> Result<Overview> 
     })
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct Adjustment {
     pub user_id: i32,
     pub email: String,
@@ -242,8 +233,10 @@ pub struct Adjustment {
 }
 
 /// A signed `admin_adjustment` with its reason: balance, ledger entry and
-/// audit row in one transaction. With an idempotency key, repeating the call
-/// books nothing new and answers as the first call did.
+/// audit row in one transaction (`creditdesk.adjust_credits`). Above the
+/// approval threshold it is stored as a pending request instead. With an
+/// idempotency key, repeating the call books nothing new and answers as the
+/// first call did.
 pub async fn adjust(
     db: &Db,
     operator: &Operator,
@@ -255,93 +248,23 @@ pub async fn adjust(
     if amount == 0 {
         return Err(Error::invalid("amount", "must not be zero"));
     }
+    db.require(Action::CreditsAdjust)?;
     let mut tx = db.write().await?;
     let target = users::resolve(&mut tx, user).await?;
-    if let Some(key) = idempotency_key {
-        // Calls with one key queue here until the first commits or rolls
-        // back, then see what it did.
-        sqlx::query!(
-            "select pg_advisory_xact_lock(hashtextextended('creditdesk.adjust:' || $1, 0))",
-            key
-        )
-        .execute(tx.conn())
-        .await
-        .map_err(infra)?;
-        if let Some(done) = replay(&mut tx, key).await? {
-            return same_request(done, target.id, amount).map(Change::Applied);
-        }
-    }
-    let description = format!("{} (by {operator})", reason.as_str());
-    let entry = NewEntry {
-        description: Some(&description),
-        idempotency_key,
-        ..NewEntry::new(target.id, amount, EntryType::AdminAdjustment)
-    };
-    let posted = ledger::post(&mut tx, &entry).await?;
-    audit::record(
-        &mut tx,
-        operator,
-        AuditRecord {
-            action: "credits.adjust",
-            entity_type: "user",
-            entity_id: target.id.to_string(),
-            reason: Some(reason.as_str()),
-            details: serde_json::json!({
-                "amount": amount,
-                "entry_id": posted.entry_id,
-                "old_balance": posted.old_balance,
-                "new_balance": posted.new_balance,
-                "idempotency_key": idempotency_key,
-            }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Change::Applied(Adjustment {
-        user_id: target.id,
-        email: target.email,
+    let answer = sqlx::query_scalar!(
+        r#"select creditdesk.adjust_credits($1, $2, $3, $4, $5) as "answer!""#,
+        target.id,
         amount,
-        entry_id: posted.entry_id,
-        old_balance: posted.old_balance,
-        new_balance: posted.new_balance,
-        replayed: false,
-    }))
-}
-
-/// The adjustment an idempotency key already made, as it was answered then.
-async fn replay(tx: &mut Tx, key: &str) -> Result<Option<Adjustment>> {
-    let row = sqlx::query!(
-        r#"select h.id, h."userId" as user_id, h.amount, u.email,
-                  (a.details->>'old_balance')::int4 as old_balance,
-                  (a.details->>'new_balance')::int4 as new_balance
-           from credit_history h
-           join users u on u.id = h."userId"
-           left join admin_audit_log a
-             on a.action = 'credits.adjust' and a."entityType" = 'user'
-            and a."entityId" = h."userId"::text and (a.details->>'entry_id')::int4 = h.id
-           where h."idempotencyKey" = $1"#,
-        key
+        reason.as_str(),
+        idempotency_key,
+        operator.as_str(),
     )
-    .fetch_optional(tx.conn())
+    .fetch_one(tx.conn())
     .await
     .map_err(infra)?;
-    Ok(row.map(|r| Adjustment {
-        user_id: r.user_id,
-        email: r.email,
-        amount: r.amount,
-        entry_id: r.id,
-        old_balance: r.old_balance.unwrap_or_default(),
-        new_balance: r.new_balance.unwrap_or_default(),
-        replayed: true,
-    }))
-}
-
-fn same_request(done: Adjustment, user_id: i32, amount: i32) -> Result<Adjustment> {
-    if done.user_id == user_id && done.amount == amount {
-        Ok(done)
-    } else {
-        Err(Refusal::IdempotencyKeyReused.into())
-    }
+    let change = change_from(answer)?;
+    tx.commit().await?;
+    Ok(change)
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -358,11 +281,11 @@ pub async fn verify(db: &Db) -> Result<Vec<Mismatch>> {
     let mut tx = db.read().await?;
     let rows = sqlx::query_as!(
         Mismatch,
-        r#"select u.id as user_id, u.email, u.credits as balance,
-                  coalesce(s.total, 0)::int8 as "ledger_total!"
-           from users u
+        r#"select u.id as "user_id!", coalesce(u.email, '') as "email!",
+                  u.credits as "balance!", coalesce(s.total, 0)::int8 as "ledger_total!"
+           from creditdesk.users u
            left join (select "userId", sum(amount) as total
-                      from credit_history group by "userId") s on s."userId" = u.id
+                      from creditdesk.credit_history group by "userId") s on s."userId" = u.id
            where u.credits <> coalesce(s.total, 0)
            order by u.id"#
     )

@@ -24,7 +24,9 @@ use sqlx::postgres::{PgQueryResult, PgRow, PgStatement, PgTypeInfo};
 use sqlx::{Either, Execute, Executor, PgConnection, PgPool, Postgres, SqlStr, Transaction};
 
 use super::infra;
+use super::session::Session;
 use crate::domain::Refusal;
+use crate::domain::role::Action;
 use crate::error::Result;
 
 /// How long statements and lock waits may take.
@@ -56,11 +58,12 @@ pub struct Mode {
     pub timeouts: Timeouts,
 }
 
-/// A pool and its [`Mode`]. Cheap to clone.
+/// A pool, its [`Mode`] and, once read, who is connected. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {
     pool: PgPool,
     mode: Arc<Mode>,
+    session: Option<Arc<Session>>,
 }
 
 impl fmt::Debug for Db {
@@ -74,6 +77,29 @@ impl Db {
         Self {
             pool,
             mode: Arc::new(mode),
+            session: None,
+        }
+    }
+
+    /// Reads who is connected ([`super::session::load`]): refuses a
+    /// database without the schema, or a login that is no operator.
+    pub async fn with_session(mut self) -> Result<Self> {
+        let session = super::session::load(&self).await?;
+        self.session = Some(Arc::new(session));
+        Ok(self)
+    }
+
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_deref()
+    }
+
+    /// Refuses, naming the role, an action the login's groups don't allow;
+    /// the database would refuse it too, with less helpful words. Before the
+    /// session is read, the database alone decides.
+    pub fn require(&self, action: Action) -> Result<()> {
+        match &self.session {
+            Some(s) => s.permissions.check(action).map_err(Into::into),
+            None => Ok(()),
         }
     }
 

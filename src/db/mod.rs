@@ -9,66 +9,93 @@ pub mod coupons;
 pub mod credits;
 pub mod gift_cards;
 pub mod handle;
-pub mod ledger;
+pub mod install;
+pub mod migrate;
+mod refusals;
 pub mod seed;
+pub mod session;
 pub mod users;
 
-use sqlx::PgPool;
-use sqlx::migrate::Migrator;
-
 use crate::domain::Refusal;
-use crate::error::{Error, Result};
+use crate::error::Error;
 
 pub use approvals::{Change, PendingRequest};
 pub use connect::Target;
 pub use handle::{Conn, Db, Mode, Timeouts, Tx};
+pub use migrate::{MIGRATOR, migrate};
+pub use session::Session;
 
-/// The schema changes this tool owns, embedded in the binary.
-pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
-
-/// Applies the migrations not yet applied; returns the descriptions of the
-/// ones it applied, in order.
-pub async fn migrate(pool: &PgPool) -> Result<Vec<String>> {
-    let applied_before = applied_versions(pool).await?;
-    MIGRATOR
-        .run(pool)
-        .await
-        .map_err(|e| Error::Infrastructure(format!("migration failed: {e}")))?;
-    Ok(MIGRATOR
-        .iter()
-        .filter(|m| !applied_before.contains(&m.version))
-        .map(|m| format!("{:04} {}", m.version, m.description))
-        .collect())
-}
-
-async fn applied_versions(pool: &PgPool) -> Result<Vec<i64>> {
-    let exists: bool =
-        sqlx::query_scalar("select to_regclass('public._sqlx_migrations') is not null")
-            .fetch_one(pool)
-            .await
-            .map_err(infra)?;
-    if !exists {
-        return Ok(Vec::new());
-    }
-    sqlx::query_scalar("select version from public._sqlx_migrations where success")
-        .fetch_all(pool)
-        .await
-        .map_err(infra)
-}
-
-/// Maps a database error to ours: a read-only session or a constraint that
-/// stands for a rule becomes a refusal (the rule was enforced by PostgreSQL,
-/// e.g. when two operators raced); anything else is infrastructure.
+/// Maps a database error to ours. The creditdesk functions refuse with
+/// SQLSTATE CD001 (a rule; DETAIL names it) and CD002 (malformed input); a
+/// read-only transaction, a constraint that stands for a rule (two operators
+/// raced), a lock or statement timeout and a missing schema have their own
+/// meaning; anything else is infrastructure.
 pub fn infra(e: sqlx::Error) -> Error {
-    if let Some(db) = e.as_database_error() {
-        if db.code().as_deref() == Some("25006") {
-            return Error::Refused(Refusal::ReadOnly);
+    let Some(db) = e.as_database_error() else {
+        return Error::Infrastructure(format!("database error: {e}"));
+    };
+    let detail = db
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .and_then(|pg| pg.detail())
+        .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+        .unwrap_or_default();
+    match db.code().as_deref() {
+        Some("CD001") if refusals::is_busy(&detail) => {
+            return Error::Busy(db.message().to_owned());
         }
-        if let Some(refusal) = db.constraint().and_then(refusal_for_constraint) {
-            return Error::Refused(refusal);
+        Some("CD001") => return Error::Refused(refusals::from_detail(&detail, db.message())),
+        Some("CD002") => return refusals::invalid_from_detail(&detail, db.message()),
+        Some("25006") => return Error::Refused(Refusal::ReadOnly),
+        Some("55P03") => {
+            return Error::Busy(
+                "another session holds a row or table this change needs, longer than the lock \
+                 timeout: nothing was written; try again"
+                    .to_owned(),
+            );
+        }
+        Some("57014") => {
+            return Error::Infrastructure(
+                "the database cancelled the statement (statement timeout, or cancelled by the \
+                 operator): nothing was written"
+                    .to_owned(),
+            );
+        }
+        Some("3F000") | Some("42P01") | Some("42883") if db.message().contains("creditdesk") => {
+            return Error::Refused(Refusal::NotInstalled);
+        }
+        Some("42501") => {
+            return Error::Refused(Refusal::Other {
+                message: format!(
+                    "{}: your login's creditdesk role does not allow this",
+                    db.message()
+                ),
+            });
+        }
+        _ => {}
+    }
+    if let Some(refusal) = db.constraint().and_then(refusal_for_constraint) {
+        return Error::Refused(refusal);
+    }
+    Error::Infrastructure(format!("database error: {}", describe_error(&e)))
+}
+
+/// PostgreSQL's own words for an error: the message, then its detail and
+/// hint, without the "at line N" sqlx adds (that line is in PostgreSQL's C
+/// source, not in anything the operator wrote).
+pub fn describe_error(e: &sqlx::Error) -> String {
+    let Some(db) = e.as_database_error() else {
+        return e.to_string();
+    };
+    let mut text = db.message().to_owned();
+    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        if let Some(detail) = pg.detail() {
+            text.push_str(&format!(" ({detail})"));
+        }
+        if let Some(hint) = pg.hint() {
+            text.push_str(&format!("; hint: {hint}"));
         }
     }
-    Error::Infrastructure(format!("database error: {e}"))
+    text
 }
 
 fn refusal_for_constraint(name: &str) -> Option<Refusal> {

@@ -1,10 +1,9 @@
 //! Looking users up: search as you type, and resolving a `USER` argument.
 
-use super::{Db, Tx};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::infra;
+use super::{Db, Tx, infra};
 use crate::domain::Refusal;
 use crate::domain::user_ref::UserRef;
 use crate::error::Result;
@@ -27,8 +26,9 @@ pub async fn find(db: &Db, text: &str, limit: i64) -> Result<Vec<User>> {
     let mut tx = db.read().await?;
     let rows = sqlx::query_as!(
         User,
-        r#"select id, email, name, credits, "createdAt" as created_at
-           from users
+        r#"select id as "id!", coalesce(email, '') as "email!", name, credits as "credits!",
+                  "createdAt" as "created_at!"
+           from creditdesk.users
            where id = $1 or email ilike $2 or name ilike $2
            order by "createdAt" desc, id desc
            limit $3"#,
@@ -51,37 +51,46 @@ pub async fn get(db: &Db, user: &UserRef) -> Result<User> {
     Ok(found)
 }
 
-/// [`get`] inside the caller's transaction.
+/// [`get`] inside the caller's transaction. An email that names several
+/// users (the app's table may not forbid it) is refused with their ids
+/// rather than one of them picked.
 pub async fn resolve(tx: &mut Tx, user: &UserRef) -> Result<User> {
-    let found = match user {
-        UserRef::Id(id) => {
-            sqlx::query_as!(
+    let found =
+        match user {
+            UserRef::Id(id) => sqlx::query_as!(
                 User,
-                r#"select id, email, name, credits, "createdAt" as created_at from users where id = $1"#,
+                r#"select id as "id!", coalesce(email, '') as "email!", name, credits as "credits!",
+                      "createdAt" as "created_at!"
+               from creditdesk.users where id = $1"#,
                 id
             )
-            .fetch_optional(tx.conn())
-            .await
-        }
-        UserRef::Email(email) => {
-            sqlx::query_as!(
+            .fetch_all(tx.conn())
+            .await,
+            UserRef::Email(email) => sqlx::query_as!(
                 User,
-                r#"select id, email, name, credits, "createdAt" as created_at
-                   from users where lower(email) = lower($1)"#,
+                r#"select id as "id!", coalesce(email, '') as "email!", name, credits as "credits!",
+                      "createdAt" as "created_at!"
+               from creditdesk.users where lower(email) = lower($1)
+               order by id limit 10"#,
                 email
             )
-            .fetch_optional(tx.conn())
-            .await
+            .fetch_all(tx.conn())
+            .await,
         }
-    }
-    .map_err(infra)?;
-    found.ok_or_else(|| {
-        Refusal::NotFound {
+        .map_err(infra)?;
+    match <[User; 1]>::try_from(found) {
+        Ok([one]) => Ok(one),
+        Err(many) if many.is_empty() => Err(Refusal::NotFound {
             what: "user",
             key: user.to_string(),
         }
-        .into()
-    })
+        .into()),
+        Err(many) => Err(Refusal::AmbiguousUser {
+            email: user.to_string(),
+            ids: many.iter().map(|u| u.id).collect(),
+        }
+        .into()),
+    }
 }
 
 /// `%`, `_` and `\` match themselves in a LIKE pattern built from user text.

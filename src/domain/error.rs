@@ -131,6 +131,56 @@ pub enum Refusal {
     #[error("the session is read-only: no change was made")]
     ReadOnly,
 
+    /// An email names several users (the app's table may allow it): the
+    /// operator must say which, by id.
+    #[error("{} names {} users ({}): give the id of the one you mean", sanitize_cow(.email), .ids.len(), ids_list(.ids))]
+    AmbiguousUser { email: String, ids: Vec<i32> },
+
+    /// Four eyes: the login that asked for a change can't decide it.
+    #[error("a request needs a second person: the login that asked for it cannot decide it")]
+    OwnRequest,
+
+    #[error("request #{id} was already {status} by {}", sanitize_cow(.decided_by))]
+    AlreadyDecided {
+        id: i64,
+        status: String,
+        decided_by: String,
+    },
+
+    #[error("request #{id} expired at {}: ask again", fmt_time(.expires_at))]
+    RequestExpired { id: i64, expires_at: DateTime<Utc> },
+
+    #[error("a role named {} already exists", sanitize_cow(.login))]
+    OperatorExists { login: String },
+
+    #[error("you cannot disable the login you are using")]
+    OwnLogin,
+
+    /// The five group roles (or one of them) don't exist yet.
+    #[error("the group role {} does not exist: `creditdesk doctor` prints the SQL to create it", sanitize_cow(.role))]
+    RolesMissing { role: String },
+
+    #[error("this database has no creditdesk schema yet: run `creditdesk migrate`")]
+    NotInstalled,
+
+    #[error(
+        "this database's creditdesk schema is at migration {have}, this creditdesk needs {need}: run `creditdesk migrate`"
+    )]
+    SchemaBehind { have: i64, need: i64 },
+
+    #[error(
+        "this database's creditdesk schema (migration {have}) is newer than this creditdesk knows ({need}): use a newer creditdesk"
+    )]
+    SchemaAhead { have: i64, need: i64 },
+
+    /// The login is in no creditdesk group and doesn't own the schema.
+    #[error("the login {} is not a creditdesk operator: an admin adds it with `creditdesk operators add`", sanitize_cow(.login))]
+    NotAnOperator { login: String },
+
+    /// A refusal from the database this version has no words of its own for.
+    #[error("{}", sanitize_cow(.message))]
+    Other { message: String },
+
     /// The login's creditdesk groups don't allow the action (the database
     /// refuses it too).
     #[error("your role ({}) may not {action}", sanitize_cow(.role))]
@@ -183,6 +233,13 @@ fn pack_unavailable_message(name: &str, inactive: bool, active: &[String]) -> St
         let names: Vec<_> = active.iter().map(|n| sanitize_cow(n)).collect();
         format!("{what}: choose {}", names.join(", "))
     }
+}
+
+fn ids_list(ids: &[i32]) -> String {
+    ids.iter()
+        .map(|id| format!("#{id}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn ledger_mismatch_message(users: usize) -> String {
@@ -336,6 +393,16 @@ mod tests {
             Refusal::DuplicateCode { code: "A".into() },
             Refusal::ReadOnly,
             Refusal::LedgerMismatch { users: 2 },
+            Refusal::AmbiguousUser {
+                email: "ana@x".into(),
+                ids: vec![3, 7],
+            },
+            Refusal::OwnRequest,
+            Refusal::NotInstalled,
+            Refusal::NotPermitted {
+                role: "support".into(),
+                action: "issue gift cards",
+            },
         ];
         for r in all {
             let m = r.to_string();

@@ -123,6 +123,26 @@ impl Action {
         }
     }
 
+    /// The action's name in the database (`creditdesk.require`) and the
+    /// audit log's vocabulary: `gift_card.issue`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Action::Read => "read",
+            Action::CouponCreate => "coupon.create",
+            Action::CouponDeactivate => "coupon.deactivate",
+            Action::CouponRedeem => "coupon.redeem",
+            Action::GiftCardRedeem => "gift_card.redeem",
+            Action::GiftCardReveal => "gift_card.reveal",
+            Action::GiftCardIssue => "gift_card.issue",
+            Action::GiftCardRevoke => "gift_card.revoke",
+            Action::CreditsAdjust => "credits.adjust",
+            Action::BatchFail => "batch.fail",
+            Action::ApprovalDecide => "approval.decide",
+            Action::OperatorsManage => "operators.manage",
+            Action::SettingsChange => "settings.change",
+        }
+    }
+
     /// Whether the action changes anything (a reveal writes its audit row).
     pub fn writes(self) -> bool {
         self != Action::Read

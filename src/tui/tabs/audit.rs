@@ -109,6 +109,7 @@ impl AuditTab {
             actor: self.filter.actor.clone(),
             action: self.filter.action.clone(),
             since: None,
+            until: None,
             before_id: fetch.before(),
             limit: PAGE,
         }));

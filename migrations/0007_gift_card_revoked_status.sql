@@ -1,3 +1,0 @@
--- Decision: gift cards can be revoked. A new enum value can't be used in the
--- transaction that adds it, so it has a migration of its own.
-alter type public.gift_card_status add value if not exists 'revoked';

@@ -1,0 +1,676 @@
+//! Before and after installing: `migrate --check` (what would happen, and
+//! whether it is safe, on the database at hand; it writes nothing) and
+//! `doctor` (what is wrong with an installed one, and how to fix it).
+//!
+//! Both read only the catalog and a few counts, in a read-only transaction,
+//! with runtime queries: the objects they look at may not exist yet.
+
+use serde::Serialize;
+use sqlx::{AssertSqlSafe, Connection, PgConnection, Row};
+
+use super::migrate::{MIGRATIONS_TABLE, MIGRATOR, Step};
+use super::{Db, infra};
+use crate::error::Result;
+
+/// One thing found, with what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Stable, for scripts: `uuid_user_id`, `exposed_to_api`, ...
+    pub code: &'static str,
+    pub message: String,
+    /// How many rows or objects, when it is a count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    /// A few of them (ids, names).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+impl Finding {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            count: None,
+            examples: Vec::new(),
+            fix: None,
+        }
+    }
+
+    fn fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
+    }
+
+    fn counted(mut self, count: i64, examples: Vec<String>) -> Self {
+        self.count = Some(count);
+        self.examples = examples;
+        self
+    }
+}
+
+/// What `migrate --check` found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CheckReport {
+    /// Migrations that would apply, in order.
+    pub pending: Vec<Step>,
+    /// Why migrating would be unsafe or impossible: `migrate` refuses.
+    pub problems: Vec<Finding>,
+    /// Worth knowing; nothing to stop for.
+    pub notes: Vec<Finding>,
+}
+
+impl CheckReport {
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// `migrate --check`: in a read-only transaction, so nothing can be written.
+pub async fn check(db: &Db) -> Result<CheckReport> {
+    let mut conn = db.pool().acquire().await.map_err(infra)?;
+    check_on(&mut conn).await
+}
+
+/// The check on a connection of the caller's (the migration runner's).
+pub(super) async fn check_on(conn: &mut PgConnection) -> Result<CheckReport> {
+    let mut tx = conn
+        .begin_with("begin isolation level repeatable read read only")
+        .await
+        .map_err(infra)?;
+    let mut report = CheckReport::default();
+    let applied = applied(&mut tx).await?;
+    report.pending = MIGRATOR
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+        .map(Step::from)
+        .collect();
+    legacy_install(&mut tx, &applied, &mut report).await?;
+    if !report.pending.is_empty() {
+        base_tables(&mut tx, &mut report).await?;
+        tool_tables_in_the_way(&mut tx, &applied, &mut report).await?;
+        privileges(&mut tx, &mut report).await?;
+    }
+    data_notes(&mut tx, &mut report).await?;
+    exposure_notes(&mut tx, &mut report).await?;
+    tx.commit().await.map_err(infra)?;
+    Ok(report)
+}
+
+async fn applied(conn: &mut PgConnection) -> Result<Vec<i64>> {
+    let exists: bool = sqlx::query_scalar(AssertSqlSafe(format!(
+        "select to_regclass('{MIGRATIONS_TABLE}') is not null"
+    )))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(infra)?;
+    if !exists {
+        return Ok(Vec::new());
+    }
+    sqlx::query_scalar(AssertSqlSafe(format!(
+        "select version from {MIGRATIONS_TABLE} where success order by version"
+    )))
+    .fetch_all(conn)
+    .await
+    .map_err(infra)
+}
+
+async fn scalar_bool(conn: &mut PgConnection, sql: &str) -> Result<bool> {
+    sqlx::query_scalar(AssertSqlSafe(sql.to_owned()))
+        .fetch_one(conn)
+        .await
+        .map_err(infra)
+}
+
+/// The first creditdesk kept its bookkeeping in public with migrations that
+/// tightened the app's tables; they were replaced, so such a database can't
+/// be upgraded in place.
+async fn legacy_install(
+    conn: &mut PgConnection,
+    applied: &[i64],
+    report: &mut CheckReport,
+) -> Result<()> {
+    if applied.is_empty()
+        && scalar_bool(
+            conn,
+            "select to_regclass('public._sqlx_migrations') is not null",
+        )
+        .await?
+        && scalar_bool(
+            conn,
+            "select exists (select 1 from public._sqlx_migrations
+                            where description in ('base tables', 'seed enums'))",
+        )
+        .await?
+    {
+        report.problems.push(
+            Finding::new(
+                "earlier_creditdesk",
+                "this database was migrated by an earlier creditdesk (public._sqlx_migrations), \
+                 whose migrations added constraints to the app's tables and were replaced",
+            )
+            .fix(
+                "for a demo database, `creditdesk demo --reset`; for any other, restore it from \
+                 before that install or drop what it created, then `creditdesk migrate`",
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// A column the tool reads from an app table, and the types it accepts.
+struct Needed {
+    table: &'static str,
+    column: &'static str,
+    types: &'static [&'static str],
+}
+
+const INTEGER: &[&str] = &["integer"];
+const TEXT: &[&str] = &["text", "character varying", "citext"];
+const TIMESTAMPTZ: &[&str] = &["timestamp with time zone"];
+
+const NEEDED: &[Needed] = &[
+    Needed {
+        table: "users",
+        column: "id",
+        types: INTEGER,
+    },
+    Needed {
+        table: "users",
+        column: "email",
+        types: TEXT,
+    },
+    Needed {
+        table: "users",
+        column: "name",
+        types: TEXT,
+    },
+    Needed {
+        table: "users",
+        column: "credits",
+        types: INTEGER,
+    },
+    Needed {
+        table: "users",
+        column: "createdAt",
+        types: TIMESTAMPTZ,
+    },
+    Needed {
+        table: "credit_packs",
+        column: "id",
+        types: INTEGER,
+    },
+    Needed {
+        table: "credit_packs",
+        column: "name",
+        types: TEXT,
+    },
+    Needed {
+        table: "credit_packs",
+        column: "credits",
+        types: INTEGER,
+    },
+    Needed {
+        table: "credit_packs",
+        column: "price",
+        types: &["numeric"],
+    },
+    Needed {
+        table: "credit_packs",
+        column: "isActive",
+        types: &["boolean"],
+    },
+    Needed {
+        table: "models",
+        column: "id",
+        types: INTEGER,
+    },
+    Needed {
+        table: "models",
+        column: "userId",
+        types: INTEGER,
+    },
+    Needed {
+        table: "models",
+        column: "name",
+        types: TEXT,
+    },
+    Needed {
+        table: "models",
+        column: "status",
+        types: TEXT,
+    },
+    Needed {
+        table: "example_images",
+        column: "id",
+        types: INTEGER,
+    },
+    Needed {
+        table: "photos",
+        column: "id",
+        types: INTEGER,
+    },
+    Needed {
+        table: "photos",
+        column: "userId",
+        types: INTEGER,
+    },
+    Needed {
+        table: "photos",
+        column: "modelId",
+        types: INTEGER,
+    },
+    Needed {
+        table: "photos",
+        column: "imageUrl",
+        types: TEXT,
+    },
+    Needed {
+        table: "photos",
+        column: "createdAt",
+        types: TIMESTAMPTZ,
+    },
+    Needed {
+        table: "transactions",
+        column: "id",
+        types: INTEGER,
+    },
+];
+
+/// The columns the migrations add to the app's tables, with their types: an
+/// existing column of that name must already have that type.
+const ADDED: &[(&str, &str, &str)] = &[
+    ("models", "gender", "text"),
+    ("models", "previewImageUrl", "text"),
+    ("models", "trainingCreditsUsed", "integer"),
+    ("models", "imagesCount", "integer"),
+    ("photos", "creditsUsed", "integer"),
+    ("photos", "aspectRatio", "text"),
+    ("photos", "glasses", "text"),
+    ("photos", "hairColor", "text"),
+    ("photos", "hairStyle", "text"),
+    ("photos", "backgrounds", "jsonb"),
+    ("photos", "styles", "jsonb"),
+    ("photos", "referenceImageId", "integer"),
+    ("photos", "downloadCount", "integer"),
+    ("photos", "isFavorite", "boolean"),
+    ("photos", "generationBatchId", "integer"),
+    ("transactions", "couponId", "integer"),
+    ("transactions", "giftCardId", "integer"),
+    ("transactions", "creditsAwarded", "integer"),
+];
+
+const BASE_TABLES: &[&str] = &[
+    "users",
+    "credit_packs",
+    "models",
+    "example_images",
+    "photos",
+    "transactions",
+];
+
+/// The app's tables: present ones must have what the tool reads, with the
+/// types it expects; the migrating role must be able to add columns and keys
+/// (own them) and see their rows (own them or bypass row level security).
+async fn base_tables(conn: &mut PgConnection, report: &mut CheckReport) -> Result<()> {
+    let rows = sqlx::query(
+        "select c.relname, r.rolname as owner, c.relrowsecurity,
+                pg_has_role(current_user, c.relowner, 'USAGE') as owned,
+                (select rolbypassrls or rolsuper from pg_roles where rolname = current_user) as bypass
+         from pg_class c join pg_roles r on r.oid = c.relowner
+         where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p')
+           and c.relname = any($1)",
+    )
+    .bind(BASE_TABLES)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(infra)?;
+    let present: Vec<String> = rows.iter().map(|r| r.get::<String, _>("relname")).collect();
+    let missing: Vec<&str> = BASE_TABLES
+        .iter()
+        .copied()
+        .filter(|t| !present.iter().any(|p| p == t))
+        .collect();
+    if !missing.is_empty() {
+        report.notes.push(Finding::new(
+            "base_tables_created",
+            format!(
+                "the app's tables {} don't exist: they will be created, with the tool's rules \
+                 (an empty database: the demo, tests)",
+                missing.join(", ")
+            ),
+        ));
+    }
+    for row in &rows {
+        let table: String = row.get("relname");
+        let owner: String = row.get("owner");
+        let owned: bool = row.get("owned");
+        let rls: bool = row.get("relrowsecurity");
+        let bypass: bool = row.get("bypass");
+        if !owned && ["models", "photos", "transactions"].contains(&table.as_str()) {
+            report.problems.push(
+                Finding::new(
+                    "not_owner",
+                    format!(
+                        "public.{table} belongs to {owner}: the migrations add columns to it, \
+                         which only its owner may do"
+                    ),
+                )
+                .fix(format!(
+                    "run `creditdesk migrate` as {owner} (or a member of it)"
+                )),
+            );
+        }
+        if rls && !owned && !bypass {
+            report.problems.push(
+                Finding::new(
+                    "rls_hides_rows",
+                    format!(
+                        "public.{table} has row level security and the migrating role neither \
+                         owns it nor bypasses RLS: creditdesk's functions, which run as that \
+                         role, would see none of its rows"
+                    ),
+                )
+                .fix(format!(
+                    "run `creditdesk migrate` as {owner}, the table's owner"
+                )),
+            );
+        }
+    }
+    let columns = sqlx::query(
+        "select c.relname, a.attname, format_type(a.atttypid, a.atttypmod) as type
+         from pg_attribute a join pg_class c on c.oid = a.attrelid
+         where c.relnamespace = 'public'::regnamespace and c.relname = any($1)
+           and a.attnum > 0 and not a.attisdropped",
+    )
+    .bind(BASE_TABLES)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(infra)?;
+    let type_of = |table: &str, column: &str| -> Option<String> {
+        columns
+            .iter()
+            .find(|r| {
+                r.get::<String, _>("relname") == table && r.get::<String, _>("attname") == column
+            })
+            .map(|r| r.get::<String, _>("type"))
+    };
+    for n in NEEDED {
+        if !present.iter().any(|p| p == n.table) {
+            continue;
+        }
+        let wanted = n.types.join(" or ");
+        match type_of(n.table, n.column) {
+            None => report.problems.push(Finding::new(
+                "missing_column",
+                format!(
+                    "public.{} has no column \"{}\" ({wanted}), which creditdesk reads",
+                    n.table, n.column
+                ),
+            )),
+            Some(t) if !n.types.iter().any(|w| t.starts_with(w)) => {
+                let code = if n.column == "id" || n.column.ends_with("Id") {
+                    "incompatible_id"
+                } else {
+                    "incompatible_column"
+                };
+                report.problems.push(Finding::new(
+                    code,
+                    format!(
+                        "public.{}.\"{}\" is {t}; creditdesk needs {wanted} (the seed's keys \
+                         reference it as an integer), so it can't be installed here",
+                        n.table, n.column
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    for (table, column, wanted) in ADDED {
+        if let Some(t) = type_of(table, column)
+            && !t.starts_with(wanted)
+        {
+            report.problems.push(Finding::new(
+                "column_clash",
+                format!(
+                    "public.{table} already has a column \"{column}\" of type {t}; the seed adds \
+                     it as {wanted}"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The tables and types the tool creates must not be there already, made by
+/// something else: `create table if not exists` would keep a stranger's table.
+async fn tool_tables_in_the_way(
+    conn: &mut PgConnection,
+    applied: &[i64],
+    report: &mut CheckReport,
+) -> Result<()> {
+    // (table, the migration that creates it)
+    const TOOL: &[(&str, i64)] = &[
+        ("model_training_images", 4),
+        ("photo_generation_batches", 4),
+        ("coupons", 5),
+        ("coupon_redemptions", 5),
+        ("gift_cards", 5),
+        ("credit_history", 6),
+        ("admin_audit_log", 14),
+    ];
+    for (table, version) in TOOL {
+        if applied.contains(version) {
+            continue;
+        }
+        let exists: bool =
+            sqlx::query_scalar("select to_regclass('public.' || quote_ident($1)) is not null")
+                .bind(table)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(infra)?;
+        if exists {
+            report.problems.push(
+                Finding::new(
+                    "table_exists",
+                    format!(
+                        "public.{table} already exists and was not created by creditdesk: the \
+                         migrations would keep it as it is and then depend on its shape"
+                    ),
+                )
+                .fix(format!("rename or drop public.{table} if it is not needed")),
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn privileges(conn: &mut PgConnection, report: &mut CheckReport) -> Result<()> {
+    let row = sqlx::query(
+        "select has_database_privilege(current_database(), 'CREATE') as can_create,
+                to_regnamespace('creditdesk') is not null as has_schema,
+                exists (select 1 from pg_extension where extname = 'pg_trgm') as has_trgm,
+                exists (select 1 from pg_available_extensions where name = 'pg_trgm') as trgm_available,
+                (select rolcreaterole or rolsuper from pg_roles where rolname = current_user) as can_create_roles,
+                current_user::text as me",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(infra)?;
+    let me: String = row.get("me");
+    let can_create: bool = row.get("can_create");
+    let installed = row.get::<bool, _>("has_schema") && row.get::<bool, _>("has_trgm");
+    if !can_create && !installed {
+        report.problems.push(
+            Finding::new(
+                "no_create_privilege",
+                format!(
+                    "{me} may not create schemas or extensions in this database (CREATE on the \
+                     database); the migrations create the creditdesk schema and pg_trgm"
+                ),
+            )
+            .fix(format!(
+                "grant create on database {{this database}} to {me}"
+            )),
+        );
+    }
+    if !row.get::<bool, _>("has_trgm") && !row.get::<bool, _>("trgm_available") {
+        report.problems.push(
+            Finding::new(
+                "no_pg_trgm",
+                "the pg_trgm extension is not available on this server (user search needs it)",
+            )
+            .fix("install PostgreSQL's contrib modules (Debian: part of postgresql)"),
+        );
+    }
+    if !row.get::<bool, _>("can_create_roles") {
+        report.notes.push(
+            Finding::new(
+                "no_createrole",
+                format!(
+                    "{me} may not create roles: the five creditdesk group roles won't be created \
+                     by the migrations"
+                ),
+            )
+            .fix(
+                "`creditdesk doctor` prints the SQL for a DBA; then run `creditdesk migrate` again",
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// Rows that the tool treats with care; none of them stops the install.
+async fn data_notes(conn: &mut PgConnection, report: &mut CheckReport) -> Result<()> {
+    if !scalar_bool(
+        conn,
+        "select to_regclass('public.users') is not null
+           and exists (select 1 from pg_attribute where attrelid = to_regclass('public.users')
+                       and attname = 'credits' and atttypid = 'int4'::regtype)
+           and exists (select 1 from pg_attribute where attrelid = to_regclass('public.users')
+                       and attname = 'email' and not attisdropped)",
+    )
+    .await?
+    {
+        return Ok(());
+    }
+    let queries: [(&'static str, &str, &str); 3] = [
+        (
+            "null_balances",
+            "users with no balance (null credits): creditdesk counts them as 0",
+            "select count(*) over (), id::text from public.users where credits is null order by id limit 5",
+        ),
+        (
+            "negative_balances",
+            "users with a negative balance: creditdesk books no debit that would take a balance \
+             below zero",
+            "select count(*) over (), id::text from public.users where credits < 0 order by id limit 5",
+        ),
+        (
+            "shared_emails",
+            "emails that name more than one user regardless of case: creditdesk asks for the id \
+             instead of picking one",
+            "select count(*) over (), string_agg(id::text, '/' order by id)
+             from public.users group by lower(email) having count(*) > 1
+             order by min(id) limit 5",
+        ),
+    ];
+    for (code, message, sql) in queries {
+        let rows = sqlx::query(AssertSqlSafe(sql.to_owned()))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(infra)?;
+        if let Some(first) = rows.first() {
+            let count: i64 = first.get(0);
+            let examples = rows.iter().map(|r| r.get::<String, _>(1)).collect();
+            report
+                .notes
+                .push(Finding::new(code, message).counted(count, examples));
+        }
+    }
+    Ok(())
+}
+
+/// Supabase's default privileges would give the API roles every new table;
+/// the migrations revoke them. Anything of the tool's that is exposed now.
+async fn exposure_notes(conn: &mut PgConnection, report: &mut CheckReport) -> Result<()> {
+    let defaults: Vec<String> = sqlx::query_scalar(
+        "select distinct g.rolname::text
+         from pg_default_acl d, aclexplode(d.defaclacl) a, pg_roles g
+         where d.defaclnamespace = 'public'::regnamespace and d.defaclobjtype = 'r'
+           and pg_has_role(current_user, d.defaclrole, 'USAGE')
+           and g.oid = a.grantee and g.rolname in ('anon', 'authenticated')
+         order by 1",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(infra)?;
+    if !defaults.is_empty() {
+        report.notes.push(Finding::new(
+            "api_default_privileges",
+            format!(
+                "new tables in public are granted to {} by default privileges (Supabase's Data \
+                 API): the migrations revoke every privilege of theirs on what creditdesk \
+                 creates and turn row level security on",
+                defaults.join(" and ")
+            ),
+        ));
+    }
+    for f in exposed(conn).await? {
+        report.notes.push(f.fix("`creditdesk migrate` revokes it"));
+    }
+    Ok(())
+}
+
+/// Privileges of PUBLIC or the API roles on anything the tool created.
+async fn exposed(conn: &mut PgConnection) -> Result<Vec<Finding>> {
+    if !scalar_bool(
+        conn,
+        "select to_regprocedure('creditdesk.tool_tables()') is not null",
+    )
+    .await?
+    {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(
+        "with objects as (
+           select c.oid::regclass::text as name, c.relacl as acl, c.relkind::text as kind,
+                  c.relowner as owner
+           from pg_class c
+           where c.oid = any(creditdesk.tool_tables())
+              or (c.relnamespace = 'creditdesk'::regnamespace and c.relkind in ('r', 'v', 'm', 'S', 'p'))
+              or c.oid in (select d.objid from pg_depend d
+                           where d.refobjid = any(creditdesk.tool_tables()) and d.classid = 'pg_class'::regclass
+                             and (select relkind from pg_class where oid = d.objid) = 'S')
+           union all
+           select p.oid::regprocedure::text, p.proacl, 'f', p.proowner
+           from pg_proc p where p.pronamespace = 'creditdesk'::regnamespace
+         )
+         select o.name, string_agg(distinct case when a.grantee = 0 then 'PUBLIC' else r.rolname::text end, ', ')
+         from objects o
+         cross join lateral aclexplode(coalesce(o.acl, acldefault((case o.kind when 'f' then 'f' when 'S' then 's' else 'r' end)::\"char\", o.owner))) a
+         left join pg_roles r on r.oid = a.grantee
+         where (a.grantee = 0 or r.rolname in ('anon', 'authenticated'))
+         group by o.name order by o.name",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(infra)?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let examples: Vec<String> = rows
+        .iter()
+        .take(10)
+        .map(|r| format!("{} ({})", r.get::<String, _>(0), r.get::<String, _>(1)))
+        .collect();
+    Ok(vec![
+        Finding::new(
+            "exposed_to_api",
+            "creditdesk objects that PUBLIC or the API roles (anon, authenticated) may use",
+        )
+        .counted(rows.len() as i64, examples),
+    ])
+}
