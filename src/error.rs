@@ -42,11 +42,19 @@ fn join_invalid(errors: &[InvalidInput]) -> String {
 }
 
 fn migration_refused(report: &CheckReport) -> String {
-    let problems: Vec<&str> = report.problems.iter().map(|p| p.message.as_str()).collect();
-    format!(
-        "the database can't be migrated safely, so nothing was changed: {} (see `creditdesk migrate --check`)",
-        problems.join("; ")
-    )
+    let first = report
+        .problems
+        .first()
+        .map(|p| p.message.as_str())
+        .unwrap_or("the check failed");
+    match report.problems.len() {
+        0 | 1 => format!("the database can't be migrated safely, so nothing was changed: {first}"),
+        n => format!(
+            "the database can't be migrated safely, so nothing was changed: {first}; and {} more \
+             problem(s) (`creditdesk migrate --check` lists them)",
+            n - 1
+        ),
+    }
 }
 
 impl From<InvalidInput> for Error {

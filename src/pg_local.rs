@@ -66,7 +66,7 @@ impl PgBinaries {
         )
     }
 
-    fn tool(&self, name: &str) -> PathBuf {
+    pub fn tool(&self, name: &str) -> PathBuf {
         self.bindir.join(name)
     }
 }
@@ -100,6 +100,7 @@ pub struct LocalServer {
     bin: PgBinaries,
     dir: PathBuf,
     durability: Durability,
+    superuser: String,
 }
 
 impl LocalServer {
@@ -108,7 +109,24 @@ impl LocalServer {
             bin,
             dir: dir.into(),
             durability,
+            superuser: SUPERUSER.to_owned(),
         }
+    }
+
+    /// The same server with another name for the superuser `initdb` creates
+    /// (a Supabase-like cluster calls it `supabase_admin`, and `postgres` is
+    /// an ordinary role there).
+    pub fn with_superuser(mut self, name: &str) -> Self {
+        self.superuser = name.to_owned();
+        self
+    }
+
+    pub fn superuser(&self) -> &str {
+        &self.superuser
+    }
+
+    pub fn binaries(&self) -> &PgBinaries {
+        &self.bin
     }
 
     pub fn dir(&self) -> &Path {
@@ -146,7 +164,7 @@ impl LocalServer {
         let mut initdb = self.command("initdb");
         initdb.arg("-D").arg(self.data_dir()).args([
             "-U",
-            SUPERUSER,
+            &self.superuser,
             "--auth=trust",
             "-E",
             "UTF8",
@@ -224,10 +242,17 @@ impl LocalServer {
         run(&mut pg_ctl).context("stopping the PostgreSQL server")
     }
 
-    /// A connection URL for `database` over the server's socket.
+    /// A connection URL for `database` over the server's socket, as the
+    /// superuser.
     pub fn url(&self, database: &str) -> String {
+        self.url_as(&self.superuser, database)
+    }
+
+    /// A connection URL for `database` as `user` (trust authentication on
+    /// the socket: no password).
+    pub fn url_as(&self, user: &str, database: &str) -> String {
         format!(
-            "postgres://{SUPERUSER}@localhost:{SOCKET_PORT}/{database}?host={}",
+            "postgres://{user}@localhost:{SOCKET_PORT}/{database}?host={}",
             self.dir.display()
         )
     }
@@ -235,9 +260,19 @@ impl LocalServer {
     /// The same, as `psql` takes it.
     pub fn psql_hint(&self, database: &str) -> String {
         format!(
-            "psql \"host={} port={SOCKET_PORT} user={SUPERUSER} dbname={database}\"",
-            self.dir.display()
+            "psql \"host={} port={SOCKET_PORT} user={} dbname={database}\"",
+            self.dir.display(),
+            self.superuser
         )
+    }
+
+    /// The directory that holds the server's socket.
+    pub fn socket_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn socket_port(&self) -> u16 {
+        SOCKET_PORT
     }
 
     /// Stops the server and deletes its directory once `pid` has exited, even

@@ -646,8 +646,9 @@ async fn the_audit_log_is_append_only() {
 #[tokio::test]
 async fn installs_onto_existing_base_tables_with_rows_and_opens_balances() {
     let db = TestDb::unmigrated().await;
+    // The app's tables belong to the role that migrates (as on Supabase).
     exec(
-        &db.pool,
+        &db.owner,
         r#"
         create table users (id serial primary key, email text not null, name text,
                             credits integer not null default 0, "createdAt" timestamptz not null default now());

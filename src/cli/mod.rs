@@ -7,6 +7,7 @@ mod coupons;
 mod credits;
 mod demo;
 mod gift_cards;
+mod install;
 pub mod output;
 mod users;
 
@@ -59,8 +60,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Apply the embedded schema changes and say which were applied
-    Migrate,
+    /// Apply the embedded schema changes (after checking the database is
+    /// compatible), or only check with --check
+    Migrate(install::MigrateArgs),
+    /// Say what is wrong with this installation and how to fix it
+    Doctor(install::DoctorArgs),
     /// Start a local demo PostgreSQL full of realistic data and open the console
     Demo(demo::DemoArgs),
     /// Load realistic demo data into the empty database at DATABASE_URL
@@ -92,18 +96,13 @@ pub enum Command {
 pub async fn run(cli: Cli) -> Result<()> {
     match &cli.command {
         Some(Command::Demo(args)) => demo::run(&cli, args).await,
-        Some(Command::Migrate) => {
-            let db = connect(&cli, 2).await?;
-            let applied = db::migrate(&db).await?.applied;
-            if applied.is_empty() {
-                println!("the schema is up to date: nothing to apply");
-            } else {
-                println!("applied {} migration(s):", applied.len());
-                for m in applied {
-                    println!("  {m}");
-                }
-            }
-            Ok(())
+        Some(Command::Migrate(args)) => {
+            let db = connect(&cli, 3).await?;
+            install::migrate(&db, args, format(&cli)).await
+        }
+        Some(Command::Doctor(_)) => {
+            let db = connect(&cli, 3).await?;
+            install::doctor(&db, format(&cli)).await
         }
         Some(Command::Seed { users }) => {
             let db = connect(&cli, 2).await?;
@@ -197,6 +196,17 @@ fn login_name_of_uid() -> Option<String> {
 
 fn target(cli: &Cli) -> Result<Target> {
     Target::parse(cli.database_url.as_deref().unwrap_or(""))
+}
+
+/// How records are printed.
+fn format(cli: &Cli) -> output::Format {
+    if cli.json {
+        output::Format::Json
+    } else if cli.csv {
+        output::Format::Csv
+    } else {
+        output::Format::Table
+    }
 }
 
 /// How the command line asks the connection to be used.

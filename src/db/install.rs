@@ -550,6 +550,8 @@ async fn data_notes(conn: &mut PgConnection, report: &mut CheckReport) -> Result
            and exists (select 1 from pg_attribute where attrelid = to_regclass('public.users')
                        and attname = 'credits' and atttypid = 'int4'::regtype)
            and exists (select 1 from pg_attribute where attrelid = to_regclass('public.users')
+                       and attname = 'id' and atttypid = 'int4'::regtype)
+           and exists (select 1 from pg_attribute where attrelid = to_regclass('public.users')
                        and attname = 'email' and not attisdropped)",
     )
     .await?
@@ -618,31 +620,144 @@ async fn exposure_notes(conn: &mut PgConnection, report: &mut CheckReport) -> Re
             ),
         ));
     }
-    for f in exposed(conn).await? {
-        report.notes.push(f.fix("`creditdesk migrate` revokes it"));
+    if scalar_bool(conn, "select to_regnamespace('creditdesk') is not null").await? {
+        report.notes.extend(exposed_objects(conn).await?);
     }
     Ok(())
 }
 
-/// Privileges of PUBLIC or the API roles on anything the tool created.
-async fn exposed(conn: &mut PgConnection) -> Result<Vec<Finding>> {
-    if !scalar_bool(
+/// What `doctor` found on an installed database: empty when all is well.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DoctorReport {
+    pub findings: Vec<Finding>,
+    /// Checks that passed, for the human report.
+    pub passed: Vec<&'static str>,
+}
+
+impl DoctorReport {
+    pub fn is_clean(&self) -> bool {
+        self.findings.is_empty()
+    }
+
+    fn check(&mut self, name: &'static str, found: Vec<Finding>) {
+        if found.is_empty() {
+            self.passed.push(name);
+        } else {
+            self.findings.extend(found);
+        }
+    }
+}
+
+/// The tables the tool owns in public (as `creditdesk.tool_tables()` lists
+/// them, without calling it: operators may not).
+const TOOL_TABLES: &[&str] = &[
+    "model_training_images",
+    "photo_generation_batches",
+    "coupons",
+    "coupon_redemptions",
+    "gift_cards",
+    "credit_history",
+    "admin_audit_log",
+];
+
+/// `creditdesk doctor`: what is wrong with this installation and how to fix
+/// it. Reads the catalog, the ledger and the audit chain; writes nothing.
+pub async fn doctor(db: &Db) -> Result<DoctorReport> {
+    let mut report = DoctorReport::default();
+    let mut conn = db.pool().acquire().await.map_err(infra)?;
+    let mut tx = conn
+        .begin_with("begin isolation level repeatable read read only")
+        .await
+        .map_err(infra)?;
+    if !scalar_bool(&mut tx, "select to_regnamespace('creditdesk') is not null").await? {
+        report.findings.push(
+            Finding::new("not_installed", "this database has no creditdesk schema yet")
+                .fix("run `creditdesk migrate` (`creditdesk migrate --check` first says what it would do)"),
+        );
+        return Ok(report);
+    }
+    report.check("migrations", pending(&mut tx).await?);
+    report.check("api exposure", exposed_objects(&mut tx).await?);
+    report.check("row level security", rls_off(&mut tx).await?);
+    report.check("pg_trgm", trgm_schema(&mut tx).await?);
+    report.check("indexes", invalid_indexes(&mut tx).await?);
+    report.check("constraints", not_validated(&mut tx).await?);
+    report.check("group roles", missing_roles(&mut tx).await?);
+    tx.commit().await.map_err(infra)?;
+    drop(conn);
+    let mismatches = super::credits::verify(db).await?;
+    report.check(
+        "ledger",
+        if mismatches.is_empty() {
+            Vec::new()
+        } else {
+            vec![
+                Finding::new(
+                    "ledger_mismatch",
+                    "balances that differ from the sum of their ledger entries",
+                )
+                .counted(
+                    mismatches.len() as i64,
+                    mismatches.iter().take(5).map(|m| format!("user #{}", m.user_id)).collect(),
+                )
+                .fix("`creditdesk credits verify` lists them; book the difference with `credits adjust`"),
+            ]
+        },
+    );
+    let chain = super::audit::verify(db, None).await?;
+    report.check(
+        "audit chain",
+        match &chain.first_bad {
+            None => Vec::new(),
+            Some(bad) => vec![
+                Finding::new(
+                    "audit_altered",
+                    format!("the audit log was altered at row {}: {}", bad.seq, bad.problem),
+                )
+                .fix("compare with a saved digest (`creditdesk audit verify --digest SEQ:HASH`) and restore the log from a backup"),
+            ],
+        },
+    );
+    Ok(report)
+}
+
+async fn pending(conn: &mut PgConnection) -> Result<Vec<Finding>> {
+    let readable = scalar_bool(
         conn,
-        "select to_regprocedure('creditdesk.tool_tables()') is not null",
+        &format!("select has_table_privilege('{MIGRATIONS_TABLE}', 'SELECT')"),
     )
-    .await?
-    {
+    .await?;
+    if !readable {
         return Ok(Vec::new());
     }
+    let applied = applied(conn).await?;
+    let pending: Vec<String> = MIGRATOR
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+        .map(|m| Step::from(m).to_string())
+        .collect();
+    Ok(if pending.is_empty() {
+        Vec::new()
+    } else {
+        vec![
+            Finding::new("pending_migrations", "migrations not applied yet")
+                .counted(pending.len() as i64, pending)
+                .fix("run `creditdesk migrate`"),
+        ]
+    })
+}
+
+async fn exposed_objects(conn: &mut PgConnection) -> Result<Vec<Finding>> {
     let rows = sqlx::query(
         "with objects as (
            select c.oid::regclass::text as name, c.relacl as acl, c.relkind::text as kind,
                   c.relowner as owner
            from pg_class c
-           where c.oid = any(creditdesk.tool_tables())
+           where (c.relnamespace = 'public'::regnamespace and c.relname = any($1))
               or (c.relnamespace = 'creditdesk'::regnamespace and c.relkind in ('r', 'v', 'm', 'S', 'p'))
-              or c.oid in (select d.objid from pg_depend d
-                           where d.refobjid = any(creditdesk.tool_tables()) and d.classid = 'pg_class'::regclass
+              or c.oid in (select d.objid from pg_depend d join pg_class t on t.oid = d.refobjid
+                           where t.relnamespace = 'public'::regnamespace and t.relname = any($1)
+                             and d.classid = 'pg_class'::regclass and d.deptype in ('a', 'i')
                              and (select relkind from pg_class where oid = d.objid) = 'S')
            union all
            select p.oid::regprocedure::text, p.proacl, 'f', p.proowner
@@ -655,6 +770,7 @@ async fn exposed(conn: &mut PgConnection) -> Result<Vec<Finding>> {
          where (a.grantee = 0 or r.rolname in ('anon', 'authenticated'))
          group by o.name order by o.name",
     )
+    .bind(TOOL_TABLES)
     .fetch_all(&mut *conn)
     .await
     .map_err(infra)?;
@@ -669,8 +785,138 @@ async fn exposed(conn: &mut PgConnection) -> Result<Vec<Finding>> {
     Ok(vec![
         Finding::new(
             "exposed_to_api",
-            "creditdesk objects that PUBLIC or the API roles (anon, authenticated) may use",
+            "creditdesk objects that PUBLIC or the API roles (anon, authenticated) may use: the app's public key reaches them",
         )
-        .counted(rows.len() as i64, examples),
+        .counted(rows.len() as i64, examples)
+        .fix("run `creditdesk migrate`, which revokes them; then find what granted them (a later `grant ... on all tables`?)"),
     ])
+}
+
+async fn rls_off(conn: &mut PgConnection) -> Result<Vec<Finding>> {
+    let off: Vec<String> = sqlx::query_scalar(
+        "select c.oid::regclass::text from pg_class c
+         where c.relkind in ('r', 'p') and not c.relrowsecurity
+           and ((c.relnamespace = 'public'::regnamespace and c.relname = any($1))
+                or c.relnamespace = 'creditdesk'::regnamespace)
+         order by 1",
+    )
+    .bind(TOOL_TABLES)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(infra)?;
+    Ok(if off.is_empty() {
+        Vec::new()
+    } else {
+        vec![
+            Finding::new("rls_disabled", "creditdesk tables with row level security off")
+                .counted(off.len() as i64, off)
+                .fix("run `creditdesk migrate`, which turns it on (the tool's functions don't need policies)"),
+        ]
+    })
+}
+
+async fn trgm_schema(conn: &mut PgConnection) -> Result<Vec<Finding>> {
+    let row = sqlx::query(
+        "select (select extnamespace::regnamespace::text from pg_extension where extname = 'pg_trgm'),
+                to_regnamespace('extensions') is not null",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(infra)?;
+    let schema: Option<String> = row.get(0);
+    let has_extensions: bool = row.get(1);
+    Ok(match schema {
+        None => vec![
+            Finding::new(
+                "no_pg_trgm",
+                "pg_trgm is not installed: user search by part of an email or name is slow",
+            )
+            .fix("run `creditdesk migrate`"),
+        ],
+        Some(s) if has_extensions && s != "extensions" => vec![
+            Finding::new(
+                "extension_schema",
+                format!(
+                    "pg_trgm is in the {s} schema; on Supabase extensions belong in `extensions`"
+                ),
+            )
+            .fix("alter extension pg_trgm set schema extensions"),
+        ],
+        Some(_) => Vec::new(),
+    })
+}
+
+async fn invalid_indexes(conn: &mut PgConnection) -> Result<Vec<Finding>> {
+    let bad: Vec<String> = sqlx::query_scalar(
+        "select i.indexrelid::regclass::text from pg_index i join pg_class c on c.oid = i.indexrelid
+         where not i.indisvalid
+           and c.relnamespace in ('public'::regnamespace, 'creditdesk'::regnamespace)
+         order by 1",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(infra)?;
+    Ok(if bad.is_empty() {
+        Vec::new()
+    } else {
+        vec![
+            Finding::new("invalid_index", "indexes left invalid by an interrupted concurrent build")
+                .counted(bad.len() as i64, bad)
+                .fix("run `creditdesk migrate`, which builds creditdesk's again (others: REINDEX INDEX CONCURRENTLY)"),
+        ]
+    })
+}
+
+async fn not_validated(conn: &mut PgConnection) -> Result<Vec<Finding>> {
+    let bad: Vec<String> = sqlx::query_scalar(
+        "select conrelid::regclass::text || '.' || conname from pg_constraint
+         where not convalidated
+           and connamespace in ('public'::regnamespace, 'creditdesk'::regnamespace)
+         order by 1",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(infra)?;
+    Ok(if bad.is_empty() {
+        Vec::new()
+    } else {
+        vec![
+            Finding::new(
+                "not_validated",
+                "constraints added NOT VALID and not validated yet",
+            )
+            .counted(bad.len() as i64, bad)
+            .fix("run `creditdesk migrate`, or ALTER TABLE ... VALIDATE CONSTRAINT"),
+        ]
+    })
+}
+
+async fn missing_roles(conn: &mut PgConnection) -> Result<Vec<Finding>> {
+    let missing: Vec<String> = sqlx::query_scalar(
+        "select g from unnest(array['creditdesk_auditor', 'creditdesk_support', 'creditdesk_finance',
+                                    'creditdesk_oncall', 'creditdesk_admin']) g
+         where to_regrole(g) is null",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(infra)?;
+    Ok(if missing.is_empty() {
+        Vec::new()
+    } else {
+        let sql: Vec<String> = missing
+            .iter()
+            .map(|g| format!("create role {g} nologin;"))
+            .collect();
+        vec![
+            Finding::new(
+                "roles_missing",
+                "creditdesk's group roles are missing (the role that migrated may not create roles)",
+            )
+            .counted(missing.len() as i64, missing)
+            .fix(format!(
+                "as a role with CREATEROLE: {} then run `creditdesk migrate` again to grant them",
+                sql.join(" ")
+            )),
+        ]
+    })
 }

@@ -344,7 +344,9 @@ impl Watcher {
             loop {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 let waiting: Option<String> = sqlx::query_scalar(
-                    "select format('table %s (held by %s)', l.relation::regclass,
+                    "select format('table %s (held by %s)',
+                              (select format('%I.%I', n.nspname, c.relname) from pg_class c
+                               join pg_namespace n on n.oid = c.relnamespace where c.oid = l.relation),
                               coalesce((select string_agg(format('pid %s, %s', a.pid,
                                                  coalesce(nullif(a.application_name, ''), a.usename::text)),
                                                  '; ')

@@ -1,16 +1,21 @@
 //! Fresh databases for tests and benchmarks, against real PostgreSQL.
 //!
 //! With `DATABASE_URL` set, databases are created on that server (the role
-//! needs CREATEDB). Without it, the first test of a test binary starts one
-//! throwaway server from the machine's binaries (as the `postgres` user when
-//! run as root), which a watchdog stops and deletes when the process exits,
-//! however it exits. Either way the schema is migrated once into a template
-//! database and each test gets `CREATE DATABASE ... TEMPLATE`: a file copy,
-//! milliseconds, isolated from every other test.
+//! needs CREATEDB, and CREATEROLE for the owner and operator logins).
+//! Without it, the first test of a test binary starts one throwaway server
+//! from the machine's binaries (as the `postgres` user when run as root),
+//! which a watchdog stops and deletes when the process exits, however it
+//! exits. Either way the schema is migrated once into a template database,
+//! by a role that owns it and is no superuser (as Supabase's `postgres`),
+//! and each test gets `CREATE DATABASE ... TEMPLATE`: a file copy,
+//! milliseconds, isolated from every other test. Operators are logins of
+//! their own in the creditdesk groups ([`TestDb::login`]).
 //!
 //! Beside the databases, the small things every integration test repeats:
 //! an operator and reasons, a scalar query, a user with credits, refusals
-//! unwrapped, and the real binary run with its exit code and output.
+//! unwrapped, and the real binary run with its exit code and output. The
+//! production situations have modules of their own: [`supabase`] (a
+//! Supabase-like cluster), [`pgbouncer`] (a transaction-mode pooler).
 
 use std::fmt::Debug;
 use std::process::Command;
@@ -24,10 +29,14 @@ use sqlx::{AssertSqlSafe, PgPool};
 use crate::db::{Change, Db, credits};
 use crate::domain::Refusal;
 use crate::domain::operator::Operator;
+use crate::domain::role::Group;
 use crate::domain::text::Reason;
 use crate::domain::user_ref::UserRef;
 use crate::error::Error;
 use crate::pg_local::{self, Durability, LocalServer, PgBinaries};
+
+pub mod pgbouncer;
+pub mod supabase;
 
 struct Shared {
     /// A URL of the server's maintenance database; other databases are
@@ -36,20 +45,48 @@ struct Shared {
     template: String,
     /// The throwaway server, if we started one (the watchdog removes it).
     own_server: bool,
+    /// The role that owns the schema: a login with CREATEROLE and CREATEDB,
+    /// no superuser (when the test server's role may create it).
+    owner: Role,
+}
+
+/// A role the tests made, with the password it logs in with.
+#[derive(Debug, Clone)]
+struct Role {
+    name: String,
+    password: String,
 }
 
 static SHARED: OnceLock<Result<Shared, String>> = OnceLock::new();
 static NEXT_DB: AtomicU32 = AtomicU32::new(0);
+/// Roles made on a server we don't own, dropped when the process ends.
+static MADE_ROLES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
 /// One test's own database, dropped when the value is dropped.
 pub struct TestDb {
-    /// The test server's superuser: for setting up and checking rows.
+    /// The test server's superuser (or `DATABASE_URL`'s role): for setting
+    /// up and checking rows, as the app would.
     pub pool: PgPool,
-    /// The same database as the tool uses it.
+    /// The schema's owner, connected as the tool connects.
     pub tool: Db,
-    /// A URL for this database, for a child process (the real binary).
+    /// The owner, as a plain connection (the app's tables belong to it).
+    pub owner: PgPool,
+    /// A URL for this database (as `pool`'s role), for a child process.
     pub url: String,
+    /// A URL for this database as the owner.
+    pub owner_url: String,
     name: String,
+}
+
+/// An operator's own login in one creditdesk group, on one test database.
+pub struct Login {
+    pub name: String,
+    /// For the real binary: `DATABASE_URL` as this login.
+    pub url: String,
+    /// As the tool connects (the session read: role, thresholds).
+    pub db: Db,
+    /// A plain connection as this login: what it could do with psql.
+    pub raw: PgPool,
 }
 
 impl TestDb {
@@ -72,7 +109,8 @@ impl TestDb {
         let name = format!("creditdesk_test_{}_{n}", std::process::id());
         let admin = admin_pool(&shared.admin_url).await;
         sqlx::raw_sql(AssertSqlSafe(format!(
-            "create database {name} template {template}"
+            "create database {name} template {template} owner \"{}\"",
+            shared.owner.name
         )))
         .execute(&admin)
         .await
@@ -84,13 +122,106 @@ impl TestDb {
             .connect_with(options(&url))
             .await
             .unwrap_or_else(|e| panic!("connecting to {name}: {e}"));
-        let tool = Db::direct(pool.clone());
+        let owner_url = login_url(&url, &shared.owner);
+        let owner = PgPoolOptions::new()
+            .max_connections(40)
+            .connect_with(options(&owner_url))
+            .await
+            .unwrap_or_else(|e| panic!("connecting to {name} as the owner: {e}"));
+        let mut tool = Db::direct(owner.clone());
+        if template != "template0" {
+            tool = tool
+                .with_session()
+                .await
+                .unwrap_or_else(|e| panic!("the owner's session on {name}: {e}"));
+        }
         TestDb {
             pool,
             tool,
+            owner,
             url,
+            owner_url,
             name,
         }
+    }
+
+    /// A new login of an operator in `group` (a personal login: it is what
+    /// the audit log names), connected both as the tool connects and
+    /// plainly.
+    pub async fn login(&self, group: Group) -> Login {
+        let n = NEXT_DB.fetch_add(1, Ordering::Relaxed);
+        let role = Role {
+            name: format!("op_{}_{n}_{}", std::process::id(), group.label()),
+            password: format!("pw-{:016x}", rand::random::<u64>()),
+        };
+        self.create_login(&role, &format!("in role {}", group.role_name()))
+            .await;
+        let url = login_url(&self.url, &role);
+        let raw = PgPoolOptions::new()
+            .max_connections(20)
+            .connect_with(options(&url))
+            .await
+            .unwrap_or_else(|e| panic!("connecting as {}: {e}", role.name));
+        let db = Db::direct(raw.clone())
+            .with_session()
+            .await
+            .unwrap_or_else(|e| panic!("the session of {}: {e}", role.name));
+        Login {
+            name: role.name,
+            url,
+            db,
+            raw,
+        }
+    }
+
+    /// A login in no creditdesk group (like the app's own roles): shared.
+    pub async fn stranger(&self) -> (String, PgPool) {
+        let n = NEXT_DB.fetch_add(1, Ordering::Relaxed);
+        let role = Role {
+            name: format!("stranger_{}_{n}", std::process::id()),
+            password: format!("pw-{:016x}", rand::random::<u64>()),
+        };
+        self.create_login(&role, "").await;
+        let url = login_url(&self.url, &role);
+        let raw = PgPoolOptions::new()
+            .max_connections(5)
+            .connect_with(options(&url))
+            .await
+            .unwrap_or_else(|e| panic!("connecting as {}: {e}", role.name));
+        (url, raw)
+    }
+
+    async fn create_login(&self, role: &Role, rest: &str) {
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "create role \"{}\" login password '{}' {rest}",
+            role.name, role.password
+        )))
+        .execute(&self.pool)
+        .await
+        .unwrap_or_else(|e| panic!("creating the login {}: {e}", role.name));
+        remember_role(&role.name);
+    }
+}
+
+fn remember_role(name: &str) {
+    if let Ok(Shared {
+        own_server: false, ..
+    }) = shared()
+        && let Ok(mut roles) = MADE_ROLES.lock()
+    {
+        roles.push(name.to_owned());
+    }
+}
+
+/// The same server and database, as another role with its password.
+fn login_url(url: &str, role: &Role) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username(&role.name);
+            let _ = u.set_password(Some(&role.password));
+            u.to_string()
+        }
+        Err(_) => url.to_owned(),
     }
 }
 
@@ -306,9 +437,10 @@ async fn init() -> Result<Shared, String> {
         .connect_with(options(&admin_url))
         .await
         .map_err(|e| format!("connecting to the test server: {e}"))?;
+    let owner = make_owner(&admin).await?;
     for sql in [
         format!("drop database if exists {template} with (force)"),
-        format!("create database {template}"),
+        format!("create database {template} owner \"{}\"", owner.name),
     ] {
         sqlx::raw_sql(AssertSqlSafe(sql))
             .execute(&admin)
@@ -316,26 +448,61 @@ async fn init() -> Result<Shared, String> {
             .map_err(|e| format!("creating the template database: {e}"))?;
     }
     admin.close().await;
+    if !own_server {
+        // SAFETY: registering a plain extern "C" fn with no captured state.
+        unsafe { libc::atexit(drop_template_at_exit) };
+    }
 
     let pool = PgPoolOptions::new()
         .max_connections(2)
-        .connect_with(options(&database_url(&admin_url, &template)))
+        .connect_with(options(&login_url(
+            &database_url(&admin_url, &template),
+            &owner,
+        )))
         .await
-        .map_err(|e| format!("connecting to the template database: {e}"))?;
+        .map_err(|e| format!("connecting to the template database as its owner: {e}"))?;
     crate::db::migrate(&Db::direct(pool.clone()))
         .await
         .map_err(|e| format!("migrating the template database: {e}"))?;
     pool.close().await;
 
-    if !own_server {
-        // SAFETY: registering a plain extern "C" fn with no captured state.
-        unsafe { libc::atexit(drop_template_at_exit) };
-    }
     Ok(Shared {
         admin_url,
         template,
         own_server,
+        owner,
     })
+}
+
+/// The schema's owner: a login that may create roles and databases and is
+/// no superuser, like Supabase's `postgres`. When the test server's role
+/// can't make one, it is the owner itself.
+async fn make_owner(admin: &PgPool) -> Result<Role, String> {
+    let (me, can): (String, bool) = sqlx::query_as(
+        "select current_user::text, rolsuper or rolcreaterole from pg_roles where rolname = current_user",
+    )
+    .fetch_one(admin)
+    .await
+    .map_err(|e| format!("reading the test role: {e}"))?;
+    if !can {
+        let password = std::env::var("PGPASSWORD").unwrap_or_default();
+        return Ok(Role { name: me, password });
+    }
+    let role = Role {
+        name: format!("creditdesk_test_owner_{}", std::process::id()),
+        password: format!("pw-{:016x}", rand::random::<u64>()),
+    };
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "create role \"{}\" login createrole createdb password '{}'",
+        role.name, role.password
+    )))
+    .execute(admin)
+    .await
+    .map_err(|e| format!("creating the owner role: {e}"))?;
+    if let Ok(mut roles) = MADE_ROLES.lock() {
+        roles.push(role.name.clone());
+    }
+    Ok(role)
 }
 
 extern "C" fn drop_template_at_exit() {
@@ -344,6 +511,7 @@ extern "C" fn drop_template_at_exit() {
     };
     let admin_url = shared.admin_url.clone();
     let template = shared.template.clone();
+    let roles = MADE_ROLES.lock().map(|r| r.clone()).unwrap_or_default();
     let _ = std::thread::spawn(move || {
         block_on(async move {
             let admin = admin_pool(&admin_url).await;
@@ -352,6 +520,15 @@ extern "C" fn drop_template_at_exit() {
             )))
             .execute(&admin)
             .await;
+            // Operators first, then the owner (who made the group roles,
+            // which other test runs on this server may still use).
+            for role in roles.iter().rev() {
+                let _ = sqlx::raw_sql(AssertSqlSafe(format!(
+                    "drop owned by \"{role}\"; drop role if exists \"{role}\""
+                )))
+                .execute(&admin)
+                .await;
+            }
         })
     })
     .join();
