@@ -1345,6 +1345,8 @@ begin
     for f in select * from (values
         ('creditdesk.whoami()', null),
         ('creditdesk.find_gift_card(text[])', null),
+        -- called by the creditdesk.gift_cards view, as the one who reads it
+        ('creditdesk.mask_code(text)', null),
         ('creditdesk.adjust_credits(integer, integer, text, text, text)', 'credits.adjust'),
         ('creditdesk.create_coupon(text, text, text, numeric, integer, timestamptz, timestamptz, boolean, text)', 'coupon.create'),
         ('creditdesk.deactivate_coupon(integer, text, text)', 'coupon.deactivate'),

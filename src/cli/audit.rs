@@ -1,17 +1,41 @@
-//! `creditdesk audit`
+//! `creditdesk audit [--actor ...]`, `audit verify [--digest SEQ:HASH]`,
+//! `audit digest`.
 
-use clap::Args;
+use clap::{Args, Subcommand};
 
 use super::context::{Ctx, opt, when};
 use super::output::{self, Table};
-use crate::db::audit::{self, AuditFilter};
+use crate::db::audit::{self, AuditFilter, Digest};
 use crate::domain::amounts::parse_time;
 use crate::domain::text::check_free_text;
 use crate::error::Result;
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct AuditArgs {
-    /// Only changes by this operator
+    #[command(subcommand)]
+    cmd: Option<AuditCmd>,
+    #[command(flatten)]
+    list: ListArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCmd {
+    /// Recompute the hash chain: exit 3 naming the first row that was
+    /// changed, removed or inserted out of order
+    Verify {
+        /// A digest saved earlier (`audit digest`): also catches rows cut off
+        /// the end
+        #[arg(long)]
+        digest: Option<String>,
+    },
+    /// Print the head of the chain as SEQ:HASH, to keep outside the database
+    Digest,
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// Only changes by this operator (the name given, or the login)
     #[arg(long)]
     actor: Option<String>,
     /// Only this action (e.g. credits.adjust) or area (e.g. coupon)
@@ -20,11 +44,59 @@ pub struct AuditArgs {
     /// Only changes at or after this time (RFC 3339, "2026-01-02" or "2026-01-02 15:04")
     #[arg(long)]
     since: Option<String>,
+    /// Only changes before this time
+    #[arg(long)]
+    until: Option<String>,
     #[arg(long, default_value_t = 100)]
     limit: i64,
 }
 
 pub async fn run(ctx: &Ctx, args: &AuditArgs) -> Result<()> {
+    match &args.cmd {
+        Some(AuditCmd::Verify { digest }) => verify(ctx, digest.as_deref()).await,
+        Some(AuditCmd::Digest) => {
+            let head = audit::digest(&ctx.db).await?;
+            let text = match &head {
+                Some(d) => d.to_string(),
+                None => "the audit log is empty".to_owned(),
+            };
+            output::record(ctx.format, &head, &text)
+        }
+        None => list(ctx, &args.list).await,
+    }
+}
+
+async fn verify(ctx: &Ctx, digest: Option<&str>) -> Result<()> {
+    let saved = digest.map(Digest::parse).transpose()?;
+    let v = audit::verify(&ctx.db, saved.as_ref()).await?;
+    let text = match (&v.first_bad, &v.head) {
+        (Some(bad), _) => format!(
+            "the audit log was altered: row {} ({}): {}",
+            bad.seq,
+            bad.id
+                .map_or_else(|| "gone".to_owned(), |id| format!("id {id}")),
+            bad.problem
+        ),
+        (None, Some(head)) => {
+            let against = saved
+                .as_ref()
+                .map(|d| format!(", and holds the saved digest's row {}", d.seq))
+                .unwrap_or_default();
+            format!(
+                "the audit log is intact: {} rows, each following the one before{against}; head {head}",
+                v.rows
+            )
+        }
+        (None, None) => "the audit log is empty".to_owned(),
+    };
+    output::record(ctx.format, &v, &text)?;
+    match audit::broken(&v) {
+        Some(refusal) => Err(refusal.into()),
+        None => Ok(()),
+    }
+}
+
+async fn list(ctx: &Ctx, args: &ListArgs) -> Result<()> {
     let filter = AuditFilter {
         actor: args
             .actor
@@ -41,19 +113,24 @@ pub async fn run(ctx: &Ctx, args: &AuditArgs) -> Result<()> {
             .as_deref()
             .map(|s| parse_time("since", s, ctx.now))
             .transpose()?,
-        until: None,
+        until: args
+            .until
+            .as_deref()
+            .map(|s| parse_time("until", s, ctx.now))
+            .transpose()?,
         before_id: None,
         limit: args.limit.clamp(1, 10_000),
     };
     let entries = audit::list(&ctx.db, &filter).await?;
     let mut table = Table::new(&[
-        "id", "when", "actor", "action", "entity", "reason", "details",
+        "seq", "when", "operator", "login", "action", "entity", "reason", "details",
     ]);
     for e in &entries {
         table.row(vec![
-            e.id.to_string(),
+            e.seq.to_string(),
             when(e.created_at),
             e.actor.clone(),
+            e.login.clone(),
             e.action.clone(),
             format!("{} {}", e.entity_type, opt(&e.entity_id)),
             opt(&e.reason),

@@ -15,18 +15,16 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// Connects, reads who is connected (refusing a database without the
+    /// schema, or a login that is no operator), and settles the operator
+    /// name: the one given, else the login.
     pub async fn open(cli: &super::Cli) -> Result<Self> {
-        // Resolve the operator before connecting: bad input fails fast.
-        let operator = super::operator(cli)?;
-        let format = if cli.json {
-            Format::Json
-        } else if cli.csv {
-            Format::Csv
-        } else {
-            Format::Table
-        };
+        // The name given is checked before connecting: bad input fails fast.
+        let claimed = super::claimed_operator(cli)?;
+        let format = super::format(cli);
         // Enough connections for a command; the console asks for more.
-        let db = super::connect(cli, 4).await?;
+        let db = super::connect(cli, 4).await?.with_session().await?;
+        let operator = super::operator_of(claimed, &db)?;
         Ok(Self {
             db,
             operator,

@@ -94,12 +94,14 @@ async fn prepare_and_open_console(cli: &Cli, server: &LocalServer, args: &DemoAr
             .await
             .map_err(|e| Error::Infrastructure(format!("waiting for Ctrl-C: {e}")));
     }
-    let config = crate::tui::ConsoleConfig {
-        target: Target::parse(&url)?,
-        operator: super::operator(cli)?,
-        read_only: cli.read_only,
-        env_label: Some(cli.env_label.clone().unwrap_or_else(|| "DEMO".to_owned())),
-    };
-    let db = config.target.connect(super::mode(cli), 8).await?;
+    let claimed = super::claimed_operator(cli)?;
+    let target = Target::parse(&url)?;
+    let db = target
+        .connect(super::mode(cli), 8)
+        .await?
+        .with_session()
+        .await?;
+    let mut config = super::console_config(cli, target, claimed, &db)?;
+    config.env_label = Some(cli.env_label.clone().unwrap_or_else(|| "DEMO".to_owned()));
     crate::tui::run(db, config).await
 }

@@ -1,5 +1,6 @@
 //! The command line: parsing and the subcommands, each a thin face over `db`.
 
+mod approvals;
 mod audit;
 mod batches;
 mod context;
@@ -8,6 +9,7 @@ mod credits;
 mod demo;
 mod gift_cards;
 mod install;
+mod operators;
 pub mod output;
 mod users;
 
@@ -88,8 +90,18 @@ pub enum Command {
     /// Photo-generation batches: find stuck or failed ones, fail and refund
     #[command(subcommand)]
     Batches(batches::BatchesCmd),
-    /// The audit log of changes made with this tool, newest first
+    /// The audit log of changes made with this tool, newest first; `audit
+    /// verify` proves it unaltered
     Audit(audit::AuditArgs),
+    /// Changes waiting for a second person: list, show, approve, reject
+    #[command(subcommand)]
+    Approvals(approvals::ApprovalsCmd),
+    /// Operators' logins and their groups (admins)
+    #[command(subcommand)]
+    Operators(operators::OperatorsCmd),
+    /// Approval thresholds (admins change them)
+    #[command(subcommand)]
+    Settings(operators::SettingsCmd),
 }
 
 /// Runs the parsed command line; the caller prints the error and exits with its code.
@@ -116,12 +128,17 @@ pub async fn run(cli: Cli) -> Result<()> {
         Some(Command::Users(cmd)) => users::run(&Ctx::open(&cli).await?, cmd).await,
         Some(Command::Credits(cmd)) => credits::run(&Ctx::open(&cli).await?, cmd).await,
         Some(Command::Audit(args)) => audit::run(&Ctx::open(&cli).await?, args).await,
+        Some(Command::Approvals(cmd)) => approvals::run(&Ctx::open(&cli).await?, cmd).await,
+        Some(Command::Operators(cmd)) => operators::run(&Ctx::open(&cli).await?, cmd).await,
+        Some(Command::Settings(cmd)) => operators::settings(&Ctx::open(&cli).await?, cmd).await,
         Some(Command::Coupons(cmd)) => coupons::run(&Ctx::open(&cli).await?, cmd).await,
         Some(Command::GiftCards(cmd)) => gift_cards::run(&Ctx::open(&cli).await?, cmd).await,
         Some(Command::Batches(cmd)) => batches::run(&Ctx::open(&cli).await?, cmd).await,
         None => {
-            let config = console_config(&cli)?;
-            let db = config.target.connect(mode(&cli), 8).await?;
+            let claimed = claimed_operator(&cli)?;
+            let target = target(&cli)?;
+            let db = target.connect(mode(&cli), 8).await?.with_session().await?;
+            let config = console_config(&cli, target, claimed, &db)?;
             crate::tui::run(db, config).await
         }
     }
@@ -155,43 +172,40 @@ async fn seed(pool: &sqlx::PgPool, users: u32) -> Result<()> {
     Ok(())
 }
 
-/// The console's settings from the command line.
-fn console_config(cli: &Cli) -> Result<crate::tui::ConsoleConfig> {
+/// The console's settings from the command line and the session.
+fn console_config(
+    cli: &Cli,
+    target: Target,
+    claimed: Option<Operator>,
+    db: &db::Db,
+) -> Result<crate::tui::ConsoleConfig> {
     Ok(crate::tui::ConsoleConfig {
-        target: target(cli)?,
-        operator: operator(cli)?,
+        target,
+        operator: operator_of(claimed, db)?,
         read_only: cli.read_only,
         env_label: cli.env_label.clone(),
     })
 }
 
-/// `--operator` or `CREDITDESK_OPERATOR` (clap reads both), else the login
-/// name, which root shells over SSH don't always export.
-fn operator(cli: &Cli) -> Result<Operator> {
-    let name = match &cli.operator {
-        Some(name) => name.clone(),
-        None => ["USER", "LOGNAME"]
-            .iter()
-            .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
-            .or_else(login_name_of_uid)
-            .unwrap_or_default(),
-    };
-    Ok(Operator::parse(&name)?)
+/// The operator name given with `--operator` or `CREDITDESK_OPERATOR`
+/// (clap reads both), if any.
+fn claimed_operator(cli: &Cli) -> Result<Option<Operator>> {
+    Ok(cli.operator.as_deref().map(Operator::parse).transpose()?)
 }
 
-fn login_name_of_uid() -> Option<String> {
-    // SAFETY: getpwuid returns a pointer to static storage or null; we copy
-    // the name out before any other call could overwrite it.
-    unsafe {
-        let pw = libc::getpwuid(libc::getuid());
-        if pw.is_null() || (*pw).pw_name.is_null() {
-            return None;
-        }
-        std::ffi::CStr::from_ptr((*pw).pw_name)
-            .to_str()
-            .ok()
-            .map(str::to_owned)
+/// The name recorded as `actor`: the one given, else the database login
+/// (which the audit log records in any case).
+fn operator_of(claimed: Option<Operator>, db: &db::Db) -> Result<Operator> {
+    if let Some(o) = claimed {
+        return Ok(o);
     }
+    let login = db.session().map(|s| s.login.as_str()).unwrap_or_default();
+    Operator::parse(login).map_err(|_| {
+        Error::invalid(
+            "operator",
+            "your database login can't be recorded as an operator name: give one with --operator",
+        )
+    })
 }
 
 fn target(cli: &Cli) -> Result<Target> {

@@ -11,6 +11,7 @@ pub mod gift_cards;
 pub mod handle;
 pub mod install;
 pub mod migrate;
+pub mod operators;
 mod refusals;
 pub mod seed;
 pub mod session;
