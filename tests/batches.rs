@@ -6,6 +6,7 @@ use creditdesk::db::batches::{self, BatchFilter, Refund};
 use creditdesk::db::{Db, credits};
 use creditdesk::domain::Refusal;
 use creditdesk::domain::ledger::BatchStatus;
+use creditdesk::domain::role::Group;
 use creditdesk::domain::text::Reason;
 use creditdesk::domain::user_ref::UserRef;
 use creditdesk::error::Error;
@@ -605,11 +606,12 @@ async fn an_already_failed_batch_can_still_be_refunded_once() {
 #[tokio::test]
 async fn twenty_operators_failing_one_batch_refund_it_once() {
     let db = TestDb::new().await;
+    let ops = db.logins(Group::Oncall, 4).await;
     let f = fixture(&db.pool).await;
     let before = balance(&db.pool, f.ana).await;
     let tasks: Vec<_> = (0..20)
         .map(|i| {
-            let pool = db.tool.clone();
+            let pool = ops.next();
             let refund = if i % 2 == 0 {
                 Refund::All
             } else {
@@ -654,6 +656,7 @@ async fn twenty_operators_failing_one_batch_refund_it_once() {
 #[tokio::test]
 async fn refunds_of_many_batches_of_one_user_at_once_all_land() {
     let db = TestDb::new().await;
+    let ops = db.logins(Group::Oncall, 4).await;
     let f = fixture(&db.pool).await;
     let mut ids = Vec::new();
     for _ in 0..20 {
@@ -665,7 +668,7 @@ async fn refunds_of_many_batches_of_one_user_at_once_all_land() {
     let tasks: Vec<_> = ids
         .into_iter()
         .map(|id| {
-            let pool = db.tool.clone();
+            let pool = ops.next();
             tokio::spawn(async move {
                 batches::fail(&pool, &operator(), id, &reason("sweep"), Refund::All).await
             })

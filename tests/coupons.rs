@@ -10,6 +10,7 @@ use creditdesk::db::{audit, credits};
 use creditdesk::domain::Refusal;
 use creditdesk::domain::codes::CouponCode;
 use creditdesk::domain::coupon::{DiscountType, NewCoupon};
+use creditdesk::domain::role::Group;
 use creditdesk::domain::user_ref::UserRef;
 use creditdesk::error::Error;
 use creditdesk::testing::{
@@ -215,6 +216,7 @@ async fn create_show_list_and_deactivate_with_audit() {
 #[tokio::test]
 async fn a_code_that_differs_only_by_case_dashes_or_spaces_is_a_duplicate() {
     let db = TestDb::new().await;
+    let ops = db.logins(Group::Support, 4).await;
     coupons::create(
         &db.tool,
         &operator(),
@@ -253,7 +255,7 @@ async fn a_code_that_differs_only_by_case_dashes_or_spaces_is_a_duplicate() {
     // Ten operators creating the same code at once: exactly one wins.
     let tasks: Vec<_> = (0..10)
         .map(|i| {
-            let pool = db.tool.clone();
+            let pool = ops.next();
             tokio::spawn(async move {
                 let code = if i % 2 == 0 { "RACE-1" } else { "race1" };
                 coupons::create(&pool, &operator(), credits_coupon(code, "5", None)).await
@@ -439,6 +441,7 @@ async fn redeeming_a_credits_coupon_awards_its_credits() {
 #[tokio::test]
 async fn redemption_refusals_write_nothing() {
     let db = TestDb::new().await;
+    let ops = db.logins(Group::Support, 4).await;
     let ana = user_with_credits(&db.tool, "ana@example.com", 0).await;
     let bo = user_with_credits(&db.tool, "bo@example.com", 0).await;
     let now = Utc::now();
@@ -473,7 +476,7 @@ async fn redemption_refusals_write_nothing() {
         .expect("ana's first");
     let before = footprint(&db.pool).await;
     let redeem = |code: &'static str, user: UserRef| {
-        let pool = db.tool.clone();
+        let pool = ops.next();
         async move { coupons::redeem(&pool, &operator(), code, &user).await }
     };
     let ana_ref = || UserRef::Id(ana);
@@ -568,6 +571,7 @@ async fn a_stored_value_outside_the_rules_is_not_paid_out() {
 #[tokio::test]
 async fn many_redemptions_at_once_never_pass_max_uses() {
     let db = TestDb::new().await;
+    let ops = db.logins(Group::Support, 4).await;
     let k = 5;
     let c = coupons::create(&db.tool, &operator(), credits_coupon("RUSH", "20", Some(k)))
         .await
@@ -579,7 +583,7 @@ async fn many_redemptions_at_once_never_pass_max_uses() {
     let tasks: Vec<_> = users
         .iter()
         .map(|&id| {
-            let pool = db.tool.clone();
+            let pool = ops.next();
             tokio::spawn(async move {
                 coupons::redeem(&pool, &operator(), "rush", &UserRef::Id(id)).await
             })
@@ -637,7 +641,7 @@ async fn many_redemptions_at_once_never_pass_max_uses() {
     let who = users[0];
     let tasks: Vec<_> = (0..10)
         .map(|_| {
-            let pool = db.tool.clone();
+            let pool = ops.next();
             tokio::spawn(async move {
                 coupons::redeem(&pool, &operator(), "OPEN", &UserRef::Id(who)).await
             })

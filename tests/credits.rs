@@ -4,6 +4,7 @@
 use creditdesk::db::credits::{self, Cursor, HistoryQuery};
 use creditdesk::db::{audit, users};
 use creditdesk::domain::Refusal;
+use creditdesk::domain::role::Group;
 use creditdesk::domain::user_ref::UserRef;
 use creditdesk::error::Error;
 use creditdesk::testing::{
@@ -122,6 +123,7 @@ async fn adjust_refuses_below_zero_unknown_users_and_zero_writing_nothing() {
 #[tokio::test]
 async fn the_same_idempotency_key_books_once_and_answers_the_same() {
     let db = TestDb::new().await;
+    let ops = db.logins(Group::Support, 4).await;
     let id = user_with_credits(&db.tool, "cy@example.com", 0).await;
     let user = UserRef::Id(id);
     let first = credits::adjust(
@@ -174,7 +176,7 @@ async fn the_same_idempotency_key_books_once_and_answers_the_same() {
     // Many at once with one key (a key pressed twice, a retried command).
     let tasks: Vec<_> = (0..16)
         .map(|_| {
-            let pool = db.tool.clone();
+            let pool = ops.next();
             tokio::spawn(async move {
                 credits::adjust(
                     &pool,
@@ -209,11 +211,12 @@ async fn the_same_idempotency_key_books_once_and_answers_the_same() {
 #[tokio::test]
 async fn concurrent_adjustments_neither_lose_nor_overdraw() {
     let db = TestDb::new().await;
+    let ops = db.logins(Group::Support, 4).await;
     let id = user_with_credits(&db.tool, "dee@example.com", 0).await;
     let n = 200;
     let tasks: Vec<_> = (0..n)
         .map(|_| {
-            let pool = db.tool.clone();
+            let pool = ops.next();
             tokio::spawn(async move {
                 credits::adjust(&pool, &operator(), &UserRef::Id(id), 1, &reason("+1"), None)
                     .await
@@ -232,7 +235,7 @@ async fn concurrent_adjustments_neither_lose_nor_overdraw() {
     // 300 debits of 1 against a balance of 200: exactly 200 succeed.
     let tasks: Vec<_> = (0..300)
         .map(|_| {
-            let pool = db.tool.clone();
+            let pool = ops.next();
             tokio::spawn(async move {
                 credits::adjust(
                     &pool,

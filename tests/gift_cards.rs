@@ -13,6 +13,7 @@ use creditdesk::db::{Db, Mode, Target, credits};
 use creditdesk::domain::Refusal;
 use creditdesk::domain::codes::{GiftCardCode, lookup_key};
 use creditdesk::domain::gift_card::GiftCardStatus;
+use creditdesk::domain::role::Group;
 use creditdesk::domain::user_ref::UserRef;
 use creditdesk::error::Error;
 use creditdesk::testing::{
@@ -316,6 +317,7 @@ async fn lists_and_show_mask_codes_and_filter() {
 #[tokio::test]
 async fn status_filter_uses_the_status_as_shown() {
     let db = TestDb::new().await;
+    let ops = db.logins(Group::Admin, 4).await;
     let fresh = issue_one(&db.tool, 5).await;
     let stale = issue_one(&db.tool, 5).await;
     let revoked = issue_one(&db.tool, 5).await;
@@ -329,7 +331,7 @@ async fn status_filter_uses_the_status_as_shown() {
         .await
         .expect("revoke");
     let ids = |status| {
-        let pool = db.tool.clone();
+        let pool = ops.next();
         async move {
             gift_cards::list(
                 &pool,
@@ -627,6 +629,7 @@ async fn redeem_refusals_write_nothing() {
 #[tokio::test]
 async fn one_card_redeemed_by_twenty_connections_at_once_pays_once() {
     let db = TestDb::new().await;
+    let ops = db.logins(Group::Admin, 4).await;
     let mut users = Vec::new();
     for i in 0..10 {
         users.push(user(&db.pool, &format!("u{i}@example.com")).await);
@@ -634,7 +637,7 @@ async fn one_card_redeemed_by_twenty_connections_at_once_pays_once() {
     let card = issue_one(&db.tool, 75).await;
     let mut tasks = Vec::new();
     for i in 0..20 {
-        let pool = db.tool.clone();
+        let pool = ops.next();
         let code = card.code.clone();
         // Half the tasks for ten different users, half for the same one.
         let who = UserRef::Id(if i % 2 == 0 { users[i / 2] } else { users[0] });
@@ -683,11 +686,12 @@ async fn one_card_redeemed_by_twenty_connections_at_once_pays_once() {
 #[tokio::test]
 async fn racing_revocations_and_redemptions_end_in_exactly_one_state() {
     let db = TestDb::new().await;
+    let ops = db.logins(Group::Admin, 4).await;
     let uid = user(&db.pool, "race@example.com").await;
     let card = issue_one(&db.tool, 30).await;
     let mut tasks = Vec::new();
     for i in 0..20 {
-        let pool = db.tool.clone();
+        let pool = ops.next();
         let code = card.code.clone();
         tasks.push(tokio::spawn(async move {
             if i % 2 == 0 {

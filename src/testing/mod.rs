@@ -78,6 +78,20 @@ pub struct TestDb {
     name: String,
 }
 
+/// Several operators' logins ([`TestDb::logins`]).
+pub struct Logins {
+    dbs: Vec<Db>,
+    next: AtomicU32,
+}
+
+impl Logins {
+    /// The next login's connection, round robin.
+    pub fn next(&self) -> Db {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) as usize;
+        self.dbs[i % self.dbs.len()].clone()
+    }
+}
+
 /// An operator's own login in one creditdesk group, on one test database.
 pub struct Login {
     pub name: String,
@@ -171,6 +185,19 @@ impl TestDb {
             url,
             db,
             raw,
+        }
+    }
+
+    /// `n` logins in `group`, handed out in turn: several operators acting
+    /// at once, each with their own connection pool.
+    pub async fn logins(&self, group: Group, n: usize) -> Logins {
+        let mut dbs = Vec::with_capacity(n);
+        for _ in 0..n {
+            dbs.push(self.login(group).await.db);
+        }
+        Logins {
+            dbs,
+            next: AtomicU32::new(0),
         }
     }
 
@@ -369,13 +396,16 @@ pub struct CliRun {
 ///
 /// Only an integration test knows where cargo built the binary, so it passes
 /// `env!("CARGO_BIN_EXE_creditdesk")`, usually from a one-line wrapper.
+/// An empty `operator` gives none: the login is the operator.
 pub fn run_cli(bin: &str, url: &str, operator: &str, args: &[&str]) -> CliRun {
-    let out = Command::new(bin)
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("CREDITDESK_OPERATOR", operator)
-        .output()
-        .expect("run creditdesk");
+    let mut cmd = Command::new(bin);
+    cmd.args(args).env("DATABASE_URL", url);
+    if operator.is_empty() {
+        cmd.env_remove("CREDITDESK_OPERATOR");
+    } else {
+        cmd.env("CREDITDESK_OPERATOR", operator);
+    }
+    let out = cmd.output().expect("run creditdesk");
     CliRun {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
