@@ -196,7 +196,19 @@ fn login_name_of_uid() -> Option<String> {
 }
 
 fn target(cli: &Cli) -> Result<Target> {
-    Target::parse(cli.database_url.as_deref().unwrap_or(""))
+    use crate::db::conninfo::{LOCATION_VARS, Sys, System};
+    let spec = cli.database_url.as_deref().unwrap_or("").trim();
+    if spec.is_empty() && !LOCATION_VARS.iter().any(|v| System.var(v).is_some()) {
+        return Err(Error::invalid(
+            "database-url",
+            "no database given: set DATABASE_URL, pass --database-url, or set PGHOST or PGSERVICE",
+        ));
+    }
+    let target = Target::parse(spec)?.named_for(&operator(cli)?);
+    for warning in target.warnings() {
+        eprintln!("creditdesk: warning: {warning}");
+    }
+    Ok(target)
 }
 
 /// How the command line asks the connection to be used.
