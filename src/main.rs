@@ -36,8 +36,8 @@ fn main() {
             std::process::exit(exit_code::INFRASTRUCTURE);
         }
     };
-    if let Err(e) = runtime.block_on(cli::run(cli)) {
-        eprintln!("creditdesk: {e}");
-        std::process::exit(e.exit_code());
-    }
+    let code = runtime.block_on(cli::main(cli));
+    // Drop the runtime (and with it the pools) before exiting.
+    drop(runtime);
+    std::process::exit(code);
 }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::output::Format;
+use super::settings::Settings;
 use crate::db::Db;
 use crate::domain::operator::Operator;
 use crate::error::Result;
@@ -15,22 +16,13 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub async fn open(cli: &super::Cli) -> Result<Self> {
-        // Resolve the operator before connecting: bad input fails fast.
-        let operator = super::operator(cli)?;
-        let format = if cli.json {
-            Format::Json
-        } else if cli.csv {
-            Format::Csv
-        } else {
-            Format::Table
-        };
+    pub async fn open(cli: &super::Cli, settings: &Settings) -> Result<Self> {
         // Enough connections for a command; the console asks for more.
-        let db = super::connect(cli, 4).await?;
+        let db = settings.target.connect(settings.mode, 4).await?;
         Ok(Self {
             db,
-            operator,
-            format,
+            operator: settings.operator.clone(),
+            format: super::output_format(cli),
             now: Utc::now(),
         })
     }

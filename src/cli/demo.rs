@@ -94,12 +94,20 @@ async fn prepare_and_open_console(cli: &Cli, server: &LocalServer, args: &DemoAr
             .await
             .map_err(|e| Error::Infrastructure(format!("waiting for Ctrl-C: {e}")));
     }
+    let flags = &cli.global;
+    let operator = super::settings::operator(flags, None, &crate::db::conninfo::System)?;
     let config = crate::tui::ConsoleConfig {
-        target: Target::parse(&url)?,
-        operator: super::operator(cli)?,
-        read_only: cli.read_only,
-        env_label: Some(cli.env_label.clone().unwrap_or_else(|| "DEMO".to_owned())),
+        target: Target::parse(&url)?.named_for(&operator),
+        operator,
+        read_only: flags.read_only,
+        env_label: Some(flags.env_label.clone().unwrap_or_else(|| "DEMO".to_owned())),
+        frame_colour: None,
+        confirm_first_change: false,
     };
-    let db = config.target.connect(super::mode(cli), 8).await?;
+    let mode = db::Mode {
+        read_only: flags.read_only,
+        ..db::Mode::default()
+    };
+    let db = config.target.connect(mode, 8).await?;
     crate::tui::run(db, config).await
 }

@@ -8,14 +8,20 @@ mod credits;
 mod demo;
 mod gift_cards;
 pub mod output;
+pub mod profile;
+pub mod settings;
 mod users;
 
 use clap::{Parser, Subcommand};
 
-use crate::db::{self, Target};
-use crate::domain::operator::Operator;
+use crate::db;
+use crate::db::conninfo::System;
+use crate::domain::Refusal;
 use crate::error::{Error, Result};
 use context::Ctx;
+use output::{Format, Table};
+use profile::Config;
+use settings::{GlobalArgs, Settings};
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -29,17 +35,8 @@ Nothing is written when a command fails.";
 #[derive(Debug, Parser)]
 #[command(name = "creditdesk", version, about = "Back-office console for the photo app's credits: coupons, gift cards, ledger and generation batches.", after_help = AFTER_HELP)]
 pub struct Cli {
-    /// PostgreSQL URL, e.g. postgres://user:pass@host:5432/db?sslmode=verify-full
-    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
-    pub database_url: Option<String>,
-
-    /// Who is making changes, recorded on every change (default: your login name)
-    #[arg(long, env = "CREDITDESK_OPERATOR", global = true)]
-    pub operator: Option<String>,
-
-    /// Make the database session itself read-only: every change is refused
-    #[arg(long, global = true)]
-    pub read_only: bool,
+    #[command(flatten)]
+    pub global: GlobalArgs,
 
     /// Print the records as JSON
     #[arg(long, global = true, conflicts_with = "csv")]
@@ -48,10 +45,6 @@ pub struct Cli {
     /// Print lists as CSV
     #[arg(long, global = true)]
     pub csv: bool,
-
-    /// A label for the environment shown in the console, e.g. PRODUCTION
-    #[arg(long, env = "CREDITDESK_ENV_LABEL", global = true)]
-    pub env_label: Option<String>,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -86,14 +79,40 @@ pub enum Command {
     Batches(batches::BatchesCmd),
     /// The audit log of changes made with this tool, newest first
     Audit(audit::AuditArgs),
+    /// The profiles of the config file (passwords never shown)
+    #[command(after_help = profile::HELP)]
+    Profiles,
 }
 
-/// Runs the parsed command line; the caller prints the error and exits with its code.
-pub async fn run(cli: Cli) -> Result<()> {
-    match &cli.command {
-        Some(Command::Demo(args)) => demo::run(&cli, args).await,
+/// Runs the parsed command line, prints any error as one line on stderr,
+/// and returns the exit code.
+pub async fn main(cli: Cli) -> i32 {
+    let mut hint = None;
+    match run(&cli, &mut hint).await {
+        Ok(()) => 0,
+        Err(e) => {
+            match hint.filter(|_| matches!(e, Error::Refused(Refusal::ReadOnly))) {
+                Some(hint) => eprintln!("creditdesk: {e} ({hint})"),
+                None => eprintln!("creditdesk: {e}"),
+            }
+            e.exit_code()
+        }
+    }
+}
+
+/// Runs the command; `hint` says what a read-only refusal should add.
+async fn run(cli: &Cli, hint: &mut Option<String>) -> Result<()> {
+    let command = match &cli.command {
+        Some(Command::Demo(args)) => return demo::run(cli, args).await,
+        Some(Command::Profiles) => return profiles(cli),
+        other => other,
+    };
+    let settings = settings(cli)?;
+    *hint = settings.read_only_hint();
+    match command {
+        Some(Command::Demo(_) | Command::Profiles) => Ok(()),
         Some(Command::Migrate) => {
-            let db = connect(&cli, 2).await?;
+            let db = settings.target.connect(settings.mode, 2).await?;
             let applied = db::migrate(db.pool()).await?;
             if applied.is_empty() {
                 println!("the schema is up to date: nothing to apply");
@@ -106,7 +125,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::Seed { users }) => {
-            let db = connect(&cli, 2).await?;
+            let db = settings.target.connect(settings.mode, 2).await?;
             // An empty database is the expected input: give it the schema.
             let applied = db::migrate(db.pool()).await?;
             if !applied.is_empty() {
@@ -114,17 +133,89 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             seed(db.pool(), *users).await
         }
-        Some(Command::Users(cmd)) => users::run(&Ctx::open(&cli).await?, cmd).await,
-        Some(Command::Credits(cmd)) => credits::run(&Ctx::open(&cli).await?, cmd).await,
-        Some(Command::Audit(args)) => audit::run(&Ctx::open(&cli).await?, args).await,
-        Some(Command::Coupons(cmd)) => coupons::run(&Ctx::open(&cli).await?, cmd).await,
-        Some(Command::GiftCards(cmd)) => gift_cards::run(&Ctx::open(&cli).await?, cmd).await,
-        Some(Command::Batches(cmd)) => batches::run(&Ctx::open(&cli).await?, cmd).await,
-        None => {
-            let config = console_config(&cli)?;
-            let db = config.target.connect(mode(&cli), 8).await?;
-            crate::tui::run(db, config).await
+        Some(Command::Users(cmd)) => users::run(&Ctx::open(cli, &settings).await?, cmd).await,
+        Some(Command::Credits(cmd)) => credits::run(&Ctx::open(cli, &settings).await?, cmd).await,
+        Some(Command::Audit(args)) => audit::run(&Ctx::open(cli, &settings).await?, args).await,
+        Some(Command::Coupons(cmd)) => coupons::run(&Ctx::open(cli, &settings).await?, cmd).await,
+        Some(Command::GiftCards(cmd)) => {
+            gift_cards::run(&Ctx::open(cli, &settings).await?, cmd).await
         }
+        Some(Command::Batches(cmd)) => batches::run(&Ctx::open(cli, &settings).await?, cmd).await,
+        None => {
+            let db = settings.target.connect(settings.mode, 8).await?;
+            crate::tui::run(db, console_config(settings)).await
+        }
+    }
+}
+
+/// The global options resolved, their warnings printed.
+fn settings(cli: &Cli) -> Result<Settings> {
+    let settings = Settings::resolve(&cli.global, &System)?;
+    for warning in &settings.warnings {
+        eprintln!("creditdesk: warning: {warning}");
+    }
+    Ok(settings)
+}
+
+/// `creditdesk profiles`
+fn profiles(cli: &Cli) -> Result<()> {
+    let Some(config) = Config::load(cli.global.config.as_deref(), &System)? else {
+        let place = profile::config_path(None, &System)
+            .map(|(p, _)| p.display().to_string())
+            .unwrap_or_default();
+        eprintln!("no config file at {place}: profiles go there (see creditdesk profiles --help)");
+        return output::list(
+            output_format(cli),
+            &Vec::<profile::Listed>::new(),
+            &Table::new(&[]),
+        );
+    };
+    if let Some(warning) = config.permission_warning(&System) {
+        eprintln!("creditdesk: warning: {warning}");
+    }
+    let listed = config.listed();
+    let yes_no = |v: Option<bool>| match v {
+        Some(true) => "yes".to_owned(),
+        Some(false) => "no".to_owned(),
+        None => String::new(),
+    };
+    let mut table = Table::new(&[
+        "profile",
+        "env",
+        "read-only",
+        "pooler",
+        "operator",
+        "connection",
+        "replica",
+        "problem",
+    ]);
+    for p in &listed {
+        let name = if p.default {
+            format!("{} (default)", p.name)
+        } else {
+            p.name.clone()
+        };
+        table.row(vec![
+            name,
+            p.env.clone().unwrap_or_default(),
+            yes_no(p.read_only),
+            yes_no(p.pooler),
+            p.operator.clone().unwrap_or_default(),
+            p.connection.clone(),
+            p.replica.clone().unwrap_or_default(),
+            p.error.clone().unwrap_or_default(),
+        ]);
+    }
+    output::list(output_format(cli), &listed, &table)
+}
+
+fn output_format(cli: &Cli) -> Format {
+    if cli.json {
+        Format::Json
+    } else if cli.csv {
+        Format::Csv
+    } else {
+        Format::Table
     }
 }
 
@@ -156,69 +247,14 @@ async fn seed(pool: &sqlx::PgPool, users: u32) -> Result<()> {
     Ok(())
 }
 
-/// The console's settings from the command line.
-fn console_config(cli: &Cli) -> Result<crate::tui::ConsoleConfig> {
-    Ok(crate::tui::ConsoleConfig {
-        target: target(cli)?,
-        operator: operator(cli)?,
-        read_only: cli.read_only,
-        env_label: cli.env_label.clone(),
-    })
-}
-
-/// `--operator` or `CREDITDESK_OPERATOR` (clap reads both), else the login
-/// name, which root shells over SSH don't always export.
-fn operator(cli: &Cli) -> Result<Operator> {
-    let name = match &cli.operator {
-        Some(name) => name.clone(),
-        None => ["USER", "LOGNAME"]
-            .iter()
-            .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
-            .or_else(login_name_of_uid)
-            .unwrap_or_default(),
-    };
-    Ok(Operator::parse(&name)?)
-}
-
-fn login_name_of_uid() -> Option<String> {
-    // SAFETY: getpwuid returns a pointer to static storage or null; we copy
-    // the name out before any other call could overwrite it.
-    unsafe {
-        let pw = libc::getpwuid(libc::getuid());
-        if pw.is_null() || (*pw).pw_name.is_null() {
-            return None;
-        }
-        std::ffi::CStr::from_ptr((*pw).pw_name)
-            .to_str()
-            .ok()
-            .map(str::to_owned)
+/// The console's settings.
+fn console_config(settings: Settings) -> crate::tui::ConsoleConfig {
+    crate::tui::ConsoleConfig {
+        target: settings.target,
+        operator: settings.operator,
+        read_only: settings.mode.read_only,
+        env_label: settings.env_label,
+        frame_colour: settings.frame_colour,
+        confirm_first_change: settings.confirm_first_change,
     }
-}
-
-fn target(cli: &Cli) -> Result<Target> {
-    use crate::db::conninfo::{LOCATION_VARS, Sys, System};
-    let spec = cli.database_url.as_deref().unwrap_or("").trim();
-    if spec.is_empty() && !LOCATION_VARS.iter().any(|v| System.var(v).is_some()) {
-        return Err(Error::invalid(
-            "database-url",
-            "no database given: set DATABASE_URL, pass --database-url, or set PGHOST or PGSERVICE",
-        ));
-    }
-    let target = Target::parse(spec)?.named_for(&operator(cli)?);
-    for warning in target.warnings() {
-        eprintln!("creditdesk: warning: {warning}");
-    }
-    Ok(target)
-}
-
-/// How the command line asks the connection to be used.
-fn mode(cli: &Cli) -> db::Mode {
-    db::Mode {
-        read_only: cli.read_only,
-        ..db::Mode::default()
-    }
-}
-
-async fn connect(cli: &Cli, max_connections: u32) -> Result<db::Db> {
-    target(cli)?.connect(mode(cli), max_connections).await
 }

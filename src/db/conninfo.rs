@@ -995,7 +995,7 @@ pub(crate) mod fake {
 
     /// Variables, files (path -> (mode, text)) and sockets; home is
     /// /home/ana, the login name ana.
-    #[derive(Default)]
+    #[derive(Default, Clone)]
     pub struct Fake {
         vars: HashMap<&'static str, String>,
         files: HashMap<PathBuf, (u32, String)>,
