@@ -21,7 +21,10 @@ fn main() {
                 .collect();
             let message = paragraph.join(" ");
             let message = message.strip_prefix("error: ").unwrap_or(&message);
-            eprintln!("creditdesk: {message} (see --help)");
+            eprintln!(
+                "creditdesk: {} (see --help)",
+                creditdesk::domain::text::sanitize(message)
+            );
             std::process::exit(exit_code::INVALID_INPUT);
         }
     };

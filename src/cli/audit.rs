@@ -2,8 +2,8 @@
 
 use clap::Args;
 
-use super::context::{Ctx, opt, when};
-use super::output::{self, Table};
+use super::context::Ctx;
+use super::output::{self, Cell, Table, both, csv, human};
 use crate::db::audit::{self, AuditFilter};
 use crate::domain::amounts::parse_time;
 use crate::domain::text::check_free_text;
@@ -17,8 +17,9 @@ pub struct AuditArgs {
     /// Only this action (e.g. credits.adjust) or area (e.g. coupon)
     #[arg(long)]
     action: Option<String>,
-    /// Only changes at or after this time (RFC 3339, "2026-01-02" or "2026-01-02 15:04")
-    #[arg(long)]
+    /// Only changes at or after this time: 2026-01-02, "2026-01-02 15:04" (UTC),
+    /// RFC 3339, or relative: -7d (ago), -12h, now
+    #[arg(long, allow_hyphen_values = true)]
     since: Option<String>,
     #[arg(long, default_value_t = 100)]
     limit: i64,
@@ -45,18 +46,32 @@ pub async fn run(ctx: &Ctx, args: &AuditArgs) -> Result<()> {
         limit: args.limit.clamp(1, 10_000),
     };
     let entries = audit::list(&ctx.db, &filter).await?;
-    let mut table = Table::new(&[
-        "id", "when", "actor", "action", "entity", "reason", "details",
+    let mut table = Table::with(&[
+        both("id"),
+        both("when"),
+        both("actor"),
+        both("action"),
+        human("entity"),
+        csv("entity_type"),
+        csv("entity_id"),
+        both("reason"),
+        both("details"),
     ]);
     for e in &entries {
-        table.row(vec![
-            e.id.to_string(),
-            when(e.created_at),
-            e.actor.clone(),
-            e.action.clone(),
-            format!("{} {}", e.entity_type, opt(&e.entity_id)),
-            opt(&e.reason),
-            e.details.to_string(),
+        let entity = match &e.entity_id {
+            Some(id) => format!("{} {id}", e.entity_type),
+            None => e.entity_type.clone(),
+        };
+        table.row([
+            Cell::show(e.id),
+            Cell::Time(e.created_at),
+            Cell::from(e.actor.as_str()),
+            Cell::from(e.action.as_str()),
+            Cell::from(entity),
+            Cell::from(e.entity_type.as_str()),
+            Cell::opt(&e.entity_id),
+            Cell::opt(&e.reason),
+            Cell::show(&e.details),
         ]);
     }
     output::list(ctx.format, &entries, &table)

@@ -82,7 +82,7 @@ async fn prepare_and_open_console(cli: &Cli, server: &LocalServer, args: &DemoAr
         .await
         .map_err(db::infra)?;
     if !has_users {
-        super::seed(pool, args.users).await?;
+        super::seed(pool, args.users, None).await?;
     }
     pool.close().await;
     eprintln!("demo database running. Connect with:");

@@ -17,6 +17,7 @@ use clap::{Parser, Subcommand};
 use crate::db;
 use crate::db::conninfo::System;
 use crate::domain::Refusal;
+use crate::domain::text::sanitize;
 use crate::error::{Error, Result};
 use context::Ctx;
 use output::{Format, Table};
@@ -91,10 +92,12 @@ pub async fn main(cli: Cli) -> i32 {
     match run(&cli, &mut hint).await {
         Ok(()) => 0,
         Err(e) => {
-            match hint.filter(|_| matches!(e, Error::Refused(Refusal::ReadOnly))) {
-                Some(hint) => eprintln!("creditdesk: {e} ({hint})"),
-                None => eprintln!("creditdesk: {e}"),
-            }
+            // Database errors can quote what app users typed.
+            let message = match hint.filter(|_| matches!(e, Error::Refused(Refusal::ReadOnly))) {
+                Some(hint) => format!("{e} ({hint})"),
+                None => e.to_string(),
+            };
+            eprintln!("creditdesk: {}", sanitize(&message));
             e.exit_code()
         }
     }
@@ -102,6 +105,7 @@ pub async fn main(cli: Cli) -> i32 {
 
 /// Runs the command; `hint` says what a read-only refusal should add.
 async fn run(cli: &Cli, hint: &mut Option<String>) -> Result<()> {
+    check_format(cli)?;
     let command = match &cli.command {
         Some(Command::Demo(args)) => return demo::run(cli, args).await,
         Some(Command::Profiles) => return profiles(cli),
@@ -114,15 +118,19 @@ async fn run(cli: &Cli, hint: &mut Option<String>) -> Result<()> {
         Some(Command::Migrate) => {
             let db = settings.target.connect(settings.mode, 2).await?;
             let applied = db::migrate(db.pool()).await?;
-            if applied.is_empty() {
-                println!("the schema is up to date: nothing to apply");
+            let mut text = if applied.is_empty() {
+                "the schema is up to date: nothing to apply\n".to_owned()
             } else {
-                println!("applied {} migration(s):", applied.len());
-                for m in applied {
-                    println!("  {m}");
-                }
+                format!("applied {} migration(s):\n", applied.len())
+            };
+            for m in &applied {
+                text.push_str(&format!("  {m}\n"));
             }
-            Ok(())
+            output::record(
+                output_format(cli),
+                &serde_json::json!({ "applied": applied }),
+                &text,
+            )
         }
         Some(Command::Seed { users }) => {
             let db = settings.target.connect(settings.mode, 2).await?;
@@ -131,7 +139,7 @@ async fn run(cli: &Cli, hint: &mut Option<String>) -> Result<()> {
             if !applied.is_empty() {
                 eprintln!("applied {} migration(s) first", applied.len());
             }
-            seed(db.pool(), *users).await
+            seed(db.pool(), *users, Some(output_format(cli))).await
         }
         Some(Command::Users(cmd)) => users::run(&Ctx::open(cli, &settings).await?, cmd).await,
         Some(Command::Credits(cmd)) => credits::run(&Ctx::open(cli, &settings).await?, cmd).await,
@@ -152,7 +160,7 @@ async fn run(cli: &Cli, hint: &mut Option<String>) -> Result<()> {
 fn settings(cli: &Cli) -> Result<Settings> {
     let settings = Settings::resolve(&cli.global, &System)?;
     for warning in &settings.warnings {
-        eprintln!("creditdesk: warning: {warning}");
+        eprintln!("creditdesk: warning: {}", sanitize(warning));
     }
     Ok(settings)
 }
@@ -209,6 +217,32 @@ fn profiles(cli: &Cli) -> Result<()> {
     output::list(output_format(cli), &listed, &table)
 }
 
+/// `--csv` only where there is a list; neither it nor `--json` for the
+/// console, which draws on the terminal. Checked before anything runs.
+fn check_format(cli: &Cli) -> Result<()> {
+    let lists = match &cli.command {
+        None => {
+            if cli.json || cli.csv {
+                return Err(Error::invalid(
+                    "json",
+                    "--json and --csv are for commands: the console draws on the terminal",
+                ));
+            }
+            return Ok(());
+        }
+        Some(Command::Users(_) | Command::Audit(_) | Command::Profiles) => true,
+        Some(Command::Credits(c)) => c.prints_list(),
+        Some(Command::Coupons(c)) => c.prints_list(),
+        Some(Command::GiftCards(c)) => c.prints_list(),
+        Some(Command::Batches(c)) => c.prints_list(),
+        Some(Command::Migrate | Command::Seed { .. } | Command::Demo(_)) => false,
+    };
+    if cli.csv && !lists {
+        return Err(output::csv_refused("this command"));
+    }
+    Ok(())
+}
+
 fn output_format(cli: &Cli) -> Format {
     if cli.json {
         Format::Json
@@ -219,8 +253,9 @@ fn output_format(cli: &Cli) -> Format {
     }
 }
 
-/// Loads the demo generator, printing progress on stderr.
-async fn seed(pool: &sqlx::PgPool, users: u32) -> Result<()> {
+/// Loads the demo generator, printing progress on stderr, and the summary
+/// as `format` says (`None`: on stderr, for the demo).
+async fn seed(pool: &sqlx::PgPool, users: u32, format: Option<Format>) -> Result<()> {
     // db::seed refuses this too, under its table locks; asking first gives
     // the refusal its exit code.
     let existing: i64 = sqlx::query_scalar("select count(*) from users")
@@ -233,7 +268,7 @@ async fn seed(pool: &sqlx::PgPool, users: u32) -> Result<()> {
     let report = db::seed::seed(pool, users, &|step: &str| eprintln!("seeding: {step}"))
         .await
         .map_err(|e| Error::Infrastructure(format!("seeding failed: {e:#}")))?;
-    println!(
+    let summary = format!(
         "seeded {} users, {} ledger entries, {} coupons, {} gift cards, {} batches, {} photos, {} transactions in {:.1} s",
         report.users,
         report.ledger_entries,
@@ -244,7 +279,13 @@ async fn seed(pool: &sqlx::PgPool, users: u32) -> Result<()> {
         report.transactions,
         report.elapsed_ms as f64 / 1000.0
     );
-    Ok(())
+    match format {
+        Some(format) => output::record(format, &report, &summary),
+        None => {
+            eprintln!("{summary}");
+            Ok(())
+        }
+    }
 }
 
 /// The console's settings.
