@@ -1,11 +1,14 @@
-use clap::Parser;
+use clap::FromArgMatches;
 use clap::error::ErrorKind;
 
 use creditdesk::cli::{self, Cli};
 use creditdesk::error::exit_code;
 
 fn main() {
-    let cli = match Cli::try_parse() {
+    let parsed = cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             e.exit()

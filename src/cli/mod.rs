@@ -12,7 +12,7 @@ pub mod profile;
 pub mod settings;
 mod users;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::db;
 use crate::db::conninfo::System;
@@ -83,6 +83,56 @@ pub enum Command {
     /// The profiles of the config file (passwords never shown)
     #[command(after_help = profile::HELP)]
     Profiles,
+    /// Shell completions, e.g.
+    /// creditdesk completions bash > ~/.local/share/bash-completion/completions/creditdesk
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The manual page (roff) on stdout, or with --dir one page per command
+    Man {
+        /// Write creditdesk.1, creditdesk-credits.1, ... into this directory
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
+}
+
+/// The command line as it is parsed and as `--help` shows it: the global
+/// options are listed once, in `creditdesk --help`, not again under every
+/// command (they work anywhere on the line all the same).
+pub fn command() -> clap::Command {
+    let cmd = Cli::command();
+    let globals: Vec<clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
+    hide_globals(cmd, &globals)
+}
+
+/// Gives every subcommand hidden copies of the global options: clap then
+/// doesn't propagate (and show) its own, and the copies, global too, still
+/// hand their values up to `Cli`.
+fn hide_globals(mut cmd: clap::Command, globals: &[clap::Arg]) -> clap::Command {
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_owned())
+        .collect();
+    for name in names {
+        cmd = cmd.mut_subcommand(&name, |sub| {
+            let note =
+                "Global options (connection, profile, operator, --json, --csv): creditdesk --help";
+            let after = match sub.get_after_help() {
+                Some(text) => format!("{text}\n\n{note}"),
+                None => note.to_owned(),
+            };
+            let sub = sub
+                .args(globals.iter().map(|a| a.clone().hide(true)))
+                .after_help(after);
+            hide_globals(sub, globals)
+        });
+    }
+    cmd
 }
 
 /// Runs the parsed command line, prints any error as one line on stderr,
@@ -109,12 +159,23 @@ async fn run(cli: &Cli, hint: &mut Option<String>) -> Result<()> {
     let command = match &cli.command {
         Some(Command::Demo(args)) => return demo::run(cli, args).await,
         Some(Command::Profiles) => return profiles(cli),
+        Some(Command::Completions { shell }) => {
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "creditdesk", &mut out);
+            return output::write_bytes(&out);
+        }
+        Some(Command::Man { dir }) => return man(dir.as_deref()),
         other => other,
     };
     let settings = settings(cli)?;
     *hint = settings.read_only_hint();
     match command {
-        Some(Command::Demo(_) | Command::Profiles) => Ok(()),
+        Some(
+            Command::Demo(_)
+            | Command::Profiles
+            | Command::Completions { .. }
+            | Command::Man { .. },
+        ) => Ok(()),
         Some(Command::Migrate) => {
             let db = settings.target.connect(settings.mode, 2).await?;
             let applied = db::migrate(db.pool()).await?;
@@ -163,6 +224,25 @@ fn settings(cli: &Cli) -> Result<Settings> {
         eprintln!("creditdesk: warning: {}", sanitize(warning));
     }
     Ok(settings)
+}
+
+/// `creditdesk man [--dir DIR]`
+fn man(dir: Option<&std::path::Path>) -> Result<()> {
+    let failed = |e: std::io::Error| Error::Infrastructure(format!("writing the manual: {e}"));
+    match dir {
+        Some(dir) => {
+            clap_mangen::generate_to(Cli::command(), dir).map_err(failed)?;
+            eprintln!("manual pages written to {}", dir.display());
+            Ok(())
+        }
+        None => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .map_err(failed)?;
+            output::write_bytes(&out)
+        }
+    }
 }
 
 /// `creditdesk profiles`
@@ -236,6 +316,15 @@ fn check_format(cli: &Cli) -> Result<()> {
         Some(Command::GiftCards(c)) => c.prints_list(),
         Some(Command::Batches(c)) => c.prints_list(),
         Some(Command::Migrate | Command::Seed { .. } | Command::Demo(_)) => false,
+        Some(Command::Completions { .. } | Command::Man { .. }) => {
+            if cli.json || cli.csv {
+                return Err(Error::invalid(
+                    "json",
+                    "completions and manual pages are neither JSON nor CSV",
+                ));
+            }
+            false
+        }
     };
     if cli.csv && !lists {
         return Err(output::csv_refused("this command"));

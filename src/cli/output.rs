@@ -381,11 +381,13 @@ pub fn sanitize_lines(text: &str) -> String {
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error worth a panic.
 fn write(text: &str) -> Result<()> {
+    write_bytes(text.as_bytes())
+}
+
+/// [`write`] for what is not text of ours (a completion script, roff).
+pub fn write_bytes(bytes: &[u8]) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Error::Infrastructure(format!("writing output: {e}"))),

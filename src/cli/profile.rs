@@ -191,7 +191,7 @@ pub struct Checked {
 impl Profile {
     /// Checks the values of profile `name`.
     pub fn check(&self, name: &str) -> Result<Checked> {
-        let bad = |message: String| Error::invalid("profile", format!("profile {name}: {message}"));
+        let bad = |message: String| Error::invalid("config", format!("profile {name}: {message}"));
         let connection = match (&self.connection, &self.service) {
             (Some(c), None) => c.clone(),
             (None, Some(s)) => format!("service={s}"),

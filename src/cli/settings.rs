@@ -288,7 +288,7 @@ fn select_profile(
             .unwrap_or_else(|| "~/.config/creditdesk/config.toml".to_owned());
         return Err(Error::invalid(
             "profile",
-            format!("profile {name:?} asked for, but there is no config file at {place}"),
+            format!("{name:?} asked for, but there is no config file at {place}"),
         ));
     };
     let checked = config.profile(&name)?.check(&name)?;
