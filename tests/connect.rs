@@ -323,12 +323,21 @@ async fn connects_as_libpq_does() {
     );
     assert_authenticated(&run, "key=value");
 
-    // .pgpass (PGPASSFILE here; ~/.pgpass by default): used when 0600,
-    // refused with a warning when others can read it.
-    let pgpass = dir.join("pgpass");
+    // ~/.pgpass, or PGPASSFILE: used when 0600, refused with a warning
+    // when others can read it.
     let line = format!("localhost:{port}:postgres:app:right-horse-battery\n");
-    private_file(&pgpass, &line, 0o600);
+    let home = dir.join("home");
+    std::fs::create_dir(&home).expect("home");
+    private_file(&home.join(".pgpass"), &line, 0o600);
     let url = format!("postgres://app@localhost:{port}/postgres?sslmode=require");
+    let home_s = home.display().to_string();
+    let run = creditdesk_with(
+        &[("DATABASE_URL", url.as_str()), ("HOME", home_s.as_str())],
+        &["credits", "verify"],
+    );
+    assert_authenticated(&run, "~/.pgpass");
+    let pgpass = dir.join("pgpass");
+    private_file(&pgpass, &line, 0o600);
     let pgpass_s = pgpass.display().to_string();
     let with_pgpass = [
         ("DATABASE_URL", url.as_str()),
