@@ -1,11 +1,14 @@
-use clap::Parser;
+use clap::FromArgMatches;
 use clap::error::ErrorKind;
 
 use creditdesk::cli::{self, Cli};
 use creditdesk::error::exit_code;
 
 fn main() {
-    let cli = match Cli::try_parse() {
+    let parsed = cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             e.exit()
@@ -21,7 +24,10 @@ fn main() {
                 .collect();
             let message = paragraph.join(" ");
             let message = message.strip_prefix("error: ").unwrap_or(&message);
-            eprintln!("creditdesk: {message} (see --help)");
+            eprintln!(
+                "creditdesk: {} (see --help)",
+                creditdesk::domain::text::sanitize(message)
+            );
             std::process::exit(exit_code::INVALID_INPUT);
         }
     };
@@ -36,8 +42,8 @@ fn main() {
             std::process::exit(exit_code::INFRASTRUCTURE);
         }
     };
-    if let Err(e) = runtime.block_on(cli::run(cli)) {
-        eprintln!("creditdesk: {e}");
-        std::process::exit(e.exit_code());
-    }
+    let code = runtime.block_on(cli::main(cli));
+    // Drop the runtime (and with it the pools) before exiting.
+    drop(runtime);
+    std::process::exit(code);
 }

@@ -179,8 +179,8 @@ fn creditdesk(url: &str, args: &[&str]) -> CliRun {
     run_cli(env!("CARGO_BIN_EXE_creditdesk"), url, "test", args)
 }
 
-#[tokio::test]
-async fn bad_urls_unreachable_servers_and_wrong_passwords_fail_in_one_line() {
+/// [`tls_server`] with a role `app` whose password is right-horse-battery.
+async fn server_with_app_role() -> (u16, std::path::PathBuf) {
     let (port, ca) = tls_server();
     let admin = Target::parse(&format!(
         "postgres://postgres@localhost:{port}/postgres?sslmode=require"
@@ -193,6 +193,13 @@ async fn bad_urls_unreachable_servers_and_wrong_passwords_fail_in_one_line() {
         .execute(admin.pool())
         .await
         .expect("role");
+    admin.pool().close().await;
+    (port, ca)
+}
+
+#[tokio::test]
+async fn bad_urls_unreachable_servers_and_wrong_passwords_fail_in_one_line() {
+    let (port, ca) = server_with_app_role().await;
     let good = format!(
         "postgres://app:right-horse-battery@localhost:{port}/postgres?sslmode=verify-full&sslrootcert={}",
         ca.display()
@@ -238,4 +245,205 @@ async fn bad_urls_unreachable_servers_and_wrong_passwords_fail_in_one_line() {
         assert!(!stderr.contains(password), "the password leaked: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+}
+
+/// Runs the real binary in a clean environment: only `PATH`, `HOME` (an
+/// empty directory unless given) and what `env` sets, so the machine's own
+/// `PG*` variables, `~/.pgpass` or service files can't leak in.
+fn creditdesk_with(env: &[(&str, &str)], args: &[&str]) -> CliRun {
+    let home = pg_local::throwaway_dir("creditdesk-home").expect("home");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_creditdesk"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &home)
+        .env("CREDITDESK_OPERATOR", "test")
+        .args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run creditdesk");
+    let _ = std::fs::remove_dir_all(&home);
+    CliRun {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Authenticated: the query ran (and failed, this database has no schema).
+#[track_caller]
+/// Logged in, then refused because this database has no creditdesk schema.
+fn assert_authenticated(run: &CliRun, context: &str) {
+    assert_eq!(run.code, 3, "{context}: {}", run.stderr);
+    assert!(
+        run.stderr.contains("no creditdesk schema yet") && !run.stderr.contains("authentication"),
+        "{context}: {}",
+        run.stderr
+    );
+}
+
+fn private_file(path: &Path, text: &str, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).expect("write");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// libpq's ways in: `PG*` variables, key=value strings, service files and
+/// `.pgpass`; what isn't understood is refused by name; a password on the
+/// command line is warned about; connections carry the operator's name.
+#[tokio::test]
+async fn connects_as_libpq_does() {
+    let (port, ca) = server_with_app_role().await;
+    let port_s = port.to_string();
+    let ca_s = ca.display().to_string();
+    let dir = pg_local::throwaway_dir("creditdesk-libpq").expect("dir");
+
+    // PG* variables alone, TLS verified against PGSSLROOTCERT.
+    let pg_env = [
+        ("PGHOST", "localhost"),
+        ("PGPORT", port_s.as_str()),
+        ("PGUSER", "app"),
+        ("PGDATABASE", "postgres"),
+        ("PGPASSWORD", "right-horse-battery"),
+        ("PGSSLMODE", "verify-full"),
+        ("PGSSLROOTCERT", ca_s.as_str()),
+    ];
+    let run = creditdesk_with(&pg_env, &["credits", "verify"]);
+    assert_authenticated(&run, "PG* variables");
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    // verify-full really verifies: without our CA the certificate is refused.
+    let run = creditdesk_with(&pg_env[..6], &["credits", "verify"]);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(!run.stderr.contains("relation"), "{}", run.stderr);
+
+    // A key=value string in DATABASE_URL, the password from PGPASSWORD.
+    let conninfo = format!("host=localhost port={port} user=app dbname=postgres sslmode=require");
+    let run = creditdesk_with(
+        &[
+            ("DATABASE_URL", conninfo.as_str()),
+            ("PGPASSWORD", "right-horse-battery"),
+        ],
+        &["credits", "verify"],
+    );
+    assert_authenticated(&run, "key=value");
+
+    // ~/.pgpass, or PGPASSFILE: used when 0600, refused with a warning
+    // when others can read it.
+    let line = format!("localhost:{port}:postgres:app:right-horse-battery\n");
+    let home = dir.join("home");
+    std::fs::create_dir(&home).expect("home");
+    private_file(&home.join(".pgpass"), &line, 0o600);
+    let url = format!("postgres://app@localhost:{port}/postgres?sslmode=require");
+    let home_s = home.display().to_string();
+    let run = creditdesk_with(
+        &[("DATABASE_URL", url.as_str()), ("HOME", home_s.as_str())],
+        &["credits", "verify"],
+    );
+    assert_authenticated(&run, "~/.pgpass");
+    let pgpass = dir.join("pgpass");
+    private_file(&pgpass, &line, 0o600);
+    let pgpass_s = pgpass.display().to_string();
+    let with_pgpass = [
+        ("DATABASE_URL", url.as_str()),
+        ("PGPASSFILE", pgpass_s.as_str()),
+    ];
+    assert_authenticated(
+        &creditdesk_with(&with_pgpass, &["credits", "verify"]),
+        ".pgpass",
+    );
+    private_file(&pgpass, &line, 0o644);
+    let run = creditdesk_with(&with_pgpass, &["credits", "verify"]);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("group or world access"),
+        "{}",
+        run.stderr
+    );
+
+    // A service file, named by service= in a URL or a string, or PGSERVICE.
+    let services = dir.join("services.conf");
+    private_file(
+        &services,
+        &format!(
+            "[prod]\nhost=localhost\nport={port}\nuser=app\ndbname=postgres\nsslmode=verify-full\nsslrootcert={ca_s}\n"
+        ),
+        0o600,
+    );
+    let services_s = services.display().to_string();
+    for (how, extra) in [
+        ("DATABASE_URL", "postgres:///?service=prod"),
+        ("DATABASE_URL", "service=prod"),
+        ("PGSERVICE", "prod"),
+    ] {
+        let run = creditdesk_with(
+            &[
+                ("PGSERVICEFILE", services_s.as_str()),
+                ("PGPASSWORD", "right-horse-battery"),
+                (how, extra),
+            ],
+            &["credits", "verify"],
+        );
+        assert_authenticated(&run, extra);
+    }
+
+    // What isn't understood is an error that names it, before connecting.
+    for (spec, named) in [
+        ("postgres:///?service=x", "service \"x\" not found"),
+        ("postgres://localhost/db?keepalives=0", "keepalives"),
+        ("postgres://localhost/db?frobnicate=1", "frobnicate"),
+        ("host=localhost dbname", "missing \"=\""),
+    ] {
+        let run = creditdesk_with(&[("DATABASE_URL", spec)], &["credits", "verify"]);
+        assert_eq!(run.code, 2, "{spec}: {}", run.stderr);
+        assert_one_line(&run.stderr, spec);
+        assert!(run.stderr.contains(named), "{spec}: {}", run.stderr);
+    }
+    let run = creditdesk_with(&[], &["credits", "verify"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("no database given"), "{}", run.stderr);
+
+    // A password on the command line: warned about, once, on stderr.
+    let with_password =
+        format!("postgres://app:right-horse-battery@localhost:{port}/postgres?sslmode=require");
+    let run = creditdesk_with(
+        &[],
+        &["--database-url", &with_password, "credits", "verify"],
+    );
+    assert_authenticated(&run, "--database-url");
+    let warning = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("warning"))
+        .unwrap_or_else(|| panic!("no warning: {}", run.stderr));
+    assert!(
+        warning.contains("--database-url")
+            && warning.contains(".pgpass")
+            && warning.contains("PGPASSWORD")
+            && warning.contains("service file")
+            && !warning.contains("right-horse-battery"),
+        "{warning}"
+    );
+    // ...but not when it comes from the environment, which `ps` doesn't show.
+    let run = creditdesk_with(&[("DATABASE_URL", &with_password)], &["credits", "verify"]);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+
+    // pg_stat_activity says who is connected.
+    let op = creditdesk::domain::operator::Operator::parse("ana").expect("operator");
+    let db = Target::parse(&with_password)
+        .expect("url")
+        .named_for(Some(&op))
+        .connect(Mode::default(), 1)
+        .await
+        .expect("connect");
+    let name: String = sqlx::query_scalar(
+        "select application_name from pg_stat_activity where pid = pg_backend_pid()",
+    )
+    .fetch_one(db.pool())
+    .await
+    .expect("pg_stat_activity");
+    assert_eq!(
+        name,
+        format!("creditdesk/{} (ana)", env!("CARGO_PKG_VERSION"))
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -850,7 +850,11 @@ async fn bad_input_through_the_binary_exits_with_the_right_code_and_writes_nothi
     assert!(out.stdout.contains("balance 0 -> 15"));
     let out = creditdesk(&db, &["coupons", "list", "--csv"]);
     assert_eq!(out.code, 0);
-    assert!(out.stdout.starts_with("code,type,value,used/max"));
+    // One value per field: the use count and its limit apart.
+    assert!(
+        out.stdout
+            .starts_with("id,code,type,value,used,max_uses,valid_from")
+    );
     let out = creditdesk(&db, &["coupons", "show", &code.to_lowercase()]);
     assert_eq!(out.code, 0);
     assert!(out.stdout.contains("ana@example.com"));

@@ -879,6 +879,8 @@ fn no_color_keeps_the_selection_and_warnings_visible() {
         operator: Operator::parse("ana").unwrap(),
         read_only: false,
         env_label: Some("PRODUCTION".into()),
+        frame_colour: None,
+        confirm_first_change: false,
     };
     let mut app = App::new(&config, t0(), Theme::NO_COLOR, "test");
     let c = to_batches(&mut app);

@@ -4,7 +4,7 @@
 use clap::Subcommand;
 
 use super::context::{Ctx, opt, when};
-use super::output::{self, Table};
+use super::output::{self, Cell, Table, both, csv, human};
 use crate::db::approvals::{self, Approved, RequestFilter};
 use crate::domain::text::Reason;
 use crate::error::Result;
@@ -35,6 +35,12 @@ pub enum ApprovalsCmd {
     },
 }
 
+impl ApprovalsCmd {
+    pub(super) fn prints_list(&self) -> bool {
+        matches!(self, ApprovalsCmd::List { .. })
+    }
+}
+
 pub async fn run(ctx: &Ctx, cmd: &ApprovalsCmd) -> Result<()> {
     match cmd {
         ApprovalsCmd::List { pending, limit } => {
@@ -46,24 +52,28 @@ pub async fn run(ctx: &Ctx, cmd: &ApprovalsCmd) -> Result<()> {
                 },
             )
             .await?;
-            let mut table = Table::new(&[
-                "id",
-                "status",
-                "requested",
-                "by",
-                "summary",
-                "expires",
-                "decided by",
+            let mut table = Table::with(&[
+                both("id"),
+                both("status"),
+                both("requested"),
+                human("by"),
+                csv("requested_by"),
+                csv("requested_by_login"),
+                both("summary"),
+                both("expires"),
+                both("decided_by"),
             ]);
             for r in &found {
-                table.row(vec![
-                    r.id.to_string(),
-                    r.status.clone(),
-                    when(r.requested_at),
-                    format!("{} ({})", r.requested_by, r.requested_by_login),
-                    r.summary.clone(),
-                    when(r.expires_at),
-                    opt(&r.decided_by),
+                table.row([
+                    Cell::show(r.id),
+                    Cell::from(r.status.as_str()),
+                    Cell::Time(r.requested_at),
+                    Cell::from(format!("{} ({})", r.requested_by, r.requested_by_login)),
+                    Cell::from(r.requested_by.as_str()),
+                    Cell::from(r.requested_by_login.as_str()),
+                    Cell::from(r.summary.as_str()),
+                    Cell::Time(r.expires_at),
+                    Cell::opt(&r.decided_by),
                 ]);
             }
             output::list(ctx.format, &found, &table)

@@ -3,8 +3,8 @@
 
 use clap::{Args, Subcommand};
 
-use super::context::{Ctx, opt, when};
-use super::output::{self, Table};
+use super::context::Ctx;
+use super::output::{self, Cell, Table, both, csv, human};
 use crate::db::audit::{self, AuditFilter, Digest};
 use crate::domain::amounts::parse_time;
 use crate::domain::text::check_free_text;
@@ -41,14 +41,22 @@ struct ListArgs {
     /// Only this action (e.g. credits.adjust) or area (e.g. coupon)
     #[arg(long)]
     action: Option<String>,
-    /// Only changes at or after this time (RFC 3339, "2026-01-02" or "2026-01-02 15:04")
-    #[arg(long)]
+    /// Only changes at or after this time: 2026-01-02, "2026-01-02 15:04" (UTC),
+    /// RFC 3339, or relative: -7d (ago), -12h, now
+    #[arg(long, allow_hyphen_values = true)]
     since: Option<String>,
-    /// Only changes before this time
-    #[arg(long)]
+    /// Only changes before this time (the same forms)
+    #[arg(long, allow_hyphen_values = true)]
     until: Option<String>,
     #[arg(long, default_value_t = 100)]
     limit: i64,
+}
+
+impl AuditArgs {
+    /// Only the log itself is a list (`--csv`).
+    pub(super) fn prints_list(&self) -> bool {
+        self.cmd.is_none()
+    }
 }
 
 pub async fn run(ctx: &Ctx, args: &AuditArgs) -> Result<()> {
@@ -122,19 +130,34 @@ async fn list(ctx: &Ctx, args: &ListArgs) -> Result<()> {
         limit: args.limit.clamp(1, 10_000),
     };
     let entries = audit::list(&ctx.db, &filter).await?;
-    let mut table = Table::new(&[
-        "seq", "when", "operator", "login", "action", "entity", "reason", "details",
+    let mut table = Table::with(&[
+        both("seq"),
+        both("when"),
+        both("operator"),
+        both("login"),
+        both("action"),
+        human("entity"),
+        csv("entity_type"),
+        csv("entity_id"),
+        both("reason"),
+        both("details"),
     ]);
     for e in &entries {
-        table.row(vec![
-            e.seq.to_string(),
-            when(e.created_at),
-            e.actor.clone(),
-            e.login.clone(),
-            e.action.clone(),
-            format!("{} {}", e.entity_type, opt(&e.entity_id)),
-            opt(&e.reason),
-            e.details.to_string(),
+        let entity = match &e.entity_id {
+            Some(id) => format!("{} {id}", e.entity_type),
+            None => e.entity_type.clone(),
+        };
+        table.row([
+            Cell::show(e.seq),
+            Cell::Time(e.created_at),
+            Cell::from(e.actor.as_str()),
+            Cell::from(e.login.as_str()),
+            Cell::from(e.action.as_str()),
+            Cell::from(entity),
+            Cell::from(e.entity_type.as_str()),
+            Cell::opt(&e.entity_id),
+            Cell::opt(&e.reason),
+            Cell::show(&e.details),
         ]);
     }
     output::list(ctx.format, &entries, &table)

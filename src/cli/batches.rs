@@ -3,7 +3,7 @@
 use clap::Subcommand;
 
 use super::context::{Ctx, opt, when};
-use super::output::{self, Format, Table};
+use super::output::{self, Cell, Format, Table, both, csv, human};
 use crate::db::batches::{self, BatchFilter, BatchSummary, GenerationOptions, Refund};
 use crate::domain::amounts::{parse_count, parse_duration, parse_positive_credits, short_age};
 use crate::domain::ledger::BatchStatus;
@@ -70,6 +70,13 @@ pub enum BatchesCmd {
     },
 }
 
+impl BatchesCmd {
+    /// Prints a list (so `--csv` applies).
+    pub(super) fn prints_list(&self) -> bool {
+        matches!(self, BatchesCmd::List { .. })
+    }
+}
+
 pub async fn run(ctx: &Ctx, cmd: &BatchesCmd) -> Result<()> {
     match cmd {
         BatchesCmd::List {
@@ -90,9 +97,7 @@ pub async fn run(ctx: &Ctx, cmd: &BatchesCmd) -> Result<()> {
                 limit: parse_count("limit", limit, 10_000)?.into(),
             };
             let found = batches::list(&ctx.db, &filter).await?;
-            // A lone "-" would be guarded as a formula in CSV: leave it empty.
-            let missing = if ctx.format == Format::Csv { "" } else { "-" };
-            output::list(ctx.format, &found, &summary_table(&found, missing))
+            output::list(ctx.format, &found, &summary_table(&found))
         }
         BatchesCmd::Show { id } => show(ctx, parse_id(id)?).await,
         BatchesCmd::Fail {
@@ -139,32 +144,42 @@ fn parse_id(s: &str) -> Result<i32> {
         })
 }
 
-fn summary_table(found: &[BatchSummary], missing: &str) -> Table {
-    let mut table = Table::new(&[
-        "id",
-        "user",
-        "model",
-        "status",
-        "images",
-        "credits",
-        "created",
-        "age",
-        "completed",
+fn summary_table(found: &[BatchSummary]) -> Table {
+    let mut table = Table::with(&[
+        both("id"),
+        human("user"),
+        csv("user_id"),
+        csv("user_email"),
+        human("model"),
+        csv("model_id"),
+        csv("model_name"),
+        both("status"),
+        both("images"),
+        both("credits"),
+        both("created"),
+        human("age"),
+        csv("age_seconds"),
+        both("completed"),
     ]);
     for b in found {
-        table.row(vec![
-            b.id.to_string(),
-            format!("{} {}", b.user_id, b.user_email),
+        table.row([
+            Cell::show(b.id),
+            Cell::Text(format!("{} {}", b.user_id, b.user_email)),
+            Cell::show(b.user_id),
+            Cell::from(b.user_email.as_str()),
             match (b.model_id, &b.model_name) {
-                (Some(id), Some(name)) => format!("{id} {name}"),
-                _ => missing.to_owned(),
+                (Some(id), Some(name)) => Cell::Text(format!("{id} {name}")),
+                _ => Cell::Missing,
             },
-            b.status.clone(),
-            b.images.to_string(),
-            b.credits_used.to_string(),
-            when(b.created_at),
-            short_age(b.age_seconds),
-            b.completed_at.map_or_else(|| missing.to_owned(), when),
+            Cell::opt_show(&b.model_id),
+            Cell::opt(&b.model_name),
+            Cell::from(b.status.as_str()),
+            Cell::show(b.images),
+            Cell::show(b.credits_used),
+            Cell::Time(b.created_at),
+            Cell::Text(short_age(b.age_seconds)),
+            Cell::show(b.age_seconds),
+            Cell::opt(&b.completed_at),
         ]);
     }
     table
@@ -205,12 +220,12 @@ async fn show(ctx: &Ctx, id: i32) -> Result<()> {
     );
     let mut photos = Table::new(&["id", "credits", "created", "options", "url"]);
     for p in &b.photos {
-        photos.row(vec![
-            p.id.to_string(),
-            p.credits_used.to_string(),
-            when(p.created_at),
-            options_text(&p.options),
-            p.url.clone(),
+        photos.row([
+            Cell::show(p.id),
+            Cell::show(p.credits_used),
+            Cell::Time(p.created_at),
+            Cell::Text(options_text(&p.options)),
+            Cell::from(p.url.as_str()),
         ]);
     }
     text.push_str(&photos.render());

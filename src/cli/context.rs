@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::output::Format;
+use super::settings::Settings;
 use crate::db::Db;
 use crate::domain::operator::Operator;
 use crate::error::Result;
@@ -18,17 +19,19 @@ impl Ctx {
     /// Connects, reads who is connected (refusing a database without the
     /// schema, or a login that is no operator), and settles the operator
     /// name: the one given, else the login.
-    pub async fn open(cli: &super::Cli) -> Result<Self> {
-        // The name given is checked before connecting: bad input fails fast.
-        let claimed = super::claimed_operator(cli)?;
-        let format = super::format(cli);
+    pub async fn open(cli: &super::Cli, settings: &Settings) -> Result<Self> {
         // Enough connections for a command; the console asks for more.
-        let db = super::connect(cli, 4).await?.with_session().await?;
-        let operator = super::operator_of(claimed, &db)?;
+        let db = settings
+            .target
+            .connect(settings.mode, 4)
+            .await?
+            .with_session()
+            .await?;
+        let operator = super::operator_of(settings.operator.clone(), &db)?;
         Ok(Self {
             db,
             operator,
-            format,
+            format: super::output_format(cli),
             now: Utc::now(),
         })
     }

@@ -1,7 +1,7 @@
 //! `creditdesk coupons create|list|show|deactivate|redeem`
 
 use super::context::{Ctx, opt, when};
-use super::output::{self, Format, Table};
+use super::output::{self, Cell, Format, Table, both, csv, human};
 use crate::db::coupons::{self, Coupon, CouponFilter};
 use crate::domain::coupon::CouponFields;
 use crate::domain::text::Reason;
@@ -30,11 +30,11 @@ pub enum CouponsCmd {
         /// How many times it can be used in all (default: no limit)
         #[arg(long, allow_hyphen_values = true)]
         max_uses: Option<String>,
-        /// When it starts: 2026-01-02, 2026-01-02 03:04 (UTC), RFC 3339, +7d, now (default: now)
-        #[arg(long)]
+        /// When it starts: 2026-01-02, 2026-01-02 03:04 (UTC), RFC 3339, +7d, -1d, now (default: now)
+        #[arg(long, allow_hyphen_values = true)]
         valid_from: Option<String>,
         /// When it ends (exclusive), same forms (default: never)
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         valid_until: Option<String>,
         #[arg(long)]
         description: Option<String>,
@@ -64,6 +64,13 @@ pub enum CouponsCmd {
         #[arg(long)]
         user: String,
     },
+}
+
+impl CouponsCmd {
+    /// Prints a list (so `--csv` applies).
+    pub(super) fn prints_list(&self) -> bool {
+        matches!(self, CouponsCmd::List { .. })
+    }
 }
 
 pub async fn run(ctx: &Ctx, cmd: &CouponsCmd) -> Result<()> {
@@ -162,18 +169,40 @@ pub async fn run(ctx: &Ctx, cmd: &CouponsCmd) -> Result<()> {
 }
 
 fn coupon_table(ctx: &Ctx, list: &[Coupon]) -> Table {
-    let mut table = Table::new(&[
-        "code", "type", "value", "used/max", "validity", "active", "status",
+    let mut table = Table::with(&[
+        csv("id"),
+        both("code"),
+        both("type"),
+        human("value"),
+        csv("value"),
+        human("used/max"),
+        csv("used"),
+        csv("max_uses"),
+        human("validity"),
+        csv("valid_from"),
+        csv("valid_until"),
+        both("active"),
+        both("status"),
+        csv("description"),
+        csv("created"),
     ]);
     for c in list {
-        table.row(vec![
-            c.code.clone(),
-            c.discount_type.clone(),
-            c.value_display(),
-            c.usage_display(),
-            c.validity_display(),
-            if c.is_active { "yes" } else { "no" }.to_owned(),
-            c.status(ctx.now).as_str().to_owned(),
+        table.row([
+            Cell::show(c.id),
+            Cell::from(c.code.as_str()),
+            Cell::from(c.discount_type.as_str()),
+            Cell::Text(c.value_display()),
+            Cell::show(c.discount_value.normalize()),
+            Cell::Text(c.usage_display()),
+            Cell::show(c.used_count),
+            Cell::opt_show(&c.max_uses),
+            Cell::Text(c.validity_display()),
+            Cell::Time(c.valid_from),
+            Cell::opt(&c.valid_until),
+            Cell::from(if c.is_active { "yes" } else { "no" }),
+            Cell::from(c.status(ctx.now).as_str()),
+            Cell::opt(&c.description),
+            Cell::Time(c.created_at),
         ]);
     }
     table
@@ -211,13 +240,13 @@ async fn show(ctx: &Ctx, code: &str) -> Result<()> {
         "transaction",
     ]);
     for r in &d.redemptions {
-        table.row(vec![
-            when(r.redeemed_at),
-            r.user_id.to_string(),
-            r.email.clone(),
-            opt(&r.credits_awarded),
-            opt(&r.discount_applied),
-            opt(&r.transaction_id),
+        table.row([
+            Cell::Time(r.redeemed_at),
+            Cell::show(r.user_id),
+            Cell::from(r.email.as_str()),
+            Cell::opt_show(&r.credits_awarded),
+            Cell::opt_show(&r.discount_applied),
+            Cell::opt_show(&r.transaction_id),
         ]);
     }
     if table.is_empty() {

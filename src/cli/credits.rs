@@ -2,8 +2,8 @@
 
 use clap::Subcommand;
 
-use super::context::{Ctx, opt, when};
-use super::output::{self, Format, Table};
+use super::context::{Ctx, opt};
+use super::output::{self, Cell, Format, Table, both, csv, human};
 use crate::db::Change;
 use crate::db::credits::{self, Cursor, HistoryQuery, LedgerEntry};
 use crate::db::users;
@@ -27,9 +27,11 @@ pub enum CreditsCmd {
         /// Only entries of this type (purchase, gift_card, coupon, generation, training, refund, admin_adjustment)
         #[arg(long = "type")]
         kind: Option<String>,
-        #[arg(long)]
+        /// Entries at or after this time: 2026-01-02, RFC 3339, or -7d (ago)
+        #[arg(long, allow_hyphen_values = true)]
         since: Option<String>,
-        #[arg(long)]
+        /// Entries before this time, same forms
+        #[arg(long, allow_hyphen_values = true)]
         until: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: i64,
@@ -52,6 +54,13 @@ pub enum CreditsCmd {
     },
     /// List every user whose balance differs from the sum of their ledger
     Verify,
+}
+
+impl CreditsCmd {
+    /// Prints a list (so `--csv` applies).
+    pub(super) fn prints_list(&self) -> bool {
+        matches!(self, CreditsCmd::History { .. } | CreditsCmd::Verify)
+    }
 }
 
 pub async fn run(ctx: &Ctx, cmd: &CreditsCmd) -> Result<()> {
@@ -148,12 +157,12 @@ pub async fn run(ctx: &Ctx, cmd: &CreditsCmd) -> Result<()> {
             let mismatches = credits::verify(&ctx.db).await?;
             let mut table = Table::new(&["user", "email", "balance", "ledger", "difference"]);
             for m in &mismatches {
-                table.row(vec![
-                    m.user_id.to_string(),
-                    m.email.clone(),
-                    m.balance.to_string(),
-                    m.ledger_total.to_string(),
-                    (i64::from(m.balance) - m.ledger_total).to_string(),
+                table.row([
+                    Cell::show(m.user_id),
+                    Cell::from(m.email.as_str()),
+                    Cell::show(m.balance),
+                    Cell::show(m.ledger_total),
+                    Cell::show(i64::from(m.balance) - m.ledger_total),
                 ]);
             }
             if mismatches.is_empty() && ctx.format == Format::Table {
@@ -193,11 +202,7 @@ async fn show(ctx: &Ctx, user: &UserRef) -> Result<()> {
     );
     let mut totals = Table::new(&["type", "entries", "total"]);
     for t in &o.totals {
-        totals.row(vec![
-            t.kind.clone(),
-            t.entries.to_string(),
-            t.total.to_string(),
-        ]);
+        totals.row([t.kind.clone(), t.entries.to_string(), t.total.to_string()]);
     }
     text.push_str(&totals.render());
     text.push_str("\nlatest entries:\n");
@@ -207,15 +212,38 @@ async fn show(ctx: &Ctx, user: &UserRef) -> Result<()> {
 
 /// A ledger as a table; `batches show` prints a batch's entries the same way.
 pub(super) fn ledger_table(entries: &[LedgerEntry]) -> Table {
-    let mut table = Table::new(&["id", "when", "type", "amount", "links", "description"]);
+    let mut table = Table::with(&[
+        both("id"),
+        both("when"),
+        both("type"),
+        both("amount"),
+        human("links"),
+        csv("transaction_id"),
+        csv("gift_card_id"),
+        csv("gift_card_code"),
+        csv("coupon_id"),
+        csv("coupon_code"),
+        csv("batch_id"),
+        csv("photo_id"),
+        csv("model_id"),
+        both("description"),
+    ]);
     for e in entries {
-        table.row(vec![
-            e.id.to_string(),
-            when(e.created_at),
-            e.kind.clone(),
-            format!("{:+}", e.amount),
-            e.links(),
-            opt(&e.description),
+        table.row([
+            Cell::show(e.id),
+            Cell::Time(e.created_at),
+            Cell::from(e.kind.as_str()),
+            Cell::Text(format!("{:+}", e.amount)),
+            Cell::Text(e.links()),
+            Cell::opt_show(&e.transaction_id),
+            Cell::opt_show(&e.gift_card_id),
+            Cell::opt(&e.gift_card_code),
+            Cell::opt_show(&e.coupon_id),
+            Cell::opt(&e.coupon_code),
+            Cell::opt_show(&e.batch_id),
+            Cell::opt_show(&e.photo_id),
+            Cell::opt_show(&e.model_id),
+            Cell::opt(&e.description),
         ]);
     }
     table

@@ -1,8 +1,14 @@
 //! `creditdesk demo`: a local PostgreSQL whose data persists in the user's
 //! data directory, migrated and loaded with demo data on first start.
+//!
+//! The server is stopped however the demo ends: quitting the console,
+//! Ctrl-C, SIGTERM (`kill`, a service manager) or SIGHUP (the SSH session
+//! closed), also while it is still being prepared.
 
 use clap::Args;
+use serde::Serialize;
 use sqlx::AssertSqlSafe;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use super::Cli;
 use crate::db::{self, Target};
@@ -19,19 +25,124 @@ pub struct DemoArgs {
     /// Users to generate on first start
     #[arg(long, default_value_t = 2000)]
     pub users: u32,
-    /// Keep the database running until Ctrl-C instead of opening the console
+    /// Keep the database running until Ctrl-C, SIGTERM or SIGHUP instead of
+    /// opening the console (with --json, print how to connect as JSON)
     #[arg(long)]
     pub no_console: bool,
 }
 
+/// How to reach the running demo, for `--no-console --json`.
+#[derive(Debug, Serialize)]
+struct Running {
+    database_url: String,
+    psql: String,
+}
+
+/// The signals that end the demo.
+struct Signals {
+    int: Signal,
+    term: Signal,
+    hup: Signal,
+}
+
+impl Signals {
+    /// Listens from now on: from here these no longer kill the process.
+    fn listen() -> Result<Self> {
+        let on = |kind: SignalKind| {
+            signal(kind).map_err(|e| Error::Infrastructure(format!("listening for signals: {e}")))
+        };
+        Ok(Self {
+            int: on(SignalKind::interrupt())?,
+            term: on(SignalKind::terminate())?,
+            hup: on(SignalKind::hangup())?,
+        })
+    }
+
+    /// The next one, by name.
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.int.recv() => "SIGINT",
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.hup.recv() => "SIGHUP",
+        }
+    }
+}
+
 pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
+    if cli.json && !args.no_console {
+        return Err(Error::invalid(
+            "json",
+            "--json needs --no-console: the console draws on the terminal",
+        ));
+    }
+    let mut signals = Signals::listen()?;
     let server = start_server(args.reset).map_err(|e| Error::Infrastructure(format!("{e:#}")))?;
-    let outcome = prepare_and_open_console(cli, &server, args).await;
+    let outcome = tokio::select! {
+        ready = prepare(&server, args) => match ready {
+            Ok(url) => serve(cli, &server, args, &url, &mut signals).await,
+            Err(e) => Err(e),
+        },
+        name = signals.next() => {
+            eprintln!("{name}: stopping the demo database");
+            Ok(())
+        }
+    };
     let stopped = server.stop();
     outcome?;
     stopped.map_err(|e| Error::Infrastructure(format!("{e:#}")))?;
     eprintln!("demo database stopped");
     Ok(())
+}
+
+/// Says how to connect, then waits for a signal or runs the console.
+async fn serve(
+    cli: &Cli,
+    server: &LocalServer,
+    args: &DemoArgs,
+    url: &str,
+    signals: &mut Signals,
+) -> Result<()> {
+    eprintln!("demo database running. Connect with:");
+    eprintln!("  DATABASE_URL='{url}'");
+    eprintln!("  {}", server.psql_hint(DEMO_DATABASE));
+    if args.no_console {
+        if cli.json {
+            super::output::json(&Running {
+                database_url: url.to_owned(),
+                psql: server.psql_hint(DEMO_DATABASE),
+            })?;
+        }
+        eprintln!("Press Ctrl-C to stop it.");
+        let name = signals.next().await;
+        eprintln!("{name}: stopping the demo database");
+        return Ok(());
+    }
+    let flags = &cli.global;
+    let claimed = super::settings::operator(flags, None, &crate::db::conninfo::System)?;
+    let target = Target::parse(url)?.named_for(claimed.as_ref());
+    let mode = db::Mode {
+        read_only: flags.read_only,
+        ..db::Mode::default()
+    };
+    let db = target.connect(mode, 8).await?.with_session().await?;
+    let config = crate::tui::ConsoleConfig {
+        operator: super::operator_of(claimed, &db)?,
+        target,
+        read_only: flags.read_only,
+        env_label: Some(flags.env_label.clone().unwrap_or_else(|| "DEMO".to_owned())),
+        frame_colour: None,
+        confirm_first_change: false,
+    };
+    tokio::select! {
+        done = crate::tui::run(db, config) => done,
+        // The console restores the terminal when it ends; ended from
+        // outside, it can't, so do it here.
+        name = signals.next() => {
+            ratatui::restore();
+            eprintln!("{name}: stopping the demo database");
+            Ok(())
+        }
+    }
 }
 
 fn start_server(reset: bool) -> anyhow::Result<LocalServer> {
@@ -51,7 +162,8 @@ fn start_server(reset: bool) -> anyhow::Result<LocalServer> {
     Ok(server)
 }
 
-async fn prepare_and_open_console(cli: &Cli, server: &LocalServer, args: &DemoArgs) -> Result<()> {
+/// Creates, migrates and seeds the demo database as needed; its URL.
+async fn prepare(server: &LocalServer, args: &DemoArgs) -> Result<String> {
     let admin = Target::parse(&server.url("postgres"))?
         .connect(db::Mode::default(), 1)
         .await?;
@@ -82,26 +194,8 @@ async fn prepare_and_open_console(cli: &Cli, server: &LocalServer, args: &DemoAr
         .await
         .map_err(db::infra)?;
     if !has_users {
-        super::seed(pool, args.users).await?;
+        super::seed(pool, args.users, None).await?;
     }
     pool.close().await;
-    eprintln!("demo database running. Connect with:");
-    eprintln!("  DATABASE_URL='{url}'");
-    eprintln!("  {}", server.psql_hint(DEMO_DATABASE));
-    if args.no_console {
-        eprintln!("Press Ctrl-C to stop it.");
-        return tokio::signal::ctrl_c()
-            .await
-            .map_err(|e| Error::Infrastructure(format!("waiting for Ctrl-C: {e}")));
-    }
-    let claimed = super::claimed_operator(cli)?;
-    let target = Target::parse(&url)?;
-    let db = target
-        .connect(super::mode(cli), 8)
-        .await?
-        .with_session()
-        .await?;
-    let mut config = super::console_config(cli, target, claimed, &db)?;
-    config.env_label = Some(cli.env_label.clone().unwrap_or_else(|| "DEMO".to_owned()));
-    crate::tui::run(db, config).await
+    Ok(url)
 }

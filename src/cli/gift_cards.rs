@@ -10,7 +10,7 @@ use clap::{ArgGroup, Args, Subcommand};
 use serde::Serialize;
 
 use super::context::{Ctx, opt, when};
-use super::output::{self, Format, Table};
+use super::output::{self, Cell, Format, Table, both, csv, human};
 use crate::db::Change;
 use crate::db::gift_cards::{
     self, CardValue, GiftCard, GiftCardFilter, IssueRequest, IssuedCard, MAX_ISSUE, RecipientEmail,
@@ -95,7 +95,7 @@ pub struct IssueArgs {
     #[arg(long)]
     recipient: Option<String>,
     /// When the cards expire: 2026-12-31, 2026-12-31 18:00 (UTC), RFC 3339, +90d
-    #[arg(long, conflicts_with = "expires_in")]
+    #[arg(long, conflicts_with = "expires_in", allow_hyphen_values = true)]
     expires_at: Option<String>,
     /// How long the cards last, like 90d or 52w
     #[arg(long, allow_hyphen_values = true)]
@@ -107,6 +107,18 @@ pub struct IssueArgs {
     /// instead of printing them
     #[arg(long)]
     output: Option<String>,
+}
+
+impl GiftCardsCmd {
+    /// Prints a list (so `--csv` applies): `issue` prints the codes unless
+    /// they go to a file.
+    pub(super) fn prints_list(&self) -> bool {
+        match self {
+            GiftCardsCmd::List { .. } | GiftCardsCmd::Packs => true,
+            GiftCardsCmd::Issue(args) => args.output.is_none(),
+            _ => false,
+        }
+    }
 }
 
 pub async fn run(ctx: &Ctx, cmd: &GiftCardsCmd) -> Result<()> {
@@ -186,12 +198,12 @@ pub async fn run(ctx: &Ctx, cmd: &GiftCardsCmd) -> Result<()> {
             let packs = gift_cards::packs(&ctx.db).await?;
             let mut table = Table::new(&["id", "name", "credits", "price", "active"]);
             for p in &packs {
-                table.row(vec![
-                    p.id.to_string(),
-                    p.name.clone(),
-                    p.credits.to_string(),
-                    p.price.to_string(),
-                    if p.is_active { "yes" } else { "no" }.to_owned(),
+                table.row([
+                    Cell::show(p.id),
+                    Cell::from(p.name.as_str()),
+                    Cell::show(p.credits),
+                    Cell::show(p.price),
+                    Cell::from(if p.is_active { "yes" } else { "no" }),
                 ]);
             }
             output::list(ctx.format, &packs, &table)
@@ -328,42 +340,58 @@ fn summary(cards: &[IssuedCard]) -> String {
 }
 
 fn issued_table(cards: &[IssuedCard]) -> Table {
-    let mut table = Table::new(&["id", "code", "credits", "price", "expires"]);
+    let mut table = Table::with(&[
+        both("id"),
+        both("code"),
+        both("credits"),
+        both("price"),
+        human("expires"),
+        csv("expires_at"),
+    ]);
     for c in cards {
-        table.row(vec![
-            c.id.to_string(),
-            c.code.clone(),
-            c.credits.to_string(),
-            c.price.to_string(),
-            c.expires_at.map(when).unwrap_or_else(|| "never".to_owned()),
+        table.row([
+            Cell::show(c.id),
+            Cell::from(c.code.as_str()),
+            Cell::show(c.credits),
+            Cell::show(c.price),
+            c.expires_at.map_or(Cell::from("never"), Cell::Time),
+            Cell::opt(&c.expires_at),
         ]);
     }
     table
 }
 
 fn cards_table(cards: &[GiftCard]) -> Table {
-    let mut table = Table::new(&[
-        "id",
-        "code",
-        "status",
-        "credits",
-        "price",
-        "recipient",
-        "expires",
-        "created",
-        "redeemed by",
+    let mut table = Table::with(&[
+        both("id"),
+        both("code"),
+        both("status"),
+        both("credits"),
+        both("price"),
+        both("recipient"),
+        human("expires"),
+        csv("expires_at"),
+        both("created"),
+        human("redeemed by"),
+        csv("redeemed_by_user_id"),
+        csv("redeemed_by_email"),
+        csv("redeemed_at"),
     ]);
     for c in cards {
-        table.row(vec![
-            c.id.to_string(),
-            c.code_masked.clone(),
-            c.status.to_string(),
-            c.credits.to_string(),
-            c.price.to_string(),
-            opt(&c.recipient_email),
-            c.expires_at.map(when).unwrap_or_else(|| "never".to_owned()),
-            when(c.created_at),
-            redeemer(c),
+        table.row([
+            Cell::show(c.id),
+            Cell::from(c.code_masked.as_str()),
+            Cell::show(c.status),
+            Cell::show(c.credits),
+            Cell::show(c.price),
+            Cell::opt(&c.recipient_email),
+            c.expires_at.map_or(Cell::from("never"), Cell::Time),
+            Cell::opt(&c.expires_at),
+            Cell::Time(c.created_at),
+            Cell::Text(redeemer(c)),
+            Cell::opt_show(&c.redeemed_by_user_id),
+            Cell::opt(&c.redeemed_by_email),
+            Cell::opt(&c.redeemed_at),
         ]);
     }
     table

@@ -11,14 +11,22 @@ mod gift_cards;
 mod install;
 mod operators;
 pub mod output;
+pub mod profile;
+pub mod settings;
 mod users;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::db::{self, Target};
+use crate::db;
+use crate::db::conninfo::System;
+use crate::domain::Refusal;
 use crate::domain::operator::Operator;
+use crate::domain::text::sanitize;
 use crate::error::{Error, Result};
 use context::Ctx;
+use output::{Format, Table};
+use profile::Config;
+use settings::{GlobalArgs, Settings};
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -32,17 +40,8 @@ Nothing is written when a command fails.";
 #[derive(Debug, Parser)]
 #[command(name = "creditdesk", version, about = "Back-office console for the photo app's credits: coupons, gift cards, ledger and generation batches.", after_help = AFTER_HELP)]
 pub struct Cli {
-    /// PostgreSQL URL, e.g. postgres://user:pass@host:5432/db?sslmode=verify-full
-    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
-    pub database_url: Option<String>,
-
-    /// Who is making changes, recorded on every change (default: your login name)
-    #[arg(long, env = "CREDITDESK_OPERATOR", global = true)]
-    pub operator: Option<String>,
-
-    /// Make the database session itself read-only: every change is refused
-    #[arg(long, global = true)]
-    pub read_only: bool,
+    #[command(flatten)]
+    pub global: GlobalArgs,
 
     /// Print the records as JSON
     #[arg(long, global = true, conflicts_with = "csv")]
@@ -51,10 +50,6 @@ pub struct Cli {
     /// Print lists as CSV
     #[arg(long, global = true)]
     pub csv: bool,
-
-    /// A label for the environment shown in the console, e.g. PRODUCTION
-    #[arg(long, env = "CREDITDESK_ENV_LABEL", global = true)]
-    pub env_label: Option<String>,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -102,50 +97,283 @@ pub enum Command {
     /// Approval thresholds (admins change them)
     #[command(subcommand)]
     Settings(operators::SettingsCmd),
+    /// The profiles of the config file (passwords never shown)
+    #[command(after_help = profile::HELP)]
+    Profiles,
+    /// Shell completions, e.g.
+    /// creditdesk completions bash > ~/.local/share/bash-completion/completions/creditdesk
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The manual page (roff) on stdout, or with --dir one page per command
+    Man {
+        /// Write creditdesk.1, creditdesk-credits.1, ... into this directory
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
-/// Runs the parsed command line; the caller prints the error and exits with its code.
-pub async fn run(cli: Cli) -> Result<()> {
-    match &cli.command {
-        Some(Command::Demo(args)) => demo::run(&cli, args).await,
+/// The command line as it is parsed and as `--help` shows it: the global
+/// options are listed once, in `creditdesk --help`, not again under every
+/// command (they work anywhere on the line all the same).
+pub fn command() -> clap::Command {
+    let cmd = Cli::command();
+    let globals: Vec<clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
+    hide_globals(cmd, &globals)
+}
+
+/// Gives every subcommand hidden copies of the global options: clap then
+/// doesn't propagate (and show) its own, and the copies, global too, still
+/// hand their values up to `Cli`.
+fn hide_globals(mut cmd: clap::Command, globals: &[clap::Arg]) -> clap::Command {
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_owned())
+        .collect();
+    for name in names {
+        cmd = cmd.mut_subcommand(&name, |sub| {
+            let note =
+                "Global options (connection, profile, operator, --json, --csv): creditdesk --help";
+            let after = match sub.get_after_help() {
+                Some(text) => format!("{text}\n\n{note}"),
+                None => note.to_owned(),
+            };
+            let sub = sub
+                .args(globals.iter().map(|a| a.clone().hide(true)))
+                .after_help(after);
+            hide_globals(sub, globals)
+        });
+    }
+    cmd
+}
+
+/// Runs the parsed command line, prints any error as one line on stderr,
+/// and returns the exit code.
+pub async fn main(cli: Cli) -> i32 {
+    let mut hint = None;
+    match run(&cli, &mut hint).await {
+        Ok(()) => 0,
+        Err(e) => {
+            // Database errors can quote what app users typed.
+            let message = match hint.filter(|_| matches!(e, Error::Refused(Refusal::ReadOnly))) {
+                Some(hint) => format!("{e} ({hint})"),
+                None => e.to_string(),
+            };
+            eprintln!("creditdesk: {}", sanitize(&message));
+            e.exit_code()
+        }
+    }
+}
+
+/// Runs the command; `hint` says what a read-only refusal should add.
+async fn run(cli: &Cli, hint: &mut Option<String>) -> Result<()> {
+    check_format(cli)?;
+    let command = match &cli.command {
+        Some(Command::Demo(args)) => return demo::run(cli, args).await,
+        Some(Command::Profiles) => return profiles(cli),
+        Some(Command::Completions { shell }) => {
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "creditdesk", &mut out);
+            return output::write_bytes(&out);
+        }
+        Some(Command::Man { dir }) => return man(dir.as_deref()),
+        other => other,
+    };
+    let settings = settings(cli)?;
+    *hint = settings.read_only_hint();
+    match command {
+        Some(
+            Command::Demo(_)
+            | Command::Profiles
+            | Command::Completions { .. }
+            | Command::Man { .. },
+        ) => Ok(()),
         Some(Command::Migrate(args)) => {
-            let db = connect(&cli, 3).await?;
-            install::migrate(&db, args, format(&cli)).await
+            let db = settings.target.connect(settings.mode, 3).await?;
+            install::migrate(&db, args, output_format(cli)).await
         }
         Some(Command::Doctor(_)) => {
-            let db = connect(&cli, 3).await?;
-            install::doctor(&db, format(&cli)).await
+            let db = settings.target.connect(settings.mode, 3).await?;
+            install::doctor(&db, output_format(cli)).await
         }
         Some(Command::Seed { users }) => {
-            let db = connect(&cli, 2).await?;
+            let db = settings.target.connect(settings.mode, 3).await?;
             // An empty database is the expected input: give it the schema.
             let applied = db::migrate(&db).await?.applied;
             if !applied.is_empty() {
                 eprintln!("applied {} migration(s) first", applied.len());
             }
-            seed(db.pool(), *users).await
+            seed(db.pool(), *users, Some(output_format(cli))).await
         }
-        Some(Command::Users(cmd)) => users::run(&Ctx::open(&cli).await?, cmd).await,
-        Some(Command::Credits(cmd)) => credits::run(&Ctx::open(&cli).await?, cmd).await,
-        Some(Command::Audit(args)) => audit::run(&Ctx::open(&cli).await?, args).await,
-        Some(Command::Approvals(cmd)) => approvals::run(&Ctx::open(&cli).await?, cmd).await,
-        Some(Command::Operators(cmd)) => operators::run(&Ctx::open(&cli).await?, cmd).await,
-        Some(Command::Settings(cmd)) => operators::settings(&Ctx::open(&cli).await?, cmd).await,
-        Some(Command::Coupons(cmd)) => coupons::run(&Ctx::open(&cli).await?, cmd).await,
-        Some(Command::GiftCards(cmd)) => gift_cards::run(&Ctx::open(&cli).await?, cmd).await,
-        Some(Command::Batches(cmd)) => batches::run(&Ctx::open(&cli).await?, cmd).await,
+        Some(Command::Users(cmd)) => users::run(&Ctx::open(cli, &settings).await?, cmd).await,
+        Some(Command::Credits(cmd)) => credits::run(&Ctx::open(cli, &settings).await?, cmd).await,
+        Some(Command::Audit(args)) => audit::run(&Ctx::open(cli, &settings).await?, args).await,
+        Some(Command::Coupons(cmd)) => coupons::run(&Ctx::open(cli, &settings).await?, cmd).await,
+        Some(Command::GiftCards(cmd)) => {
+            gift_cards::run(&Ctx::open(cli, &settings).await?, cmd).await
+        }
+        Some(Command::Batches(cmd)) => batches::run(&Ctx::open(cli, &settings).await?, cmd).await,
+        Some(Command::Approvals(cmd)) => {
+            approvals::run(&Ctx::open(cli, &settings).await?, cmd).await
+        }
+        Some(Command::Operators(cmd)) => {
+            operators::run(&Ctx::open(cli, &settings).await?, cmd).await
+        }
+        Some(Command::Settings(cmd)) => {
+            operators::settings(&Ctx::open(cli, &settings).await?, cmd).await
+        }
         None => {
-            let claimed = claimed_operator(&cli)?;
-            let target = target(&cli)?;
-            let db = target.connect(mode(&cli), 8).await?.with_session().await?;
-            let config = console_config(&cli, target, claimed, &db)?;
+            let db = settings
+                .target
+                .connect(settings.mode, 8)
+                .await?
+                .with_session()
+                .await?;
+            let config = console_config(settings, &db)?;
             crate::tui::run(db, config).await
         }
     }
 }
 
-/// Loads the demo generator, printing progress on stderr.
-async fn seed(pool: &sqlx::PgPool, users: u32) -> Result<()> {
+/// The global options resolved, their warnings printed.
+fn settings(cli: &Cli) -> Result<Settings> {
+    let settings = Settings::resolve(&cli.global, &System)?;
+    for warning in &settings.warnings {
+        eprintln!("creditdesk: warning: {}", sanitize(warning));
+    }
+    Ok(settings)
+}
+
+/// `creditdesk man [--dir DIR]`
+fn man(dir: Option<&std::path::Path>) -> Result<()> {
+    let failed = |e: std::io::Error| Error::Infrastructure(format!("writing the manual: {e}"));
+    match dir {
+        Some(dir) => {
+            clap_mangen::generate_to(Cli::command(), dir).map_err(failed)?;
+            eprintln!("manual pages written to {}", dir.display());
+            Ok(())
+        }
+        None => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .map_err(failed)?;
+            output::write_bytes(&out)
+        }
+    }
+}
+
+/// `creditdesk profiles`
+fn profiles(cli: &Cli) -> Result<()> {
+    let Some(config) = Config::load(cli.global.config.as_deref(), &System)? else {
+        let place = profile::config_path(None, &System)
+            .map(|(p, _)| p.display().to_string())
+            .unwrap_or_default();
+        eprintln!("no config file at {place}: profiles go there (see creditdesk profiles --help)");
+        return output::list(
+            output_format(cli),
+            &Vec::<profile::Listed>::new(),
+            &Table::new(&[]),
+        );
+    };
+    if let Some(warning) = config.permission_warning(&System) {
+        eprintln!("creditdesk: warning: {warning}");
+    }
+    let listed = config.listed();
+    let yes_no = |v: Option<bool>| match v {
+        Some(true) => "yes".to_owned(),
+        Some(false) => "no".to_owned(),
+        None => String::new(),
+    };
+    let mut table = Table::new(&[
+        "profile",
+        "env",
+        "read-only",
+        "pooler",
+        "operator",
+        "connection",
+        "replica",
+        "problem",
+    ]);
+    for p in &listed {
+        let name = if p.default {
+            format!("{} (default)", p.name)
+        } else {
+            p.name.clone()
+        };
+        table.row(vec![
+            name,
+            p.env.clone().unwrap_or_default(),
+            yes_no(p.read_only),
+            yes_no(p.pooler),
+            p.operator.clone().unwrap_or_default(),
+            p.connection.clone(),
+            p.replica.clone().unwrap_or_default(),
+            p.error.clone().unwrap_or_default(),
+        ]);
+    }
+    output::list(output_format(cli), &listed, &table)
+}
+
+/// `--csv` only where there is a list; neither it nor `--json` for the
+/// console, which draws on the terminal. Checked before anything runs.
+fn check_format(cli: &Cli) -> Result<()> {
+    let lists = match &cli.command {
+        None => {
+            if cli.json || cli.csv {
+                return Err(Error::invalid(
+                    "json",
+                    "--json and --csv are for commands: the console draws on the terminal",
+                ));
+            }
+            return Ok(());
+        }
+        Some(Command::Users(_) | Command::Profiles) => true,
+        Some(Command::Audit(a)) => a.prints_list(),
+        Some(Command::Approvals(c)) => c.prints_list(),
+        Some(Command::Operators(c)) => c.prints_list(),
+        Some(Command::Settings(c)) => c.prints_list(),
+        Some(Command::Credits(c)) => c.prints_list(),
+        Some(Command::Coupons(c)) => c.prints_list(),
+        Some(Command::GiftCards(c)) => c.prints_list(),
+        Some(Command::Batches(c)) => c.prints_list(),
+        Some(
+            Command::Migrate(_) | Command::Doctor(_) | Command::Seed { .. } | Command::Demo(_),
+        ) => false,
+        Some(Command::Completions { .. } | Command::Man { .. }) => {
+            if cli.json || cli.csv {
+                return Err(Error::invalid(
+                    "json",
+                    "completions and manual pages are neither JSON nor CSV",
+                ));
+            }
+            false
+        }
+    };
+    if cli.csv && !lists {
+        return Err(output::csv_refused("this command"));
+    }
+    Ok(())
+}
+
+fn output_format(cli: &Cli) -> Format {
+    if cli.json {
+        Format::Json
+    } else if cli.csv {
+        Format::Csv
+    } else {
+        Format::Table
+    }
+}
+
+/// Loads the demo generator, printing progress on stderr, and the summary
+/// as `format` says (`None`: on stderr, for the demo).
+async fn seed(pool: &sqlx::PgPool, users: u32, format: Option<Format>) -> Result<()> {
     // db::seed refuses this too, under its table locks; asking first gives
     // the refusal its exit code.
     let existing: i64 = sqlx::query_scalar("select count(*) from users")
@@ -158,7 +386,7 @@ async fn seed(pool: &sqlx::PgPool, users: u32) -> Result<()> {
     let report = db::seed::seed(pool, users, &|step: &str| eprintln!("seeding: {step}"))
         .await
         .map_err(|e| Error::Infrastructure(format!("seeding failed: {e:#}")))?;
-    println!(
+    let summary = format!(
         "seeded {} users, {} ledger entries, {} coupons, {} gift cards, {} batches, {} photos, {} transactions in {:.1} s",
         report.users,
         report.ledger_entries,
@@ -169,33 +397,30 @@ async fn seed(pool: &sqlx::PgPool, users: u32) -> Result<()> {
         report.transactions,
         report.elapsed_ms as f64 / 1000.0
     );
-    Ok(())
+    match format {
+        Some(format) => output::record(format, &report, &summary),
+        None => {
+            eprintln!("{summary}");
+            Ok(())
+        }
+    }
 }
 
-/// The console's settings from the command line and the session.
-fn console_config(
-    cli: &Cli,
-    target: Target,
-    claimed: Option<Operator>,
-    db: &db::Db,
-) -> Result<crate::tui::ConsoleConfig> {
+/// The console's settings, once the session is read.
+fn console_config(settings: Settings, db: &db::Db) -> Result<crate::tui::ConsoleConfig> {
     Ok(crate::tui::ConsoleConfig {
-        target,
-        operator: operator_of(claimed, db)?,
-        read_only: cli.read_only,
-        env_label: cli.env_label.clone(),
+        operator: operator_of(settings.operator, db)?,
+        target: settings.target,
+        read_only: settings.mode.read_only,
+        env_label: settings.env_label,
+        frame_colour: settings.frame_colour,
+        confirm_first_change: settings.confirm_first_change,
     })
 }
 
-/// The operator name given with `--operator` or `CREDITDESK_OPERATOR`
-/// (clap reads both), if any.
-fn claimed_operator(cli: &Cli) -> Result<Option<Operator>> {
-    Ok(cli.operator.as_deref().map(Operator::parse).transpose()?)
-}
-
-/// The name recorded as `actor`: the one given, else the database login
-/// (which the audit log records in any case).
-fn operator_of(claimed: Option<Operator>, db: &db::Db) -> Result<Operator> {
+/// The name recorded as `actor`: the one given (flag, environment,
+/// profile), else the database login, which the audit log records anyway.
+pub(crate) fn operator_of(claimed: Option<Operator>, db: &db::Db) -> Result<Operator> {
     if let Some(o) = claimed {
         return Ok(o);
     }
@@ -206,31 +431,4 @@ fn operator_of(claimed: Option<Operator>, db: &db::Db) -> Result<Operator> {
             "your database login can't be recorded as an operator name: give one with --operator",
         )
     })
-}
-
-fn target(cli: &Cli) -> Result<Target> {
-    Target::parse(cli.database_url.as_deref().unwrap_or(""))
-}
-
-/// How records are printed.
-fn format(cli: &Cli) -> output::Format {
-    if cli.json {
-        output::Format::Json
-    } else if cli.csv {
-        output::Format::Csv
-    } else {
-        output::Format::Table
-    }
-}
-
-/// How the command line asks the connection to be used.
-fn mode(cli: &Cli) -> db::Mode {
-    db::Mode {
-        read_only: cli.read_only,
-        ..db::Mode::default()
-    }
-}
-
-async fn connect(cli: &Cli, max_connections: u32) -> Result<db::Db> {
-    target(cli)?.connect(mode(cli), max_connections).await
 }

@@ -5,8 +5,8 @@ use std::io::Read;
 
 use clap::Subcommand;
 
-use super::context::{Ctx, opt, when};
-use super::output::{self, Table};
+use super::context::Ctx;
+use super::output::{self, Cell, Table, both};
 use crate::db::operators;
 use crate::domain::role::Group;
 use crate::domain::text::Reason;
@@ -44,6 +44,18 @@ pub enum OperatorsCmd {
 
 fn parse_group(s: &str) -> std::result::Result<Group, String> {
     Group::parse(s).ok_or_else(|| "one of auditor, support, finance, oncall, admin".to_owned())
+}
+
+impl OperatorsCmd {
+    pub(super) fn prints_list(&self) -> bool {
+        matches!(self, OperatorsCmd::List)
+    }
+}
+
+impl SettingsCmd {
+    pub(super) fn prints_list(&self) -> bool {
+        matches!(self, SettingsCmd::List)
+    }
 }
 
 pub async fn run(ctx: &Ctx, cmd: &OperatorsCmd) -> Result<()> {
@@ -102,16 +114,20 @@ pub async fn run(ctx: &Ctx, cmd: &OperatorsCmd) -> Result<()> {
         }
         OperatorsCmd::List => {
             let found = operators::list(&ctx.db).await?;
-            let mut table = Table::new(&["login", "roles", "can log in", "last change"]);
+            let mut table = Table::with(&[
+                both("login"),
+                both("roles"),
+                both("can_login"),
+                both("last_change"),
+                both("last_action"),
+            ]);
             for o in &found {
-                table.row(vec![
-                    o.login.clone(),
-                    o.roles.join("+"),
-                    if o.can_login { "yes" } else { "no" }.to_owned(),
-                    match (&o.last_change_at, &o.last_action) {
-                        (Some(at), Some(action)) => format!("{} {action}", when(*at)),
-                        _ => "-".to_owned(),
-                    },
+                table.row([
+                    Cell::from(o.login.as_str()),
+                    Cell::from(o.roles.join("+")),
+                    Cell::from(if o.can_login { "yes" } else { "no" }),
+                    o.last_change_at.map_or(Cell::from("-"), Cell::Time),
+                    Cell::opt(&o.last_action),
                 ]);
             }
             output::list(ctx.format, &found, &table)
@@ -156,13 +172,14 @@ pub async fn settings(ctx: &Ctx, cmd: &SettingsCmd) -> Result<()> {
     match cmd {
         SettingsCmd::List => {
             let found = operators::settings(&ctx.db).await?;
-            let mut table = Table::new(&["setting", "value", "changed", "by"]);
+            let mut table =
+                Table::with(&[both("setting"), both("value"), both("changed"), both("by")]);
             for s in &found {
-                table.row(vec![
-                    s.key.clone(),
-                    s.value.to_string(),
-                    when(s.updated_at),
-                    opt(&s.updated_by),
+                table.row([
+                    Cell::from(s.key.as_str()),
+                    Cell::show(s.value),
+                    Cell::Time(s.updated_at),
+                    Cell::opt(&s.updated_by),
                 ]);
             }
             output::list(ctx.format, &found, &table)

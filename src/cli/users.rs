@@ -2,8 +2,8 @@
 
 use clap::Subcommand;
 
-use super::context::{Ctx, opt, when};
-use super::output::{self, Table};
+use super::context::Ctx;
+use super::output::{self, Cell, Table};
 use crate::db::users;
 use crate::domain::text::check_free_text;
 use crate::error::{Error, Result};
@@ -31,12 +31,12 @@ pub async fn run(ctx: &Ctx, cmd: &UsersCmd) -> Result<()> {
             let found = users::find(&ctx.db, &text, (*limit).clamp(1, 1000)).await?;
             let mut table = Table::new(&["id", "email", "name", "credits", "created"]);
             for u in &found {
-                table.row(vec![
-                    u.id.to_string(),
-                    u.email.clone(),
-                    opt(&u.name),
-                    u.credits.to_string(),
-                    when(u.created_at),
+                table.row([
+                    Cell::show(u.id),
+                    Cell::from(u.email.as_str()),
+                    Cell::opt(&u.name),
+                    Cell::show(u.credits),
+                    Cell::Time(u.created_at),
                 ]);
             }
             output::list(ctx.format, &found, &table)

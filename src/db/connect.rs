@@ -1,24 +1,32 @@
-//! Turning a database URL into a pool: TLS as the URL asks, read-only when
-//! asked, and errors that never echo the password.
+//! Turning a connection string into a pool: resolved as libpq would
+//! ([`super::conninfo`]), TLS as asked, named in `pg_stat_activity` after the
+//! operator, and errors that never echo the password.
 
-use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{ConnectOptions, Connection};
 
+use super::conninfo::{self, ConnInfo, Host, Origin, SslMode, Sys};
 use super::{Db, Mode};
+use crate::domain::operator::Operator;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 use crate::error::{Error, Result};
 
-/// Where we connect, parsed once; `Display` is safe to show (no password).
+/// Where we connect, resolved once; `Display` is safe to show (no password).
 #[derive(Clone)]
 pub struct Target {
     options: PgConnectOptions,
     /// Kept only to scrub it from error text that might quote it.
     password: Option<String>,
+    password_origin: Option<Origin>,
+    /// The application_name the connection string asked for, if any.
+    given_name: Option<String>,
+    service: Option<String>,
+    connect_timeout: Duration,
+    warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for Target {
@@ -43,33 +51,105 @@ impl std::fmt::Display for Target {
 }
 
 impl Target {
-    /// Parses a `postgres://` URL (libpq's forms, `sslmode`, `host=/socket/dir`).
-    pub fn parse(url: &str) -> Result<Self> {
-        let trimmed = url.trim();
-        if trimmed.is_empty() {
-            return Err(Error::invalid(
-                "database-url",
-                "no database given: set DATABASE_URL or pass --database-url",
-            ));
-        }
-        if !(trimmed.starts_with("postgres://") || trimmed.starts_with("postgresql://")) {
-            return Err(Error::invalid(
-                "database-url",
-                "malformed database URL: it must start with postgres:// or postgresql://",
-            ));
-        }
-        let password = url::Url::parse(trimmed)
-            .ok()
-            .and_then(|u| u.password().map(str::to_owned))
-            .filter(|p| !p.is_empty());
-        let options = PgConnectOptions::from_str(trimmed).map_err(|e| {
-            let message = scrub(&format!("malformed database URL: {e}"), password.as_deref());
-            Error::invalid("database-url", message)
+    /// Resolves a connection string (a `postgres://` URL or `key=value`
+    /// pairs, possibly naming a service) against this machine's environment,
+    /// service files and `.pgpass`, as libpq does.
+    pub fn parse(spec: &str) -> Result<Self> {
+        Self::resolve(spec, &conninfo::System)
+    }
+
+    /// [`Target::parse`] against the machine `sys` describes.
+    pub fn resolve(spec: &str, sys: &dyn Sys) -> Result<Self> {
+        let info = conninfo::resolve(spec, sys).map_err(|message| {
+            // The resolver never quotes a password; scrub anyway.
+            let password = conninfo::parse(spec).ok().and_then(|params| {
+                params
+                    .into_iter()
+                    .find(|(k, _)| k == "password")
+                    .map(|(_, v)| v)
+            });
+            Error::invalid("connection", scrub(&message, password.as_deref()))
         })?;
-        Ok(Self {
-            options: options.application_name("creditdesk"),
-            password,
-        })
+        Ok(Self::from_info(info))
+    }
+
+    fn from_info(info: ConnInfo) -> Self {
+        // Every field is set from `info`, which already holds what the
+        // environment says, so sqlx's own reading of it changes nothing.
+        let mut options = PgConnectOptions::new_without_pgpass()
+            .port(info.port)
+            .username(&info.user)
+            .database(&info.dbname)
+            .ssl_mode(match info.sslmode {
+                SslMode::Disable => PgSslMode::Disable,
+                SslMode::Allow => PgSslMode::Allow,
+                SslMode::Prefer => PgSslMode::Prefer,
+                SslMode::Require => PgSslMode::Require,
+                SslMode::VerifyCa => PgSslMode::VerifyCa,
+                SslMode::VerifyFull => PgSslMode::VerifyFull,
+            })
+            .application_name(&default_name(None));
+        options = match &info.host {
+            Host::Tcp(host) => options.host(host),
+            Host::Socket(dir) => options.host("localhost").socket(dir),
+        };
+        if let Some(pw) = &info.password {
+            options = options.password(pw);
+        }
+        if let Some(ca) = &info.sslrootcert {
+            options = options.ssl_root_cert(ca);
+        }
+        if let Some(cert) = &info.sslcert {
+            options = options.ssl_client_cert(cert);
+        }
+        if let Some(key) = &info.sslkey {
+            options = options.ssl_client_key(key);
+        }
+        if let Some(name) = &info.application_name {
+            options = options.application_name(name);
+        }
+        Self {
+            options,
+            password: info.password.filter(|p| !p.is_empty()),
+            password_origin: info.password_origin,
+            given_name: info.application_name,
+            service: info.service,
+            connect_timeout: info.connect_timeout.unwrap_or(CONNECT_TIMEOUT),
+            warnings: info.warnings,
+        }
+    }
+
+    /// Names the connection `creditdesk/<version> (<operator>)` in
+    /// `pg_stat_activity`, unless the connection string named it; without
+    /// an operator name given, the login is the operator.
+    pub fn named_for(mut self, operator: Option<&Operator>) -> Self {
+        if self.given_name.is_none() {
+            let login = Operator::parse(self.options.get_username()).ok();
+            let name = default_name(operator.or(login.as_ref()));
+            self.options = self.options.application_name(&name);
+        }
+        self
+    }
+
+    /// The name the server will show for our connections.
+    pub fn application_name(&self) -> Option<&str> {
+        self.options.get_application_name()
+    }
+
+    /// The service the connection came from, if any.
+    pub fn service(&self) -> Option<&str> {
+        self.service.as_deref()
+    }
+
+    /// Where the password came from (`None`: no password).
+    pub fn password_origin(&self) -> Option<&Origin> {
+        self.password_origin.as_ref()
+    }
+
+    /// What resolving found worth telling the operator (a password file
+    /// others can read, say); the caller prints them.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// The options to open a connection of one's own with (e.g. for
@@ -88,14 +168,14 @@ impl Target {
         // One direct attempt first: a pool retries until its timeout and
         // then only says "timed out"; this says "refused" or "password
         // authentication failed" at once.
-        let probe = tokio::time::timeout(CONNECT_TIMEOUT, self.options.connect())
+        let probe = tokio::time::timeout(self.connect_timeout, self.options.connect())
             .await
             .map_err(|_| self.connect_error(&sqlx::Error::PoolTimedOut))?
             .map_err(|e| self.connect_error(&e))?;
         let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(CONNECT_TIMEOUT)
+            .acquire_timeout(self.connect_timeout)
             .connect_with(self.options.clone())
             .await
             .map_err(|e| self.connect_error(&e))?;
@@ -112,6 +192,15 @@ impl Target {
             &format!("cannot connect to the database at {self}: {why}"),
             self.password.as_deref(),
         ))
+    }
+}
+
+/// `creditdesk/0.1.0 (ana)`: who holds a lock, for the DBA.
+fn default_name(operator: Option<&Operator>) -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    match operator {
+        Some(op) => format!("creditdesk/{version} ({op})"),
+        None => format!("creditdesk/{version}"),
     }
 }
 
@@ -139,8 +228,8 @@ mod tests {
     #[test]
     fn malformed_urls_are_invalid_input_without_the_password() {
         for url in [
-            "",
             "mysql://x",
+            "postgres:///?service=no-such-service-anywhere",
             "postgres://u:hunter22@host:notaport/db",
             "postgres://u:hunter22@host/db?sslmode=bogus",
         ] {
@@ -152,6 +241,22 @@ mod tests {
             );
             assert!(!err.to_string().contains("hunter22"), "{err}");
         }
+    }
+
+    #[test]
+    fn connections_are_named_after_the_operator_unless_named() {
+        let ana = Operator::parse("ana").expect("operator");
+        let t = Target::parse("postgres://u@h/db")
+            .expect("url")
+            .named_for(Some(&ana));
+        assert_eq!(
+            t.application_name(),
+            Some(format!("creditdesk/{} (ana)", env!("CARGO_PKG_VERSION")).as_str())
+        );
+        let t = Target::parse("postgres://u@h/db?application_name=mine")
+            .expect("url")
+            .named_for(Some(&ana));
+        assert_eq!(t.application_name(), Some("mine"));
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod approvals;
 pub mod audit;
 pub mod batches;
 pub mod connect;
+pub mod conninfo;
 pub mod coupons;
 pub mod credits;
 pub mod gift_cards;

@@ -225,7 +225,7 @@ pub fn parse_duration(field: &'static str, s: &str) -> Result<Duration, InvalidI
     Duration::try_seconds(secs).ok_or_else(too_long)
 }
 
-/// A moment in time: "now", "+7d" (from now), RFC 3339 ("2026-01-02T03:04:05Z",
+/// A moment in time: "now", "+7d" (from now), "-7d" (ago), RFC 3339 ("2026-01-02T03:04:05Z",
 /// or with an offset), "2026-01-02 03:04" (UTC) or "2026-01-02" (UTC midnight).
 /// `now` is passed in so callers and tests agree on it.
 pub fn parse_time(
@@ -250,6 +250,13 @@ pub fn parse_time(
         return now
             .checked_add_signed(d)
             .ok_or_else(|| InvalidInput::new(field, "is too far in the future"));
+    }
+    if let Some(rest) = t.strip_prefix('-') {
+        let d = parse_duration(field, rest)?;
+        return now
+            .checked_sub_signed(d)
+            .filter(|t| t.year() >= 1970)
+            .ok_or_else(|| InvalidInput::new(field, "is too far in the past"));
     }
     let parsed = parse_absolute(t).ok_or_else(|| InvalidInput::new(field, FORMS))?;
     if !(1970..=9999).contains(&parsed.year()) {
@@ -521,6 +528,20 @@ mod tests {
         assert_eq!(parse_time("f", "now", now()), Ok(now()));
         assert_eq!(parse_time("f", "NOW", now()), Ok(now()));
         assert_eq!(parse_time("f", "+7d", now()), Ok(now() + Duration::days(7)));
+        assert_eq!(parse_time("f", "-7d", now()), Ok(now() - Duration::days(7)));
+        assert_eq!(
+            parse_time("f", " -12h ", now()),
+            Ok(now() - Duration::hours(12))
+        );
+        assert_eq!(
+            msg(parse_time("f", "-0d", now())),
+            "must be longer than zero"
+        );
+        assert!(parse_time("f", "--7d", now()).is_err());
+        assert_eq!(
+            msg(parse_time("f", "-3650d", DateTime::<Utc>::MIN_UTC)),
+            "is too far in the past"
+        );
     }
 
     #[test]

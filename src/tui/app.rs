@@ -67,6 +67,8 @@ pub struct App {
     pub operator: Operator,
     pub read_only: bool,
     pub env_label: Option<String>,
+    /// A frame around the whole console in this colour (see `ConsoleConfig`).
+    pub frame_colour: Option<ratatui::style::Color>,
     pub theme: Theme,
     pub now: DateTime<Utc>,
     pub tick: u64,
@@ -103,6 +105,7 @@ impl App {
             operator: config.operator.clone(),
             read_only: config.read_only,
             env_label: config.env_label.clone().filter(|l| !l.trim().is_empty()),
+            frame_colour: config.frame_colour,
             theme,
             now,
             tick: 0,

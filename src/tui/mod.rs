@@ -53,6 +53,12 @@ pub struct ConsoleConfig {
     pub read_only: bool,
     /// e.g. PRODUCTION, shown in red.
     pub env_label: Option<String>,
+    /// The colour of a frame drawn around the whole console (a profile's
+    /// `colour`, red for production); `None`: no frame.
+    pub frame_colour: Option<ratatui::style::Color>,
+    /// `--write` on a profile that is read-only by default: the console
+    /// asks again before the first change of the session.
+    pub confirm_first_change: bool,
 }
 
 /// Redraw often while something spins, rarely otherwise.

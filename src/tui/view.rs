@@ -4,8 +4,9 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Tabs as TabBar};
+use ratatui::widgets::{Block, BorderType, Paragraph, Tabs as TabBar};
 
 use super::app::{App, DbHealth, GLOBAL_KEYS, Popup};
 use super::keys::{KeyHint, LIST_KEYS};
@@ -55,6 +56,7 @@ pub fn view(app: &App, frame: &mut Frame) {
     if area.is_empty() {
         return;
     }
+    let area = environment_frame(app, frame, area);
     let a = split(area);
     let theme = &app.theme;
     let ui = Ui {
@@ -114,6 +116,39 @@ pub fn view(app: &App, frame: &mut Frame) {
         }
         None => {}
     }
+}
+
+/// A profile's colour around the whole console, its label in the top
+/// border, so which environment this is can't be missed; without colour the
+/// border is doubled. Returns the area inside (all of it when there is no
+/// frame or no room for one).
+fn environment_frame(app: &App, frame: &mut Frame, area: Rect) -> Rect {
+    let Some(colour) = app.frame_colour else {
+        return area;
+    };
+    if area.width < 20 || area.height < 8 {
+        return area;
+    }
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let (style, border) = if app.theme.color {
+        (bold.fg(colour), BorderType::Thick)
+    } else {
+        (bold, BorderType::Double)
+    };
+    let mut block = Block::bordered().border_type(border).border_style(style);
+    if let Some(label) = &app.env_label {
+        let label = crate::domain::text::sanitize(label.trim());
+        block = block.title_top(
+            Line::from(Span::styled(
+                format!(" {label} "),
+                app.theme.env_label(&label),
+            ))
+            .centered(),
+        );
+    }
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    inner
 }
 
 fn hints_line(app: &App) -> Line<'static> {
@@ -199,5 +234,63 @@ fn status_line(app: &App, frame: &mut Frame, area: Rect) {
     );
     if right_width > 0 {
         frame.render_widget(Paragraph::new(Line::from(right)), right_area);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::style::Color;
+
+    use super::*;
+    use crate::db::Target;
+    use crate::domain::operator::Operator;
+    use crate::tui::{ConsoleConfig, Theme};
+
+    fn draw(frame_colour: Option<Color>, theme: Theme) -> ratatui::buffer::Buffer {
+        let config = ConsoleConfig {
+            target: Target::parse("postgres://app@db.example.com/photos").expect("url"),
+            operator: Operator::parse("ana").expect("operator"),
+            read_only: true,
+            env_label: Some("PRODUCTION".into()),
+            frame_colour,
+            confirm_first_change: false,
+        };
+        let app = App::new(&config, chrono::Utc::now(), theme, "test");
+        let mut terminal = Terminal::new(TestBackend::new(60, 12)).expect("terminal");
+        terminal.draw(|f| view(&app, f)).expect("draw");
+        terminal.backend().buffer().clone()
+    }
+
+    #[test]
+    fn a_frame_colour_frames_the_whole_console() {
+        let b = draw(Some(Color::Red), Theme::COLOR);
+        let corners = [
+            (0, 0),
+            (59, 0),
+            (0, 11),
+            (59, 11),
+            (0, 5),
+            (59, 5),
+            (30, 11),
+        ];
+        for (x, y) in corners {
+            assert_eq!(b[(x, y)].fg, Color::Red, "({x}, {y})");
+            assert_ne!(b[(x, y)].symbol(), " ", "({x}, {y})");
+        }
+        let top: String = (0..60).map(|x| b[(x, 0)].symbol().to_owned()).collect();
+        assert!(top.contains(" PRODUCTION "), "{top}");
+        // The console itself moves inside: the tabs start on the second row.
+        let second: String = (0..60).map(|x| b[(x, 1)].symbol().to_owned()).collect();
+        assert!(second.contains("1 Coupons"), "{second}");
+
+        // Without colour the frame is still there, doubled.
+        let b = draw(Some(Color::Red), Theme::NO_COLOR);
+        assert_eq!(b[(0, 0)].symbol(), "╔");
+        // No colour configured: no frame, the console as before.
+        let b = draw(None, Theme::COLOR);
+        let first: String = (0..60).map(|x| b[(x, 0)].symbol().to_owned()).collect();
+        assert!(first.contains("1 Coupons"), "{first}");
     }
 }

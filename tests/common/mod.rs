@@ -25,6 +25,8 @@ pub fn config(read_only: bool, env: Option<&str>) -> ConsoleConfig {
         operator: Operator::parse("ana").unwrap(),
         read_only,
         env_label: env.map(str::to_owned),
+        frame_colour: None,
+        confirm_first_change: false,
     }
 }
 
