@@ -16,7 +16,11 @@ begin
     foreach g in array array['creditdesk_auditor', 'creditdesk_support', 'creditdesk_finance',
                              'creditdesk_oncall', 'creditdesk_admin'] loop
       if to_regrole(g) is null then
-        execute format('create role %I nologin', g);
+        begin
+          execute format('create role %I nologin', g);
+        exception when duplicate_object or unique_violation then
+          null; -- made just now by a migration of another database
+        end;
       end if;
     end loop;
   end if;

@@ -32,7 +32,11 @@ impl PgBinaries {
     /// Looks on `PATH`, then `pg_config --bindir`, then the newest
     /// `/usr/lib/postgresql/*/bin`.
     pub fn find() -> Result<Self> {
-        if let Some(dir) = on_path("initdb").and_then(|p| p.parent().map(Path::to_path_buf))
+        // Through a symlink (this image links initdb into /usr/local/bin),
+        // to the directory that holds all of them (pg_basebackup too).
+        if let Some(dir) = on_path("initdb")
+            .map(|p| fs::canonicalize(&p).unwrap_or(p))
+            .and_then(|p| p.parent().map(Path::to_path_buf))
             && dir.join("pg_ctl").exists()
         {
             return Ok(Self { bindir: dir });
@@ -174,6 +178,35 @@ impl LocalServer {
             initdb.arg("--no-sync");
         }
         run(&mut initdb).context("initdb failed")
+    }
+
+    /// Makes this cluster a streaming replica of `primary` (which must be
+    /// running): `pg_basebackup -R` over the primary's socket, so the copy
+    /// starts as a hot standby that follows it.
+    pub fn init_replica_of(&self, primary: &LocalServer) -> Result<()> {
+        fs::create_dir_all(&self.dir)
+            .with_context(|| format!("creating {}", self.dir.display()))?;
+        if running_as_root() {
+            make_reachable_by_others(&self.dir)?;
+            run(Command::new("chown")
+                .arg("-R")
+                .arg(format!("{SERVICE_USER}:"))
+                .arg(&self.dir))
+            .context("handing the replica's directory to the postgres user")?;
+        }
+        let mut backup = self.command("pg_basebackup");
+        backup
+            .arg("-D")
+            .arg(self.data_dir())
+            .args(["-R", "-X", "stream", "-c", "fast", "-U", &primary.superuser])
+            .arg("-h")
+            .arg(primary.socket_dir())
+            .arg("-p")
+            .arg(primary.socket_port().to_string());
+        if self.durability == Durability::Throwaway {
+            backup.arg("--no-sync");
+        }
+        run(&mut backup).context("pg_basebackup failed")
     }
 
     /// Starts the server and waits until it accepts connections. A stale

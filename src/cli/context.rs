@@ -21,12 +21,7 @@ impl Ctx {
     /// name: the one given, else the login.
     pub async fn open(cli: &super::Cli, settings: &Settings) -> Result<Self> {
         // Enough connections for a command; the console asks for more.
-        let db = settings
-            .target
-            .connect(settings.mode, 4)
-            .await?
-            .with_session()
-            .await?;
+        let db = settings.connect(4).await?.with_session().await?;
         let operator = super::operator_of(settings.operator.clone(), &db)?;
         Ok(Self {
             db,

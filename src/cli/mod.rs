@@ -35,6 +35,8 @@ Exit codes:
   3  refused by a rule: not found, already redeemed, limit reached, insufficient credits, read-only, ...
   4  infrastructure failure: database unreachable, wrong password, timeout, ...
   5  pending approval: the change is above a threshold and waits for a second person
+  6  busy: another session holds a row or table the change needs (longer than
+     --lock-timeout, 5s by default); nothing was written: try again
 Nothing is written when a command fails.";
 
 #[derive(Debug, Parser)]
@@ -228,12 +230,7 @@ async fn run(cli: &Cli, hint: &mut Option<String>) -> Result<()> {
             operators::settings(&Ctx::open(cli, &settings).await?, cmd).await
         }
         None => {
-            let db = settings
-                .target
-                .connect(settings.mode, 8)
-                .await?
-                .with_session()
-                .await?;
+            let db = settings.connect(8).await?.with_session().await?;
             let config = console_config(settings, &db)?;
             crate::tui::run(db, config).await
         }

@@ -247,7 +247,18 @@ pub fn is_production(label: &str) -> bool {
 }
 
 /// A timeout like `5s`, `2m`.
+/// A timeout: a duration as elsewhere (`5s`, `2m`), or milliseconds
+/// (`500ms`), as PostgreSQL's own settings take them.
 pub fn timeout(field: &'static str, s: &str) -> Result<Duration> {
+    if let Some(ms) = s.trim().strip_suffix("ms") {
+        return match ms.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(Duration::from_millis(n)),
+            _ => Err(Error::invalid(
+                field,
+                "use a whole number and a unit, like 500ms or 5s",
+            )),
+        };
+    }
     let d = parse_duration(field, s)?;
     d.to_std()
         .map_err(|_| Error::invalid(field, "must be longer than zero"))

@@ -241,6 +241,26 @@ impl Settings {
         })
     }
 
+    /// The database as the settings say, with the replica for heavy reads
+    /// when there is one (`max_connections` each).
+    pub async fn connect(&self, max_connections: u32) -> Result<crate::db::Db> {
+        let db = self.target.connect(self.mode, max_connections).await?;
+        Ok(match &self.replica {
+            Some(replica) => {
+                let mode = Mode {
+                    read_only: true,
+                    ..self.mode
+                };
+                let replica = replica
+                    .connect(mode, max_connections)
+                    .await
+                    .map_err(|e| Error::Infrastructure(format!("the replica: {e}")))?;
+                db.with_replica(replica.pool().clone())
+            }
+            None => db,
+        })
+    }
+
     /// What a refused change adds when `--write` would have allowed it.
     pub fn read_only_hint(&self) -> Option<String> {
         let profile = self.profile.as_deref()?;

@@ -46,7 +46,7 @@ pub struct AuditFilter {
 
 /// Newest first.
 pub async fn list(db: &Db, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
-    let mut tx = db.read().await?;
+    let mut tx = db.heavy_read().await?;
     let rows = sqlx::query_as!(
         AuditEntry,
         r#"select id as "id!", seq as "seq!", "createdAt" as "created_at!", actor as "actor!",
@@ -165,7 +165,7 @@ impl Verification {
 /// than the last. With a saved digest, the row it names must still be there
 /// with that hash, which also catches rows cut off the end.
 pub async fn verify(db: &Db, saved: Option<&Digest>) -> Result<Verification> {
-    let mut tx = db.snapshot().await?;
+    let mut tx = db.heavy_snapshot().await?;
     let totals = sqlx::query!(
         r#"select count(*) as "rows!", max(seq) as head_seq
            from creditdesk.admin_audit_log"#

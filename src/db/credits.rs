@@ -134,7 +134,7 @@ fn serialize_cursor<S: serde::Serializer>(c: &Option<Cursor>, s: S) -> Result<S:
 /// (createdAt, id) walks the (userId, createdAt desc, id desc) index, so the
 /// page 10,000 entries deep costs what the first one does.
 pub async fn history(db: &Db, q: &HistoryQuery) -> Result<HistoryPage> {
-    let mut tx = db.read().await?;
+    let mut tx = db.heavy_read().await?;
     let page = history_in(&mut tx, q).await?;
     tx.finish().await?;
     Ok(page)
@@ -278,7 +278,7 @@ pub struct Mismatch {
 /// Every user whose balance differs from the sum of their ledger: one
 /// aggregate over the ledger, joined to the users.
 pub async fn verify(db: &Db) -> Result<Vec<Mismatch>> {
-    let mut tx = db.read().await?;
+    let mut tx = db.heavy_read().await?;
     let rows = sqlx::query_as!(
         Mismatch,
         r#"select u.id as "user_id!", coalesce(u.email, '') as "email!",

@@ -58,12 +58,16 @@ pub struct Mode {
     pub timeouts: Timeouts,
 }
 
-/// A pool, its [`Mode`] and, once read, who is connected. Cheap to clone.
+/// A pool, its [`Mode`] and, once read, who is connected; perhaps a read
+/// replica for heavy reads, and a slot through which a read in flight can be
+/// cancelled on the server. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {
     pool: PgPool,
     mode: Arc<Mode>,
     session: Option<Arc<Session>>,
+    replica: Option<PgPool>,
+    cancel: Option<CancelSlot>,
 }
 
 impl fmt::Debug for Db {
@@ -78,6 +82,29 @@ impl Db {
             pool,
             mode: Arc::new(mode),
             session: None,
+            replica: None,
+            cancel: None,
+        }
+    }
+
+    /// Heavy reads (`credits verify`, history, the audit log, reports) go to
+    /// `replica` from now on; changes, and the reads that decide them, stay
+    /// on the primary.
+    pub fn with_replica(mut self, replica: PgPool) -> Self {
+        self.replica = Some(replica);
+        self
+    }
+
+    pub fn replica(&self) -> Option<&PgPool> {
+        self.replica.as_ref()
+    }
+
+    /// The same database; its reads record their server process in `slot`,
+    /// so that [`CancelSlot::cancel`] can stop them on the server.
+    pub fn cancellable(&self, slot: &CancelSlot) -> Self {
+        Self {
+            cancel: Some(slot.clone()),
+            ..self.clone()
         }
     }
 
@@ -126,6 +153,37 @@ impl Db {
             .await
     }
 
+    /// A read-only transaction for a heavy read: on the replica when there
+    /// is one (it may lag the primary by the replication delay).
+    pub async fn heavy_read(&self) -> Result<Tx> {
+        match &self.replica {
+            Some(replica) => {
+                self.begin_on(
+                    replica,
+                    "begin isolation level read committed read only",
+                    false,
+                )
+                .await
+            }
+            None => self.read().await,
+        }
+    }
+
+    /// [`Db::snapshot`] on the replica when there is one.
+    pub async fn heavy_snapshot(&self) -> Result<Tx> {
+        match &self.replica {
+            Some(replica) => {
+                self.begin_on(
+                    replica,
+                    "begin isolation level repeatable read read only",
+                    false,
+                )
+                .await
+            }
+            None => self.snapshot().await,
+        }
+    }
+
     /// A read-only transaction that sees one snapshot throughout, for
     /// screens whose parts must agree with each other.
     pub async fn snapshot(&self) -> Result<Tx> {
@@ -144,6 +202,10 @@ impl Db {
     }
 
     async fn begin(&self, begin: &str, with_lock_timeout: bool) -> Result<Tx> {
+        self.begin_on(&self.pool, begin, with_lock_timeout).await
+    }
+
+    async fn begin_on(&self, pool: &PgPool, begin: &str, with_lock_timeout: bool) -> Result<Tx> {
         let t = self.mode.timeouts;
         let mut sql = format!(
             "{begin}; set local statement_timeout = {}",
@@ -155,15 +217,77 @@ impl Db {
                 t.lock.as_millis()
             ));
         }
-        let inner = self
-            .pool
+        let inner = pool
             .begin_with(sqlx::AssertSqlSafe(sql))
             .await
             .map_err(infra)?;
-        Ok(Tx {
+        let mut tx = Tx {
             inner,
             persistent: !self.mode.pooled,
-        })
+            cancel: None,
+        };
+        // Reads only: a change is never stopped half-way by a cancel.
+        if let Some(slot) = &self.cancel
+            && !with_lock_timeout
+        {
+            let pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
+                .persistent(tx.persistent)
+                .fetch_one(&mut *tx.inner)
+                .await
+                .map_err(infra)?;
+            slot.arm(pool.clone(), pid);
+            tx.cancel = Some(Armed(slot.clone()));
+        }
+        Ok(tx)
+    }
+}
+
+/// Where a read in flight leaves its server process id, so that whoever
+/// stops waiting for it (the console's Esc) can also stop it on the server,
+/// with `pg_cancel_backend` from another connection: the read's transaction
+/// holds its server connection (also behind a pooler) until it ends, and
+/// the slot is emptied when it does.
+#[derive(Clone, Default)]
+pub struct CancelSlot(Arc<std::sync::Mutex<Option<(PgPool, i32)>>>);
+
+impl fmt::Debug for CancelSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CancelSlot")
+    }
+}
+
+impl CancelSlot {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn arm(&self, pool: PgPool, pid: i32) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some((pool, pid));
+        }
+    }
+
+    fn disarm(&self) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = None;
+        }
+    }
+
+    /// Cancels the read in flight, if any; the read then fails with the
+    /// statement cancelled and its transaction ends. Returns at once.
+    pub fn cancel(&self) {
+        let Some((pool, pid)) = self.0.lock().ok().and_then(|mut s| s.take()) else {
+            return;
+        };
+        tokio::spawn(async move {
+            // One simple-protocol message (also behind a pooler); the pid is
+            // an integer the server gave.
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "select pg_cancel_backend({pid})"
+            )))
+            .execute(&pool)
+            .await;
+        });
     }
 }
 
@@ -171,6 +295,18 @@ impl Db {
 pub struct Tx {
     inner: Transaction<'static, Postgres>,
     persistent: bool,
+    cancel: Option<Armed>,
+}
+
+/// A read's server process in its [`CancelSlot`], taken out when the read's
+/// transaction ends however it ends: a cancel must never reach the server
+/// connection after it has moved on to something else.
+struct Armed(CancelSlot);
+
+impl Drop for Armed {
+    fn drop(&mut self) {
+        self.0.disarm();
+    }
 }
 
 impl fmt::Debug for Tx {
@@ -190,7 +326,9 @@ impl Tx {
         }
     }
 
-    pub async fn commit(self) -> Result<()> {
+    pub async fn commit(mut self) -> Result<()> {
+        // Before the commit: after it, the connection may serve another.
+        drop(self.cancel.take());
         self.inner.commit().await.map_err(infra)
     }
 

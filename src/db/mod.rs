@@ -23,7 +23,7 @@ use crate::error::Error;
 
 pub use approvals::{Change, PendingRequest};
 pub use connect::Target;
-pub use handle::{Conn, Db, Mode, Timeouts, Tx};
+pub use handle::{CancelSlot, Conn, Db, Mode, Timeouts, Tx};
 pub use migrate::{MIGRATOR, migrate};
 pub use session::Session;
 
@@ -64,6 +64,15 @@ pub fn infra(e: sqlx::Error) -> Error {
         }
         Some("3F000") | Some("42P01") | Some("42883") if db.message().contains("creditdesk") => {
             return Error::Refused(Refusal::NotInstalled);
+        }
+        // A named statement met on a server connection another client left
+        // it on, or missing from the one the pooler switched to.
+        Some("42P05") | Some("26000") if db.message().contains("prepared statement") => {
+            return Error::Infrastructure(format!(
+                "{}: this looks like a transaction-mode pooler (PgBouncer, Supabase's port \
+                 6543); pass --pooler, or pooler = true in the profile",
+                db.message()
+            ));
         }
         Some("42501") => {
             return Error::Refused(Refusal::Other {

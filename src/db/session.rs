@@ -122,3 +122,25 @@ async fn login_name(db: &Db) -> Result<String> {
     tx.finish().await?;
     Ok(login)
 }
+
+/// How far the replica is behind the primary: zero when it has replayed
+/// everything it received, else the time since the last transaction it
+/// replayed; `None` without a replica (or when it is no standby).
+pub async fn replica_lag(db: &Db) -> Result<Option<std::time::Duration>> {
+    let Some(replica) = db.replica() else {
+        return Ok(None);
+    };
+    // One simple-protocol message: no statement to keep, also behind a pooler.
+    let row = sqlx::raw_sql(
+        "select case
+                  when not pg_is_in_recovery() then null
+                  when pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() then 0
+                  else extract(epoch from now() - pg_last_xact_replay_timestamp())::float8
+                end",
+    )
+    .fetch_one(replica)
+    .await
+    .map_err(infra)?;
+    let seconds: Option<f64> = sqlx::Row::try_get(&row, 0).map_err(infra)?;
+    Ok(seconds.map(|s| std::time::Duration::from_secs_f64(s.max(0.0))))
+}

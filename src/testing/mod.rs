@@ -36,6 +36,7 @@ use crate::error::Error;
 use crate::pg_local::{self, Durability, LocalServer, PgBinaries};
 
 pub mod pgbouncer;
+pub mod replica;
 pub mod supabase;
 
 struct Shared {
