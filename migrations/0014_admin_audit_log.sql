@@ -42,14 +42,17 @@ create or replace function creditdesk.audit_hash(
   p_seq bigint, p_id bigint, p_prev_hash text, p_login text, p_actor text, p_action text,
   p_entity_type text, p_entity_id text, p_reason text, p_details jsonb, p_created_at timestamptz
 ) returns text
-language sql stable
+language plpgsql stable
 set search_path = pg_catalog, pg_temp
 as $$
-  select encode(sha256(convert_to(jsonb_build_array(
+begin
+  -- (PL/pgSQL, not SQL: its plan is kept for the session, and it runs on
+  -- every append.)
+  return encode(sha256(convert_to(jsonb_build_array(
     p_seq, p_id, p_prev_hash, p_login, p_actor, p_action, p_entity_type, p_entity_id, p_reason,
     p_details, to_char(p_created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text,
-    'UTF8')), 'hex')
-$$;
+    'UTF8')), 'hex');
+end $$;
 
 create or replace function creditdesk.audit_append() returns trigger
 language plpgsql security definer

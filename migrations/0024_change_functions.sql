@@ -13,6 +13,8 @@ set local statement_timeout = '60s';
 -- ---------------------------------------------------------------------------
 -- Refusals, identity and permissions
 -- ---------------------------------------------------------------------------
+-- (The helpers on every change's path are PL/pgSQL, whose plans a session
+-- keeps; a SQL function called from PL/pgSQL is planned again each call.)
 
 create or replace function creditdesk.refuse(p_kind text, p_message text, p_detail jsonb default '{}')
 returns void
@@ -39,13 +41,14 @@ end $$;
 -- functions let it; it is a shared login.
 create or replace function creditdesk.is_owner()
 returns boolean
-language sql stable
+language plpgsql stable
 set search_path = pg_catalog, pg_temp
 as $$
-  select coalesce((select rolsuper from pg_roles where rolname = session_user), false)
+begin
+  return coalesce((select rolsuper from pg_roles where rolname = session_user), false)
       or pg_has_role(session_user,
-                     (select nspowner from pg_namespace where nspname = 'creditdesk'), 'USAGE')
-$$;
+                     (select nspowner from pg_namespace where nspname = 'creditdesk'), 'USAGE');
+end $$;
 
 create or replace function creditdesk.group_names()
 returns text[]
@@ -59,13 +62,14 @@ $$;
 -- The creditdesk groups whose privileges the connected login has.
 create or replace function creditdesk.login_groups()
 returns text[]
-language sql stable
+language plpgsql stable
 set search_path = pg_catalog, pg_temp
 as $$
-  select coalesce(array_agg(g order by g), '{}')
-  from unnest(creditdesk.group_names()) g
-  where to_regrole(g) is not null and pg_has_role(session_user, g, 'USAGE')
-$$;
+begin
+  return (select coalesce(array_agg(g order by g), '{}')
+          from unnest(creditdesk.group_names()) g
+          where to_regrole(g) is not null and pg_has_role(session_user, g, 'USAGE'));
+end $$;
 
 -- The permission table of security.md §2: which groups may do an action.
 create or replace function creditdesk.allowed_groups(p_action text)
@@ -189,11 +193,12 @@ end $$;
 
 create or replace function creditdesk.setting(p_key text)
 returns bigint
-language sql stable
+language plpgsql stable
 set search_path = pg_catalog, pg_temp
 as $$
-  select value from creditdesk.settings where key = p_key
-$$;
+begin
+  return (select value from creditdesk.settings where key = p_key);
+end $$;
 
 -- ---------------------------------------------------------------------------
 -- The ledger and the audit log: the one way credits move
@@ -264,13 +269,17 @@ end $$;
 create or replace function creditdesk.audit(p_actor text, p_action text, p_entity_type text,
                                             p_entity_id text, p_reason text, p_details jsonb)
 returns bigint
-language sql
+language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
+declare
+  v_id bigint;
+begin
   insert into public.admin_audit_log (actor, action, "entityType", "entityId", reason, details)
   values (p_actor, p_action, p_entity_type, p_entity_id, p_reason, coalesce(p_details, '{}'))
-  returning id
-$$;
+  returning id into v_id;
+  return v_id;
+end $$;
 
 -- ---------------------------------------------------------------------------
 -- Approvals
