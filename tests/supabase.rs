@@ -380,3 +380,56 @@ async fn an_index_left_invalid_by_an_interrupted_build_is_built_again() {
     assert!(valid);
     assert!(def.contains("\"createdAt\" DESC, id DESC"), "{def}");
 }
+
+#[tokio::test]
+async fn doctor_finds_what_was_exposed_or_switched_off_and_migrate_mends_it() {
+    let db = SupabaseDb::migrated().await;
+    let clean = creditdesk(&db.postgres_url, &["doctor"]);
+    assert_eq!(clean.code, 0, "{clean:?}");
+    // Someone grants the app's public key the gift cards, turns row level
+    // security off on the ledger and moves pg_trgm to public.
+    exec(
+        &db.postgres,
+        "grant select on public.gift_cards to anon;
+         alter table public.credit_history disable row level security;
+         grant execute on function creditdesk.whoami() to authenticated",
+    )
+    .await
+    .expect("the mistakes");
+    exec(&db.admin, "alter extension pg_trgm set schema public")
+        .await
+        .expect("moved");
+    let out = creditdesk(&db.postgres_url, &["doctor", "--json"]);
+    assert_eq!(out.code, 3, "{out:?}");
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    let codes: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    for code in ["exposed_to_api", "rls_disabled", "extension_schema"] {
+        assert!(codes.contains(&code), "{code}: {report}");
+    }
+    let exposed = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["code"] == "exposed_to_api")
+        .expect("exposed")
+        .to_string();
+    assert!(exposed.contains("public.gift_cards") && exposed.contains("whoami"), "{exposed}");
+    // migrate puts privileges and row level security back (the extension
+    // stays where someone put it: doctor says how to move it).
+    let again = creditdesk(&db.postgres_url, &["migrate"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    let out = creditdesk(&db.postgres_url, &["doctor", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    let codes: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["extension_schema"], "{report}");
+}

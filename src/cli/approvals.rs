@@ -68,7 +68,11 @@ pub async fn run(ctx: &Ctx, cmd: &ApprovalsCmd) -> Result<()> {
                     Cell::show(r.id),
                     Cell::from(r.status.as_str()),
                     Cell::Time(r.requested_at),
-                    Cell::from(format!("{} ({})", r.requested_by, r.requested_by_login)),
+                    Cell::from(if r.requested_by == r.requested_by_login {
+                        r.requested_by.clone()
+                    } else {
+                        format!("{} (login {})", r.requested_by, r.requested_by_login)
+                    }),
                     Cell::from(r.requested_by.as_str()),
                     Cell::from(r.requested_by_login.as_str()),
                     Cell::from(r.summary.as_str()),

@@ -12,6 +12,10 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use super::Cli;
 use crate::db::{self, Target};
+use crate::domain::operator::Operator;
+use crate::domain::role::Group;
+use crate::domain::text::Reason;
+use crate::domain::user_ref::UserRef;
 use crate::error::{Error, Result};
 use crate::pg_local::{self, Durability, LocalServer, PgBinaries};
 
@@ -29,7 +33,20 @@ pub struct DemoArgs {
     /// opening the console (with --json, print how to connect as JSON)
     #[arg(long)]
     pub no_console: bool,
+    /// Open the console as this demo operator: ana (admin), bo (support),
+    /// cy (finance), dee (oncall) or eve (auditor)
+    #[arg(long, value_name = "LOGIN", default_value = "ana")]
+    pub r#as: String,
 }
+
+/// The demo's operators, a login of their own in each group.
+const OPERATORS: &[(&str, Group)] = &[
+    ("ana", Group::Admin),
+    ("bo", Group::Support),
+    ("cy", Group::Finance),
+    ("dee", Group::Oncall),
+    ("eve", Group::Auditor),
+];
 
 /// How to reach the running demo, for `--no-console --json`.
 #[derive(Debug, Serialize)]
@@ -105,6 +122,14 @@ async fn serve(
     eprintln!("demo database running. Connect with:");
     eprintln!("  DATABASE_URL='{url}'");
     eprintln!("  {}", server.psql_hint(DEMO_DATABASE));
+    eprintln!(
+        "  as an operator: {} (the login in DATABASE_URL; `demo --as bo` opens the console as bo)",
+        OPERATORS
+            .iter()
+            .map(|(name, group)| format!("{name} ({group})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     if args.no_console {
         if cli.json {
             super::output::json(&Running {
@@ -119,7 +144,14 @@ async fn serve(
     }
     let flags = &cli.global;
     let claimed = super::settings::operator(flags, None, &crate::db::conninfo::System)?;
-    let target = Target::parse(url)?.named_for(claimed.as_ref());
+    let login = args.r#as.trim();
+    if !OPERATORS.iter().any(|(name, _)| *name == login) {
+        return Err(Error::invalid(
+            "as",
+            "the demo's operators are ana, bo, cy, dee and eve",
+        ));
+    }
+    let target = Target::parse(&server.url_as(login, DEMO_DATABASE))?.named_for(claimed.as_ref());
     let mode = db::Mode {
         read_only: flags.read_only,
         ..db::Mode::default()
@@ -143,6 +175,62 @@ async fn serve(
             Ok(())
         }
     }
+}
+
+/// The demo's operators: a login of their own in each group (trust on the
+/// demo's socket, so no password).
+async fn operators(pool: &sqlx::PgPool) -> Result<()> {
+    for (name, group) in OPERATORS {
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "do $$ begin
+               if to_regrole('{name}') is null then
+                 create role {name} login in role {};
+               end if;
+             end $$",
+            group.role_name()
+        )))
+        .execute(pool)
+        .await
+        .map_err(db::infra)?;
+    }
+    Ok(())
+}
+
+/// Two changes above the four-eyes thresholds, asked by bo and cy, waiting
+/// for a second person (ana, an admin, may approve them).
+async fn sample_requests(server: &LocalServer) -> Result<()> {
+    let as_login = |login: &str| Target::parse(&server.url_as(login, DEMO_DATABASE));
+    let bo = as_login("bo")?
+        .connect(db::Mode::default(), 1)
+        .await?
+        .with_session()
+        .await?;
+    let someone = db::users::find(&bo, "@", 1).await?;
+    if let Some(user) = someone.first() {
+        db::credits::adjust(
+            &bo,
+            &Operator::parse("bo")?,
+            &UserRef::Id(user.id),
+            800,
+            &Reason::parse("compensation for a week of failed batches (ticket 4121)")?,
+            None,
+        )
+        .await?;
+    }
+    let cy = as_login("cy")?
+        .connect(db::Mode::default(), 1)
+        .await?
+        .with_session()
+        .await?;
+    let cards = db::gift_cards::IssueRequest {
+        value: db::gift_cards::CardValue::Pack("Premium".to_owned()),
+        count: 25,
+        recipient: db::gift_cards::RecipientEmail::parse("hr@acme.example").ok(),
+        expires_at: None,
+        reason: Reason::parse("Acme's holiday gifts").ok(),
+    };
+    db::gift_cards::issue(&cy, &Operator::parse("cy")?, &cards).await?;
+    Ok(())
 }
 
 fn start_server(reset: bool) -> anyhow::Result<LocalServer> {
@@ -196,6 +284,11 @@ async fn prepare(server: &LocalServer, args: &DemoArgs) -> Result<String> {
     if !has_users {
         super::seed(pool, args.users, None).await?;
     }
+    operators(pool).await?;
+    let fresh = !has_users;
     pool.close().await;
+    if fresh && let Err(e) = sample_requests(server).await {
+        eprintln!("could not make the sample approval requests: {e}");
+    }
     Ok(url)
 }

@@ -750,8 +750,8 @@ async fn pending(conn: &mut PgConnection) -> Result<Vec<Finding>> {
 async fn exposed_objects(conn: &mut PgConnection) -> Result<Vec<Finding>> {
     let rows = sqlx::query(
         "with objects as (
-           select c.oid::regclass::text as name, c.relacl as acl, c.relkind::text as kind,
-                  c.relowner as owner
+           select c.relnamespace::regnamespace::text || '.' || c.relname as name, c.relacl as acl,
+                  c.relkind::text as kind, c.relowner as owner
            from pg_class c
            where (c.relnamespace = 'public'::regnamespace and c.relname = any($1))
               or (c.relnamespace = 'creditdesk'::regnamespace and c.relkind in ('r', 'v', 'm', 'S', 'p'))
@@ -760,7 +760,8 @@ async fn exposed_objects(conn: &mut PgConnection) -> Result<Vec<Finding>> {
                              and d.classid = 'pg_class'::regclass and d.deptype in ('a', 'i')
                              and (select relkind from pg_class where oid = d.objid) = 'S')
            union all
-           select p.oid::regprocedure::text, p.proacl, 'f', p.proowner
+           select 'creditdesk.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+                  p.proacl, 'f', p.proowner
            from pg_proc p where p.pronamespace = 'creditdesk'::regnamespace
          )
          select o.name, string_agg(distinct case when a.grantee = 0 then 'PUBLIC' else r.rolname::text end, ', ')
@@ -794,7 +795,7 @@ async fn exposed_objects(conn: &mut PgConnection) -> Result<Vec<Finding>> {
 
 async fn rls_off(conn: &mut PgConnection) -> Result<Vec<Finding>> {
     let off: Vec<String> = sqlx::query_scalar(
-        "select c.oid::regclass::text from pg_class c
+        "select c.relnamespace::regnamespace::text || '.' || c.relname from pg_class c
          where c.relkind in ('r', 'p') and not c.relrowsecurity
            and ((c.relnamespace = 'public'::regnamespace and c.relname = any($1))
                 or c.relnamespace = 'creditdesk'::regnamespace)
@@ -848,7 +849,8 @@ async fn trgm_schema(conn: &mut PgConnection) -> Result<Vec<Finding>> {
 
 async fn invalid_indexes(conn: &mut PgConnection) -> Result<Vec<Finding>> {
     let bad: Vec<String> = sqlx::query_scalar(
-        "select i.indexrelid::regclass::text from pg_index i join pg_class c on c.oid = i.indexrelid
+        "select c.relnamespace::regnamespace::text || '.' || c.relname
+         from pg_index i join pg_class c on c.oid = i.indexrelid
          where not i.indisvalid
            and c.relnamespace in ('public'::regnamespace, 'creditdesk'::regnamespace)
          order by 1",
@@ -869,9 +871,10 @@ async fn invalid_indexes(conn: &mut PgConnection) -> Result<Vec<Finding>> {
 
 async fn not_validated(conn: &mut PgConnection) -> Result<Vec<Finding>> {
     let bad: Vec<String> = sqlx::query_scalar(
-        "select conrelid::regclass::text || '.' || conname from pg_constraint
-         where not convalidated
-           and connamespace in ('public'::regnamespace, 'creditdesk'::regnamespace)
+        "select c.relnamespace::regnamespace::text || '.' || c.relname || '.' || con.conname
+         from pg_constraint con join pg_class c on c.oid = con.conrelid
+         where not con.convalidated
+           and con.connamespace in ('public'::regnamespace, 'creditdesk'::regnamespace)
          order by 1",
     )
     .fetch_all(&mut *conn)
