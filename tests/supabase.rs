@@ -418,7 +418,10 @@ async fn doctor_finds_what_was_exposed_or_switched_off_and_migrate_mends_it() {
         .find(|f| f["code"] == "exposed_to_api")
         .expect("exposed")
         .to_string();
-    assert!(exposed.contains("public.gift_cards") && exposed.contains("whoami"), "{exposed}");
+    assert!(
+        exposed.contains("public.gift_cards") && exposed.contains("whoami"),
+        "{exposed}"
+    );
     // migrate puts privileges and row level security back (the extension
     // stays where someone put it: doctor says how to move it).
     let again = creditdesk(&db.postgres_url, &["migrate"]);

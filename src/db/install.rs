@@ -49,6 +49,21 @@ impl Finding {
         self.examples = examples;
         self
     }
+
+    /// No finding when `found` is empty; else one that lists (the first
+    /// ten of) them.
+    fn listing(code: &'static str, message: &str, found: Vec<String>, fix: &str) -> Vec<Finding> {
+        if found.is_empty() {
+            return Vec::new();
+        }
+        let count = found.len() as i64;
+        let examples = found.into_iter().take(10).collect();
+        vec![
+            Finding::new(code, message)
+                .counted(count, examples)
+                .fix(fix),
+        ]
+    }
 }
 
 /// What `migrate --check` found.
@@ -736,15 +751,12 @@ async fn pending(conn: &mut PgConnection) -> Result<Vec<Finding>> {
         .filter(|m| !applied.contains(&m.version))
         .map(|m| Step::from(m).to_string())
         .collect();
-    Ok(if pending.is_empty() {
-        Vec::new()
-    } else {
-        vec![
-            Finding::new("pending_migrations", "migrations not applied yet")
-                .counted(pending.len() as i64, pending)
-                .fix("run `creditdesk migrate`"),
-        ]
-    })
+    Ok(Finding::listing(
+        "pending_migrations",
+        "migrations not applied yet",
+        pending,
+        "run `creditdesk migrate`",
+    ))
 }
 
 async fn exposed_objects(conn: &mut PgConnection) -> Result<Vec<Finding>> {
@@ -805,15 +817,12 @@ async fn rls_off(conn: &mut PgConnection) -> Result<Vec<Finding>> {
     .fetch_all(&mut *conn)
     .await
     .map_err(infra)?;
-    Ok(if off.is_empty() {
-        Vec::new()
-    } else {
-        vec![
-            Finding::new("rls_disabled", "creditdesk tables with row level security off")
-                .counted(off.len() as i64, off)
-                .fix("run `creditdesk migrate`, which turns it on (the tool's functions don't need policies)"),
-        ]
-    })
+    Ok(Finding::listing(
+        "rls_disabled",
+        "creditdesk tables with row level security off",
+        off,
+        "run `creditdesk migrate`, which turns it on (the tool's functions don't need policies)",
+    ))
 }
 
 async fn trgm_schema(conn: &mut PgConnection) -> Result<Vec<Finding>> {
@@ -858,15 +867,12 @@ async fn invalid_indexes(conn: &mut PgConnection) -> Result<Vec<Finding>> {
     .fetch_all(&mut *conn)
     .await
     .map_err(infra)?;
-    Ok(if bad.is_empty() {
-        Vec::new()
-    } else {
-        vec![
-            Finding::new("invalid_index", "indexes left invalid by an interrupted concurrent build")
-                .counted(bad.len() as i64, bad)
-                .fix("run `creditdesk migrate`, which builds creditdesk's again (others: REINDEX INDEX CONCURRENTLY)"),
-        ]
-    })
+    Ok(Finding::listing(
+        "invalid_index",
+        "indexes left invalid by an interrupted concurrent build",
+        bad,
+        "run `creditdesk migrate`, which builds creditdesk's again (others: REINDEX INDEX CONCURRENTLY)",
+    ))
 }
 
 async fn not_validated(conn: &mut PgConnection) -> Result<Vec<Finding>> {
@@ -880,18 +886,12 @@ async fn not_validated(conn: &mut PgConnection) -> Result<Vec<Finding>> {
     .fetch_all(&mut *conn)
     .await
     .map_err(infra)?;
-    Ok(if bad.is_empty() {
-        Vec::new()
-    } else {
-        vec![
-            Finding::new(
-                "not_validated",
-                "constraints added NOT VALID and not validated yet",
-            )
-            .counted(bad.len() as i64, bad)
-            .fix("run `creditdesk migrate`, or ALTER TABLE ... VALIDATE CONSTRAINT"),
-        ]
-    })
+    Ok(Finding::listing(
+        "not_validated",
+        "constraints added NOT VALID and not validated yet",
+        bad,
+        "run `creditdesk migrate`, or ALTER TABLE ... VALIDATE CONSTRAINT",
+    ))
 }
 
 async fn missing_roles(conn: &mut PgConnection) -> Result<Vec<Finding>> {
@@ -903,23 +903,17 @@ async fn missing_roles(conn: &mut PgConnection) -> Result<Vec<Finding>> {
     .fetch_all(&mut *conn)
     .await
     .map_err(infra)?;
-    Ok(if missing.is_empty() {
-        Vec::new()
-    } else {
-        let sql: Vec<String> = missing
-            .iter()
-            .map(|g| format!("create role {g} nologin;"))
-            .collect();
-        vec![
-            Finding::new(
-                "roles_missing",
-                "creditdesk's group roles are missing (the role that migrated may not create roles)",
-            )
-            .counted(missing.len() as i64, missing)
-            .fix(format!(
-                "as a role with CREATEROLE: {} then run `creditdesk migrate` again to grant them",
-                sql.join(" ")
-            )),
-        ]
-    })
+    let sql: Vec<String> = missing
+        .iter()
+        .map(|g| format!("create role {g} nologin;"))
+        .collect();
+    Ok(Finding::listing(
+        "roles_missing",
+        "creditdesk's group roles are missing (the role that migrated may not create roles)",
+        missing,
+        &format!(
+            "as a role with CREATEROLE: {} then run `creditdesk migrate` again to grant them",
+            sql.join(" ")
+        ),
+    ))
 }
