@@ -436,3 +436,45 @@ async fn doctor_finds_what_was_exposed_or_switched_off_and_migrate_mends_it() {
         .collect();
     assert_eq!(codes, ["extension_schema"], "{report}");
 }
+
+#[tokio::test]
+async fn an_email_of_two_users_is_refused_and_database_errors_read_as_postgresql_wrote_them() {
+    let db = SupabaseDb::migrated().await;
+    // Ana@x.com and ana@x.com: the app allows it, creditdesk won't guess.
+    let out = creditdesk(&db.postgres_url, &["credits", "show", "ana@x.com"]);
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        out.stderr.contains("names 2 users (#1, #2): give the id"),
+        "{out:?}"
+    );
+    let out = creditdesk(&db.postgres_url, &["credits", "show", "1"]);
+    assert_eq!(out.code, 0, "{out:?}");
+
+    // A database error keeps PostgreSQL's message, detail and hint, without
+    // the line of PostgreSQL's C source sqlx adds: here the app's own
+    // trigger refuses the balance change.
+    exec(
+        &db.postgres,
+        "create function public.app_guard() returns trigger language plpgsql as $$
+         begin
+           raise exception 'balances are frozen during the audit'
+             using detail = 'frozen since 09:00', hint = 'ask finance';
+         end $$;
+         create trigger app_guard before update of credits on public.users
+           for each row execute function public.app_guard();",
+    )
+    .await
+    .expect("the app's trigger");
+    let out = creditdesk(
+        &db.postgres_url,
+        &["credits", "adjust", "1", "--amount", "5", "--reason", "x"],
+    );
+    assert_eq!(out.code, 4, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "balances are frozen during the audit (frozen since 09:00); hint: ask finance"
+        ),
+        "{out:?}"
+    );
+    assert!(!out.stderr.contains(" at line "), "{out:?}");
+}
