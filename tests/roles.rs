@@ -15,21 +15,9 @@ use creditdesk::domain::coupon::{DiscountType, NewCoupon};
 use creditdesk::domain::role::{Action, Group};
 use creditdesk::domain::user_ref::UserRef;
 use creditdesk::error::Error;
-use creditdesk::testing::{Applied, Login, TestDb, operator, reason, scalar_i64, user};
+use creditdesk::testing::{Applied, Login, TestDb, exec, operator, reason, scalar_i64, user};
 use rust_decimal::Decimal;
-use sqlx::{AssertSqlSafe, PgPool};
-
-async fn exec(pool: &PgPool, sql: &str) -> Result<(), String> {
-    sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
-        .execute(pool)
-        .await
-        .map(|_| ())
-        .map_err(|e| {
-            e.as_database_error()
-                .map(|d| format!("{} {}", d.code().unwrap_or_default(), d.message()))
-                .unwrap_or_else(|| e.to_string())
-        })
-}
+use sqlx::PgPool;
 
 /// Rows of everything an action can write.
 async fn footprint(pool: &PgPool) -> Vec<i64> {

@@ -3,55 +3,12 @@
 //! rows, policies and the API roles anon and authenticated that Supabase's
 //! default privileges grant everything new in public.
 
-use creditdesk::db::{self, install};
+use creditdesk::db;
+use creditdesk::db::install::{self, TOOL_TABLES};
 use creditdesk::error::Error;
 use creditdesk::testing::supabase::{SupabaseDb, UUID_APP};
-use creditdesk::testing::{CliRun, run_cli};
-use sqlx::{AssertSqlSafe, PgPool, Row};
-
-/// The tables the tool creates in public.
-const TOOL_TABLES: &[&str] = &[
-    "model_training_images",
-    "photo_generation_batches",
-    "coupons",
-    "coupon_redemptions",
-    "gift_cards",
-    "credit_history",
-    "admin_audit_log",
-];
-
-async fn exec(pool: &PgPool, sql: &str) -> Result<(), String> {
-    sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
-        .execute(pool)
-        .await
-        .map(|_| ())
-        .map_err(|e| {
-            e.as_database_error()
-                .map(|d| format!("{} {}", d.code().unwrap_or_default(), d.message()))
-                .unwrap_or_else(|| e.to_string())
-        })
-}
-
-/// `sql` as `role` (`set local role`, as PostgREST does), in a transaction
-/// that is rolled back whatever happens.
-async fn as_role(pool: &PgPool, role: &str, sql: &str) -> Result<(), String> {
-    let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
-    sqlx::raw_sql(AssertSqlSafe(format!("set local role {role}")))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| e.to_string())?;
-    let r = sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
-        .execute(&mut *tx)
-        .await
-        .map(|_| ())
-        .map_err(|e| {
-            e.as_database_error()
-                .map(|d| format!("{} {}", d.code().unwrap_or_default(), d.message()))
-                .unwrap_or_else(|| e.to_string())
-        });
-    let _ = tx.rollback().await;
-    r
-}
+use creditdesk::testing::{CliRun, as_role, exec, run_cli};
+use sqlx::{PgPool, Row};
 
 /// What the catalog says of the database's objects, privileges, row level
 /// security and roles: equal before and after means nothing changed.

@@ -665,7 +665,7 @@ impl DoctorReport {
 
 /// The tables the tool owns in public (as `creditdesk.tool_tables()` lists
 /// them, without calling it: operators may not).
-const TOOL_TABLES: &[&str] = &[
+pub const TOOL_TABLES: &[&str] = &[
     "model_training_images",
     "photo_generation_batches",
     "coupons",

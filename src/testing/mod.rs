@@ -302,6 +302,39 @@ pub async fn scalar_i64(pool: &PgPool, sql: &str) -> i64 {
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
+/// Runs `sql` (one or more statements); a refusal comes back as
+/// "SQLSTATE message", for tests that expect PostgreSQL to say no.
+pub async fn exec(pool: &PgPool, sql: &str) -> Result<(), String> {
+    sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
+        .execute(pool)
+        .await
+        .map(|_| ())
+        .map_err(|e| sql_error(&e))
+}
+
+/// `sql` as `role` (`set local role`, as PostgREST does), in a transaction
+/// that is rolled back whatever happens.
+pub async fn as_role(pool: &PgPool, role: &str, sql: &str) -> Result<(), String> {
+    let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+    sqlx::raw_sql(AssertSqlSafe(format!("set local role {role}")))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| e.to_string())?;
+    let r = sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
+        .execute(&mut *tx)
+        .await
+        .map(|_| ())
+        .map_err(|e| sql_error(&e));
+    let _ = tx.rollback().await;
+    r
+}
+
+fn sql_error(e: &sqlx::Error) -> String {
+    e.as_database_error()
+        .map(|d| format!("{} {}", d.code().unwrap_or_default(), d.message()))
+        .unwrap_or_else(|| e.to_string())
+}
+
 /// Sets an approval threshold (`approval.adjustment_credits`,
 /// `approval.gift_card_issue_credits`) directly, as the owner: for tests of
 /// changes above today's threshold that are not about approval.
