@@ -228,7 +228,8 @@ pub struct BatchDetail {
     /// Minus the sum of the `generation` entries linked to the batch or its
     /// photos.
     pub charged: i64,
-    /// The sum of the `refund` entries linked to the batch.
+    /// The sum of the `refund` entries linked to the batch, net of their
+    /// reversals.
     pub refunded: i64,
     /// Every ledger entry linked to the batch or its photos, oldest first.
     pub entries: Vec<LedgerEntry>,
@@ -345,12 +346,16 @@ struct Totals {
 async fn totals(tx: &mut Tx, id: i32) -> Result<Totals> {
     let t = sqlx::query!(
         r#"select coalesce(-sum(amount) filter (where type = 'generation'), 0)::int8 as "charged!",
-                  coalesce(sum(amount) filter (where type = 'refund' and "relatedBatchId" = $1), 0)::int8
+                  coalesce(sum(amount) filter (where type = 'refund'
+                                                 and ("relatedBatchId" = $1
+                                                      or "reversesEntryId" is not null)), 0)::int8
                     as "refunded!"
            from creditdesk.credit_history
            where "relatedBatchId" = $1
               or ("relatedBatchId" is null
-                  and "relatedPhotoId" in (select id from creditdesk.photos where "generationBatchId" = $1))"#,
+                  and "relatedPhotoId" in (select id from creditdesk.photos where "generationBatchId" = $1))
+              or "reversesEntryId" in (select r.id from creditdesk.credit_history r
+                                       where r."relatedBatchId" = $1 and r.type = 'refund')"#,
         id
     )
     .fetch_one(tx.conn())
@@ -378,6 +383,8 @@ async fn entries(tx: &mut Tx, id: i32) -> Result<Vec<LedgerEntry>> {
            where h."relatedBatchId" = $1
               or (h."relatedBatchId" is null
                   and h."relatedPhotoId" in (select id from creditdesk.photos where "generationBatchId" = $1))
+              or h."reversesEntryId" in (select r.id from creditdesk.credit_history r
+                                         where r."relatedBatchId" = $1 and r.type = 'refund')
            order by h."createdAt", h.id"#,
         id
     )
