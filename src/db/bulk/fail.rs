@@ -230,16 +230,18 @@ pub async fn preview(db: &Db, selection: &Selection, refund: RefundMode) -> Resu
            join creditdesk.photo_generation_batches b on b.id = s.id
            join creditdesk.users u on u.id = b."userId"
            cross join lateral (
-             select coalesce(-sum(h.amount) filter (where h.type = 'generation'), 0)::int8 as charged,
-                    coalesce(sum(h.amount) filter (where h.type = 'refund'
-                                                     and h."relatedBatchId" = b.id), 0)::int8
+             -- creditdesk.batch_totals: the two links as two index scans
+             select coalesce(-sum(e.amount) filter (where e.type = 'generation'), 0)::int8 as charged,
+                    coalesce(sum(e.amount) filter (where e.type = 'refund' and e.direct), 0)::int8
                       as refunded,
-                    count(*) filter (where h.type = 'refund' and h."relatedBatchId" = b.id) as refunds
-             from creditdesk.credit_history h
-             where h."relatedBatchId" = b.id
-                or (h."relatedBatchId" is null
-                    and h."relatedPhotoId" in (select p.id from creditdesk.photos p
-                                               where p."generationBatchId" = b.id))) t
+                    count(*) filter (where e.type = 'refund' and e.direct) as refunds
+             from (select h.amount, h.type::text as type, true as direct
+                   from creditdesk.credit_history h where h."relatedBatchId" = b.id
+                   union all
+                   select h.amount, h.type::text, false
+                   from creditdesk.photos p
+                   join creditdesk.credit_history h on h."relatedPhotoId" = p.id
+                   where p."generationBatchId" = b.id and h."relatedBatchId" is null) e) t
            order by s.n"#,
         &ids,
     )
