@@ -3,7 +3,8 @@
 -- app, then a moment in which the ledger's writers wait while the deltas
 -- they kept aside are merged). On an empty ledger it costs nothing. The
 -- heavy ledgers are tracked by `creditdesk migrate` afterwards
--- (creditdesk.ledger_track_heavy, from grant_privileges).
+-- (creditdesk.ledger_track_heavy, from grant_privileges: its first look
+-- reads the whole ledger).
 set local lock_timeout = '10s';
 set local statement_timeout = '3600s';
 

@@ -69,12 +69,13 @@ create or replace function creditdesk.post(
   p_gift_card integer default null, p_coupon integer default null, p_batch integer default null,
   p_idempotency_key text default null)
 returns jsonb
-language sql
+language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
-  select creditdesk.post_entry(p_user, p_amount, p_type, p_description, p_gift_card, p_coupon,
-                               p_batch, p_idempotency_key, null)
-$$;
+begin
+  return creditdesk.post_entry(p_user, p_amount, p_type, p_description, p_gift_card, p_coupon,
+                               p_batch, p_idempotency_key, null);
+end $$;
 
 -- ---------------------------------------------------------------------------
 -- Permissions: a reversal needs the right to book what it undoes
@@ -217,15 +218,24 @@ declare
   v_skip text;
   v_mark boolean;
   v_amount bigint;
-  v_balance bigint;
-  posted jsonb;
+  v_old bigint;
+  v_new bigint;
   v_description text;
+  v_entries jsonb;
   v_items jsonb[] := '{}';
-  v_audit_ids text[] := '{}';
-  v_audit_details jsonb[] := '{}';
+  v_marked integer[] := '{}';
+  -- the refunds, booked in one statement at the end
+  r_batch integer[] := '{}';
+  r_user integer[] := '{}';
+  r_amount integer[] := '{}';
+  r_description text[] := '{}';
+  -- what each done batch reports and audits (entry ids filled in at the end)
+  d_batch integer[] := '{}';
+  d_fields jsonb[] := '{}';
   v_done integer := 0;
   v_skipped integer := 0;
   v_refunded bigint := 0;
+  i integer;
 begin
   v_ids := array(select (e->>'batch_id')::int from jsonb_array_elements(p_items) e);
   perform 1 from public.users u
@@ -254,7 +264,18 @@ begin
       v_skip := 'already_failed';
     else
       v_mark := b.status = 'generating';
-      select * into t from creditdesk.batch_totals(it.id);
+      -- creditdesk.batch_totals, inline: a statement here keeps its plan,
+      -- a SQL function call is planned again each time
+      select coalesce(-sum(e.amount) filter (where e.type = 'generation'), 0)::bigint as charged,
+             count(*) filter (where e.type = 'refund' and e.direct) as refunds
+        into t
+      from (select h.amount, h.type, true as direct
+            from public.credit_history h where h."relatedBatchId" = it.id
+            union all
+            select h.amount, h.type, false
+            from public.photos p
+            join public.credit_history h on h."relatedPhotoId" = p.id
+            where p."generationBatchId" = it.id and h."relatedBatchId" is null) e;
       if p_refund = 'all' and t.refunds = 0 and t.charged > 0 then
         v_amount := t.charged;
       elsif not v_mark then
@@ -269,37 +290,63 @@ begin
       continue;
     end if;
     if v_mark then
-      update public.photo_generation_batches set status = 'failed' where id = it.id;
+      v_marked := v_marked || it.id;
     end if;
+    -- The balance moves now (its row is locked); the entry is booked below.
     if v_amount is not null then
-      v_description := case when p_approval is null
+      update public.users set credits = coalesce(credits, 0) + v_amount
+      where id = b."userId" and coalesce(credits, 0) + v_amount <= 2147483647
+      returning coalesce(credits, 0) - v_amount, coalesce(credits, 0) into v_old, v_new;
+      if not found then
+        select coalesce(credits, 0) into v_old from public.users where id = b."userId";
+        perform creditdesk.refuse('balance_overflow',
+          format('balance %s cannot take %s: it would exceed the largest balance (2147483647)',
+                 v_old, v_amount),
+          jsonb_build_object('balance', v_old, 'change', v_amount));
+      end if;
+      r_batch := r_batch || it.id;
+      r_user := r_user || b."userId";
+      r_amount := r_amount || v_amount::integer;
+      r_description := r_description || case when p_approval is null
         then format('refund for failed batch %s: %s (by %s)', it.id, p_reason, p_actor)
         else format('refund for failed batch %s: %s (by %s, approved by %s)', it.id, p_reason,
                     p_approval->>'requested_by', p_actor) end;
-      posted := creditdesk.post(b."userId", v_amount::integer, 'refund', v_description,
-                                p_batch => it.id);
       v_refunded := v_refunded + v_amount;
     else
-      select coalesce(credits, 0) into v_balance from public.users where id = b."userId";
-      posted := jsonb_build_object('entry_id', null, 'old_balance', v_balance,
-                                   'new_balance', v_balance);
+      select coalesce(credits, 0) into v_old from public.users where id = b."userId";
+      v_new := v_old;
     end if;
     v_done := v_done + 1;
-    v_items := v_items || (jsonb_build_object('batch_id', it.id, 'outcome', 'done',
-                                              'user_id', b."userId", 'email', b.email,
-                                              'previous_status', b.status, 'marked_failed', v_mark,
-                                              'charged', t.charged,
-                                              'refunded', coalesce(v_amount, 0)) || posted);
-    v_audit_ids := v_audit_ids || it.id::text;
-    v_audit_details := v_audit_details || (
-      jsonb_build_object('previous_status', b.status, 'marked_failed', v_mark,
-                         'user_id', b."userId", 'charged', t.charged,
-                         'refund', coalesce(v_amount, 0))
-      || posted || jsonb_build_object('bulk', p_run) || coalesce(p_approval, '{}'));
+    d_batch := d_batch || it.id;
+    d_fields := d_fields || jsonb_build_object('user_id', b."userId", 'email', b.email,
+                                               'previous_status', b.status, 'marked_failed', v_mark,
+                                               'charged', t.charged,
+                                               'refunded', coalesce(v_amount, 0),
+                                               'old_balance', v_old, 'new_balance', v_new);
+  end loop;
+  update public.photo_generation_batches set status = 'failed' where id = any(v_marked);
+  -- One statement for every refund (the ledger's triggers run once).
+  with booked as (
+    insert into public.credit_history ("userId", amount, type, description, "relatedBatchId")
+    select x.u, x.a, 'refund', x.d, x.b
+    from unnest(r_user, r_amount, r_description, r_batch) with ordinality as x(u, a, d, b, n)
+    order by x.n
+    returning id, "relatedBatchId")
+  select coalesce(jsonb_object_agg("relatedBatchId"::text, id), '{}') into v_entries from booked;
+  for i in 1 .. coalesce(cardinality(d_batch), 0) loop
+    d_fields[i] := d_fields[i] || jsonb_build_object('entry_id', v_entries->(d_batch[i]::text));
+    v_items := v_items || (jsonb_build_object('batch_id', d_batch[i], 'outcome', 'done')
+                           || d_fields[i]);
   end loop;
   insert into public.admin_audit_log (actor, action, "entityType", "entityId", reason, details)
-  select p_actor, 'batch.fail', 'batch', a.id, p_reason, a.details
-  from unnest(v_audit_ids, v_audit_details) with ordinality as a(id, details, n)
+  select p_actor, 'batch.fail', 'batch', a.id::text, p_reason,
+         jsonb_build_object('previous_status', a.f->'previous_status',
+                            'marked_failed', a.f->'marked_failed', 'user_id', a.f->'user_id',
+                            'charged', a.f->'charged', 'refund', a.f->'refunded',
+                            'entry_id', a.f->'entry_id', 'old_balance', a.f->'old_balance',
+                            'new_balance', a.f->'new_balance', 'bulk', p_run)
+         || coalesce(p_approval, '{}')
+  from unnest(d_batch, d_fields) with ordinality as a(id, f, n)
   order by a.n;
   return jsonb_build_object('outcome', 'applied', 'done', v_done, 'skipped', v_skipped,
                             'refunded', v_refunded, 'items', to_jsonb(v_items));
@@ -402,20 +449,27 @@ as $$
 declare
   r record;
   v_entry record;
-  v_balance bigint;
-  v_email text;
+  v_old bigint;
+  v_new bigint;
   v_problem text;
-  posted jsonb;
-  v_description text;
+  v_entries jsonb;
   v_rows jsonb[] := '{}';
   v_bad jsonb[] := '{}';
-  v_audit_users text[] := '{}';
-  v_audit_reasons text[] := '{}';
-  v_audit_details jsonb[] := '{}';
-  v_booked integer := 0;
+  -- the rows to book, in one statement at the end
+  b_line integer[] := '{}';
+  b_user integer[] := '{}';
+  b_amount integer[] := '{}';
+  b_reason text[] := '{}';
+  b_description text[] := '{}';
+  b_key text[] := '{}';
+  b_old bigint[] := '{}';
+  b_new bigint[] := '{}';
+  b_email text[] := '{}';
+  v_email text;
   v_replayed integer := 0;
   v_credited bigint := 0;
   v_debited bigint := 0;
+  i integer;
 begin
   -- Two runs of one file queue here; the second then replays the first.
   perform pg_advisory_xact_lock(hashtextextended('creditdesk.adjust_many:'
@@ -445,14 +499,22 @@ begin
       end if;
     end if;
     if v_problem is null then
-      select coalesce(credits, 0), email into v_balance, v_email from public.users where id = r.user_id;
+      -- The balance moves now, within the rules (its row is locked); the
+      -- entry is booked below.
+      update public.users set credits = coalesce(credits, 0) + r.amount
+      where id = r.user_id and coalesce(credits, 0) + r.amount between 0 and 2147483647
+      returning coalesce(credits, 0) - r.amount, coalesce(credits, 0), coalesce(email, '')
+        into v_old, v_new, v_email;
       if not found then
-        v_problem := format('no user matches #%s', r.user_id);
-      elsif v_balance + r.amount < 0 then
-        v_problem := format('balance %s cannot take %s: it would go below zero', v_balance, r.amount);
-      elsif v_balance + r.amount > 2147483647 then
-        v_problem := format('balance %s cannot take %s: it would exceed the largest balance (2147483647)',
-                            v_balance, r.amount);
+        select coalesce(credits, 0) into v_old from public.users where id = r.user_id;
+        if not found then
+          v_problem := format('no user matches #%s', r.user_id);
+        elsif v_old + r.amount < 0 then
+          v_problem := format('balance %s cannot take %s: it would go below zero', v_old, r.amount);
+        else
+          v_problem := format('balance %s cannot take %s: it would exceed the largest balance (2147483647)',
+                              v_old, r.amount);
+        end if;
       end if;
     end if;
     if v_problem is not null then
@@ -462,28 +524,22 @@ begin
                                              'message', v_problem);
       continue;
     end if;
-    v_description := coalesce(r.reason, p_reason) || case when p_approval is null
+    b_line := b_line || r.line;
+    b_user := b_user || r.user_id;
+    b_amount := b_amount || r.amount;
+    b_reason := b_reason || coalesce(r.reason, p_reason);
+    b_description := b_description || (coalesce(r.reason, p_reason) || case when p_approval is null
       then ' (by ' || p_actor || ')'
-      else ' (by ' || (p_approval->>'requested_by') || ', approved by ' || p_actor || ')' end;
-    posted := creditdesk.post(r.user_id, r.amount, 'admin_adjustment', v_description,
-                              p_idempotency_key => r.key);
-    v_booked := v_booked + 1;
+      else ' (by ' || (p_approval->>'requested_by') || ', approved by ' || p_actor || ')' end);
+    b_key := b_key || r.key;
+    b_old := b_old || v_old;
+    b_new := b_new || v_new;
+    b_email := b_email || v_email;
     if r.amount > 0 then
       v_credited := v_credited + r.amount;
     else
       v_debited := v_debited - r.amount;
     end if;
-    v_rows := v_rows || (jsonb_build_object('line', r.line, 'outcome', 'booked',
-                                            'user_id', r.user_id, 'email', v_email,
-                                            'amount', r.amount) || posted);
-    v_audit_users := v_audit_users || r.user_id::text;
-    v_audit_reasons := v_audit_reasons || coalesce(r.reason, p_reason);
-    v_audit_details := v_audit_details || (
-      jsonb_build_object('amount', r.amount, 'idempotency_key', r.key) || posted
-      || jsonb_build_object('bulk', jsonb_build_object('file', p_file->>'name',
-                                                        'digest', p_file->>'digest',
-                                                        'line', r.line))
-      || coalesce(p_approval, '{}'));
   end loop;
   if cardinality(v_bad) > 0 and not p_skip then
     perform creditdesk.refuse('rows_refused',
@@ -492,13 +548,36 @@ begin
              v_bad[1]->>'line'),
       jsonb_build_object('count', cardinality(v_bad), 'rows', to_jsonb(v_bad[1:50])));
   end if;
+  -- One statement for every entry (the ledger's triggers run once).
+  with booked as (
+    insert into public.credit_history ("userId", amount, type, description, "idempotencyKey")
+    select x.u, x.a, 'admin_adjustment', x.d, x.k
+    from unnest(b_user, b_amount, b_description, b_key) with ordinality as x(u, a, d, k, n)
+    order by x.n
+    returning id, "idempotencyKey")
+  select coalesce(jsonb_object_agg("idempotencyKey", id), '{}') into v_entries from booked;
+  for i in 1 .. coalesce(cardinality(b_line), 0) loop
+    v_rows := v_rows || jsonb_build_object('line', b_line[i], 'outcome', 'booked',
+                                           'user_id', b_user[i], 'email', b_email[i],
+                                           'amount', b_amount[i],
+                                           'entry_id', v_entries->b_key[i],
+                                           'old_balance', b_old[i], 'new_balance', b_new[i]);
+  end loop;
   insert into public.admin_audit_log (actor, action, "entityType", "entityId", reason, details)
-  select p_actor, 'credits.adjust', 'user', a.id, a.reason, a.details
-  from unnest(v_audit_users, v_audit_reasons, v_audit_details) with ordinality as a(id, reason, details, n)
-  order by a.n;
-  return jsonb_build_object('outcome', 'applied', 'booked', v_booked, 'replayed', v_replayed,
-                            'skipped', cardinality(v_bad), 'credited', v_credited,
-                            'debited', v_debited, 'rows', to_jsonb(v_rows));
+  select p_actor, 'credits.adjust', 'user', x.u::text, x.reason,
+         jsonb_build_object('amount', x.a, 'idempotency_key', x.k, 'entry_id', v_entries->x.k,
+                            'old_balance', x.o, 'new_balance', x.nb,
+                            'bulk', jsonb_build_object('file', p_file->>'name',
+                                                       'digest', p_file->>'digest',
+                                                       'line', x.l))
+         || coalesce(p_approval, '{}')
+  from unnest(b_user, b_amount, b_key, b_old, b_new, b_line, b_reason)
+         with ordinality as x(u, a, k, o, nb, l, reason, n)
+  order by x.n;
+  return jsonb_build_object('outcome', 'applied', 'booked', coalesce(cardinality(b_line), 0),
+                            'replayed', v_replayed, 'skipped', cardinality(v_bad),
+                            'credited', v_credited, 'debited', v_debited,
+                            'rows', to_jsonb(v_rows));
 end $$;
 
 -- A chunk of a file of adjustments. A call whose credits in and out exceed

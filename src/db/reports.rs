@@ -246,11 +246,13 @@ async fn daily_in(tx: &mut Tx, since: DateTime<Utc>) -> Result<DailyReport> {
         BigAdjustment,
         r#"select h.id as "entry_id!", h."createdAt" as "created_at!", h."userId" as "user_id!",
                   coalesce(u.email, '') as "email!", h.amount as "amount!", h.description
-           from creditdesk.credit_history h
+           from (select id, "createdAt", "userId", amount, description
+                 from creditdesk.credit_history
+                 where type = 'admin_adjustment' and "createdAt" >= now() - interval '7 days'
+                 order by abs(amount) desc, "createdAt" desc, id desc
+                 limit 10) h
            left join creditdesk.users u on u.id = h."userId"
-           where h.type = 'admin_adjustment' and h."createdAt" >= now() - interval '7 days'
-           order by abs(h.amount) desc, h."createdAt" desc, h.id desc
-           limit 10"#
+           order by abs(h.amount) desc, h."createdAt" desc, h.id desc"#
     )
     .fetch_all(tx.conn())
     .await
