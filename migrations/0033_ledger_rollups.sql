@@ -214,14 +214,16 @@ begin
   end if;
 end $$;
 
--- The triggers: whatever reached or left the ledger, in one statement (one
--- row, the common case, the short way).
-create or replace function creditdesk.ledger_rollup_insert()
+-- The triggers: whatever reached (INSERT) or left (DELETE) the ledger in
+-- one statement, as its transition table changed_rows (one row, the common
+-- case, the short way).
+create or replace function creditdesk.ledger_rollup_change()
 returns trigger
 language plpgsql security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
+  v_sign integer := case when tg_op = 'DELETE' then -1 else 1 end;
   n bigint;
   v_user integer;
   v_at timestamptz;
@@ -230,38 +232,14 @@ declare
 begin
   select count(*), min("userId"), min("createdAt"), min(type::text), min(amount)
     into n, v_user, v_at, v_type, v_amount
-  from new_rows;
+  from changed_rows;
   if n = 1 then
-    perform creditdesk.ledger_apply_one(v_user, v_at, v_type, v_amount, 1);
+    perform creditdesk.ledger_apply_one(v_user, v_at, v_type, v_amount, v_sign);
   elsif n > 1 then
     perform creditdesk.ledger_apply(array_agg("userId"), array_agg("createdAt"),
-                                    array_agg(type::text), array_agg(amount), array_agg(1))
-    from new_rows;
-  end if;
-  return null;
-end $$;
-
-create or replace function creditdesk.ledger_rollup_delete()
-returns trigger
-language plpgsql security definer
-set search_path = pg_catalog, pg_temp
-as $$
-declare
-  n bigint;
-  v_user integer;
-  v_at timestamptz;
-  v_type text;
-  v_amount integer;
-begin
-  select count(*), min("userId"), min("createdAt"), min(type::text), min(amount)
-    into n, v_user, v_at, v_type, v_amount
-  from old_rows;
-  if n = 1 then
-    perform creditdesk.ledger_apply_one(v_user, v_at, v_type, v_amount, -1);
-  elsif n > 1 then
-    perform creditdesk.ledger_apply(array_agg("userId"), array_agg("createdAt"),
-                                    array_agg(type::text), array_agg(amount), array_agg(-1))
-    from old_rows;
+                                    array_agg(type::text), array_agg(amount),
+                                    array_fill(v_sign, array[count(*)::int]))
+    from changed_rows;
   end if;
   return null;
 end $$;
@@ -307,13 +285,13 @@ end $$;
 drop trigger if exists credit_history_rollup_insert on public.credit_history;
 create trigger credit_history_rollup_insert
   after insert on public.credit_history
-  referencing new table as new_rows
-  for each statement execute function creditdesk.ledger_rollup_insert();
+  referencing new table as changed_rows
+  for each statement execute function creditdesk.ledger_rollup_change();
 drop trigger if exists credit_history_rollup_delete on public.credit_history;
 create trigger credit_history_rollup_delete
   after delete on public.credit_history
-  referencing old table as old_rows
-  for each statement execute function creditdesk.ledger_rollup_delete();
+  referencing old table as changed_rows
+  for each statement execute function creditdesk.ledger_rollup_change();
 drop trigger if exists credit_history_rollup_update on public.credit_history;
 create trigger credit_history_rollup_update
   after update on public.credit_history

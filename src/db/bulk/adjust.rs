@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{CHUNK, OnProgress, Stop, Tracker, item_by_item};
+use super::{Ended, OnProgress, Sink, Stop, Tracker, in_chunks};
 use crate::db::approvals::pending_in;
 use crate::db::{Change, Db, infra};
 use crate::domain::Refusal;
@@ -353,7 +353,7 @@ impl Report {
 }
 
 /// Books the rows of `plan` that are good (refused whole when any is bad,
-/// unless `skip_invalid`), in chunks of [`CHUNK`], one transaction each;
+/// unless `skip_invalid`), in chunks of [`CHUNK`](super::CHUNK), one transaction each;
 /// above the threshold the whole file becomes one pending request instead.
 pub async fn run(
     db: &Db,
@@ -422,48 +422,14 @@ pub async fn run(
         report.elapsed_ms = tracker.elapsed_ms();
         return Ok(Change::Applied(report));
     }
-    let chunks: Vec<&[serde_json::Value]> = rows.chunks(CHUNK).collect();
-    for (i, chunk) in chunks.iter().enumerate() {
-        let rest = || chunks[i + 1..].iter().flat_map(|c| lines_of(c));
-        if stop.is_stopped() {
-            report.stopped = true;
-            report
-                .not_run
-                .extend(lines_of(chunk).into_iter().chain(rest()));
-            break;
-        }
-        let outcome = match call(db, operator, chunk, &reason, &file, skip_invalid).await {
-            Ok(answer) => absorb(&mut report, &answer),
-            Err(e) if item_by_item(&e) => {
-                let mut outcome = Ok(());
-                for (j, row) in chunk.iter().enumerate() {
-                    let one = std::slice::from_ref(row);
-                    match call(db, operator, one, &reason, &file, skip_invalid).await {
-                        Ok(answer) => absorb(&mut report, &answer)?,
-                        Err(e) if item_by_item(&e) => report.failed.push(Left {
-                            line: line_of(row),
-                            message: e.to_string(),
-                        }),
-                        Err(e) => {
-                            report.not_run.extend(lines_of(&chunk[j..]));
-                            outcome = Err(e);
-                            break;
-                        }
-                    }
-                }
-                outcome
-            }
-            Err(e) => {
-                report.not_run.extend(lines_of(chunk));
-                Err(e)
-            }
-        };
-        if let Err(e) = outcome {
-            report.aborted = Some(e.to_string());
-            report.not_run.extend(rest());
-            break;
-        }
-        tracker.add(chunk.len());
+    let (reason, file) = (&reason, &file);
+    let call = |chunk: Vec<serde_json::Value>| async move {
+        call(db, operator, &chunk, reason, file, skip_invalid).await
+    };
+    match in_chunks(&rows, &mut report, &mut tracker, stop, call).await? {
+        Ended::Done => {}
+        Ended::Stopped => report.stopped = true,
+        Ended::Aborted(why) => report.aborted = Some(why),
     }
     report.elapsed_ms = tracker.elapsed_ms();
     Ok(Change::Applied(report))
@@ -498,6 +464,23 @@ pub(crate) fn approved_report(
     };
     absorb(&mut report, answer)?;
     Ok(report)
+}
+
+impl Sink for Report {
+    fn absorb(&mut self, answer: &serde_json::Value) -> Result<()> {
+        absorb(self, answer)
+    }
+
+    fn failed(&mut self, row: &serde_json::Value, error: String) {
+        self.failed.push(Left {
+            line: line_of(row),
+            message: error,
+        });
+    }
+
+    fn not_run(&mut self, rows: &[serde_json::Value]) {
+        self.not_run.extend(lines_of(rows));
+    }
 }
 
 fn line_of(row: &serde_json::Value) -> usize {

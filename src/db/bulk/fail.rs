@@ -12,7 +12,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{CHUNK, OnProgress, Stop, Tracker, item_by_item, run_id};
+use super::{Ended, OnProgress, Sink, Stop, Tracker, in_chunks, run_id};
 use crate::db::approvals::pending_in;
 use crate::db::{Change, Db, infra};
 use crate::domain::ledger::BatchStatus;
@@ -393,7 +393,7 @@ impl Report {
 }
 
 /// Fails (and refunds) the batches of `preview`, each only if it is still
-/// as the preview saw it, in chunks of [`CHUNK`] (one transaction each),
+/// as the preview saw it, in chunks of [`CHUNK`](super::CHUNK) (one transaction each),
 /// calling `on_progress` after each and stopping between chunks when `stop`
 /// is set. Above the approval threshold the whole preview becomes one
 /// pending request instead.
@@ -453,49 +453,14 @@ pub async fn run(
         report.elapsed_ms = tracker.elapsed_ms();
         return Ok(Change::Applied(report));
     }
-    let chunks: Vec<&[serde_json::Value]> = items.chunks(CHUNK).collect();
-    for (i, chunk) in chunks.iter().enumerate() {
-        let rest = || chunks[i + 1..].iter().flat_map(|c| ids_of(c));
-        if stop.is_stopped() {
-            report.stopped = true;
-            report
-                .not_run
-                .extend(ids_of(chunk).into_iter().chain(rest()));
-            break;
-        }
-        let outcome = match call(db, operator, chunk, reason, preview.refund, &run_info).await {
-            Ok(answer) => absorb(&mut report, &answer),
-            Err(e) if item_by_item(&e) => {
-                // One of the batches broke the chunk: each on its own.
-                let mut outcome = Ok(());
-                for (j, item) in chunk.iter().enumerate() {
-                    let one = std::slice::from_ref(item);
-                    match call(db, operator, one, reason, preview.refund, &run_info).await {
-                        Ok(answer) => absorb(&mut report, &answer)?,
-                        Err(e) if item_by_item(&e) => report.failed.push(Failed {
-                            batch_id: id_of(item),
-                            error: e.to_string(),
-                        }),
-                        Err(e) => {
-                            report.not_run.extend(ids_of(&chunk[j..]));
-                            outcome = Err(e);
-                            break;
-                        }
-                    }
-                }
-                outcome
-            }
-            Err(e) => {
-                report.not_run.extend(ids_of(chunk));
-                Err(e)
-            }
-        };
-        if let Err(e) = outcome {
-            report.aborted = Some(e.to_string());
-            report.not_run.extend(rest());
-            break;
-        }
-        tracker.add(chunk.len());
+    let run_info = &run_info;
+    let call = |chunk: Vec<serde_json::Value>| async move {
+        call(db, operator, &chunk, reason, preview.refund, run_info).await
+    };
+    match in_chunks(&items, &mut report, &mut tracker, stop, call).await? {
+        Ended::Done => {}
+        Ended::Stopped => report.stopped = true,
+        Ended::Aborted(why) => report.aborted = Some(why),
     }
     report.elapsed_ms = tracker.elapsed_ms();
     Ok(Change::Applied(report))
@@ -528,6 +493,23 @@ pub(crate) fn approved_report(
     };
     absorb(&mut report, answer)?;
     Ok(report)
+}
+
+impl Sink for Report {
+    fn absorb(&mut self, answer: &serde_json::Value) -> Result<()> {
+        absorb(self, answer)
+    }
+
+    fn failed(&mut self, item: &serde_json::Value, error: String) {
+        self.failed.push(Failed {
+            batch_id: id_of(item),
+            error,
+        });
+    }
+
+    fn not_run(&mut self, items: &[serde_json::Value]) {
+        self.not_run.extend(ids_of(items));
+    }
 }
 
 fn id_of(item: &serde_json::Value) -> i32 {

@@ -125,9 +125,90 @@ pub(crate) fn run_id() -> String {
 /// An error of a whole chunk: one that trying the items one at a time may
 /// get past (another session's lock, a rule that an item broke unexpectedly)
 /// rather than one that stops the run (the connection, the session).
-pub(crate) fn item_by_item(e: &crate::error::Error) -> bool {
+fn item_by_item(e: &crate::error::Error) -> bool {
     matches!(
         e,
         crate::error::Error::Refused(_) | crate::error::Error::Busy(_)
     )
+}
+
+/// What a run's report takes in, chunk by chunk.
+pub(crate) trait Sink {
+    /// The database's answer for a chunk (or a single item).
+    fn absorb(&mut self, answer: &serde_json::Value) -> crate::error::Result<()>;
+    /// An item the database refused on its own.
+    fn failed(&mut self, item: &serde_json::Value, error: String);
+    /// Items not tried.
+    fn not_run(&mut self, items: &[serde_json::Value]);
+}
+
+/// How a chunked run ended.
+pub(crate) enum Ended {
+    Done,
+    /// [`Stop`] was set: the rest is not tried.
+    Stopped,
+    /// The connection or the session failed: the chunk in flight may or may
+    /// not have been applied, the rest is not tried.
+    Aborted(String),
+}
+
+/// Sends `items` in chunks of [`CHUNK`] through `call` (one transaction
+/// each), into `sink`. A chunk that fails with an error one of its items
+/// may cause is tried again item by item, so only that item fails.
+pub(crate) async fn in_chunks<F, Fut>(
+    items: &[serde_json::Value],
+    sink: &mut impl Sink,
+    tracker: &mut Tracker<'_>,
+    stop: &Stop,
+    call: F,
+) -> crate::error::Result<Ended>
+where
+    // (an owned chunk: the future then borrows nothing of the loop's, and
+    // is Send for a console that spawns the run)
+    F: Fn(Vec<serde_json::Value>) -> Fut,
+    Fut: std::future::Future<Output = crate::error::Result<serde_json::Value>>,
+{
+    let chunks: Vec<&[serde_json::Value]> = items.chunks(CHUNK).collect();
+    for (i, chunk) in chunks.iter().enumerate() {
+        let rest = || {
+            chunks[i + 1..]
+                .iter()
+                .flat_map(|c| c.iter())
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        if stop.is_stopped() {
+            sink.not_run(chunk);
+            sink.not_run(&rest());
+            return Ok(Ended::Stopped);
+        }
+        let outcome = match call(chunk.to_vec()).await {
+            Ok(answer) => sink.absorb(&answer),
+            Err(e) if item_by_item(&e) => {
+                let mut outcome = Ok(());
+                for (j, item) in chunk.iter().enumerate() {
+                    match call(vec![item.clone()]).await {
+                        Ok(answer) => sink.absorb(&answer)?,
+                        Err(e) if item_by_item(&e) => sink.failed(item, e.to_string()),
+                        Err(e) => {
+                            sink.not_run(&chunk[j..]);
+                            outcome = Err(e);
+                            break;
+                        }
+                    }
+                }
+                outcome
+            }
+            Err(e) => {
+                sink.not_run(chunk);
+                Err(e)
+            }
+        };
+        if let Err(e) = outcome {
+            sink.not_run(&rest());
+            return Ok(Ended::Aborted(e.to_string()));
+        }
+        tracker.add(chunk.len());
+    }
+    Ok(Ended::Done)
 }
