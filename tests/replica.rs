@@ -3,6 +3,7 @@
 //! changes and the reads that decide them stay on the primary; the lag is
 //! measured.
 
+use chrono::Utc;
 use creditdesk::db::credits::{self, HistoryQuery};
 use creditdesk::db::session::replica_lag;
 use creditdesk::db::users;
@@ -103,6 +104,35 @@ async fn heavy_reads_follow_the_replica_and_changes_go_to_the_primary() {
     assert_eq!(out.code, 0, "{out:?}");
     let page: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
     assert_eq!(page["entries"].as_array().map(Vec::len), Some(1), "{page}");
+    // So is a balance as of a moment, and the reports.
+    let as_of = Utc::now().to_rfc3339();
+    let out = run_cli(
+        bin,
+        &db.primary_url,
+        "",
+        &[
+            "--replica-url",
+            &db.replica_url,
+            "--json",
+            "credits",
+            "show",
+            &id.to_string(),
+            "--as-of",
+            &as_of,
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("40") && !out.stdout.contains("42"),
+        "{out:?}"
+    );
+    let out = run_cli(
+        bin,
+        &db.primary_url,
+        "",
+        &["--replica-url", &db.replica_url, "report", "daily"],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
     let out = run_cli(
         bin,
         &db.primary_url,

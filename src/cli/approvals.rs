@@ -127,6 +127,18 @@ pub async fn run(ctx: &Ctx, cmd: &ApprovalsCmd) -> Result<()> {
                     }
                     t
                 }
+                Approved::AdjustMany(r) => format!(
+                    "approved request #{id}: {}",
+                    super::bulk::adjust_report_text(r)
+                ),
+                Approved::FailMany(r) => format!(
+                    "approved request #{id}: {}",
+                    super::bulk::fail_report_text(r)
+                ),
+                Approved::Reversal(r) => format!(
+                    "approved request #{id}: {}",
+                    super::credits::reversal_text(r)
+                ),
             };
             output::record(ctx.format, &done, &text)
         }

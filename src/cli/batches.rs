@@ -68,12 +68,18 @@ pub enum BatchesCmd {
         #[arg(long)]
         refund_all: bool,
     },
+    /// Fail and refund many batches: the stuck ones, a window of them, or a list
+    #[command(after_help = super::bulk::FailManyArgs::help())]
+    FailMany(super::bulk::FailManyArgs),
 }
 
 impl BatchesCmd {
     /// Prints a list (so `--csv` applies).
     pub(super) fn prints_list(&self) -> bool {
-        matches!(self, BatchesCmd::List { .. })
+        match self {
+            BatchesCmd::FailMany(a) => a.prints_list(),
+            other => matches!(other, BatchesCmd::List { .. }),
+        }
     }
 }
 
@@ -100,6 +106,7 @@ pub async fn run(ctx: &Ctx, cmd: &BatchesCmd) -> Result<()> {
             output::list(ctx.format, &found, &summary_table(&found))
         }
         BatchesCmd::Show { id } => show(ctx, parse_id(id)?).await,
+        BatchesCmd::FailMany(args) => super::bulk::fail_many(ctx, args).await,
         BatchesCmd::Fail {
             id,
             reason,

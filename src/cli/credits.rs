@@ -5,7 +5,7 @@ use clap::Subcommand;
 use super::context::{Ctx, opt};
 use super::output::{self, Cell, Format, Table, both, csv, human};
 use crate::db::Change;
-use crate::db::credits::{self, Cursor, HistoryQuery, LedgerEntry};
+use crate::db::credits::{self, Cursor, HistoryQuery, LedgerEntry, LedgerRow, Reversal};
 use crate::db::users;
 use crate::domain::Refusal;
 use crate::domain::amounts::{parse_credit_change, parse_time};
@@ -16,10 +16,15 @@ use crate::error::{Error, Result};
 
 #[derive(Debug, Subcommand)]
 pub enum CreditsCmd {
-    /// Balance, totals by type and the latest entries of a user
+    /// Balance, totals by type and the latest entries of a user; with
+    /// --as-of, the balance at a moment
     Show {
         /// A numeric id or an email
         user: String,
+        /// The balance after every entry made at or before this time, by the
+        /// ledger (2026-01-02, 2026-01-02 03:04, RFC 3339, -7d)
+        #[arg(long, allow_hyphen_values = true)]
+        as_of: Option<String>,
     },
     /// A user's ledger, newest first, a page at a time
     History {
@@ -54,18 +59,89 @@ pub enum CreditsCmd {
     },
     /// List every user whose balance differs from the sum of their ledger
     Verify,
+    /// Adjust many balances from a CSV file (user,amount[,reason,idempotency_key])
+    #[command(after_help = super::bulk::AdjustManyArgs::help())]
+    AdjustMany(super::bulk::AdjustManyArgs),
+    /// Book the opposite of a ledger entry, once (admin adjustments, batch
+    /// refunds, coupon and gift-card redemptions)
+    #[command(after_help = REVERSE_HELP)]
+    Reverse {
+        /// The entry's id (the first column of `credits history`)
+        #[arg(allow_hyphen_values = true)]
+        entry: String,
+        /// Why: on the reversal's ledger entry and in the audit log
+        #[arg(long)]
+        reason: String,
+        /// Reverse only this many credits (admin adjustments and refunds)
+        #[arg(long, allow_hyphen_values = true)]
+        amount: Option<String>,
+    },
 }
+
+const REVERSE_HELP: &str = "\
+The reversal is a new entry of the same type with the opposite amount, naming the entry it
+reverses; the original shows it was reversed (`credits history`, reversed_by). An entry is
+reversed at most once, never by more than it booked, and not when the balance can't cover it.
+  admin_adjustment  needs the right to adjust balances (support, finance, admin)
+  refund            needs the right to fail batches (oncall, admin); the batch keeps its refund
+  coupon            the coupon's use is given back: the user may redeem it again
+  gift_card         the card is active again (refused if it expired since: the credits would
+                    be lost; use an adjustment)
+Purchases, generation and training charges are not reversed here (a refund through the
+payment system, `batches fail`, an adjustment). A reversal above the adjustment threshold
+waits for a second person (exit 5).";
 
 impl CreditsCmd {
     /// Prints a list (so `--csv` applies).
     pub(super) fn prints_list(&self) -> bool {
-        matches!(self, CreditsCmd::History { .. } | CreditsCmd::Verify)
+        match self {
+            CreditsCmd::AdjustMany(a) => a.prints_list(),
+            other => matches!(other, CreditsCmd::History { .. } | CreditsCmd::Verify),
+        }
     }
 }
 
 pub async fn run(ctx: &Ctx, cmd: &CreditsCmd) -> Result<()> {
     match cmd {
-        CreditsCmd::Show { user } => show(ctx, &UserRef::parse(user)?).await,
+        CreditsCmd::Show { user, as_of: None } => show(ctx, &UserRef::parse(user)?).await,
+        CreditsCmd::Show {
+            user,
+            as_of: Some(at),
+        } => {
+            let user = UserRef::parse(user)?;
+            let at = parse_time("as-of", at, ctx.now)?;
+            let b = credits::balance_at(&ctx.db, &user, at).await?;
+            output::record(
+                ctx.format,
+                &b,
+                &format!(
+                    "user {} {}: balance {} credits at {} UTC (the sum of the ledger's entries up \
+                     to then; {} now)",
+                    b.user.id,
+                    b.user.email,
+                    b.balance,
+                    super::context::when(b.as_of),
+                    b.user.credits
+                ),
+            )
+        }
+        CreditsCmd::AdjustMany(args) => super::bulk::adjust_many(ctx, args).await,
+        CreditsCmd::Reverse {
+            entry,
+            reason,
+            amount,
+        } => {
+            let entry = parse_entry(entry)?;
+            let reason = Reason::parse(reason)?;
+            let part = amount
+                .as_deref()
+                .map(|a| crate::domain::amounts::parse_positive_credits("amount", a))
+                .transpose()?;
+            match credits::reverse(&ctx.db, &ctx.operator, entry, &reason, part).await? {
+                Change::Applied(r) => output::record(ctx.format, &r, &reversal_text(&r)),
+                Change::Pending(request) => output::pending(ctx.format, &request),
+            }
+        }
         CreditsCmd::History {
             user,
             kind,
@@ -89,7 +165,7 @@ pub async fn run(ctx: &Ctx, cmd: &CreditsCmd) -> Result<()> {
             }
             let before = before.as_deref().map(Cursor::parse).transpose()?;
             let found = users::get(&ctx.db, &user).await?;
-            let page = credits::history(
+            let page = credits::history_with_balances(
                 &ctx.db,
                 &HistoryQuery {
                     user_id: found.id,
@@ -104,7 +180,7 @@ pub async fn run(ctx: &Ctx, cmd: &CreditsCmd) -> Result<()> {
             match ctx.format {
                 Format::Json => output::json(&page),
                 format => {
-                    output::list(format, &page.entries, &ledger_table(&page.entries))?;
+                    output::list(format, &page.entries, &ledger_rows_table(&page.entries))?;
                     if let Some(next) = page.next {
                         eprintln!("next page: --before {}", next.encode());
                     }
@@ -208,6 +284,103 @@ async fn show(ctx: &Ctx, user: &UserRef) -> Result<()> {
     text.push_str("\nlatest entries:\n");
     text.push_str(&ledger_table(&o.latest).render());
     output::record(ctx.format, &o, &text)
+}
+
+/// Ledger entry ids are `serial`: 1 to i32::MAX.
+fn parse_entry(s: &str) -> Result<i32> {
+    crate::domain::amounts::parse_count("entry", s, i32::MAX.unsigned_abs())
+        .ok()
+        .and_then(|n| i32::try_from(n).ok())
+        .ok_or_else(|| {
+            Error::invalid(
+                "entry",
+                format!("an entry id is a whole number from 1 to {}", i32::MAX),
+            )
+        })
+}
+
+/// What a reversal did, in a line (and `approvals approve` says the same).
+pub(super) fn reversal_text(r: &Reversal) -> String {
+    let mut text = format!(
+        "reversed entry {} ({} {:+}) with entry {} ({:+}) for {}: balance {} -> {}",
+        r.entry_id,
+        r.kind,
+        r.original_amount,
+        r.reversal_entry_id,
+        r.amount,
+        r.email,
+        r.old_balance,
+        r.new_balance
+    );
+    if let Some(code) = &r.code {
+        text.push_str(&match r.use_given_back {
+            Some(true) => format!("; coupon {code}: its use is given back"),
+            _ => format!("; coupon {code}: no redemption was left to give back"),
+        });
+    }
+    if let Some(card) = &r.code_masked {
+        text.push_str(&format!("; gift card {card} is active again"));
+    }
+    text
+}
+
+/// A page of `credits history`: each entry with the balance after it and
+/// its reversal links.
+pub(super) fn ledger_rows_table(rows: &[LedgerRow]) -> Table {
+    let mut table = Table::with(&[
+        both("id"),
+        both("when"),
+        both("type"),
+        both("amount"),
+        both("balance"),
+        human("links"),
+        csv("transaction_id"),
+        csv("gift_card_id"),
+        csv("gift_card_code"),
+        csv("coupon_id"),
+        csv("coupon_code"),
+        csv("batch_id"),
+        csv("photo_id"),
+        csv("model_id"),
+        csv("reverses_entry_id"),
+        csv("reversed_by_entry_id"),
+        both("description"),
+    ]);
+    for r in rows {
+        let e = &r.entry;
+        let mut links = e.links();
+        for (word, id) in [
+            ("reverses", r.reverses_entry_id),
+            ("reversed by", r.reversed_by_entry_id),
+        ] {
+            if let Some(id) = id {
+                if !links.is_empty() {
+                    links.push_str(", ");
+                }
+                links.push_str(&format!("{word} {id}"));
+            }
+        }
+        table.row([
+            Cell::show(e.id),
+            Cell::Time(e.created_at),
+            Cell::from(e.kind.as_str()),
+            Cell::Text(format!("{:+}", e.amount)),
+            Cell::show(r.balance_after),
+            Cell::Text(links),
+            Cell::opt_show(&e.transaction_id),
+            Cell::opt_show(&e.gift_card_id),
+            Cell::opt(&e.gift_card_code),
+            Cell::opt_show(&e.coupon_id),
+            Cell::opt(&e.coupon_code),
+            Cell::opt_show(&e.batch_id),
+            Cell::opt_show(&e.photo_id),
+            Cell::opt_show(&e.model_id),
+            Cell::opt_show(&r.reverses_entry_id),
+            Cell::opt_show(&r.reversed_by_entry_id),
+            Cell::opt(&e.description),
+        ]);
+    }
+    table
 }
 
 /// A ledger as a table; `batches show` prints a batch's entries the same way.

@@ -13,8 +13,8 @@ use super::context::{Ctx, opt, when};
 use super::output::{self, Cell, Format, Table, both, csv, human};
 use crate::db::Change;
 use crate::db::gift_cards::{
-    self, CardValue, GiftCard, GiftCardFilter, IssueRequest, IssuedCard, MAX_ISSUE, RecipientEmail,
-    parse_code_suffix,
+    self, CardValue, GiftCard, GiftCardFilter, IssueRequest, IssuedCard, KeyedIssue, MAX_ISSUE,
+    RecipientEmail, parse_code_suffix,
 };
 use crate::domain::amounts::{
     parse_count, parse_duration, parse_positive_credits, parse_price, parse_time,
@@ -107,6 +107,14 @@ pub struct IssueArgs {
     /// instead of printing them
     #[arg(long)]
     output: Option<String>,
+    /// Retrying with the same key issues nothing new: it answers with the
+    /// cards the first call made (codes masked)
+    #[arg(long)]
+    idempotency_key: Option<String>,
+    /// With --idempotency-key, on a retry: show the first call's codes again
+    /// (a reveal, recorded in the audit log)
+    #[arg(long, requires = "idempotency_key")]
+    reveal: bool,
 }
 
 impl GiftCardsCmd {
@@ -270,8 +278,38 @@ async fn issue(ctx: &Ctx, a: &IssueArgs) -> Result<()> {
         Some(p) => Some(CodesFile::create(Path::new(p))?),
         None => None,
     };
-    let cards = match gift_cards::issue(&ctx.db, &ctx.operator, &req).await {
-        Ok(Change::Applied(cards)) => cards,
+    let issued = match &a.idempotency_key {
+        Some(key) => gift_cards::issue_with_key(&ctx.db, &ctx.operator, &req, key).await,
+        None => gift_cards::issue(&ctx.db, &ctx.operator, &req)
+            .await
+            .map(|c| match c {
+                Change::Applied(cards) => Change::Applied(KeyedIssue::Issued(cards)),
+                Change::Pending(p) => Change::Pending(p),
+            }),
+    };
+    let mut note = "";
+    let cards = match issued {
+        Ok(Change::Applied(KeyedIssue::Issued(cards))) => cards,
+        Ok(Change::Applied(KeyedIssue::Replayed { .. })) if a.reveal => {
+            let key = a.idempotency_key.as_deref().unwrap_or_default();
+            note = " by the first call with this key: nothing new was issued (shown again: \
+                    recorded in the audit log)";
+            match gift_cards::reveal_issued(&ctx.db, &ctx.operator, key).await {
+                Ok(cards) => cards,
+                Err(e) => {
+                    if let Some(f) = file {
+                        f.discard();
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(Change::Applied(replay @ KeyedIssue::Replayed { .. })) => {
+            if let Some(f) = file {
+                f.discard();
+            }
+            return print_replay(ctx.format, &replay);
+        }
         Ok(Change::Pending(request)) => {
             if let Some(f) = file {
                 f.discard();
@@ -285,7 +323,7 @@ async fn issue(ctx: &Ctx, a: &IssueArgs) -> Result<()> {
             return Err(e);
         }
     };
-    let summary = summary(&cards);
+    let summary = format!("{}{note}", summary(&cards));
     match file {
         Some(f) => {
             let shown = f.path().display().to_string();
@@ -310,6 +348,47 @@ async fn issue(ctx: &Ctx, a: &IssueArgs) -> Result<()> {
             }
             format => output::list(format, &cards, &issued_table(&cards)),
         },
+    }
+}
+
+/// A retried issue: which cards the first call made, codes masked.
+fn print_replay(format: Format, replay: &KeyedIssue) -> Result<()> {
+    let KeyedIssue::Replayed {
+        cards,
+        issued_at,
+        issued_by,
+    } = replay
+    else {
+        return Ok(());
+    };
+    let mut table = Table::new(&["id", "code", "status", "created"]);
+    for c in cards {
+        table.row([
+            Cell::show(c.id),
+            Cell::from(c.code_masked.as_str()),
+            Cell::from(c.status.as_str()),
+            Cell::Time(c.created_at),
+        ]);
+    }
+    match format {
+        Format::Table => {
+            let ids = match (cards.first(), cards.last()) {
+                (Some(f), Some(l)) if f.id != l.id => format!("ids {}..{}", f.id, l.id),
+                (Some(f), _) => format!("id {}", f.id),
+                _ => "no cards".to_owned(),
+            };
+            let mut text = table.render();
+            text.push_str(&format!(
+                "already issued with this idempotency key: {} card(s) ({ids}) by {issued_by} at {}; \
+                 nothing new was issued. Their codes are not shown again: add --reveal to show them \
+                 (recorded in the audit log)",
+                cards.len(),
+                when(*issued_at)
+            ));
+            output::record(format, replay, &text)
+        }
+        Format::Json => output::json(replay),
+        Format::Csv => output::list(format, cards, &table),
     }
 }
 

@@ -3,6 +3,7 @@
 mod approvals;
 mod audit;
 mod batches;
+mod bulk;
 mod context;
 mod coupons;
 mod credits;
@@ -12,6 +13,8 @@ mod install;
 mod operators;
 pub mod output;
 pub mod profile;
+mod progress;
+mod reports;
 pub mod settings;
 mod users;
 
@@ -93,6 +96,9 @@ pub enum Command {
     /// Changes waiting for a second person: list, show, approve, reject
     #[command(subcommand)]
     Approvals(approvals::ApprovalsCmd),
+    /// The dashboard's figures: credits per day, batches per hour
+    #[command(subcommand)]
+    Report(reports::ReportCmd),
     /// Operators' logins and their groups (admins)
     #[command(subcommand)]
     Operators(operators::OperatorsCmd),
@@ -223,6 +229,7 @@ async fn run(cli: &Cli, hint: &mut Option<String>) -> Result<()> {
         Some(Command::Approvals(cmd)) => {
             approvals::run(&Ctx::open(cli, &settings).await?, cmd).await
         }
+        Some(Command::Report(cmd)) => reports::run(&Ctx::open(cli, &settings).await?, cmd).await,
         Some(Command::Operators(cmd)) => {
             operators::run(&Ctx::open(cli, &settings).await?, cmd).await
         }
@@ -333,6 +340,7 @@ fn check_format(cli: &Cli) -> Result<()> {
         Some(Command::Users(_) | Command::Profiles) => true,
         Some(Command::Audit(a)) => a.prints_list(),
         Some(Command::Approvals(c)) => c.prints_list(),
+        Some(Command::Report(c)) => c.prints_list(),
         Some(Command::Operators(c)) => c.prints_list(),
         Some(Command::Settings(c)) => c.prints_list(),
         Some(Command::Credits(c)) => c.prints_list(),

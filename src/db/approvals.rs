@@ -186,6 +186,12 @@ pub async fn show(db: &Db, id: i64) -> Result<RequestDetail> {
                 None => format!("user #{user} no longer exists: approving is refused"),
             });
         }
+    } else if request.kind == "credits.adjust_many" {
+        effect_now = adjust_many_now(&mut tx, &request.payload).await?;
+    } else if request.kind == "batch.fail_many" {
+        effect_now = fail_many_now(&mut tx, &request.payload).await?;
+    } else if request.kind == "credits.reverse" {
+        effect_now = reverse_now(&mut tx, &request.payload).await?;
     } else if request.kind == "gift_card.issue" {
         let count = request.payload.get("count").and_then(|v| v.as_i64());
         let credits = request.payload.get("credits").and_then(|v| v.as_i64());
@@ -203,6 +209,161 @@ pub async fn show(db: &Db, id: i64) -> Result<RequestDetail> {
     })
 }
 
+/// A file of adjustments as it would book now: its summary and digest, and
+/// how many rows the balances now let through (rows for one user count in
+/// file order, as the approval books them).
+async fn adjust_many_now(tx: &mut super::Tx, p: &serde_json::Value) -> Result<Vec<String>> {
+    let int = |k: &str| {
+        p.get(k)
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or_default()
+    };
+    let file = |k: &str| {
+        p.pointer(&format!("/file/{k}"))
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut lines = vec![format!(
+        "file {} (sha256 {}): {} rows for {} users, +{} / -{} credits{}",
+        crate::domain::text::sanitize(&file("name")),
+        file("digest"),
+        int("count"),
+        int("users"),
+        int("credited"),
+        int("debited"),
+        if p.get("skip_invalid").and_then(serde_json::Value::as_bool) == Some(true) {
+            "; rows that can't be booked are skipped"
+        } else {
+            "; any row that can't be booked refuses the whole file"
+        }
+    )];
+    let rows = p.get("rows").cloned().unwrap_or_default();
+    let counts = sqlx::query!(
+        r#"with r as (
+             select (e->>'line')::int as line, (e->>'user_id')::int as user_id,
+                    (e->>'amount')::int as amount, e->>'key' as key, n
+             from jsonb_array_elements($1::jsonb) with ordinality as x(e, n)),
+           booked as (
+             select r.* , exists (select 1 from creditdesk.credit_history h
+                                  where h."idempotencyKey" = r.key) as done
+             from r),
+           running as (
+             select b.*, u.credits::int8 + sum(b.amount) filter (where not b.done)
+                      over (partition by b.user_id order by b.n) as after,
+                    u.id is null as missing
+             from booked b left join creditdesk.users u on u.id = b.user_id)
+           select count(*) filter (where done) as "replayed!",
+                  count(*) filter (where not done and (missing or after < 0)) as "refused!",
+                  min(line) filter (where not done and (missing or after < 0)) as first_refused
+           from running"#,
+        rows
+    )
+    .fetch_one(tx.conn())
+    .await
+    .map_err(infra)?;
+    let mut now = format!(
+        "{} rows would be booked, {} are booked already",
+        int("count") - counts.replayed - counts.refused,
+        counts.replayed
+    );
+    if counts.refused > 0 {
+        now.push_str(&format!(
+            ", {} can't be (an unknown user or a balance below zero; the first at line {})",
+            counts.refused,
+            counts.first_refused.unwrap_or_default()
+        ));
+    }
+    lines.push(now);
+    Ok(lines)
+}
+
+/// A bulk fail as it would run now: which of its batches are still as the
+/// preview saw them.
+async fn fail_many_now(tx: &mut super::Tx, p: &serde_json::Value) -> Result<Vec<String>> {
+    let items = p.get("items").cloned().unwrap_or_default();
+    let c = sqlx::query!(
+        r#"select count(*) filter (where b.status = i.expected) as "unchanged!",
+                  count(*) filter (where b.status is distinct from i.expected) as "changed!"
+           from (select (e->>'batch_id')::int as id, e->>'expected_status' as expected
+                 from jsonb_array_elements($1::jsonb) e) i
+           left join creditdesk.photo_generation_batches b on b.id = i.id"#,
+        items
+    )
+    .fetch_one(tx.conn())
+    .await
+    .map_err(infra)?;
+    let selection = p
+        .pointer("/run/selection")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default();
+    Ok(vec![
+        format!(
+            "{} batches ({}), refund {}, {} credits at the preview",
+            p.get("count")
+                .and_then(serde_json::Value::as_i64)
+                .unwrap_or_default(),
+            crate::domain::text::sanitize(selection),
+            p.get("refund")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default(),
+            p.get("total_refund")
+                .and_then(serde_json::Value::as_i64)
+                .unwrap_or_default(),
+        ),
+        format!(
+            "{} still as the preview saw them; {} changed since (they would be skipped)",
+            c.unchanged, c.changed
+        ),
+    ])
+}
+
+/// A reversal as it would book now: the entry, the balance now and after.
+async fn reverse_now(tx: &mut super::Tx, p: &serde_json::Value) -> Result<Vec<String>> {
+    let entry = p
+        .get("entry_id")
+        .and_then(serde_json::Value::as_i64)
+        .and_then(|e| i32::try_from(e).ok())
+        .unwrap_or_default();
+    let amount = p
+        .get("amount")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or_default();
+    let row = sqlx::query!(
+        r#"select h.type::text as "kind!", h.amount as "amount!", h."reversedByEntryId" as by,
+                  u.id as "user_id?", coalesce(u.email, '') as "email!", u.credits as "credits?"
+           from creditdesk.credit_history h left join creditdesk.users u on u.id = h."userId"
+           where h.id = $1"#,
+        entry
+    )
+    .fetch_optional(tx.conn())
+    .await
+    .map_err(infra)?;
+    Ok(vec![match row {
+        None => format!("entry #{entry} no longer exists: approving is refused"),
+        Some(r) if r.by.is_some() => format!(
+            "entry #{entry} was reversed meanwhile by entry #{}: approving is refused",
+            r.by.unwrap_or_default()
+        ),
+        Some(r) => {
+            let now = i64::from(r.credits.unwrap_or_default());
+            let after = now + amount;
+            format!(
+                "entry #{entry} ({} {:+}) of user #{} {}: balance now {now} -> {after}{}",
+                r.kind,
+                r.amount,
+                r.user_id.unwrap_or_default(),
+                r.email,
+                if after < 0 {
+                    " (would go below zero: approving is refused)"
+                } else {
+                    ""
+                }
+            )
+        }
+    }])
+}
+
 fn not_found(id: i64) -> Error {
     Refusal::NotFound {
         what: "approval request",
@@ -218,6 +379,11 @@ pub enum Approved {
     Adjustment(Adjustment),
     /// With their full codes: the approver hands them out.
     GiftCards(Vec<IssuedCard>),
+    /// A file of adjustments, booked whole in the approver's transaction.
+    AdjustMany(super::bulk::adjust::Report),
+    /// A bulk fail-and-refund, run whole in the approver's transaction.
+    FailMany(super::bulk::fail::Report),
+    Reversal(super::credits::Reversal),
 }
 
 /// Approves someone else's pending request; the change runs now, in this
@@ -245,8 +411,28 @@ pub async fn approve(
         .unwrap_or_default()
         .to_owned();
     let result = answer.get("result").cloned().unwrap_or_default();
+    let payload = sqlx::query_scalar!(
+        r#"select payload as "payload!" from creditdesk.approvals where id = $1"#,
+        id
+    )
+    .fetch_one(tx.conn())
+    .await
+    .map_err(infra)?;
     let approved = if kind == "gift_card.issue" {
         Approved::GiftCards(super::gift_cards::issued_from(&result)?)
+    } else if kind == "credits.adjust_many" {
+        Approved::AdjustMany(super::bulk::adjust::approved_report(&payload, &result)?)
+    } else if kind == "batch.fail_many" {
+        Approved::FailMany(super::bulk::fail::approved_report(&payload, &result)?)
+    } else if kind == "credits.reverse" {
+        match change_from(result)? {
+            Change::Applied(r) => Approved::Reversal(r),
+            Change::Pending(_) => {
+                return Err(Error::Infrastructure(
+                    "approving answered with another pending request".into(),
+                ));
+            }
+        }
     } else {
         match change_from::<Adjustment>(result)? {
             Change::Applied(a) => Approved::Adjustment(a),

@@ -228,7 +228,8 @@ pub struct BatchDetail {
     /// Minus the sum of the `generation` entries linked to the batch or its
     /// photos.
     pub charged: i64,
-    /// The sum of the `refund` entries linked to the batch.
+    /// The sum of the `refund` entries linked to the batch, net of their
+    /// reversals.
     pub refunded: i64,
     /// Every ledger entry linked to the batch or its photos, oldest first.
     pub entries: Vec<LedgerEntry>,
@@ -339,18 +340,28 @@ struct Totals {
 }
 
 /// What the batch charged and refunded, by the ledger (as
-/// `creditdesk.batch_totals` computes it for `fail_batch`). An entry linked
-/// to another batch directly is that batch's, even if it names one of this
-/// batch's photos; each entry counts once.
+/// `creditdesk.batch_totals` computes it for `fail_batch`, and net of the
+/// refund's reversal). An entry linked to another batch directly is that
+/// batch's, even if it names one of this batch's photos; each entry counts
+/// once. The links are read as separate index scans (an OR over them could
+/// use no index).
 async fn totals(tx: &mut Tx, id: i32) -> Result<Totals> {
     let t = sqlx::query!(
         r#"select coalesce(-sum(amount) filter (where type = 'generation'), 0)::int8 as "charged!",
-                  coalesce(sum(amount) filter (where type = 'refund' and "relatedBatchId" = $1), 0)::int8
+                  coalesce(sum(amount) filter (where type = 'refund' and counted), 0)::int8
                     as "refunded!"
-           from creditdesk.credit_history
-           where "relatedBatchId" = $1
-              or ("relatedBatchId" is null
-                  and "relatedPhotoId" in (select id from creditdesk.photos where "generationBatchId" = $1))"#,
+           from (select h.amount, h.type::text as type, true as counted
+                 from creditdesk.credit_history h where h."relatedBatchId" = $1
+                 union all
+                 select h.amount, h.type::text, false
+                 from creditdesk.photos p
+                 join creditdesk.credit_history h on h."relatedPhotoId" = p.id
+                 where p."generationBatchId" = $1 and h."relatedBatchId" is null
+                 union all
+                 select r.amount, r.type::text, true
+                 from creditdesk.credit_history o
+                 join creditdesk.credit_history r on r."reversesEntryId" = o.id
+                 where o."relatedBatchId" = $1 and o.type = 'refund') e"#,
         id
     )
     .fetch_one(tx.conn())
@@ -375,9 +386,15 @@ async fn entries(tx: &mut Tx, id: i32) -> Result<Vec<LedgerEntry>> {
            from creditdesk.credit_history h
            left join creditdesk.gift_cards g on g.id = h."relatedGiftCardId"
            left join creditdesk.coupons c on c.id = h."relatedCouponId"
-           where h."relatedBatchId" = $1
-              or (h."relatedBatchId" is null
-                  and h."relatedPhotoId" in (select id from creditdesk.photos where "generationBatchId" = $1))
+           where h.id in (select x.id from creditdesk.credit_history x where x."relatedBatchId" = $1
+                          union all
+                          select x.id from creditdesk.photos p
+                          join creditdesk.credit_history x on x."relatedPhotoId" = p.id
+                          where p."generationBatchId" = $1 and x."relatedBatchId" is null
+                          union all
+                          select r.id from creditdesk.credit_history o
+                          join creditdesk.credit_history r on r."reversesEntryId" = o.id
+                          where o."relatedBatchId" = $1 and o.type = 'refund')
            order by h."createdAt", h.id"#,
         id
     )

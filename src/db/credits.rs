@@ -8,7 +8,7 @@ use super::approvals::change_from;
 use super::infra;
 use super::users::{self, User};
 use super::{Change, Db, Tx};
-use crate::domain::ledger::EntryType;
+use crate::domain::ledger::{EntryType, reversal_action, reversal_amount};
 use crate::domain::operator::Operator;
 use crate::domain::role::Action;
 use crate::domain::text::Reason;
@@ -299,4 +299,254 @@ pub async fn verify(db: &Db) -> Result<Vec<Mismatch>> {
     .map_err(infra)?;
     tx.finish().await?;
     Ok(rows)
+}
+
+// ---------------------------------------------------------------------------
+// The ledger as an auditor reads it: the balance after every entry
+// ---------------------------------------------------------------------------
+
+/// A ledger row with the balance right after it, by the ledger (the running
+/// sum of the user's entries in (createdAt, id) order), and its reversal
+/// links: the entry it reverses, and the entry that reversed it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LedgerRow {
+    #[serde(flatten)]
+    pub entry: LedgerEntry,
+    pub balance_after: i64,
+    pub reverses_entry_id: Option<i32>,
+    pub reversed_by_entry_id: Option<i32>,
+}
+
+/// A page of [`LedgerRow`]s, newest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct LedgerPage {
+    pub entries: Vec<LedgerRow>,
+    #[serde(serialize_with = "serialize_cursor")]
+    pub next: Option<Cursor>,
+}
+
+/// [`history`] with the balance after each entry, page and balances from one
+/// snapshot. The balance comes from `creditdesk.ledger_balance_before` once
+/// per page (the entries of a page follow each other, so each balance is the
+/// one before minus its amount); with a type filter the rows shown are not
+/// neighbours, so each gets its own. A heavy ledger is read as sums of
+/// months, days and hours (see migration 0033), so the page 500,000 entries
+/// deep costs what the first one does.
+pub async fn history_with_balances(db: &Db, q: &HistoryQuery) -> Result<LedgerPage> {
+    let (before_at, before_id) = match q.before {
+        Some(c) => (c.created_at, c.id),
+        None => (DateTime::<Utc>::MAX_UTC, i32::MAX),
+    };
+    let limit = q.limit.clamp(1, 10_000);
+    let mut tx = db.heavy_snapshot().await?;
+    let rows = sqlx::query!(
+        r#"select h.id as "id!", h."createdAt" as "created_at!", h.amount as "amount!",
+                  h.type::text as "kind!", h.description,
+                  h."relatedTransactionId" as transaction_id, h."relatedPhotoId" as photo_id,
+                  h."relatedModelId" as model_id, h."relatedGiftCardId" as gift_card_id,
+                  g."codeMasked" as "gift_card_code?", h."relatedCouponId" as coupon_id,
+                  c.code as "coupon_code?", h."relatedBatchId" as batch_id,
+                  h."reversesEntryId" as reverses_entry_id,
+                  h."reversedByEntryId" as reversed_by_entry_id
+           from creditdesk.credit_history h
+           left join creditdesk.gift_cards g on g.id = h."relatedGiftCardId"
+           left join creditdesk.coupons c on c.id = h."relatedCouponId"
+           where h."userId" = $1
+             and ($2::text is null or h.type::text = $2)
+             and ($3::timestamptz is null or h."createdAt" >= $3)
+             and ($4::timestamptz is null or h."createdAt" < $4)
+             and (h."createdAt", h.id) < ($5, $6)
+           order by h."createdAt" desc, h.id desc
+           limit $7"#,
+        q.user_id,
+        q.kind.map(|k| k.as_str()),
+        q.since,
+        q.until,
+        before_at,
+        before_id,
+        limit,
+    )
+    .fetch_all(tx.conn())
+    .await
+    .map_err(infra)?;
+    let befores: Vec<i64> = match (rows.first(), q.kind) {
+        (None, _) => Vec::new(),
+        (Some(top), None) => {
+            let before = balance_before(&mut tx, q.user_id, top.created_at, top.id).await?;
+            // newest first: each entry's balance before is the next one's after
+            let mut balance = before + i64::from(top.amount);
+            rows.iter()
+                .map(|r| {
+                    balance -= i64::from(r.amount);
+                    balance
+                })
+                .collect()
+        }
+        (Some(_), Some(_)) => {
+            let times: Vec<DateTime<Utc>> = rows.iter().map(|r| r.created_at).collect();
+            let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
+            sqlx::query_scalar!(
+                r#"select creditdesk.ledger_balance_before($1, t.at, t.id) as "before!"
+                   from unnest($2::timestamptz[], $3::int4[]) with ordinality as t(at, id, n)
+                   order by t.n"#,
+                q.user_id,
+                &times,
+                &ids,
+            )
+            .fetch_all(tx.conn())
+            .await
+            .map_err(infra)?
+        }
+    };
+    tx.finish().await?;
+    let entries: Vec<LedgerRow> = rows
+        .into_iter()
+        .zip(befores)
+        .map(|(r, before)| LedgerRow {
+            balance_after: before + i64::from(r.amount),
+            entry: LedgerEntry {
+                id: r.id,
+                created_at: r.created_at,
+                amount: r.amount,
+                kind: r.kind,
+                description: r.description,
+                transaction_id: r.transaction_id,
+                photo_id: r.photo_id,
+                model_id: r.model_id,
+                gift_card_id: r.gift_card_id,
+                gift_card_code: r.gift_card_code,
+                coupon_id: r.coupon_id,
+                coupon_code: r.coupon_code,
+                batch_id: r.batch_id,
+            },
+            reverses_entry_id: r.reverses_entry_id,
+            reversed_by_entry_id: r.reversed_by_entry_id,
+        })
+        .collect();
+    let next = (entries.len() as i64 == limit)
+        .then(|| entries.last().map(|r| r.entry.cursor()))
+        .flatten();
+    Ok(LedgerPage { entries, next })
+}
+
+/// The sum of the user's entries before (at, id) in ledger order.
+async fn balance_before(tx: &mut Tx, user: i32, at: DateTime<Utc>, id: i32) -> Result<i64> {
+    sqlx::query_scalar!(
+        r#"select creditdesk.ledger_balance_before($1, $2, $3) as "before!""#,
+        user,
+        at,
+        id
+    )
+    .fetch_one(tx.conn())
+    .await
+    .map_err(infra)
+}
+
+/// A balance at a moment, by the ledger.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BalanceAt {
+    pub user: User,
+    pub as_of: DateTime<Utc>,
+    /// The sum of the user's entries made at or before `as_of`.
+    pub balance: i64,
+}
+
+/// `credits show USER --as-of T`: the balance after every entry made at or
+/// before `at` (to the microsecond).
+pub async fn balance_at(db: &Db, user: &UserRef, at: DateTime<Utc>) -> Result<BalanceAt> {
+    let mut tx = db.heavy_snapshot().await?;
+    let user = users::resolve(&mut tx, user).await?;
+    let just_after = at
+        .checked_add_signed(chrono::Duration::microseconds(1))
+        .unwrap_or(at);
+    let balance = balance_before(&mut tx, user.id, just_after, i32::MIN).await?;
+    tx.finish().await?;
+    Ok(BalanceAt {
+        user,
+        as_of: at,
+        balance,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Reversing a mistake
+// ---------------------------------------------------------------------------
+
+/// What `reverse` did.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Reversal {
+    /// The entry reversed.
+    pub entry_id: i32,
+    /// The new entry, which names the one it reverses.
+    pub reversal_entry_id: i32,
+    pub user_id: i32,
+    pub email: String,
+    /// The type of both entries.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub original_amount: i32,
+    /// The reversal's signed amount: the original's, the other way (or part
+    /// of it).
+    pub amount: i32,
+    pub old_balance: i64,
+    pub new_balance: i64,
+    /// A coupon redemption: the coupon, and whether its use was given back
+    /// (the user may redeem it again).
+    pub coupon_id: Option<i32>,
+    pub code: Option<String>,
+    pub use_given_back: Option<bool>,
+    /// A gift-card redemption: the card, active again.
+    pub gift_card_id: Option<i32>,
+    pub code_masked: Option<String>,
+    pub card_status: Option<String>,
+}
+
+/// Books the opposite of a ledger entry, linked both ways, at most once
+/// (`creditdesk.reverse_entry`): admin adjustments and batch refunds (whole,
+/// or `part` of them), coupon redemptions (the coupon's use is given back)
+/// and gift-card redemptions (the card is active again; refused if it
+/// expired since). Refused when the balance can't cover it. Needs the right
+/// to book what it reverses ([`reversal_action`]); above the adjustment
+/// threshold it waits for a second person.
+pub async fn reverse(
+    db: &Db,
+    operator: &Operator,
+    entry: i32,
+    reason: &Reason,
+    part: Option<i32>,
+) -> Result<Change<Reversal>> {
+    let mut tx = db.write().await?;
+    let found = sqlx::query!(
+        r#"select type::text as "kind!", amount as "amount!"
+           from creditdesk.credit_history where id = $1"#,
+        entry
+    )
+    .fetch_optional(tx.conn())
+    .await
+    .map_err(infra)?
+    .ok_or_else(|| {
+        Error::from(crate::domain::Refusal::NotFound {
+            what: "ledger entry",
+            key: format!("#{entry}"),
+        })
+    })?;
+    if let Ok(kind) = EntryType::parse(&found.kind) {
+        if let Some(action) = reversal_action(kind) {
+            db.require(action)?;
+        }
+        reversal_amount(kind, entry, found.amount, part)?;
+    }
+    let answer = sqlx::query_scalar!(
+        r#"select creditdesk.reverse_entry($1, $2, $3, $4) as "answer!""#,
+        entry,
+        reason.as_str(),
+        part,
+        operator.as_str(),
+    )
+    .fetch_one(tx.conn())
+    .await
+    .map_err(infra)?;
+    let change = change_from(answer)?;
+    tx.commit().await?;
+    Ok(change)
 }

@@ -476,6 +476,112 @@ pub(super) fn issued_from(answer: &serde_json::Value) -> Result<Vec<IssuedCard>>
     Ok(cards)
 }
 
+/// A card a keyed issue made, as a retry shows it: no full code (showing it
+/// again is a reveal: [`reveal_issued`]).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct IssuedCardRef {
+    pub id: i32,
+    pub code_masked: String,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What an issue with an idempotency key did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum KeyedIssue {
+    /// The cards, with their full codes: the one time they are shown.
+    Issued(Vec<IssuedCard>),
+    /// An earlier call with this key issued these; nothing new was.
+    Replayed {
+        cards: Vec<IssuedCardRef>,
+        issued_at: DateTime<Utc>,
+        issued_by: String,
+    },
+}
+
+/// [`issue`] with an idempotency key (`creditdesk.issue_gift_cards` with
+/// its ninth argument): a retry after a lost connection issues nothing new
+/// and answers with the cards the first call made, codes masked. The same
+/// key for another issue (count, value, recipient) is refused; the expiry
+/// is the first call's. Above the threshold the key names one pending
+/// request, which the retry answers with.
+pub async fn issue_with_key(
+    db: &Db,
+    operator: &Operator,
+    req: &IssueRequest,
+    key: &str,
+) -> Result<Change<KeyedIssue>> {
+    check_request(req, Utc::now())?;
+    let key = crate::domain::text::check_free_text("idempotency-key", key, 200)?;
+    if key.is_empty() {
+        return Err(Error::invalid("idempotency-key", "must not be empty"));
+    }
+    db.require(Action::GiftCardIssue)?;
+    let (pack, credits, price) = match &req.value {
+        CardValue::Pack(name) => (Some(name.as_str()), None, None),
+        CardValue::Custom { credits, price } => (None, Some(*credits), Some(*price)),
+    };
+    let count = i32::try_from(req.count).unwrap_or(i32::MAX);
+    let mut tx = db.write().await?;
+    let answer = sqlx::query_scalar!(
+        r#"select creditdesk.issue_gift_cards($1, $2, $3, $4, $5, $6, $7, $8, $9) as "answer!""#,
+        count,
+        pack,
+        credits,
+        price,
+        req.recipient.as_ref().map(RecipientEmail::as_str),
+        req.expires_at,
+        req.reason.as_ref().map(Reason::as_str),
+        operator.as_str(),
+        key.as_str(),
+    )
+    .fetch_one(tx.conn())
+    .await
+    .map_err(infra)?;
+    let change = if let Some(pending) = super::approvals::pending_in(&answer) {
+        Change::Pending(pending?)
+    } else if answer.get("replayed").and_then(|r| r.as_bool()) == Some(true) {
+        #[derive(serde::Deserialize)]
+        struct Replay {
+            cards: Vec<IssuedCardRef>,
+            issued_at: DateTime<Utc>,
+            issued_by: String,
+        }
+        let r: Replay = serde_json::from_value(answer).map_err(|e| {
+            Error::Infrastructure(format!("the database answered in an unexpected form: {e}"))
+        })?;
+        Change::Applied(KeyedIssue::Replayed {
+            cards: r.cards,
+            issued_at: r.issued_at,
+            issued_by: r.issued_by,
+        })
+    } else {
+        Change::Applied(KeyedIssue::Issued(issued_from(&answer)?))
+    };
+    tx.commit().await?;
+    Ok(change)
+}
+
+/// The full codes of the cards a keyed issue made, shown again
+/// (`creditdesk.reveal_issued_gift_cards`): a reveal, recorded in the audit
+/// log (one row for the issue, listing the cards) before the codes leave.
+pub async fn reveal_issued(db: &Db, operator: &Operator, key: &str) -> Result<Vec<IssuedCard>> {
+    db.require(Action::GiftCardReveal)?;
+    let mut tx = db.write().await?;
+    let answer = sqlx::query_scalar!(
+        r#"select creditdesk.reveal_issued_gift_cards($1, $2) as "answer!""#,
+        key,
+        operator.as_str(),
+    )
+    .fetch_one(tx.conn())
+    .await
+    .map_err(infra)?;
+    let cards = issued_from(&answer)?;
+    tx.commit().await?;
+    Ok(cards)
+}
+
 fn check_request(req: &IssueRequest, now: DateTime<Utc>) -> Result<()> {
     if !(1..=MAX_ISSUE).contains(&req.count) {
         return Err(Error::invalid(

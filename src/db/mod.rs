@@ -4,6 +4,7 @@
 pub mod approvals;
 pub mod audit;
 pub mod batches;
+pub mod bulk;
 pub mod connect;
 pub mod conninfo;
 pub mod coupons;
@@ -14,6 +15,7 @@ pub mod install;
 pub mod migrate;
 pub mod operators;
 mod refusals;
+pub mod reports;
 pub mod seed;
 pub mod session;
 pub mod users;

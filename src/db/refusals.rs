@@ -37,6 +37,8 @@ fn what(v: &Value) -> &'static str {
         Some("batch") => "batch",
         Some("approval request") => "approval request",
         Some("operator") => "operator",
+        Some("ledger entry") => "ledger entry",
+        Some("gift card issue") => "gift card issue",
         _ => "row",
     }
 }
@@ -44,6 +46,9 @@ fn what(v: &Value) -> &'static str {
 /// The action names the database uses, as the domain describes them.
 fn action(v: &Value) -> &'static str {
     let name = v.get("action").and_then(Value::as_str).unwrap_or_default();
+    if name == "credits.reverse" {
+        return "reverse ledger entries";
+    }
     crate::domain::role::Action::ALL
         .into_iter()
         .find(|a| a.code() == name)
@@ -146,6 +151,47 @@ pub(super) fn from_detail(v: &Value, message: &str) -> Refusal {
         "roles_missing" => Refusal::RolesMissing {
             role: text(v, "role"),
         },
+        "entry_already_reversed" => Refusal::EntryAlreadyReversed {
+            entry: i32::try_from(int(v, "entry")).unwrap_or_default(),
+            by: v
+                .get("by")
+                .and_then(Value::as_i64)
+                .and_then(|b| i32::try_from(b).ok()),
+        },
+        "entry_not_reversible" => Refusal::EntryNotReversible {
+            kind: text(v, "type"),
+            message: message.to_owned(),
+        },
+        "reversal_exceeds_original" => Refusal::ReversalExceedsOriginal {
+            entry: i32::try_from(int(v, "entry")).unwrap_or_default(),
+            original: int(v, "original"),
+            requested: int(v, "requested"),
+        },
+        "gift_card_not_reactivatable" => Refusal::GiftCardNotReactivatable {
+            status: text(v, "status"),
+            expires_at: time(v, "expires_at"),
+        },
+        "rows_refused" => Refusal::RowsRefused {
+            count: usize::try_from(int(v, "count")).unwrap_or_default(),
+            rows: v
+                .get("rows")
+                .and_then(Value::as_array)
+                .map(|rows| {
+                    rows.iter()
+                        .map(|r| {
+                            (
+                                usize::try_from(int(r, "line")).unwrap_or_default(),
+                                text(r, "message"),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        },
+        "bulk_over_threshold" => Refusal::BulkOverThreshold {
+            total: int(v, "total"),
+            threshold: int(v, "threshold"),
+        },
         // "busy" is raised as a refusal but is no rule: see `from_busy`.
         _ => other(message),
     }
@@ -184,6 +230,8 @@ const FIELDS: &[&str] = &[
     "name",
     "password",
     "coupon",
+    "file",
+    "batches",
 ];
 
 pub(super) fn invalid_from_detail(v: &Value, message: &str) -> Error {

@@ -193,6 +193,46 @@ pub enum Refusal {
     /// their ledger entries (the invariant the ledger exists to keep).
     #[error("{}", ledger_mismatch_message(*.users))]
     LedgerMismatch { users: usize },
+
+    /// An entry is reversed at most once (a unique index in the database).
+    #[error("{}", already_reversed_message(*.entry, *.by))]
+    EntryAlreadyReversed { entry: i32, by: Option<i32> },
+
+    /// Purchases, generation and training charges, and reversals themselves
+    /// are given back otherwise; `message` says how.
+    #[error("{}", sanitize_cow(.message))]
+    EntryNotReversible { kind: String, message: String },
+
+    /// A reversal takes back at most what the entry booked.
+    #[error("a reversal of entry {entry} is at most {} credits, the other way", -.original)]
+    ReversalExceedsOriginal {
+        entry: i32,
+        original: i64,
+        requested: i64,
+    },
+
+    /// Reversing a gift-card redemption makes the card active again; a card
+    /// that expired since, or is no longer this user's, can't be.
+    #[error("{}", not_reactivatable_message(.status, .expires_at))]
+    GiftCardNotReactivatable {
+        status: String,
+        expires_at: Option<DateTime<Utc>>,
+    },
+
+    /// Rows of an adjustments file the database would not book (with their
+    /// line numbers); without `--skip-invalid` nothing of the file is.
+    #[error("{}", rows_refused_message(*.count, .rows))]
+    RowsRefused {
+        count: usize,
+        rows: Vec<(usize, String)>,
+    },
+
+    /// A bulk refund above `approval.bulk_refund_credits` waits for a
+    /// second person; a call that tries to book more at once is refused.
+    #[error(
+        "these batches refund {total} credits, more than the {threshold} a bulk refund gives without a second person: nothing was written"
+    )]
+    BulkOverThreshold { total: i64, threshold: i64 },
 }
 
 /// Whole seconds in UTC: database timestamps carry microseconds nobody needs
@@ -240,6 +280,45 @@ fn ids_list(ids: &[i32]) -> String {
         .map(|id| format!("#{id}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+fn already_reversed_message(entry: i32, by: Option<i32>) -> String {
+    match by {
+        Some(by) => format!("entry {entry} was already reversed by entry {by}"),
+        None => format!("entry {entry} was already reversed"),
+    }
+}
+
+fn not_reactivatable_message(status: &str, expires_at: &Option<DateTime<Utc>>) -> String {
+    match expires_at {
+        Some(at) => format!(
+            "the gift card expired at {}: active again it could not be redeemed, so its credits \
+             would be lost; take them back with an adjustment instead",
+            fmt_time(at)
+        ),
+        None => format!(
+            "the gift card is {} and not redeemed by this user now: it can't be made active again",
+            sanitize_cow(status)
+        ),
+    }
+}
+
+fn rows_refused_message(count: usize, rows: &[(usize, String)]) -> String {
+    let shown: Vec<String> = rows
+        .iter()
+        .take(3)
+        .map(|(line, m)| format!("line {line}: {}", sanitize_cow(m)))
+        .collect();
+    let more = if count > shown.len() {
+        format!("; and {} more", count - shown.len())
+    } else {
+        String::new()
+    };
+    format!(
+        "{count} row{} of the file can't be booked ({}{more}): nothing was written",
+        if count == 1 { "" } else { "s" },
+        shown.join("; ")
+    )
 }
 
 fn ledger_mismatch_message(users: usize) -> String {
@@ -320,6 +399,33 @@ mod tests {
     }
 
     #[test]
+    fn bulk_and_reversal_messages() {
+        assert_eq!(
+            Refusal::EntryAlreadyReversed {
+                entry: 4,
+                by: Some(9)
+            }
+            .to_string(),
+            "entry 4 was already reversed by entry 9"
+        );
+        assert_eq!(
+            Refusal::ReversalExceedsOriginal {
+                entry: 4,
+                original: 20,
+                requested: 30
+            }
+            .to_string(),
+            "a reversal of entry 4 is at most -20 credits, the other way"
+        );
+        let rows = (2..8).map(|l| (l, format!("bad {l}"))).collect();
+        assert_eq!(
+            Refusal::RowsRefused { count: 6, rows }.to_string(),
+            "6 rows of the file can't be booked (line 2: bad 2; line 3: bad 3; line 4: bad 4; \
+             and 3 more): nothing was written"
+        );
+    }
+
+    #[test]
     fn ledger_mismatch_counts_users() {
         assert_eq!(
             Refusal::LedgerMismatch { users: 1 }.to_string(),
@@ -393,6 +499,32 @@ mod tests {
             Refusal::DuplicateCode { code: "A".into() },
             Refusal::ReadOnly,
             Refusal::LedgerMismatch { users: 2 },
+            Refusal::EntryAlreadyReversed {
+                entry: 4,
+                by: Some(9),
+            },
+            Refusal::EntryAlreadyReversed { entry: 4, by: None },
+            Refusal::ReversalExceedsOriginal {
+                entry: 4,
+                original: 20,
+                requested: 30,
+            },
+            Refusal::GiftCardNotReactivatable {
+                status: "active".into(),
+                expires_at: None,
+            },
+            Refusal::GiftCardNotReactivatable {
+                status: "redeemed".into(),
+                expires_at: Some(t()),
+            },
+            Refusal::RowsRefused {
+                count: 1,
+                rows: vec![(3, "no user matches #9".into())],
+            },
+            Refusal::BulkOverThreshold {
+                total: 20_000,
+                threshold: 10_000,
+            },
             Refusal::AmbiguousUser {
                 email: "ana@x".into(),
                 ids: vec![3, 7],

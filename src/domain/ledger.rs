@@ -181,11 +181,79 @@ pub fn check_failable(status: BatchStatus) -> Result<(), Refusal> {
     }
 }
 
+/// What a reversal of an entry of `kind` needs the right to do: the action
+/// that books such entries (`None`: not reversible; purchases are refunded
+/// by the payment system, generation charges by failing their batch, the
+/// rest with an adjustment). The database's `creditdesk.reverse_action`.
+pub fn reversal_action(kind: EntryType) -> Option<super::role::Action> {
+    use super::role::Action;
+    match kind {
+        EntryType::AdminAdjustment => Some(Action::CreditsAdjust),
+        EntryType::Refund => Some(Action::BatchFail),
+        EntryType::Coupon => Some(Action::CouponRedeem),
+        EntryType::GiftCard => Some(Action::GiftCardRedeem),
+        EntryType::Purchase | EntryType::Generation | EntryType::Training => None,
+    }
+}
+
+/// The signed amount that reverses an entry of `original` credits:
+/// everything, or `part` of it (1 to the original's size; only admin
+/// adjustments and refunds can be reversed in part).
+pub fn reversal_amount(
+    kind: EntryType,
+    entry: i32,
+    original: i32,
+    part: Option<i32>,
+) -> Result<i32, crate::error::Error> {
+    let Some(part) = part else {
+        return Ok(-original);
+    };
+    if !matches!(kind, EntryType::AdminAdjustment | EntryType::Refund) {
+        return Err(InvalidInput::new(
+            "amount",
+            "a coupon or gift card redemption is reversed whole",
+        )
+        .into());
+    }
+    if part < 1 || part > original.saturating_abs() {
+        return Err(Refusal::ReversalExceedsOriginal {
+            entry,
+            original: original.into(),
+            requested: part.into(),
+        }
+        .into());
+    }
+    Ok(-original.signum() * part)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const MAX: i64 = i32::MAX as i64;
+
+    #[test]
+    fn reversals() {
+        use crate::domain::role::Action;
+        assert_eq!(reversal_action(EntryType::Refund), Some(Action::BatchFail));
+        assert_eq!(reversal_action(EntryType::Purchase), None);
+        let a = EntryType::AdminAdjustment;
+        assert_eq!(reversal_amount(a, 1, 50, None).unwrap(), -50);
+        assert_eq!(reversal_amount(a, 1, -20, None).unwrap(), 20);
+        assert_eq!(reversal_amount(a, 1, 50, Some(20)).unwrap(), -20);
+        assert_eq!(reversal_amount(a, 1, -20, Some(5)).unwrap(), 5);
+        assert!(matches!(
+            reversal_amount(a, 1, 50, Some(51)),
+            Err(crate::error::Error::Refused(
+                Refusal::ReversalExceedsOriginal { .. }
+            ))
+        ));
+        assert!(reversal_amount(a, 1, 50, Some(0)).is_err());
+        assert!(matches!(
+            reversal_amount(EntryType::Coupon, 1, 50, Some(5)),
+            Err(crate::error::Error::Invalid(_))
+        ));
+    }
 
     #[test]
     fn entry_types_round_trip() {

@@ -3,6 +3,7 @@
 //! show. No database or terminal IO here, so every rule is tested without a
 //! database; the database's own constraints stay the last line of defence.
 
+pub mod adjust_file;
 pub mod amounts;
 pub mod codes;
 pub mod coupon;
