@@ -123,6 +123,17 @@ async fn sums_agree(pool: &PgPool) {
     )
     .await;
     assert_eq!(off, 0, "tracked sums differ from the ledger");
+    // and what the overview reads, type by type, is the ledger's
+    let off = scalar_i64(
+        pool,
+        "select count(*) from (
+           select \"userId\", type::text, count(*)::int8 as entries, sum(amount)::int8 as total
+           from credit_history group by 1, 2) a
+         full join creditdesk.ledger_totals_by_type b using (\"userId\", type)
+         where (a.entries, a.total) is distinct from (b.entries, b.total)",
+    )
+    .await;
+    assert_eq!(off, 0, "totals by type differ from the ledger");
 }
 
 #[tokio::test]
@@ -175,6 +186,27 @@ async fn every_row_shows_the_balance_after_it_tracked_or_not() {
     let expected = running_balances(&db.pool, user).await;
     assert_eq!(all_pages(&auditor.db, user, None, 500).await, expected);
     sums_agree(&db.pool).await;
+    // the overview's totals by type come from the kept totals now
+    let overview = credits::overview(&auditor.db, &UserRef::Id(user), 1)
+        .await
+        .expect("overview");
+    let by_rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "select type::text, count(*), sum(amount)::int8 from credit_history
+         where \"userId\" = $1 group by 1 order by 1",
+    )
+    .bind(user)
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        overview
+            .totals
+            .iter()
+            .map(|t| (t.kind.clone(), t.entries, t.total))
+            .collect::<Vec<_>>(),
+        by_rows
+    );
+    assert_eq!(overview.ledger_total, expected[0].1);
     // --as-of: the balance after every entry made until then
     let at = Utc::now() - Duration::days(45);
     let by_rows = scalar_i64(

@@ -14,6 +14,7 @@
 //!   keeps the same server connection, so the parse and the execution of an
 //!   unnamed statement land on the same one.
 
+use chrono::{DateTime, Utc};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -230,12 +231,17 @@ impl Db {
         if let Some(slot) = &self.cancel
             && !with_lock_timeout
         {
-            let pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
-                .persistent(tx.persistent)
-                .fetch_one(&mut *tx.inner)
-                .await
-                .map_err(infra)?;
-            slot.arm(pool.clone(), pid);
+            let (pid, started): (i32, DateTime<Utc>) =
+                sqlx::query_as("select pg_backend_pid(), now()")
+                    .persistent(tx.persistent)
+                    .fetch_one(&mut *tx.inner)
+                    .await
+                    .map_err(infra)?;
+            slot.arm(Running {
+                pool: pool.clone(),
+                pid,
+                started,
+            });
             tx.cancel = Some(Armed(slot.clone()));
         }
         Ok(tx)
@@ -248,7 +254,16 @@ impl Db {
 /// holds its server connection (also behind a pooler) until it ends, and
 /// the slot is emptied when it does.
 #[derive(Clone, Default)]
-pub struct CancelSlot(Arc<std::sync::Mutex<Option<(PgPool, i32)>>>);
+pub struct CancelSlot(Arc<std::sync::Mutex<Option<Running>>>);
+
+/// A read in flight: its server process and when its transaction began,
+/// which together name that one transaction (a pooler hands the process to
+/// others once it ends).
+struct Running {
+    pool: PgPool,
+    pid: i32,
+    started: DateTime<Utc>,
+}
 
 impl fmt::Debug for CancelSlot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -261,9 +276,9 @@ impl CancelSlot {
         Self::default()
     }
 
-    fn arm(&self, pool: PgPool, pid: i32) {
+    fn arm(&self, running: Running) {
         if let Ok(mut slot) = self.0.lock() {
-            *slot = Some((pool, pid));
+            *slot = Some(running);
         }
     }
 
@@ -276,14 +291,19 @@ impl CancelSlot {
     /// Cancels the read in flight, if any; the read then fails with the
     /// statement cancelled and its transaction ends. Returns at once.
     pub fn cancel(&self) {
-        let Some((pool, pid)) = self.0.lock().ok().and_then(|mut s| s.take()) else {
+        let Some(Running { pool, pid, started }) = self.0.lock().ok().and_then(|mut s| s.take())
+        else {
             return;
         };
         tokio::spawn(async move {
-            // One simple-protocol message (also behind a pooler); the pid is
-            // an integer the server gave.
+            // One simple-protocol message (also behind a pooler), naming the
+            // transaction as well as the process: if the read has ended in
+            // the meantime, nobody else's query is cancelled. The values are
+            // an integer and a time the server gave.
+            let started = started.format("%Y-%m-%dT%H:%M:%S%.6fZ");
             let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "select pg_cancel_backend({pid})"
+                "select pg_cancel_backend(pid) from pg_stat_activity
+                 where pid = {pid} and xact_start = '{started}'::timestamptz"
             )))
             .execute(&pool)
             .await;
