@@ -42,6 +42,7 @@ async fn run(users: u32) {
         operator: operator.clone(),
         read_only: true,
         env_label: Some("BENCH".into()),
+        permissions: creditdesk::domain::role::Permissions::owner(),
     };
     let mut app = App::new(&config, chrono::Utc::now(), Theme::COLOR, "bench");
     let mut effects = Effects::new(db.clone(), operator);

@@ -670,7 +670,7 @@ fn read_only_offers_no_adjustment() {
     let c = update(&mut app, ch('a'));
     assert!(c.is_empty());
     assert!(detail(&app).modal.is_none(), "no form");
-    let keys = app.active_tab().keys(true);
+    let keys = app.active_tab().hints(&app.allow);
     assert!(keys.iter().all(|k| k.keys != "a"), "{keys:?}");
     let t = render(&app, 80, 24);
     let (_, y) = find(t.backend().buffer(), "Enter entry & links");

@@ -735,7 +735,7 @@ fn read_only_offers_no_fail() {
     assert!(update(&mut app, ch('F')).is_empty());
     assert!(update(&mut app, ch('x')).is_empty());
     assert!(app.tabs.batches.detail.is_none());
-    let keys = app.active_tab().keys(true);
+    let keys = app.active_tab().hints(&app.allow);
     assert!(keys.iter().all(|k| !k.keys.contains('F')), "{keys:?}");
     assert!(!screen(&app, 80, 24).contains("fail"));
 
@@ -743,7 +743,7 @@ fn read_only_offers_no_fail() {
     assert!(update(&mut app, ch('F')).is_empty());
     assert!(update(&mut app, ch('x')).is_empty());
     assert!(detail(&app).fail.is_none());
-    let keys = app.active_tab().keys(true);
+    let keys = app.active_tab().hints(&app.allow);
     assert!(keys.iter().all(|k| !k.keys.contains('F')), "{keys:?}");
     let s = screen(&app, 80, 24);
     assert!(!s.contains("F x"), "{s}");
@@ -879,6 +879,7 @@ fn no_color_keeps_the_selection_and_warnings_visible() {
         operator: Operator::parse("ana").unwrap(),
         read_only: false,
         env_label: Some("PRODUCTION".into()),
+        permissions: creditdesk::domain::role::Permissions::owner(),
     };
     let mut app = App::new(&config, t0(), Theme::NO_COLOR, "test");
     let c = to_batches(&mut app);

@@ -808,7 +808,7 @@ fn read_only_opens_no_form() {
     assert!(app.tabs.coupons.dialog.is_none());
     assert_eq!(changes(&out), 0);
     assert!(!runs(&out).is_empty(), "refreshed");
-    let keys = app.active_tab().keys(true);
+    let keys = app.active_tab().hints(&app.allow);
     assert!(keys.iter().all(|k| !["n", "d", "r"].contains(&k.keys)));
     update(&mut app, key(KeyCode::Esc));
     for c in ['n', 'd'] {

@@ -804,7 +804,7 @@ fn snapshot_read_only_list_offers_no_change() {
         assert!(tab(&app).modal.is_none(), "{k} opens nothing");
     }
     use creditdesk::tui::tabs::Tab;
-    let keys = tab(&app).keys(true);
+    let keys = tab(&app).hints(&app.allow);
     assert!(
         !keys
             .iter()
@@ -825,7 +825,7 @@ fn snapshot_read_only_list_offers_no_change() {
     }
     assert!(
         !tab(&app)
-            .keys(true)
+            .hints(&app.allow)
             .iter()
             .any(|k| k.action.contains("reveal"))
     );
@@ -833,6 +833,45 @@ fn snapshot_read_only_list_offers_no_change() {
         assert!(runs(&update(&mut app, ch(k))).is_empty());
         assert!(matches!(tab(&app).modal, Some(Modal::Detail(_))), "{k}");
     }
+}
+
+#[test]
+fn a_role_sees_and_may_use_only_what_it_allows() {
+    use creditdesk::domain::role::Group;
+    // Support redeems and reveals, but neither issues nor revokes.
+    let mut app = App::new(&config_as(&[Group::Support]), t0(), Theme::COLOR, "test");
+    let c = show_tab(&mut app);
+    answer(&mut app, c, fixture);
+    let footer = rows(&app, 80, 24)[22].clone();
+    assert!(footer.contains("r redeem"), "{footer}");
+    for hidden in ["n issue", "x revoke"] {
+        assert!(!footer.contains(hidden), "{hidden}: {footer}");
+    }
+    for k in ['n', 'x', 'd'] {
+        let c = update(&mut app, ch(k));
+        assert!(runs(&c).is_empty(), "{k}");
+        assert!(tab(&app).modal.is_none(), "{k} opens nothing");
+    }
+    update(&mut app, ch('?'));
+    let help = rows(&app, 80, 24).concat();
+    assert!(help.contains("reveal") && !help.contains("issue"), "{help}");
+    update(&mut app, key(KeyCode::Esc));
+    update(&mut app, ch('r'));
+    assert!(tab(&app).modal.is_some(), "support may redeem");
+
+    // An auditor reads only.
+    let mut app = App::new(&config_as(&[Group::Auditor]), t0(), Theme::COLOR, "test");
+    let c = show_tab(&mut app);
+    answer(&mut app, c, fixture);
+    for k in ['n', 'x', 'd', 'r', 'v'] {
+        assert!(runs(&update(&mut app, ch(k))).is_empty(), "{k}");
+        assert!(tab(&app).modal.is_none(), "{k}");
+    }
+    let footer = rows(&app, 80, 24)[22].clone();
+    assert!(
+        footer.contains("Enter details") && !footer.contains("redeem"),
+        "{footer}"
+    );
 }
 
 // ------------------------------------------------------------ update rules

@@ -99,6 +99,7 @@ async fn prepare_and_open_console(cli: &Cli, server: &LocalServer, args: &DemoAr
         operator: super::operator(cli)?,
         read_only: cli.read_only,
         env_label: Some(cli.env_label.clone().unwrap_or_else(|| "DEMO".to_owned())),
+        permissions: crate::domain::role::Permissions::owner(),
     };
     let db = config.target.connect(super::mode(cli), 8).await?;
     crate::tui::run(db, config).await

@@ -163,6 +163,7 @@ fn console_config(cli: &Cli) -> Result<crate::tui::ConsoleConfig> {
         operator: operator(cli)?,
         read_only: cli.read_only,
         env_label: cli.env_label.clone(),
+        permissions: crate::domain::role::Permissions::owner(),
     })
 }
 

@@ -14,7 +14,8 @@ use crossterm::event::{KeyCode, KeyEvent};
 use super::ConsoleConfig;
 use super::command::{Command, Job, Outcome, Owner, Reply, RequestId};
 use super::ctx::{Ctx, Ids, Outbox};
-use super::keys::{KeyHint, is_char, is_ctrl, is_esc, is_press};
+use super::keymap::{Allow, BACK, Bind, Hint, Key, Keymap};
+use super::keys::{is_char, is_ctrl, is_esc, is_press};
 use super::link::Link;
 use super::tabs::{Handled, Tab, TabId, Tabs};
 use super::theme::Theme;
@@ -65,7 +66,8 @@ pub struct App {
     /// `host:port/db` or `socket/db`: never the password.
     pub target: String,
     pub operator: Operator,
-    pub read_only: bool,
+    /// Read-only mode, the role's permissions, production.
+    pub allow: Allow,
     pub env_label: Option<String>,
     pub theme: Theme,
     pub now: DateTime<Utc>,
@@ -80,14 +82,61 @@ pub struct App {
     quit: bool,
 }
 
-/// Keys that work on every screen.
-pub const GLOBAL_KEYS: [KeyHint; 5] = [
-    KeyHint::help("1-5  Tab  Shift-Tab", "switch tab"),
-    KeyHint::help("R  F5", "refresh"),
-    KeyHint::help("?", "these keys"),
-    KeyHint::help("Esc", "back / cancel"),
-    KeyHint::help("q  Ctrl-C", "quit"),
-];
+/// What a key does on every screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Global {
+    Switch,
+    Refresh,
+    Help,
+    Back,
+    Quit,
+}
+
+/// `1-5  Tab  Shift-Tab`, for as many tabs as there are.
+const SWITCH_LABEL: &str = [
+    "Tab  Shift-Tab",
+    "1  Tab  Shift-Tab",
+    "1-2  Tab  Shift-Tab",
+    "1-3  Tab  Shift-Tab",
+    "1-4  Tab  Shift-Tab",
+    "1-5  Tab  Shift-Tab",
+    "1-6  Tab  Shift-Tab",
+    "1-7  Tab  Shift-Tab",
+    "1-8  Tab  Shift-Tab",
+    "1-9  Tab  Shift-Tab",
+][TabId::ALL.len()];
+
+/// The keys that work on every screen (after the screen's own).
+pub const GLOBAL_KEYS: Keymap<Global> = Keymap(&[
+    Bind::new(
+        &[
+            Key::Digit,
+            Key::Code(KeyCode::Tab),
+            Key::Code(KeyCode::BackTab),
+        ],
+        SWITCH_LABEL,
+        "switch tab",
+        Global::Switch,
+    ),
+    Bind::new(
+        &[Key::Char('R'), Key::Code(KeyCode::F(5))],
+        "R  F5",
+        "refresh",
+        Global::Refresh,
+    ),
+    Bind::new(&[Key::Char('?')], "?", "keys", Global::Help).footer(),
+    Bind::new(BACK, "Esc", "back / cancel", Global::Back),
+    Bind::new(
+        &[Key::Char('q'), Key::Ctrl('c')],
+        "q  Ctrl-C",
+        "quit",
+        Global::Quit,
+    )
+    .footer(),
+]);
+
+/// The footer's short forms of the global keys.
+pub const GLOBAL_FOOTER: [Hint; 2] = [Hint::footer("?", "keys"), Hint::footer("q", "quit")];
 
 impl App {
     /// `now` and `session` are given so tests can fix them; `session` makes
@@ -101,7 +150,11 @@ impl App {
         Self {
             target: config.target.to_string(),
             operator: config.operator.clone(),
-            read_only: config.read_only,
+            allow: Allow {
+                read_only: config.read_only,
+                permissions: config.permissions.clone(),
+                production: config.is_production(),
+            },
             env_label: config.env_label.clone().filter(|l| !l.trim().is_empty()),
             theme,
             now,
@@ -114,6 +167,10 @@ impl App {
             ids: Ids::new(session),
             quit: false,
         }
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.allow.read_only
     }
 
     pub fn should_quit(&self) -> bool {
@@ -135,12 +192,12 @@ impl App {
         out: &mut Outbox,
         f: impl FnOnce(&mut dyn Tab, &mut Ctx) -> R,
     ) -> R {
-        let mut ctx = Ctx::new(Owner::Tab(id), self.now, self.read_only, &mut self.ids, out);
+        let mut ctx = Ctx::new(Owner::Tab(id), self.now, &self.allow, &mut self.ids, out);
         f(self.tabs.get_mut(id), &mut ctx)
     }
 
     fn app_ctx<'a>(&'a mut self, out: &'a mut Outbox) -> Ctx<'a> {
-        Ctx::new(Owner::App, self.now, self.read_only, &mut self.ids, out)
+        Ctx::new(Owner::App, self.now, &self.allow, &mut self.ids, out)
     }
 
     fn handle(&mut self, msg: Msg, out: &mut Outbox) {
@@ -202,34 +259,28 @@ impl App {
             return;
         }
         let active = self.active;
-        if self.tabs.get(active).modal() {
-            // The tab's dialog or text field comes first; only quit and
-            // help remain global.
-            if self.with_tab(active, out, |t, ctx| t.key(key, ctx)) == Handled::Yes {
-                return;
-            }
-            if is_char(key, 'q') {
-                self.request_quit();
-            } else if is_char(key, '?') {
-                self.popup = Some(Popup::Help);
-            }
+        // The screen's own keys come first; a dialog or a text field keeps
+        // every key but quit and help.
+        let modal = self.tabs.get(active).modal();
+        if self.with_tab(active, out, |t, ctx| t.key(key, ctx)) == Handled::Yes {
             return;
         }
-        if is_char(key, 'q') {
-            self.request_quit();
-        } else if is_char(key, '?') {
-            self.popup = Some(Popup::Help);
-        } else if let Some(tab) = match key.code {
-            KeyCode::Char(c) if is_char(key, c) => TabId::from_digit(c),
-            KeyCode::Tab => Some(active.next()),
-            KeyCode::BackTab => Some(active.prev()),
-            _ => None,
-        } {
-            self.switch(tab, out);
-        } else if self.with_tab(active, out, |t, ctx| t.key(key, ctx)) == Handled::No
-            && (is_char(key, 'R') || key.code == KeyCode::F(5))
-        {
-            self.with_tab(active, out, |t, ctx| t.refresh(ctx));
+        let offers = |g: Global| !modal || matches!(g, Global::Quit | Global::Help);
+        match GLOBAL_KEYS.find(key, &self.allow, offers) {
+            Some(Global::Quit) => self.request_quit(),
+            Some(Global::Help) => self.popup = Some(Popup::Help),
+            Some(Global::Switch) => {
+                let tab = match key.code {
+                    KeyCode::Char(c) => TabId::from_digit(c),
+                    KeyCode::BackTab => Some(active.prev()),
+                    _ => Some(active.next()),
+                };
+                if let Some(tab) = tab {
+                    self.switch(tab, out);
+                }
+            }
+            Some(Global::Refresh) => self.with_tab(active, out, |t, ctx| t.refresh(ctx)),
+            Some(Global::Back) | None => {}
         }
     }
 

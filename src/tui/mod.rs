@@ -12,6 +12,7 @@ pub mod app;
 pub mod command;
 pub mod ctx;
 pub mod effects;
+pub mod keymap;
 pub mod keys;
 pub mod link;
 pub mod logging;
@@ -33,6 +34,7 @@ use ratatui::backend::Backend;
 
 use crate::db::{Db, Target};
 use crate::domain::operator::Operator;
+use crate::domain::role::Permissions;
 use crate::error::{Error, Result};
 
 pub use app::{App, DbHealth, Msg, Popup, update};
@@ -53,6 +55,18 @@ pub struct ConsoleConfig {
     pub read_only: bool,
     /// e.g. PRODUCTION, shown in red.
     pub env_label: Option<String>,
+    /// What the operator's role may do: the console offers only that.
+    pub permissions: Permissions,
+}
+
+impl ConsoleConfig {
+    /// The environment label says production (`PRODUCTION`, `prod-eu`):
+    /// confirmations then need `y`.
+    pub fn is_production(&self) -> bool {
+        self.env_label
+            .as_deref()
+            .is_some_and(|l| l.to_ascii_lowercase().contains("prod"))
+    }
 }
 
 /// Redraw often while something spins, rarely otherwise.

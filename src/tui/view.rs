@@ -7,8 +7,9 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Tabs as TabBar};
 
-use super::app::{App, DbHealth, GLOBAL_KEYS, Popup};
-use super::keys::{KeyHint, LIST_KEYS};
+use super::app::{App, DbHealth, GLOBAL_FOOTER, GLOBAL_KEYS, Popup};
+use super::keymap::{Hint, always};
+use super::keys::LIST_KEYS;
 use super::tabs::{TabId, Ui};
 use super::widgets::{popup, safe, spinner};
 
@@ -61,7 +62,7 @@ pub fn view(app: &App, frame: &mut Frame) {
         theme,
         tick: app.tick,
         now: app.now,
-        read_only: app.read_only,
+        allow: &app.allow,
     };
     if !a.tabs.is_empty() {
         let titles = TabId::ALL
@@ -82,12 +83,13 @@ pub fn view(app: &App, frame: &mut Frame) {
     status_line(app, frame, a.status);
     match &app.popup {
         Some(Popup::Help) => {
-            let tab_keys = app.active_tab().keys(app.read_only);
-            let mut sections: Vec<(&str, &[KeyHint])> = Vec::new();
+            let tab_keys = app.active_tab().hints(&app.allow);
+            let global = GLOBAL_KEYS.hints(&app.allow, always);
+            let mut sections: Vec<(&str, &[Hint])> = Vec::new();
             if !tab_keys.is_empty() {
                 sections.push((app.active.title(), &tab_keys));
             }
-            sections.push(("Everywhere", &GLOBAL_KEYS));
+            sections.push(("Everywhere", &global));
             sections.push(("Lists", &LIST_KEYS));
             popup::help(
                 frame,
@@ -119,18 +121,18 @@ pub fn view(app: &App, frame: &mut Frame) {
 fn hints_line(app: &App) -> Line<'static> {
     let theme = &app.theme;
     let keys = match &app.popup {
-        Some(Popup::Help) => vec![KeyHint::footer("Esc", "close")],
+        Some(Popup::Help) => vec![Hint::footer("Esc", "close")],
         Some(Popup::ConfirmQuit(_)) => {
-            vec![KeyHint::footer("y", "quit"), KeyHint::footer("n", "stay")]
+            vec![Hint::footer("y", "quit"), Hint::footer("n", "stay")]
         }
         None => {
-            let mut keys: Vec<KeyHint> = app
+            let mut keys: Vec<Hint> = app
                 .active_tab()
-                .keys(app.read_only)
+                .hints(&app.allow)
                 .into_iter()
                 .filter(|k| k.footer)
                 .collect();
-            keys.extend([KeyHint::footer("?", "keys"), KeyHint::footer("q", "quit")]);
+            keys.extend(GLOBAL_FOOTER);
             keys
         }
     };
@@ -157,7 +159,7 @@ fn status_line(app: &App, frame: &mut Frame, area: Rect) {
         ));
         left.push(Span::raw(" "));
     }
-    if app.read_only {
+    if app.allow.read_only {
         left.push(Span::styled(" READ-ONLY ", theme.read_only()));
         left.push(Span::raw(" "));
     }

@@ -25,6 +25,15 @@ pub fn config(read_only: bool, env: Option<&str>) -> ConsoleConfig {
         operator: Operator::parse("ana").unwrap(),
         read_only,
         env_label: env.map(str::to_owned),
+        permissions: creditdesk::domain::role::Permissions::owner(),
+    }
+}
+
+/// A session whose role allows what `groups` allow (not the owner).
+pub fn config_as(groups: &[creditdesk::domain::role::Group]) -> ConsoleConfig {
+    ConsoleConfig {
+        permissions: creditdesk::domain::role::Permissions::of(groups),
+        ..config(false, None)
     }
 }
 

@@ -15,7 +15,8 @@ use crate::domain::text::check_free_text;
 use crate::tui::app::Msg;
 use crate::tui::command::{Job, Outcome, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{KeyHint, is_char, is_enter, is_esc, nav};
+use crate::tui::keymap::{Allow, Bind, ENTER, ESC, Hint, Key, Keymap, always, key_line};
+use crate::tui::keys::nav;
 use crate::tui::link::Link;
 use crate::tui::widgets::popup::message;
 use crate::tui::widgets::{
@@ -28,6 +29,43 @@ pub const MAX_PAGES: usize = 6;
 const MARGIN: usize = 20;
 /// Lines of the details JSON shown in the entry dialog.
 const DETAIL_LINES: usize = 14;
+
+/// What a key does in the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Act {
+    Details,
+    Filter,
+    Clear,
+}
+
+const LIST_KEYS: Keymap<Act> = Keymap(&[
+    Bind::new(ENTER, "Enter", "details", Act::Details).footer(),
+    Bind::new(
+        &[Key::Char('f'), Key::Char('/')],
+        "f /",
+        "filter",
+        Act::Filter,
+    )
+    .footer(),
+    Bind::new(ESC, "Esc", "clear the filter / stop loading", Act::Clear),
+]);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EntryAct {
+    Open,
+    Close,
+}
+
+const ENTRY_KEYS: Keymap<EntryAct> = Keymap(&[
+    Bind::new(
+        &[Key::Code(crossterm::event::KeyCode::Enter), Key::Char('o')],
+        "Enter",
+        "open what it changed",
+        EntryAct::Open,
+    )
+    .footer(),
+    Bind::new(ESC, "Esc", "close", EntryAct::Close).footer(),
+]);
 
 /// The filter in force.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -63,7 +101,7 @@ impl Filter {
                 .with_value(self.action.clone().unwrap_or_default()),
             ],
         );
-        form.help = "Tab next field   Enter apply   Esc cancel";
+        form.keys = crate::tui::widgets::form::FILTER_KEYS;
         form
     }
 
@@ -131,15 +169,16 @@ impl AuditTab {
     fn modal_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
         match &mut self.modal {
             Some(Modal::Entry(entry)) => {
-                if is_esc(key) {
-                    self.modal = None;
-                } else if is_enter(key) || is_char(key, 'o') {
-                    if let Some(link) = Link::from_audit(entry) {
-                        ctx.emit(Msg::Open(link));
+                let link = Link::from_audit(entry);
+                match ENTRY_KEYS.find(key, ctx.allow, |a| a != EntryAct::Open || link.is_some()) {
+                    Some(EntryAct::Close) => self.modal = None,
+                    Some(EntryAct::Open) => {
+                        if let Some(link) = link {
+                            ctx.emit(Msg::Open(link));
+                        }
+                        self.modal = None;
                     }
-                    self.modal = None;
-                } else {
-                    return Handled::No;
+                    None => return Handled::No,
                 }
             }
             Some(Modal::Filter(form)) => match form.key(key) {
@@ -184,28 +223,28 @@ impl Tab for AuditTab {
             self.more(ctx);
             return Handled::Yes;
         }
-        if is_enter(key) {
-            if let Some(e) = self.window.selected() {
-                self.modal = Some(Modal::Entry(Box::new(e.clone())));
+        match LIST_KEYS.find(key, ctx.allow, always) {
+            Some(Act::Details) => {
+                if let Some(e) = self.window.selected() {
+                    self.modal = Some(Modal::Entry(Box::new(e.clone())));
+                }
+                Handled::Yes
             }
-            return Handled::Yes;
-        }
-        if is_char(key, 'f') || is_char(key, '/') {
-            self.modal = Some(Modal::Filter(self.filter.form()));
-            return Handled::Yes;
-        }
-        if is_esc(key) {
-            if self.window.is_loading() {
+            Some(Act::Filter) => {
+                self.modal = Some(Modal::Filter(self.filter.form()));
+                Handled::Yes
+            }
+            Some(Act::Clear) if self.window.is_loading() => {
                 ctx.cancel(self.window.cancel());
-                return Handled::Yes;
+                Handled::Yes
             }
-            if self.filter != Filter::default() {
+            Some(Act::Clear) if self.filter != Filter::default() => {
                 self.filter = Filter::default();
                 self.restart(ctx);
-                return Handled::Yes;
+                Handled::Yes
             }
+            Some(Act::Clear) | None => Handled::No,
         }
-        Handled::No
     }
 
     fn paste(&mut self, text: &str, _ctx: &mut Ctx) -> Handled {
@@ -256,22 +295,14 @@ impl Tab for AuditTab {
         self.window.is_loading()
     }
 
-    fn keys(&self, _read_only: bool) -> Vec<KeyHint> {
+    fn hints(&self, allow: &Allow) -> Vec<Hint> {
         match &self.modal {
-            Some(Modal::Entry(_)) => vec![
-                KeyHint::footer("Enter", "open what it changed"),
-                KeyHint::footer("Esc", "close"),
-            ],
-            Some(Modal::Filter(_)) => vec![
-                KeyHint::footer("Tab", "next field"),
-                KeyHint::footer("Enter", "apply"),
-                KeyHint::footer("Esc", "cancel"),
-            ],
-            None => vec![
-                KeyHint::footer("Enter", "details"),
-                KeyHint::footer("f /", "filter"),
-                KeyHint::help("Esc", "clear the filter / stop loading"),
-            ],
+            Some(Modal::Entry(e)) => {
+                let link = Link::from_audit(e);
+                ENTRY_KEYS.hints(allow, |a| a != EntryAct::Open || link.is_some())
+            }
+            Some(Modal::Filter(form)) => form.hints(),
+            None => LIST_KEYS.hints(allow, always),
         }
     }
 
@@ -361,8 +392,13 @@ fn render_entry(frame: &mut Frame, area: Rect, ui: &Ui, e: &AuditEntry) {
             "reason",
             safe_owned(e.reason.clone().unwrap_or_else(|| "-".into())),
         ),
-        Line::raw(""),
     ];
+    let link = Link::from_audit(e);
+    if let Some(link) = &link {
+        // Link's Display sanitises the codes it holds.
+        lines.push(field("opens", Span::raw(link.to_string())));
+    }
+    lines.push(Line::raw(""));
     // serde_json escapes control characters; sanitising also drops bidi
     // controls, which JSON leaves as they are.
     let pretty = serde_json::to_string_pretty(&e.details).unwrap_or_default();
@@ -377,17 +413,7 @@ fn render_entry(frame: &mut Frame, area: Rect, ui: &Ui, e: &AuditEntry) {
         )));
     }
     lines.push(Line::raw(""));
-    match Link::from_audit(e) {
-        Some(link) => lines.push(Line::from(vec![
-            Span::styled("Enter", theme.key()),
-            Span::raw(format!(" open {link}   ")),
-            Span::styled("Esc", theme.key()),
-            Span::raw(" close"),
-        ])),
-        None => lines.push(Line::from(vec![
-            Span::styled("Esc", theme.key()),
-            Span::raw(" close"),
-        ])),
-    }
+    let keys = ENTRY_KEYS.hints(ui.allow, |a| a != EntryAct::Open || link.is_some());
+    lines.push(key_line(&keys, theme));
     message(frame, area, theme, &format!("Audit entry #{}", e.id), lines);
 }

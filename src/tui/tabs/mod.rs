@@ -15,7 +15,7 @@ use ratatui::layout::Rect;
 
 use super::command::{Outcome, RequestId};
 use super::ctx::Ctx;
-use super::keys::KeyHint;
+use super::keymap::{Allow, Hint};
 use super::link::Link;
 use super::theme::Theme;
 
@@ -96,7 +96,7 @@ pub struct Ui<'a> {
     /// Advances with the clock; picks the spinner frame.
     pub tick: u64,
     pub now: DateTime<Utc>,
-    pub read_only: bool,
+    pub allow: &'a Allow,
 }
 
 /// One tab. Handlers only change state and ask `ctx` for requests; `render`
@@ -125,7 +125,7 @@ pub trait Tab {
         false
     }
 
-    /// `r`: load again what is shown.
+    /// `R` (or F5): load again what is shown.
     fn refresh(&mut self, ctx: &mut Ctx) {
         self.retry(ctx);
     }
@@ -150,9 +150,9 @@ pub trait Tab {
         false
     }
 
-    /// The keys of the current screen, for the footer and `?`. In read-only
-    /// mode, leave out the keys that change things.
-    fn keys(&self, read_only: bool) -> Vec<KeyHint>;
+    /// The keys of the current screen, for the footer and `?`: from the
+    /// screen's keymap, filtered by `allow` and by what can be done now.
+    fn hints(&self, allow: &Allow) -> Vec<Hint>;
 
     fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui);
 }

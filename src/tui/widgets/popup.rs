@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use crate::tui::keys::KeyHint;
+use crate::tui::keymap::Hint;
 use crate::tui::theme::Theme;
 
 /// A box of at most `width` x `height` centred in `area`, never larger
@@ -59,7 +59,7 @@ pub fn help(
     area: Rect,
     theme: &Theme,
     title: &str,
-    sections: &[(&str, &[KeyHint])],
+    sections: &[(&str, &[Hint])],
     log_path: Option<&str>,
 ) {
     let key_width = sections

@@ -14,11 +14,13 @@ use ratatui::widgets::{Block, Paragraph};
 use super::age;
 use super::fail::{FailDialog, summary};
 use crate::db::batches::{BatchDetail, BatchSummary, GenerationOptions};
+use crate::domain::role::Action;
 use crate::domain::text::truncate_width;
 use crate::tui::app::Msg;
 use crate::tui::command::{Job, Outcome, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{KeyHint, Nav, is_char, is_esc, nav};
+use crate::tui::keymap::{Allow, Bind, ESC, Hint, Key, Keymap};
+use crate::tui::keys::{Nav, nav};
 use crate::tui::link::Link;
 use crate::tui::tabs::Ui;
 use crate::tui::tabs::users::detail::type_label;
@@ -28,6 +30,29 @@ use crate::tui::widgets::{DialogKey, fit, safe_owned, spinner};
 
 /// Width of the labels on the left.
 const LABEL: usize = 12;
+
+/// What a key does on a batch's screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Act {
+    Fail,
+    User,
+    Scroll,
+    Back,
+}
+
+const KEYS: Keymap<Act> = Keymap(&[
+    Bind::new(
+        &[Key::Char('F'), Key::Char('x')],
+        "F x",
+        "fail & refund",
+        Act::Fail,
+    )
+    .footer()
+    .writes(Action::BatchFail),
+    Bind::new(&[Key::Char('u')], "u", "open user", Act::User).footer(),
+    Bind::new(&[], "↑↓", "scroll", Act::Scroll).footer(),
+    Bind::new(ESC, "Esc", "back", Act::Back).footer(),
+]);
 
 pub(super) enum KeyResult {
     Handled,
@@ -90,7 +115,7 @@ impl Detail {
 
     /// Opens the fail dialog as soon as the batch is loaded.
     pub(super) fn fail_when_loaded(&mut self, ctx: &Ctx) {
-        if !ctx.read_only {
+        if ctx.permits(Action::BatchFail) {
             self.fail_on_load = true;
         }
     }
@@ -146,7 +171,7 @@ impl Detail {
     }
 
     fn open_fail(&mut self, ctx: &Ctx) {
-        if ctx.read_only {
+        if !ctx.permits(Action::BatchFail) {
             return;
         }
         if let Some(b) = &self.batch {
@@ -185,30 +210,30 @@ impl Detail {
             .min(last);
             return KeyResult::Handled;
         }
-        if (is_char(key, 'F') || is_char(key, 'x')) && !ctx.read_only {
-            self.open_fail(ctx);
-            return KeyResult::Handled;
-        }
-        if is_char(key, 'u') {
-            let user = match (&self.batch, &self.summary) {
-                (Some(b), _) => Some(b.user.id),
-                (None, Some(s)) => Some(s.user_id),
-                (None, None) => None,
-            };
-            if let Some(id) = user {
-                ctx.emit(Msg::Open(Link::User(id)));
+        match KEYS.find(key, ctx.allow, |_| true) {
+            Some(Act::Fail) => {
+                self.open_fail(ctx);
+                KeyResult::Handled
             }
-            return KeyResult::Handled;
-        }
-        if is_esc(key) {
-            if self.pending.is_some() {
+            Some(Act::User) => {
+                let user = match (&self.batch, &self.summary) {
+                    (Some(b), _) => Some(b.user.id),
+                    (None, Some(s)) => Some(s.user_id),
+                    (None, None) => None,
+                };
+                if let Some(id) = user {
+                    ctx.emit(Msg::Open(Link::User(id)));
+                }
+                KeyResult::Handled
+            }
+            Some(Act::Back) if self.pending.is_some() => {
                 ctx.cancel(self.pending.take());
                 self.fail_on_load = false;
-                return KeyResult::Handled;
+                KeyResult::Handled
             }
-            return KeyResult::Back;
+            Some(Act::Back) => KeyResult::Back,
+            Some(Act::Scroll) | None => KeyResult::Ignored,
         }
-        KeyResult::Ignored
     }
 
     fn fail_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> KeyResult {
@@ -272,18 +297,11 @@ impl Detail {
         }
     }
 
-    pub(super) fn keys(&self, read_only: bool) -> Vec<KeyHint> {
+    pub(super) fn hints(&self, allow: &Allow) -> Vec<Hint> {
         if let Some(f) = &self.fail {
             return f.keys();
         }
-        let mut keys = Vec::new();
-        if !read_only {
-            keys.push(KeyHint::footer("F x", "fail & refund"));
-        }
-        keys.push(KeyHint::footer("u", "open user"));
-        keys.push(KeyHint::footer("↑↓", "scroll"));
-        keys.push(KeyHint::footer("Esc", "back"));
-        keys
+        KEYS.hints(allow, |_| true)
     }
 
     /// Lines of the body; they never wrap, so their number doesn't depend
@@ -309,7 +327,7 @@ impl Detail {
         title.push(Span::raw(" "));
         let bottom = if let Some(e) = &self.error {
             Span::styled(
-                fit(&format!(" {e} — r to retry "), area.width),
+                fit(&format!(" {e} — R to retry "), area.width),
                 theme.error(),
             )
         } else if self.pending.is_some() {

@@ -15,7 +15,7 @@ use crate::domain::text::Reason;
 use crate::error::Result;
 use crate::tui::command::{Job, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::KeyHint;
+use crate::tui::keymap::Hint;
 use crate::tui::tabs::Ui;
 use crate::tui::widgets::{Confirm, ConfirmState, DialogKey, Field, Form, FormAction};
 
@@ -79,7 +79,6 @@ impl FailDialog {
             format!("charged {}, refunded {}", b.charged, b.refunded),
             String::new(),
         ];
-        form.help = "Tab next field   Enter review   Esc cancel";
         Self {
             batch_id: b.id,
             form,
@@ -96,23 +95,22 @@ impl FailDialog {
     }
 
     /// The footer while the dialog shows.
-    pub fn keys(&self) -> Vec<KeyHint> {
+    pub fn keys(&self) -> Vec<Hint> {
         match self.confirm.as_ref().map(|(c, _, _)| &c.state) {
             None => vec![
-                KeyHint::footer("Tab", "next field"),
-                KeyHint::footer("Enter", "review"),
-                KeyHint::footer("Esc", "cancel"),
+                Hint::footer("Tab", "next field"),
+                Hint::footer("Enter", "review"),
+                Hint::footer("Esc", "cancel"),
             ],
-            Some(ConfirmState::InFlight(_)) => vec![KeyHint::footer("Esc", "stop waiting")],
-            Some(ConfirmState::Done(_)) => vec![KeyHint::footer("Enter", "close")],
+            Some(ConfirmState::InFlight(_)) => vec![Hint::footer("Esc", "stop waiting")],
+            Some(ConfirmState::Done(_)) => vec![Hint::footer("Enter", "close")],
             Some(ConfirmState::Failed(_)) => vec![
-                KeyHint::footer("Enter", "try again"),
-                KeyHint::footer("Esc", "back"),
+                Hint::footer("Enter", "try again"),
+                Hint::footer("Esc", "back"),
             ],
-            Some(ConfirmState::Ready) => vec![
-                KeyHint::footer("Enter", "apply"),
-                KeyHint::footer("Esc", "back"),
-            ],
+            Some(ConfirmState::Ready) => {
+                vec![Hint::footer("Enter", "apply"), Hint::footer("Esc", "back")]
+            }
         }
     }
 

@@ -16,11 +16,13 @@ use crate::db::batches::{BatchFilter, BatchSummary, STUCK_AFTER};
 use crate::domain::InvalidInput;
 use crate::domain::amounts::parse_duration;
 use crate::domain::ledger::BatchStatus;
+use crate::domain::role::Action;
 use crate::domain::user_ref::UserRef;
 use crate::error::Result;
 use crate::tui::command::{Job, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{KeyHint, is_char, is_enter, is_esc, nav};
+use crate::tui::keymap::{Allow, Bind, ENTER, ESC, Hint, Key, Keymap};
+use crate::tui::keys::nav;
 use crate::tui::tabs::Ui;
 use crate::tui::tabs::users::when;
 use crate::tui::widgets::{
@@ -120,7 +122,7 @@ impl View {
                 .with_value(duration_label(self.stuck_after)),
             ],
         );
-        form.help = "Tab next field   Enter apply   Esc cancel";
+        form.keys = crate::tui::widgets::form::FILTER_KEYS;
         form
     }
 
@@ -162,6 +164,53 @@ fn user_text(u: &UserRef) -> String {
         UserRef::Email(e) => e.clone(),
     }
 }
+
+/// What a key does on the batch list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Act {
+    Details,
+    Stuck,
+    All,
+    Threshold,
+    /// The help's note about the threshold, outside the stuck view.
+    ThresholdNote,
+    Status,
+    Leave,
+    Filter,
+    Fail,
+    Clear,
+}
+
+const KEYS: Keymap<Act> = Keymap(&[
+    Bind::new(ENTER, "Enter", "details", Act::Details).footer(),
+    Bind::new(&[Key::Char('s')], "s", "all batches", Act::All).footer(),
+    Bind::new(&[Key::Char('s')], "s", "stuck", Act::Stuck).footer(),
+    Bind::new(
+        &[Key::Char('+'), Key::Char('='), Key::Char('-')],
+        "+ -",
+        "threshold",
+        Act::Threshold,
+    )
+    .footer(),
+    Bind::new(&[Key::Char('f')], "f", "status", Act::Status).footer(),
+    Bind::new(&[Key::Char('/')], "/", "filter", Act::Filter).footer(),
+    Bind::new(&[Key::Char('F'), Key::Char('x')], "F x", "fail", Act::Fail)
+        .footer()
+        .writes(Action::BatchFail),
+    Bind::new(
+        &[Key::Char('f')],
+        "f",
+        "leave the stuck view: by status",
+        Act::Leave,
+    ),
+    Bind::new(
+        &[],
+        "+ -",
+        "stuck threshold (in the stuck view)",
+        Act::ThresholdNote,
+    ),
+    Bind::new(ESC, "Esc", "clear the filters / stop loading", Act::Clear),
+]);
 
 pub(super) enum KeyResult {
     Handled,
@@ -276,69 +325,67 @@ impl List {
             self.nav.apply(n, self.batches.len());
             return KeyResult::Handled;
         }
-        if is_enter(key) {
-            return match self.selected() {
+        let stuck = self.view.stuck;
+        match KEYS.find(key, ctx.allow, |a| offers(stuck, a)) {
+            Some(Act::Details) => match self.selected() {
                 Some(b) => KeyResult::Open(b.clone()),
                 None => KeyResult::Handled,
-            };
-        }
-        if is_char(key, 's') {
-            let view = View {
-                stuck: !self.view.stuck,
-                ..self.view.clone()
-            };
-            self.set_view(view, None, ctx);
-            return KeyResult::Handled;
-        }
-        if is_char(key, 'f') {
-            // From the stuck view, back to the list by status.
-            let status = if self.view.stuck {
-                self.view.status
-            } else {
-                self.view.status.next()
-            };
-            let view = View {
-                stuck: false,
-                status,
-                ..self.view.clone()
-            };
-            self.set_view(view, None, ctx);
-            return KeyResult::Handled;
-        }
-        if (is_char(key, '+') || is_char(key, '=') || is_char(key, '-')) && self.view.stuck {
-            let view = View {
-                stuck_after: self.view.step(!is_char(key, '-')),
-                ..self.view.clone()
-            };
-            self.set_view(view, Some(DEBOUNCE), ctx);
-            return KeyResult::Handled;
-        }
-        if is_char(key, '/') {
-            self.form = Some(self.view.form());
-            return KeyResult::Handled;
-        }
-        if (is_char(key, 'F') || is_char(key, 'x')) && !ctx.read_only {
-            return match self.selected() {
+            },
+            Some(Act::Stuck | Act::All) => {
+                let view = View {
+                    stuck: !self.view.stuck,
+                    ..self.view.clone()
+                };
+                self.set_view(view, None, ctx);
+                KeyResult::Handled
+            }
+            Some(Act::Status | Act::Leave) => {
+                // From the stuck view, back to the list by status.
+                let status = if stuck {
+                    self.view.status
+                } else {
+                    self.view.status.next()
+                };
+                let view = View {
+                    stuck: false,
+                    status,
+                    ..self.view.clone()
+                };
+                self.set_view(view, None, ctx);
+                KeyResult::Handled
+            }
+            Some(Act::Threshold) => {
+                let down = key.code == crossterm::event::KeyCode::Char('-');
+                let view = View {
+                    stuck_after: self.view.step(!down),
+                    ..self.view.clone()
+                };
+                self.set_view(view, Some(DEBOUNCE), ctx);
+                KeyResult::Handled
+            }
+            Some(Act::Filter) => {
+                self.form = Some(self.view.form());
+                KeyResult::Handled
+            }
+            Some(Act::Fail) => match self.selected() {
                 Some(b) => KeyResult::Fail(b.clone()),
                 None => KeyResult::Handled,
-            };
-        }
-        if is_esc(key) {
-            if self.pending.is_some() {
+            },
+            Some(Act::Clear) if self.pending.is_some() => {
                 ctx.cancel(self.pending.take());
-                return KeyResult::Handled;
+                KeyResult::Handled
             }
-            if self.view.is_filtered() {
+            Some(Act::Clear) if self.view.is_filtered() => {
                 let view = View {
                     user: None,
                     status: StatusFilter::All,
                     ..self.view.clone()
                 };
                 self.set_view(view, None, ctx);
-                return KeyResult::Handled;
+                KeyResult::Handled
             }
+            Some(Act::Clear | Act::ThresholdNote) | None => KeyResult::Ignored,
         }
-        KeyResult::Ignored
     }
 
     pub(super) fn reply(&mut self, id: RequestId, result: Result<Vec<BatchSummary>>, ctx: &Ctx) {
@@ -370,33 +417,12 @@ impl List {
         }
     }
 
-    pub(super) fn keys(&self, read_only: bool) -> Vec<KeyHint> {
-        if self.form.is_some() {
-            return vec![
-                KeyHint::footer("Tab", "next field"),
-                KeyHint::footer("Enter", "apply"),
-                KeyHint::footer("Esc", "cancel"),
-            ];
+    pub(super) fn hints(&self, allow: &Allow) -> Vec<Hint> {
+        if let Some(form) = &self.form {
+            return form.hints();
         }
-        let mut keys = vec![KeyHint::footer("Enter", "details")];
-        if self.view.stuck {
-            keys.push(KeyHint::footer("s", "all batches"));
-            keys.push(KeyHint::footer("+ -", "threshold"));
-        } else {
-            keys.push(KeyHint::footer("s", "stuck"));
-            keys.push(KeyHint::footer("f", "status"));
-        }
-        keys.push(KeyHint::footer("/", "filter"));
-        if !read_only {
-            keys.push(KeyHint::footer("F x", "fail"));
-        }
-        if self.view.stuck {
-            keys.push(KeyHint::help("f", "leave the stuck view: by status"));
-        } else {
-            keys.push(KeyHint::help("+ -", "stuck threshold (in the stuck view)"));
-        }
-        keys.push(KeyHint::help("Esc", "clear the filters / stop loading"));
-        keys
+        let stuck = self.view.stuck;
+        KEYS.hints(allow, |a| offers(stuck, a))
     }
 
     fn title(&self, ui: &Ui) -> Line<'static> {
@@ -531,6 +557,15 @@ impl List {
             }
             Row::new(cells)
         });
+    }
+}
+
+/// What the list offers in the stuck view (`stuck`) or by status.
+fn offers(stuck: bool, act: Act) -> bool {
+    match act {
+        Act::All | Act::Leave | Act::Threshold => stuck,
+        Act::Stuck | Act::Status | Act::ThresholdNote => !stuck,
+        _ => true,
     }
 }
 

@@ -14,7 +14,7 @@ use ratatui::layout::Rect;
 use super::{Handled, Tab, Ui};
 use crate::tui::command::{Outcome, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::KeyHint;
+use crate::tui::keymap::{Allow, Hint};
 use crate::tui::link::Link;
 
 pub use detail::Detail;
@@ -152,10 +152,10 @@ impl Tab for BatchesTab {
         self.list.busy() || self.detail.as_ref().is_some_and(Detail::busy)
     }
 
-    fn keys(&self, read_only: bool) -> Vec<KeyHint> {
+    fn hints(&self, allow: &Allow) -> Vec<Hint> {
         match &self.detail {
-            Some(d) => d.keys(read_only),
-            None => self.list.keys(read_only),
+            Some(d) => d.hints(allow),
+            None => self.list.hints(allow),
         }
     }
 

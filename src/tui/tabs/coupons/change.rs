@@ -18,7 +18,8 @@ use crate::domain::user_ref::UserRef;
 use crate::error::{Error, Result};
 use crate::tui::command::{Job, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{KeyHint, is_enter, is_esc};
+use crate::tui::keymap::Hint;
+use crate::tui::keys::{is_enter, is_esc};
 use crate::tui::tabs::Ui;
 use crate::tui::widgets::{Confirm, DialogKey, Field, Form, FormAction};
 
@@ -54,7 +55,6 @@ impl DeactivateDialog {
             ),
             String::new(),
         ];
-        form.help = "Enter review   Esc cancel";
         Self {
             coupon,
             form,
@@ -70,12 +70,12 @@ impl DeactivateDialog {
         self.form.is_dirty() || self.confirm.is_some()
     }
 
-    pub fn keys(&self) -> Vec<KeyHint> {
+    pub fn keys(&self) -> Vec<Hint> {
         match &self.confirm {
             Some((c, _)) => confirm_keys(c),
             None => vec![
-                KeyHint::footer("Enter", "review"),
-                KeyHint::footer("Esc", "cancel"),
+                Hint::footer("Enter", "review"),
+                Hint::footer("Esc", "cancel"),
             ],
         }
     }
@@ -194,7 +194,7 @@ impl RedeemDialog {
         form.intro
             .extend(warning.as_ref().map(|w| format!("note: {w}")));
         form.intro.push(String::new());
-        form.help = "Enter look up the user   Esc cancel";
+        form.keys = crate::tui::widgets::form::LOOKUP_KEYS;
         Some(Self {
             coupon,
             credits,
@@ -217,13 +217,13 @@ impl RedeemDialog {
         self.form.is_dirty() || self.confirm.is_some()
     }
 
-    pub fn keys(&self) -> Vec<KeyHint> {
+    pub fn keys(&self) -> Vec<Hint> {
         match &self.confirm {
             Some((c, _)) => confirm_keys(c),
-            None if self.lookup.is_some() => vec![KeyHint::footer("Esc", "stop looking")],
+            None if self.lookup.is_some() => vec![Hint::footer("Esc", "stop looking")],
             None => vec![
-                KeyHint::footer("Enter", "look up the user"),
-                KeyHint::footer("Esc", "cancel"),
+                Hint::footer("Enter", "look up the user"),
+                Hint::footer("Esc", "cancel"),
             ],
         }
     }
@@ -328,7 +328,7 @@ impl RedeemDialog {
             Some((confirm, _)) => confirm.render(frame, area, ui.theme, ui.tick),
             None if self.lookup.is_some() => {
                 let mut form = self.form.clone();
-                form.help = "looking up the user…   Esc stop";
+                form.waiting = Some("looking up the user…   Esc stop");
                 form.render(frame, area, ui.theme);
             }
             None => self.form.render(frame, area, ui.theme),

@@ -19,7 +19,8 @@ use crate::domain::{InvalidInput, Refusal};
 use crate::error::{Error, Result};
 use crate::tui::command::{Job, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{KeyHint, is_ctrl};
+use crate::tui::keymap::Hint;
+use crate::tui::keys::is_ctrl;
 use crate::tui::tabs::Ui;
 use crate::tui::widgets::{Confirm, DialogKey, Field, Form, FormAction};
 
@@ -68,7 +69,7 @@ impl CreateDialog {
                 Field::new("description", "Description", "optional"),
             ],
         );
-        form.help = "Tab next field   Ctrl-G generate code   Enter review   Esc cancel";
+        form.extra = vec![Hint::footer("Ctrl-G", "generate code")];
         Self {
             form,
             generated: None,
@@ -84,14 +85,14 @@ impl CreateDialog {
         self.form.is_dirty() || self.confirm.is_some()
     }
 
-    pub fn keys(&self) -> Vec<KeyHint> {
+    pub fn keys(&self) -> Vec<Hint> {
         match &self.confirm {
             Some((c, _, _)) => confirm_keys(c),
             None => vec![
-                KeyHint::footer("Tab", "next field"),
-                KeyHint::footer("Ctrl-G", "generate code"),
-                KeyHint::footer("Enter", "review"),
-                KeyHint::footer("Esc", "cancel"),
+                Hint::footer("Tab", "next field"),
+                Hint::footer("Ctrl-G", "generate code"),
+                Hint::footer("Enter", "review"),
+                Hint::footer("Esc", "cancel"),
             ],
         }
     }

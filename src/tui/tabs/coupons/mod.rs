@@ -21,7 +21,8 @@ use crate::domain::Refusal;
 use crate::domain::coupon::{DiscountType, check_redeemable};
 use crate::tui::command::{Outcome, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{KeyHint, is_char, is_enter, is_esc};
+use crate::tui::keymap::{Allow, Hint};
+use crate::tui::keys::{is_enter, is_esc};
 use crate::tui::link::Link;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::popup::message;
@@ -76,21 +77,14 @@ impl CouponsTab {
         }
     }
 
-    /// n, d, r: the changes. `None` when the key isn't one of them (or
-    /// nothing is there to act on), so it falls through.
-    fn change_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Option<Handled> {
-        if ctx.read_only {
-            return None;
-        }
-        if is_char(key, 'n') && self.detail.is_none() {
-            self.dialog = Some(Dialog::Create(Box::default()));
-            self.notice = None;
-            return Some(Handled::Yes);
-        }
-        if is_char(key, 'd') {
-            let coupon = self.target()?.clone();
-            self.notice = None;
-            self.dialog = Some(if coupon.is_active {
+    /// n, d, r (dispatched by the list's or the detail's keymap): open the
+    /// change's dialog on the coupon shown or selected.
+    fn change(&mut self, act: list::Act, ctx: &mut Ctx) {
+        let coupon = self.target().cloned();
+        self.notice = None;
+        self.dialog = match (act, coupon) {
+            (list::Act::New, _) => Some(Dialog::Create(Box::default())),
+            (list::Act::Deactivate, Some(coupon)) => Some(if coupon.is_active {
                 Dialog::Deactivate(Box::new(DeactivateDialog::new(coupon)))
             } else {
                 Dialog::Notice {
@@ -100,16 +94,10 @@ impl CouponsTab {
                         "nothing to do".into(),
                     ],
                 }
-            });
-            return Some(Handled::Yes);
-        }
-        if is_char(key, 'r') {
-            let coupon = self.target()?.clone();
-            self.notice = None;
-            self.dialog = Some(redeem_dialog(coupon, ctx.now));
-            return Some(Handled::Yes);
-        }
-        None
+            }),
+            (list::Act::Redeem, Some(coupon)) => Some(redeem_dialog(coupon, ctx.now)),
+            _ => None,
+        };
     }
 
     fn dialog_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
@@ -183,10 +171,6 @@ impl Tab for CouponsTab {
         if self.dialog.is_some() {
             return self.dialog_key(key, ctx);
         }
-        let typing = self.detail.is_none() && self.list.editing();
-        if !typing && let Some(h) = self.change_key(key, ctx) {
-            return h;
-        }
         if let Some(d) = &mut self.detail {
             return match d.key(key, ctx) {
                 detail::KeyResult::Handled => Handled::Yes,
@@ -194,6 +178,10 @@ impl Tab for CouponsTab {
                 detail::KeyResult::Back => {
                     d.close(ctx);
                     self.detail = None;
+                    Handled::Yes
+                }
+                detail::KeyResult::Change(act) => {
+                    self.change(act, ctx);
                     Handled::Yes
                 }
             };
@@ -204,6 +192,10 @@ impl Tab for CouponsTab {
             list::KeyResult::Open(c) => {
                 self.notice = None;
                 self.detail = Some(Detail::open(c.id, Some(c.code.clone()), Some(c), ctx));
+                Handled::Yes
+            }
+            list::KeyResult::Change(act) => {
+                self.change(act, ctx);
                 Handled::Yes
             }
         }
@@ -335,44 +327,17 @@ impl Tab for CouponsTab {
         dialog || self.list.busy() || self.detail.as_ref().is_some_and(Detail::busy)
     }
 
-    fn keys(&self, read_only: bool) -> Vec<KeyHint> {
+    fn hints(&self, allow: &Allow) -> Vec<Hint> {
         match &self.dialog {
-            Some(Dialog::Create(d)) => return d.keys(),
-            Some(Dialog::Deactivate(d)) => return d.keys(),
-            Some(Dialog::Redeem(d)) => return d.keys(),
-            Some(Dialog::Notice { .. }) => return vec![KeyHint::footer("Enter", "close")],
-            None => {}
+            Some(Dialog::Create(d)) => d.keys(),
+            Some(Dialog::Deactivate(d)) => d.keys(),
+            Some(Dialog::Redeem(d)) => d.keys(),
+            Some(Dialog::Notice { .. }) => vec![Hint::footer("Enter", "close")],
+            None => match &self.detail {
+                Some(d) => d.hints(allow),
+                None => self.list.hints(allow),
+            },
         }
-        let mut keys = Vec::new();
-        if let Some(d) = &self.detail {
-            keys.push(KeyHint::footer("Enter", "open user"));
-            if !read_only && d.coupon().is_some() {
-                keys.push(KeyHint::footer("d", "deactivate"));
-                keys.push(KeyHint::footer("r", "redeem"));
-            }
-            keys.push(KeyHint::footer("Esc", "back"));
-            return keys;
-        }
-        if self.list.editing() {
-            return vec![
-                KeyHint::footer("Enter", "to the list"),
-                KeyHint::footer("Esc", "stop typing"),
-            ];
-        }
-        keys.push(KeyHint::footer("Enter", "open"));
-        keys.push(KeyHint::footer("/", "search"));
-        keys.push(if self.list.all {
-            KeyHint::footer("a", "valid")
-        } else {
-            KeyHint::footer("a", "all")
-        });
-        if !read_only {
-            keys.push(KeyHint::footer("n", "new"));
-            keys.push(KeyHint::footer("d", "deactivate"));
-            keys.push(KeyHint::footer("r", "redeem"));
-        }
-        keys.push(KeyHint::help("Esc", "clear the search / stop loading"));
-        keys
     }
 
     fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
@@ -403,18 +368,15 @@ impl Tab for CouponsTab {
 }
 
 /// The footer while a confirmation shows.
-pub(super) fn confirm_keys(c: &Confirm) -> Vec<KeyHint> {
+pub(super) fn confirm_keys(c: &Confirm) -> Vec<Hint> {
     match &c.state {
-        ConfirmState::InFlight(_) => vec![KeyHint::footer("Esc", "stop waiting")],
-        ConfirmState::Done(_) => vec![KeyHint::footer("Enter", "close")],
+        ConfirmState::InFlight(_) => vec![Hint::footer("Esc", "stop waiting")],
+        ConfirmState::Done(_) => vec![Hint::footer("Enter", "close")],
         ConfirmState::Failed(_) => vec![
-            KeyHint::footer("Enter", "try again"),
-            KeyHint::footer("Esc", "back"),
+            Hint::footer("Enter", "try again"),
+            Hint::footer("Esc", "back"),
         ],
-        ConfirmState::Ready => vec![
-            KeyHint::footer("Enter", "apply"),
-            KeyHint::footer("Esc", "back"),
-        ],
+        ConfirmState::Ready => vec![Hint::footer("Enter", "apply"), Hint::footer("Esc", "back")],
     }
 }
 

@@ -21,7 +21,7 @@ use crate::domain::user_ref::UserRef;
 use crate::error::Result;
 use crate::tui::command::{Job, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::KeyHint;
+use crate::tui::keymap::Hint;
 use crate::tui::tabs::Ui;
 use crate::tui::widgets::{Confirm, ConfirmState, Field, Form, FormAction};
 
@@ -163,7 +163,6 @@ impl ChangeDialog {
             format!("recipient  {}", recipient(&card)),
             String::new(),
         ];
-        form.help = "Enter review   Esc cancel";
         Self {
             kind: ChangeKind::Revoke,
             card: Some(card),
@@ -196,7 +195,6 @@ impl ChangeDialog {
             (None, Some(note)) => vec![note, String::new()],
             (None, None) => vec!["No card selected: type its code.".into(), String::new()],
         };
-        form.help = "Tab next field   Enter review   Esc cancel";
         Self {
             kind: ChangeKind::Redeem,
             card: selected,
@@ -382,32 +380,32 @@ impl ChangeDialog {
         }
     }
 
-    pub fn keys(&self) -> Vec<KeyHint> {
+    pub fn keys(&self) -> Vec<Hint> {
         match self.confirm.as_ref().map(|(c, _)| &c.state) {
-            Some(ConfirmState::InFlight(_)) => vec![KeyHint::footer("Esc", "stop waiting")],
-            Some(ConfirmState::Done(_)) => vec![KeyHint::footer("Enter", "close")],
+            Some(ConfirmState::InFlight(_)) => vec![Hint::footer("Esc", "stop waiting")],
+            Some(ConfirmState::Done(_)) => vec![Hint::footer("Enter", "close")],
             Some(ConfirmState::Failed(_)) => vec![
-                KeyHint::footer("Enter", "try again"),
-                KeyHint::footer("Esc", "back"),
+                Hint::footer("Enter", "try again"),
+                Hint::footer("Esc", "back"),
             ],
             Some(ConfirmState::Ready) => vec![
-                KeyHint::footer(
+                Hint::footer(
                     "Enter",
                     match self.kind {
                         ChangeKind::Revoke => "revoke",
                         ChangeKind::Redeem => "redeem",
                     },
                 ),
-                KeyHint::footer("Esc", "back"),
+                Hint::footer("Esc", "back"),
             ],
             None if self.form.fields.len() > 1 => vec![
-                KeyHint::footer("Tab", "next field"),
-                KeyHint::footer("Enter", "review"),
-                KeyHint::footer("Esc", "cancel"),
+                Hint::footer("Tab", "next field"),
+                Hint::footer("Enter", "review"),
+                Hint::footer("Esc", "cancel"),
             ],
             None => vec![
-                KeyHint::footer("Enter", "review"),
-                KeyHint::footer("Esc", "cancel"),
+                Hint::footer("Enter", "review"),
+                Hint::footer("Esc", "cancel"),
             ],
         }
     }

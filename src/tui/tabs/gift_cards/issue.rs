@@ -31,7 +31,8 @@ use crate::domain::text::{Reason, check_free_text};
 use crate::error::{Error, Result};
 use crate::tui::command::{Job, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{KeyHint, is_char, is_enter, is_esc, nav};
+use crate::tui::keymap::Hint;
+use crate::tui::keys::{is_char, is_enter, is_esc, nav};
 use crate::tui::tabs::Ui;
 use crate::tui::widgets::popup::centered;
 use crate::tui::widgets::{
@@ -41,8 +42,6 @@ use crate::tui::widgets::{
 /// The form's value field: not typed in, chosen with ←/→.
 const PACK: usize = 1;
 const CUSTOM: &str = "credits and price below";
-const FORM_HELP: &str = "Tab next field   ←→ choose a pack   Enter review   Esc cancel";
-const SAVE_HELP: &str = "Enter save   Esc cancel";
 
 /// The credit packs for the value selector.
 #[derive(Debug, Clone)]
@@ -161,7 +160,7 @@ impl IssueDialog {
                 ),
             ],
         );
-        form.help = FORM_HELP;
+        form.extra = vec![Hint::footer("←→", "choose a pack")];
         Self {
             form,
             packs: Packs::Loading(id),
@@ -397,22 +396,19 @@ impl IssueDialog {
         }
     }
 
-    pub fn keys(&self) -> Vec<KeyHint> {
+    pub fn keys(&self) -> Vec<Hint> {
         match self.confirm.as_ref().map(|(c, _)| &c.state) {
-            Some(ConfirmState::InFlight(_)) => vec![KeyHint::footer("Esc", "stop waiting")],
+            Some(ConfirmState::InFlight(_)) => vec![Hint::footer("Esc", "stop waiting")],
             Some(ConfirmState::Failed(_)) => vec![
-                KeyHint::footer("Enter", "try again"),
-                KeyHint::footer("Esc", "back"),
+                Hint::footer("Enter", "try again"),
+                Hint::footer("Esc", "back"),
             ],
-            Some(_) => vec![
-                KeyHint::footer("Enter", "issue"),
-                KeyHint::footer("Esc", "back"),
-            ],
+            Some(_) => vec![Hint::footer("Enter", "issue"), Hint::footer("Esc", "back")],
             None => vec![
-                KeyHint::footer("Tab", "next field"),
-                KeyHint::footer("←→", "choose a pack"),
-                KeyHint::footer("Enter", "review"),
-                KeyHint::footer("Esc", "cancel"),
+                Hint::footer("Tab", "next field"),
+                Hint::footer("←→", "choose a pack"),
+                Hint::footer("Enter", "review"),
+                Hint::footer("Esc", "cancel"),
             ],
         }
     }
@@ -557,7 +553,7 @@ impl CodesDialog {
                 .with_value(path),
             ],
         );
-        form.help = SAVE_HELP;
+        form.keys = crate::tui::widgets::form::SAVE_KEYS;
         form
     }
 
@@ -585,7 +581,7 @@ impl CodesDialog {
                                 cards: self.cards.clone(),
                             });
                             self.saving = Some(id);
-                            form.help = "saving…";
+                            form.waiting = Some("saving…");
                         }
                         Err(e) => form.set_errors(&[e]),
                     }
@@ -634,7 +630,7 @@ impl CodesDialog {
             }
             Err(e) => {
                 if let Some(form) = &mut self.prompt {
-                    form.help = SAVE_HELP;
+                    form.waiting = None;
                     if e.field_errors().is_empty() {
                         form.error = Some(e.to_string());
                     } else {
@@ -645,17 +641,14 @@ impl CodesDialog {
         }
     }
 
-    pub fn keys(&self) -> Vec<KeyHint> {
+    pub fn keys(&self) -> Vec<Hint> {
         match (&self.prompt, self.saving) {
             (Some(_), Some(_)) => vec![],
-            (Some(_), None) => vec![
-                KeyHint::footer("Enter", "save"),
-                KeyHint::footer("Esc", "cancel"),
-            ],
+            (Some(_), None) => vec![Hint::footer("Enter", "save"), Hint::footer("Esc", "cancel")],
             (None, _) => vec![
-                KeyHint::footer("↑↓", "scroll"),
-                KeyHint::footer("s", "save as CSV"),
-                KeyHint::footer("Enter Esc", "close"),
+                Hint::footer("↑↓", "scroll"),
+                Hint::footer("s", "save as CSV"),
+                Hint::footer("Enter Esc", "close"),
             ],
         }
     }

@@ -35,10 +35,12 @@ use crate::db::gift_cards::{
 use crate::domain::InvalidInput;
 use crate::domain::codes::mask_code;
 use crate::domain::gift_card::{GiftCardStatus, check_redeemable, check_revocable};
+use crate::domain::role::Action;
 use crate::tui::app::Msg;
 use crate::tui::command::{Job, Outcome, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{KeyHint, is_char, is_enter, is_esc, nav};
+use crate::tui::keymap::{Allow, Bind, ENTER, ESC, Hint, Key, Keymap, always, key_line};
+use crate::tui::keys::nav;
 use crate::tui::link::Link;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::popup::message;
@@ -129,6 +131,91 @@ impl Drop for RevealedCode {
         std::hint::black_box(&bytes);
     }
 }
+
+/// What a key does on the card list or a card's detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Act {
+    Details,
+    Status,
+    StatusBack,
+    Search,
+    Issue,
+    Revoke,
+    Redeem,
+    Reveal,
+    OpenUser,
+    Clear,
+}
+
+const LIST_KEYS: Keymap<Act> = Keymap(&[
+    Bind::new(ENTER, "Enter", "details", Act::Details).footer(),
+    Bind::new(&[Key::Char('s')], "s", "status", Act::Status).footer(),
+    Bind::new(&[Key::Char('/')], "/", "search", Act::Search).footer(),
+    Bind::new(&[Key::Char('n')], "n", "issue", Act::Issue)
+        .footer()
+        .writes(Action::GiftCardIssue),
+    Bind::new(&[Key::Char('x')], "x", "revoke", Act::Revoke)
+        .footer()
+        .writes(Action::GiftCardRevoke),
+    Bind::new(&[Key::Char('r')], "r", "redeem", Act::Redeem)
+        .footer()
+        .writes(Action::GiftCardRedeem),
+    Bind::new(&[Key::Char('d')], "d", "revoke", Act::Revoke).writes(Action::GiftCardRevoke),
+    Bind::new(
+        &[Key::Char('v')],
+        "v",
+        "reveal the full code (audit logged)",
+        Act::Reveal,
+    )
+    .writes(Action::GiftCardReveal),
+    Bind::new(&[Key::Char('S')], "S", "status, backwards", Act::StatusBack),
+    Bind::new(
+        ESC,
+        "Esc",
+        "clear the status and search / stop loading",
+        Act::Clear,
+    ),
+]);
+
+const DETAIL_KEYS: Keymap<Act> = Keymap(&[
+    Bind::new(
+        &[Key::Char('x'), Key::Char('d')],
+        "x d",
+        "revoke",
+        Act::Revoke,
+    )
+    .footer()
+    .writes(Action::GiftCardRevoke),
+    Bind::new(&[Key::Char('r')], "r", "redeem", Act::Redeem)
+        .footer()
+        .writes(Action::GiftCardRedeem),
+    Bind::new(&[Key::Char('v')], "v", "reveal", Act::Reveal)
+        .footer()
+        .writes(Action::GiftCardReveal),
+    Bind::new(ENTER, "Enter", "open the user", Act::OpenUser).footer(),
+    Bind::new(ESC, "Esc", "close", Act::Clear).footer(),
+]);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    Stop,
+}
+
+const LOADING_KEYS: Keymap<Wait> =
+    Keymap(&[Bind::new(ESC, "Esc", "stop waiting", Wait::Stop).footer()]);
+const MESSAGE_KEYS: Keymap<Wait> = Keymap(&[Bind::new(
+    &[
+        Key::Code(crossterm::event::KeyCode::Esc),
+        Key::Code(crossterm::event::KeyCode::Enter),
+    ],
+    "Esc",
+    "close",
+    Wait::Stop,
+)
+.footer()]);
+
+/// The search line's hints while typing.
+const SEARCH_HINT: Hint = Hint::help("", "a code's last characters (JKMN) or a recipient's email");
 
 /// The status choices, in the order `s` cycles them (`None`: all).
 pub const STATUSES: [Option<GiftCardStatus>; 6] = [
@@ -404,26 +491,17 @@ impl GiftCardsTab {
         self.modal = Some(Modal::Change(Box::new(ChangeDialog::redeem(usable, note))));
     }
 
-    /// The keys that act on a card, from the list (`card` is the selected
-    /// one, if any) or its detail.
-    fn card_key(&mut self, key: &KeyEvent, card: Option<&GiftCard>, ctx: &Ctx) -> bool {
-        if ctx.read_only {
-            return false;
-        }
-        if is_char(key, 'r') {
-            self.redeem(card, ctx);
-            return true;
-        }
-        let Some(card) = card else {
-            return false;
-        };
-        if is_char(key, 'x') || is_char(key, 'd') {
-            self.revoke(card);
-        } else if is_char(key, 'v') {
-            self.notice = None;
-            self.modal = Some(Modal::Reveal(Box::new(RevealDialog::new(card.clone()))));
-        } else {
-            return false;
+    /// The changes on a card, from the list (`card` is the selected one, if
+    /// any) or its detail.
+    fn card_change(&mut self, act: Act, card: Option<&GiftCard>, ctx: &Ctx) -> bool {
+        match (act, card) {
+            (Act::Redeem, card) => self.redeem(card, ctx),
+            (Act::Revoke, Some(card)) => self.revoke(card),
+            (Act::Reveal, Some(card)) => {
+                self.notice = None;
+                self.modal = Some(Modal::Reveal(Box::new(RevealDialog::new(card.clone()))));
+            }
+            _ => return false,
         }
         true
     }
@@ -435,32 +513,31 @@ impl GiftCardsTab {
         match modal {
             Modal::Detail(card) => {
                 let card = card.as_ref().clone();
-                if is_esc(key) {
-                    self.modal = None;
-                } else if is_enter(key) {
-                    if let Some(user) = card.redeemed_by_user_id {
-                        self.modal = None;
-                        ctx.emit(Msg::Open(Link::User(user)));
+                match DETAIL_KEYS.find(key, ctx.allow, |a| detail_offers(&card, a)) {
+                    Some(Act::Clear) => self.modal = None,
+                    Some(Act::OpenUser) => {
+                        if let Some(user) = card.redeemed_by_user_id {
+                            self.modal = None;
+                            ctx.emit(Msg::Open(Link::User(user)));
+                        }
                     }
-                } else if !self.card_key(key, Some(&card), ctx) {
-                    return Handled::No;
+                    Some(act) => {
+                        self.card_change(act, Some(&card), ctx);
+                    }
+                    None => return Handled::No,
                 }
             }
-            Modal::Loading { request, .. } => {
-                if is_esc(key) {
+            Modal::Loading { request, .. } => match LOADING_KEYS.find(key, ctx.allow, always) {
+                Some(Wait::Stop) => {
                     ctx.cancel(Some(*request));
                     self.modal = None;
-                } else {
-                    return Handled::No;
                 }
-            }
-            Modal::Message { .. } => {
-                if is_esc(key) || is_enter(key) {
-                    self.modal = None;
-                } else {
-                    return Handled::No;
-                }
-            }
+                None => return Handled::No,
+            },
+            Modal::Message { .. } => match MESSAGE_KEYS.find(key, ctx.allow, always) {
+                Some(Wait::Stop) => self.modal = None,
+                None => return Handled::No,
+            },
             Modal::Issue(dialog) => match dialog.key(key, ctx) {
                 DialogKey::Stay => {}
                 DialogKey::Ignored => return Handled::No,
@@ -536,43 +613,35 @@ impl Tab for GiftCardsTab {
             self.more(ctx);
             return Handled::Yes;
         }
-        if is_enter(key) {
-            if let Some(card) = self.window.selected() {
-                self.modal = Some(Modal::Detail(Box::new(card.clone())));
-            }
-            return Handled::Yes;
-        }
-        if is_char(key, '/') {
-            self.search.editing = true;
-            self.search_error = None;
-            return Handled::Yes;
-        }
-        if is_char(key, 's') || is_char(key, 'S') {
-            self.cycle_status(is_char(key, 's'), ctx);
-            return Handled::Yes;
-        }
-        if is_char(key, 'n') && !ctx.read_only {
-            self.notice = None;
-            self.modal = Some(Modal::Issue(Box::new(IssueDialog::open(ctx))));
-            return Handled::Yes;
-        }
         let selected = self.window.selected().cloned();
-        if self.card_key(key, selected.as_ref(), ctx) {
-            return Handled::Yes;
-        }
-        if is_esc(key) {
-            if self.window.is_loading() {
-                ctx.cancel(self.window.cancel());
-                return Handled::Yes;
+        match LIST_KEYS.find(key, ctx.allow, |a| list_offers(selected.as_ref(), a)) {
+            Some(Act::Details) => {
+                if let Some(card) = selected {
+                    self.modal = Some(Modal::Detail(Box::new(card)));
+                }
             }
-            if self.filter != Filter::default() {
+            Some(Act::Search) => {
+                self.search.editing = true;
+                self.search_error = None;
+            }
+            Some(Act::Status) => self.cycle_status(true, ctx),
+            Some(Act::StatusBack) => self.cycle_status(false, ctx),
+            Some(Act::Issue) => {
+                self.notice = None;
+                self.modal = Some(Modal::Issue(Box::new(IssueDialog::open(ctx))));
+            }
+            Some(Act::Clear) if self.window.is_loading() => ctx.cancel(self.window.cancel()),
+            Some(Act::Clear) if self.filter != Filter::default() => {
                 self.filter = Filter::default();
                 self.search.input = Input::default();
                 self.restart(ctx);
-                return Handled::Yes;
             }
+            Some(act @ (Act::Revoke | Act::Redeem | Act::Reveal)) => {
+                self.card_change(act, selected.as_ref(), ctx);
+            }
+            Some(Act::Clear | Act::OpenUser) | None => return Handled::No,
         }
-        Handled::No
+        Handled::Yes
     }
 
     fn paste(&mut self, text: &str, _ctx: &mut Ctx) -> Handled {
@@ -755,53 +824,23 @@ impl Tab for GiftCardsTab {
             }
     }
 
-    fn keys(&self, read_only: bool) -> Vec<KeyHint> {
+    fn hints(&self, allow: &Allow) -> Vec<Hint> {
         match &self.modal {
-            Some(Modal::Detail(card)) => {
-                let mut keys = Vec::new();
-                if !read_only {
-                    keys.push(KeyHint::footer("x d", "revoke"));
-                    keys.push(KeyHint::footer("r", "redeem"));
-                    keys.push(KeyHint::footer("v", "reveal"));
-                }
-                if card.redeemed_by_user_id.is_some() {
-                    keys.push(KeyHint::footer("Enter", "open the user"));
-                }
-                keys.push(KeyHint::footer("Esc", "close"));
-                keys
-            }
-            Some(Modal::Message { .. }) => vec![KeyHint::footer("Esc", "close")],
-            Some(Modal::Loading { .. }) => vec![KeyHint::footer("Esc", "stop waiting")],
+            Some(Modal::Detail(card)) => DETAIL_KEYS.hints(allow, |a| detail_offers(card, a)),
+            Some(Modal::Message { .. }) => MESSAGE_KEYS.hints(allow, always),
+            Some(Modal::Loading { .. }) => LOADING_KEYS.hints(allow, always),
             Some(Modal::Reveal(d)) => d.keys(),
             Some(Modal::Issue(d)) => d.keys(),
             Some(Modal::Codes(d)) => d.keys(),
             Some(Modal::Change(d)) => d.keys(),
-            None if self.search.editing => vec![
-                KeyHint::footer("Enter", "search"),
-                KeyHint::footer("Esc", "cancel"),
-                KeyHint::help("", "a code's last characters (JKMN) or a recipient's email"),
-            ],
-            None => {
-                let mut keys = vec![
-                    KeyHint::footer("Enter", "details"),
-                    KeyHint::footer("s", "status"),
-                    KeyHint::footer("/", "search"),
-                ];
-                if read_only {
-                    keys.push(KeyHint::help("S", "status, backwards"));
-                } else {
-                    keys.push(KeyHint::footer("n", "issue"));
-                    keys.push(KeyHint::footer("x", "revoke"));
-                    keys.push(KeyHint::footer("r", "redeem"));
-                    keys.push(KeyHint::help("d", "revoke"));
-                    keys.push(KeyHint::help("v", "reveal the full code (audit logged)"));
-                    keys.push(KeyHint::help("S", "status, backwards"));
-                }
-                keys.push(KeyHint::help(
-                    "Esc",
-                    "clear the status and search / stop loading",
-                ));
+            None if self.search.editing => {
+                let mut keys = crate::tui::widgets::search::APPLY_KEYS.hints(allow, always);
+                keys.push(SEARCH_HINT);
                 keys
+            }
+            None => {
+                let selected = self.window.selected();
+                LIST_KEYS.hints(allow, |a| list_offers(selected, a))
             }
         }
     }
@@ -830,7 +869,7 @@ impl Tab for GiftCardsTab {
                 let lines = vec![
                     Line::from(Span::styled(text.clone(), theme.error())),
                     Line::raw(""),
-                    Line::from(vec![Span::styled("Esc", theme.key()), Span::raw(" close")]),
+                    key_line(&MESSAGE_KEYS.hints(ui.allow, always), theme),
                 ];
                 message(frame, area, theme, title, lines);
             }
@@ -846,10 +885,7 @@ impl Tab for GiftCardsTab {
                         theme.warning(),
                     )),
                     Line::raw(""),
-                    Line::from(vec![
-                        Span::styled("Esc", theme.key()),
-                        Span::raw(" stop waiting"),
-                    ]),
+                    key_line(&LOADING_KEYS.hints(ui.allow, always), theme),
                 ];
                 message(frame, area, theme, &format!("Gift card #{id}"), lines);
             }
@@ -962,6 +998,23 @@ impl GiftCardsTab {
     }
 }
 
+/// What the list offers with `selected` (or nothing) selected.
+fn list_offers(selected: Option<&GiftCard>, act: Act) -> bool {
+    match act {
+        Act::Revoke | Act::Reveal | Act::Details => selected.is_some(),
+        Act::OpenUser => false,
+        _ => true,
+    }
+}
+
+/// What a card's detail offers.
+fn detail_offers(card: &GiftCard, act: Act) -> bool {
+    match act {
+        Act::OpenUser => card.redeemed_by_user_id.is_some(),
+        _ => true,
+    }
+}
+
 /// One card, code masked.
 fn render_detail(frame: &mut Frame, area: Rect, ui: &Ui, c: &GiftCard) {
     let theme = ui.theme;
@@ -1021,24 +1074,7 @@ fn render_detail(frame: &mut Frame, area: Rect, ui: &Ui, c: &GiftCard) {
         ));
     }
     lines.push(Line::raw(""));
-    let mut keys = Vec::new();
-    if !ui.read_only {
-        keys.extend([
-            Span::styled("x", theme.key()),
-            Span::raw(" revoke   "),
-            Span::styled("r", theme.key()),
-            Span::raw(" redeem   "),
-            Span::styled("v", theme.key()),
-            Span::raw(" reveal   "),
-        ]);
-    }
-    if let Some(user) = c.redeemed_by_user_id {
-        keys.extend([
-            Span::styled("Enter", theme.key()),
-            Span::raw(format!(" open user #{user}   ")),
-        ]);
-    }
-    keys.extend([Span::styled("Esc", theme.key()), Span::raw(" close")]);
-    lines.push(Line::from(keys));
+    let keys = DETAIL_KEYS.hints(ui.allow, |a| detail_offers(c, a));
+    lines.push(key_line(&keys, theme));
     message(frame, area, theme, &format!("Gift card #{}", c.id), lines);
 }

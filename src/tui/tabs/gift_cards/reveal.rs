@@ -16,7 +16,8 @@ use crate::db::gift_cards::{CardKey, GiftCard};
 use crate::error::Result;
 use crate::tui::command::{Job, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{KeyHint, is_enter, is_esc};
+use crate::tui::keymap::Hint;
+use crate::tui::keys::{is_enter, is_esc};
 use crate::tui::tabs::Ui;
 use crate::tui::widgets::popup::message;
 use crate::tui::widgets::{Confirm, ConfirmAction, ConfirmState, safe_owned, safe_styled};
@@ -109,19 +110,19 @@ impl RevealDialog {
         true
     }
 
-    pub fn keys(&self) -> Vec<KeyHint> {
+    pub fn keys(&self) -> Vec<Hint> {
         if self.code.is_some() {
-            return vec![KeyHint::footer("Esc Enter", "close")];
+            return vec![Hint::footer("Esc Enter", "close")];
         }
         match &self.confirm.state {
-            ConfirmState::InFlight(_) => vec![KeyHint::footer("Esc", "stop waiting")],
+            ConfirmState::InFlight(_) => vec![Hint::footer("Esc", "stop waiting")],
             ConfirmState::Failed(_) => vec![
-                KeyHint::footer("Enter", "try again"),
-                KeyHint::footer("Esc", "back"),
+                Hint::footer("Enter", "try again"),
+                Hint::footer("Esc", "back"),
             ],
             ConfirmState::Ready | ConfirmState::Done(_) => vec![
-                KeyHint::footer("Enter", "reveal"),
-                KeyHint::footer("Esc", "cancel"),
+                Hint::footer("Enter", "reveal"),
+                Hint::footer("Esc", "cancel"),
             ],
         }
     }

@@ -17,7 +17,7 @@ use crate::domain::user_ref::UserRef;
 use crate::error::Result;
 use crate::tui::command::{Job, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::KeyHint;
+use crate::tui::keymap::Hint;
 use crate::tui::tabs::Ui;
 use crate::tui::widgets::{Confirm, ConfirmState, DialogKey, Field, Form, FormAction};
 
@@ -44,7 +44,6 @@ impl AdjustDialog {
             format!("balance now: {}", user.credits),
             String::new(),
         ];
-        form.help = "Tab next field   Enter review   Esc cancel";
         Self {
             user_id: user.id,
             idempotency_key: ctx.idempotency_key(),
@@ -58,18 +57,15 @@ impl AdjustDialog {
     }
 
     /// The footer while the confirmation shows.
-    pub fn confirm_keys(&self) -> Vec<KeyHint> {
+    pub fn confirm_keys(&self) -> Vec<Hint> {
         match self.confirm.as_ref().map(|(c, _, _)| &c.state) {
-            Some(ConfirmState::InFlight(_)) => vec![KeyHint::footer("Esc", "stop waiting")],
-            Some(ConfirmState::Done(_)) => vec![KeyHint::footer("Enter", "close")],
+            Some(ConfirmState::InFlight(_)) => vec![Hint::footer("Esc", "stop waiting")],
+            Some(ConfirmState::Done(_)) => vec![Hint::footer("Enter", "close")],
             Some(ConfirmState::Failed(_)) => vec![
-                KeyHint::footer("Enter", "try again"),
-                KeyHint::footer("Esc", "back"),
+                Hint::footer("Enter", "try again"),
+                Hint::footer("Esc", "back"),
             ],
-            _ => vec![
-                KeyHint::footer("Enter", "apply"),
-                KeyHint::footer("Esc", "back"),
-            ],
+            _ => vec![Hint::footer("Enter", "apply"), Hint::footer("Esc", "back")],
         }
     }
 

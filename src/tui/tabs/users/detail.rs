@@ -17,11 +17,13 @@ use crate::db::users::User;
 use crate::domain::InvalidInput;
 use crate::domain::amounts::parse_time;
 use crate::domain::ledger::EntryType;
+use crate::domain::role::Action;
 use crate::domain::user_ref::UserRef;
 use crate::tui::app::Msg;
 use crate::tui::command::{Job, Outcome, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{KeyHint, is_char, is_enter, is_esc, nav};
+use crate::tui::keymap::{Allow, Bind, ENTER, ESC, Hint, Key, Keymap, always, key_line};
+use crate::tui::keys::nav;
 use crate::tui::link::Link;
 use crate::tui::tabs::Ui;
 use crate::tui::widgets::popup::message;
@@ -43,6 +45,49 @@ pub(super) enum KeyResult {
     /// Esc with nothing to cancel: back to the search.
     Back,
 }
+
+/// What a key does on a user's screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Act {
+    Entry,
+    Adjust,
+    Filter,
+    Back,
+}
+
+const KEYS: Keymap<Act> = Keymap(&[
+    Bind::new(ENTER, "Enter", "entry & links", Act::Entry).footer(),
+    Bind::new(&[Key::Char('a')], "a", "adjust", Act::Adjust)
+        .footer()
+        .writes(Action::CreditsAdjust),
+    Bind::new(
+        &[Key::Char('f'), Key::Char('/')],
+        "f /",
+        "filter",
+        Act::Filter,
+    )
+    .footer(),
+    Bind::new(ESC, "Esc", "back", Act::Back).footer(),
+]);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EntryAct {
+    Open,
+    Choose,
+    Close,
+}
+
+const ENTRY_KEYS: Keymap<EntryAct> = Keymap(&[
+    Bind::new(
+        &[Key::Code(crossterm::event::KeyCode::Enter), Key::Char('o')],
+        "Enter",
+        "open link",
+        EntryAct::Open,
+    )
+    .footer(),
+    Bind::new(&[], "↑↓", "choose link", EntryAct::Choose).footer(),
+    Bind::new(ESC, "Esc", "close", EntryAct::Close).footer(),
+]);
 
 /// The ledger filter in force (`f` or `/`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -87,7 +132,7 @@ impl LedgerFilter {
                     .with_value(self.until.map(when).unwrap_or_default()),
             ],
         );
-        form.help = "Tab next field   Enter apply   Esc cancel";
+        form.keys = crate::tui::widgets::form::FILTER_KEYS;
         form
     }
 
@@ -263,37 +308,39 @@ impl Detail {
             self.more(ctx);
             return KeyResult::Handled;
         }
-        if is_enter(key) {
-            if let Some(entry) = self.ledger.selected() {
-                self.modal = Some(Modal::Entry {
-                    links: Link::from_ledger(entry),
-                    entry: Box::new(entry.clone()),
-                    selected: 0,
-                });
+        match KEYS.find(key, ctx.allow, always) {
+            Some(Act::Entry) => {
+                if let Some(entry) = self.ledger.selected() {
+                    self.modal = Some(Modal::Entry {
+                        links: Link::from_ledger(entry),
+                        entry: Box::new(entry.clone()),
+                        selected: 0,
+                    });
+                }
+                KeyResult::Handled
             }
-            return KeyResult::Handled;
-        }
-        if is_char(key, 'f') || is_char(key, '/') {
-            self.modal = Some(Modal::Filter(self.filter.form()));
-            return KeyResult::Handled;
-        }
-        if is_char(key, 'a') && !ctx.read_only {
-            if let Some(user) = self.current_user() {
-                self.modal = Some(Modal::Adjust(Box::new(AdjustDialog::new(user, ctx))));
-                self.notice = None;
+            Some(Act::Filter) => {
+                self.modal = Some(Modal::Filter(self.filter.form()));
+                KeyResult::Handled
             }
-            return KeyResult::Handled;
-        }
-        if is_esc(key) {
-            let loading = self.overview_pending.is_some() || self.ledger.is_loading();
-            if !loading {
-                return KeyResult::Back;
+            Some(Act::Adjust) => {
+                if let Some(user) = self.current_user() {
+                    self.modal = Some(Modal::Adjust(Box::new(AdjustDialog::new(user, ctx))));
+                    self.notice = None;
+                }
+                KeyResult::Handled
             }
-            ctx.cancel(self.overview_pending.take());
-            ctx.cancel(self.ledger.cancel());
-            return KeyResult::Handled;
+            Some(Act::Back) => {
+                let loading = self.overview_pending.is_some() || self.ledger.is_loading();
+                if !loading {
+                    return KeyResult::Back;
+                }
+                ctx.cancel(self.overview_pending.take());
+                ctx.cancel(self.ledger.cancel());
+                KeyResult::Handled
+            }
+            None => KeyResult::Ignored,
         }
-        KeyResult::Ignored
     }
 
     /// Forms take every key; the other dialogs leave the keys they don't
@@ -306,20 +353,22 @@ impl Detail {
             Modal::Entry {
                 links, selected, ..
             } => {
-                if is_esc(key) {
-                    self.modal = None;
-                } else if is_enter(key) || is_char(key, 'o') {
-                    if let Some(link) = links.get(*selected) {
-                        ctx.emit(Msg::Open(link.clone()));
-                    }
-                    self.modal = None;
-                } else if let Some(n) = nav(key) {
+                if let Some(n) = nav(key) {
                     let mut nav = crate::tui::widgets::ListNav::default();
                     nav.select(*selected, links.len());
                     nav.apply(n, links.len());
                     *selected = nav.selected();
-                } else {
-                    return KeyResult::Ignored;
+                    return KeyResult::Handled;
+                }
+                match ENTRY_KEYS.find(key, ctx.allow, always) {
+                    Some(EntryAct::Close) => self.modal = None,
+                    Some(EntryAct::Open) => {
+                        if let Some(link) = links.get(*selected) {
+                            ctx.emit(Msg::Open(link.clone()));
+                        }
+                        self.modal = None;
+                    }
+                    Some(EntryAct::Choose) | None => return KeyResult::Ignored,
                 }
             }
             Modal::Filter(form) => match form.key(key) {
@@ -420,33 +469,13 @@ impl Detail {
         }
     }
 
-    pub(super) fn keys(&self, read_only: bool) -> Vec<KeyHint> {
+    pub(super) fn hints(&self, allow: &Allow) -> Vec<Hint> {
         match &self.modal {
-            Some(Modal::Entry { .. }) => vec![
-                KeyHint::footer("Enter", "open link"),
-                KeyHint::footer("↑↓", "choose link"),
-                KeyHint::footer("Esc", "close"),
-            ],
-            Some(Modal::Filter(_)) => vec![
-                KeyHint::footer("Tab", "next field"),
-                KeyHint::footer("Enter", "apply"),
-                KeyHint::footer("Esc", "cancel"),
-            ],
+            Some(Modal::Entry { .. }) => ENTRY_KEYS.hints(allow, always),
+            Some(Modal::Filter(form)) => form.hints(),
             Some(Modal::Adjust(a)) if a.confirm.is_some() => a.confirm_keys(),
-            Some(Modal::Adjust(_)) => vec![
-                KeyHint::footer("Tab", "next field"),
-                KeyHint::footer("Enter", "review"),
-                KeyHint::footer("Esc", "cancel"),
-            ],
-            None => {
-                let mut keys = vec![KeyHint::footer("Enter", "entry & links")];
-                if !read_only {
-                    keys.push(KeyHint::footer("a", "adjust"));
-                }
-                keys.push(KeyHint::footer("f /", "filter"));
-                keys.push(KeyHint::footer("Esc", "back"));
-                keys
-            }
+            Some(Modal::Adjust(a)) => a.form.hints(),
+            None => KEYS.hints(allow, always),
         }
     }
 
@@ -719,12 +748,11 @@ fn render_entry(
             lines.push(Line::from(Span::styled(format!("  {link}  "), style)));
         }
         lines.push(Line::raw(""));
-        lines.push(Line::from(vec![
-            Span::styled("Enter", theme.key()),
-            Span::raw(" open   "),
-            Span::styled("Esc", theme.key()),
-            Span::raw(" close"),
-        ]));
+        let keys: Vec<Hint> = ENTRY_KEYS
+            .hints(ui.allow, |a| a != EntryAct::Choose || links.len() > 1)
+            .into_iter()
+            .collect();
+        lines.push(key_line(&keys, theme));
     }
     message(
         frame,

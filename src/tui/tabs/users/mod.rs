@@ -13,7 +13,7 @@ use ratatui::layout::Rect;
 use super::{Handled, Tab, Ui};
 use crate::tui::command::{Outcome, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::KeyHint;
+use crate::tui::keymap::{Allow, Hint};
 use crate::tui::link::Link;
 
 pub use adjust::AdjustDialog;
@@ -123,10 +123,10 @@ impl Tab for UsersTab {
         self.search.busy() || self.detail.as_ref().is_some_and(Detail::busy)
     }
 
-    fn keys(&self, read_only: bool) -> Vec<KeyHint> {
+    fn hints(&self, allow: &Allow) -> Vec<Hint> {
         match &self.detail {
-            Some(d) => d.keys(read_only),
-            None => self.search.keys(),
+            Some(d) => d.hints(allow),
+            None => self.search.hints(allow),
         }
     }
 
