@@ -7,7 +7,6 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Row};
 
-use super::users::when;
 use super::{Handled, Tab, Ui};
 use crate::db::audit::{AuditEntry, AuditFilter};
 use crate::domain::InvalidInput;
@@ -15,6 +14,7 @@ use crate::domain::text::check_free_text;
 use crate::tui::app::Msg;
 use crate::tui::command::{Job, Outcome, RequestId};
 use crate::tui::ctx::Ctx;
+use crate::tui::format::{exact, when};
 use crate::tui::keymap::{Allow, Bind, ENTER, ESC, Hint, Key, Keymap, always, key_line};
 use crate::tui::keys::nav;
 use crate::tui::link::Link;
@@ -374,10 +374,7 @@ fn render_entry(frame: &mut Frame, area: Rect, ui: &Ui, e: &AuditEntry) {
         ])
     };
     let mut lines = vec![
-        field(
-            "when",
-            Span::raw(e.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
-        ),
+        field("when", Span::raw(exact(e.created_at))),
         field("operator", safe_owned(e.actor.clone())),
         field("action", safe_owned(e.action.clone())),
         field(

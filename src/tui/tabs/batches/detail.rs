@@ -19,12 +19,11 @@ use crate::domain::text::truncate_width;
 use crate::tui::app::Msg;
 use crate::tui::command::{Job, Outcome, RequestId};
 use crate::tui::ctx::Ctx;
+use crate::tui::format::{type_label, when};
 use crate::tui::keymap::{Allow, Bind, ESC, Hint, Key, Keymap};
 use crate::tui::keys::{Nav, nav};
 use crate::tui::link::Link;
 use crate::tui::tabs::Ui;
-use crate::tui::tabs::users::detail::type_label;
-use crate::tui::tabs::users::when;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{DialogKey, fit, safe_owned, spinner};
 

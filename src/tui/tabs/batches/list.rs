@@ -21,10 +21,10 @@ use crate::domain::user_ref::UserRef;
 use crate::error::Result;
 use crate::tui::command::{Job, RequestId};
 use crate::tui::ctx::Ctx;
+use crate::tui::format::when;
 use crate::tui::keymap::{Allow, Bind, ENTER, ESC, Hint, Key, Keymap};
 use crate::tui::keys::nav;
 use crate::tui::tabs::Ui;
-use crate::tui::tabs::users::when;
 use crate::tui::widgets::{
     Field, Form, FormAction, ListNav, ListTable, fit, load_status, render_empty, safe, safe_owned,
 };

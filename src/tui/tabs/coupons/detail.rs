@@ -16,11 +16,11 @@ use crate::error::Result;
 use crate::tui::app::Msg;
 use crate::tui::command::{Job, RequestId};
 use crate::tui::ctx::Ctx;
+use crate::tui::format::when;
 use crate::tui::keymap::{Allow, Bind, ENTER, ESC, Hint, Key, Keymap};
 use crate::tui::keys::nav;
 use crate::tui::link::Link;
 use crate::tui::tabs::Ui;
-use crate::tui::tabs::users::when;
 use crate::tui::widgets::{ListNav, fit, safe, safe_owned, safe_styled, spinner};
 
 /// The keys of a coupon's screen (`Act::Open` opens the selected

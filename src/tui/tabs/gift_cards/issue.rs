@@ -17,7 +17,6 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use rust_decimal::Decimal;
 use tui_input::Input;
 
-use super::super::users::{date, when};
 use super::DialogKey;
 use crate::db::Change;
 use crate::db::gift_cards::{
@@ -31,6 +30,7 @@ use crate::domain::text::{Reason, check_free_text};
 use crate::error::{Error, Result};
 use crate::tui::command::{Job, RequestId};
 use crate::tui::ctx::Ctx;
+use crate::tui::format::{date, when};
 use crate::tui::keymap::Hint;
 use crate::tui::keys::{is_char, is_enter, is_esc, nav};
 use crate::tui::tabs::Ui;

@@ -16,8 +16,6 @@ pub mod change;
 pub mod issue;
 pub mod reveal;
 
-use std::fmt;
-
 use crossterm::event::{Event, KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -27,18 +25,17 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
-use super::users::{date, when};
 use super::{Handled, Tab, Ui};
 use crate::db::gift_cards::{
     CardKey, GiftCard, GiftCardFilter, ListCursor, RecipientEmail, parse_code_suffix,
 };
 use crate::domain::InvalidInput;
-use crate::domain::codes::mask_code;
 use crate::domain::gift_card::{GiftCardStatus, check_redeemable, check_revocable};
 use crate::domain::role::Action;
 use crate::tui::app::Msg;
 use crate::tui::command::{Job, Outcome, RequestId};
 use crate::tui::ctx::Ctx;
+use crate::tui::format::{date, when};
 use crate::tui::keymap::{Allow, Bind, ENTER, ESC, Hint, Key, Keymap, always, key_line};
 use crate::tui::keys::nav;
 use crate::tui::link::Link;
@@ -50,6 +47,7 @@ use crate::tui::widgets::{
     spinner,
 };
 
+pub use crate::tui::secret::{CardRef, RevealedCode, TypedCode};
 pub use crate::tui::widgets::DialogKey;
 pub use change::{ChangeDialog, ChangeKind};
 pub use issue::{CodesDialog, IssueDialog};
@@ -64,73 +62,6 @@ const MARGIN: usize = 20;
 /// From this inner width on, the list shows whole masked codes and more
 /// columns.
 const WIDE: u16 = 120;
-
-/// A code the operator typed, on its way to `redeem`. `Debug` masks it, so
-/// a logged request never holds a usable code.
-#[derive(Clone, PartialEq, Eq)]
-pub struct TypedCode(String);
-
-impl TypedCode {
-    pub fn new(code: impl Into<String>) -> Self {
-        Self(code.into())
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for TypedCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TypedCode({})", mask_code(&self.0))
-    }
-}
-
-/// Which card a redemption is for: the selected row's id, or the code the
-/// customer read out. Unlike [`CardKey`], `Debug` masks the code.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CardRef {
-    Id(i32),
-    Code(TypedCode),
-}
-
-impl From<CardRef> for CardKey {
-    fn from(card: CardRef) -> Self {
-        match card {
-            CardRef::Id(id) => CardKey::Id(id),
-            CardRef::Code(code) => CardKey::Code(code.0),
-        }
-    }
-}
-
-/// A full code from `gift_cards::reveal`, held by the reveal popup only.
-/// `Debug` masks it, and its bytes are overwritten when it is dropped (a
-/// best effort: the terminal buffer held it too while it was shown).
-pub struct RevealedCode(String);
-
-impl RevealedCode {
-    pub fn new(code: String) -> Self {
-        Self(code)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for RevealedCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RevealedCode({})", mask_code(&self.0))
-    }
-}
-
-impl Drop for RevealedCode {
-    fn drop(&mut self) {
-        let mut bytes = std::mem::take(&mut self.0).into_bytes();
-        bytes.fill(0);
-        std::hint::black_box(&bytes);
-    }
-}
 
 /// What a key does on the card list or a card's detail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 
 use super::adjust::{AdjustDialog, summary};
-use super::when;
 use crate::db::credits::{Cursor, HistoryQuery, LedgerEntry, Overview};
 use crate::db::users::User;
 use crate::domain::InvalidInput;
@@ -22,14 +21,15 @@ use crate::domain::user_ref::UserRef;
 use crate::tui::app::Msg;
 use crate::tui::command::{Job, Outcome, RequestId};
 use crate::tui::ctx::Ctx;
+use crate::tui::format::{date, exact, type_label, when};
 use crate::tui::keymap::{Allow, Bind, ENTER, ESC, Hint, Key, Keymap, always, key_line};
 use crate::tui::keys::nav;
 use crate::tui::link::Link;
 use crate::tui::tabs::Ui;
 use crate::tui::widgets::popup::message;
 use crate::tui::widgets::{
-    DialogKey, Fetch, Field, Form, FormAction, PagedWindow, Received, fit, safe, safe_opt,
-    safe_owned, safe_styled, spinner,
+    DialogKey, Fetch, Field, Form, FormAction, PagedWindow, Received, fit, safe_opt, safe_owned,
+    safe_styled, spinner,
 };
 
 /// Ledger entries per page.
@@ -536,7 +536,7 @@ impl Detail {
                     ));
                 }
                 spans.push(Span::styled(
-                    format!("   user since {}", super::date(o.user.created_at)),
+                    format!("   user since {}", date(o.user.created_at)),
                     theme.dim(),
                 ));
                 Line::from(spans)
@@ -682,15 +682,6 @@ impl Detail {
     }
 }
 
-/// Short names for the ledger types (they fit a narrow column).
-pub fn type_label(kind: &str) -> Span<'_> {
-    match kind {
-        "admin_adjustment" => Span::raw("adjustment"),
-        "gift_card" => Span::raw("gift card"),
-        other => safe(other),
-    }
-}
-
 fn render_entry(
     frame: &mut Frame,
     area: Rect,
@@ -707,10 +698,7 @@ fn render_entry(
         ])
     };
     let mut lines = vec![
-        field(
-            "when",
-            Span::raw(e.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
-        ),
+        field("when", Span::raw(exact(e.created_at))),
         field(
             "amount",
             Span::styled(format!("{:+}", e.amount), theme.amount(i64::from(e.amount))),

@@ -20,15 +20,6 @@ pub use adjust::AdjustDialog;
 pub use detail::{Detail, LedgerFilter, Modal as DetailModal};
 pub use search::Search;
 
-/// Times to the minute, in UTC.
-pub(crate) fn when(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M").to_string()
-}
-
-pub(crate) fn date(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d").to_string()
-}
-
 #[derive(Default)]
 pub struct UsersTab {
     pub search: Search,

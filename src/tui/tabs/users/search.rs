@@ -9,11 +9,11 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Row};
 
-use super::date;
 use crate::db::users::User;
 use crate::error::Result;
 use crate::tui::command::{Job, RequestId};
 use crate::tui::ctx::Ctx;
+use crate::tui::format::date;
 use crate::tui::keymap::{Allow, Bind, ENTER, Hint, Keymap, always};
 use crate::tui::keys::nav;
 use crate::tui::tabs::Ui;
