@@ -4,10 +4,12 @@
 //! database; the database's own constraints stay the last line of defence.
 
 pub mod amounts;
+pub mod batch_options;
 pub mod codes;
 pub mod coupon;
 pub mod error;
 pub mod gift_card;
+pub mod gift_card_issue;
 pub mod ledger;
 // `operator.rs` comes from the CLI work (it reads $USER for a default name);
 // `cli` and `db` import `domain::operator::Operator`.

@@ -13,7 +13,8 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::age;
 use super::fail::{FailDialog, summary};
-use crate::db::batches::{BatchDetail, BatchSummary, GenerationOptions};
+use crate::db::batches::{BatchDetail, BatchSummary};
+use crate::domain::batch_options::{list_text, options_text};
 use crate::domain::role::Action;
 use crate::domain::text::truncate_width;
 use crate::tui::app::Msg;
@@ -550,34 +551,5 @@ impl Detail {
             lines.push(Line::from(spans));
         }
         lines
-    }
-}
-
-/// `aspect 9:16, glasses no, hair brown / long`
-fn options_text(o: &GenerationOptions) -> String {
-    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-    format!(
-        "aspect {}, glasses {}, hair {} / {}",
-        opt(&o.aspect_ratio),
-        opt(&o.glasses),
-        opt(&o.hair_color),
-        opt(&o.hair_style)
-    )
-}
-
-/// A JSON array as `beach, city`; anything else as its JSON; absent `-`.
-fn list_text(v: Option<&serde_json::Value>) -> String {
-    match v {
-        Some(serde_json::Value::Array(items)) if items.is_empty() => "-".into(),
-        Some(serde_json::Value::Array(items)) => items
-            .iter()
-            .map(|i| match i {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-        Some(serde_json::Value::Null) | None => "-".into(),
-        Some(other) => other.to_string(),
     }
 }

@@ -19,14 +19,10 @@ use tui_input::Input;
 
 use super::DialogKey;
 use crate::db::Change;
-use crate::db::gift_cards::{
-    CardValue, CreditPack, IssueRequest, IssuedCard, MAX_ISSUE, RecipientEmail,
-};
+use crate::db::gift_cards::{CardValue, CreditPack, IssueRequest, IssuedCard};
 use crate::domain::InvalidInput;
-use crate::domain::amounts::{
-    parse_count, parse_duration, parse_positive_credits, parse_price, parse_time,
-};
-use crate::domain::text::{Reason, check_free_text};
+use crate::domain::gift_card_issue::{IssueFields, issued_summary};
+use crate::domain::text::check_free_text;
 use crate::error::{Error, Result};
 use crate::tui::command::{Job, RequestId};
 use crate::tui::ctx::Ctx;
@@ -73,35 +69,6 @@ pub enum Finished {
     Pending,
 }
 
-/// An expiry as typed: blank (never), a time as `--expires-at` takes it
-/// (`2026-12-31`, `2026-12-31 18:00`, RFC 3339, `+90d`), or a duration as
-/// `--expires-in` takes it (`90d`, `52w`). It must be in the future.
-pub fn parse_expiry(s: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, InvalidInput> {
-    const F: &str = "expires-at";
-    let t = s.trim();
-    if t.is_empty() {
-        return Ok(None);
-    }
-    let at = match parse_time(F, t, now) {
-        Ok(at) => at,
-        Err(time_error) => {
-            // A trailing unit means a duration was meant: its message fits.
-            let looks_like_duration = t.chars().last().is_some_and(char::is_alphabetic);
-            match parse_duration(F, t) {
-                Ok(d) => now
-                    .checked_add_signed(d)
-                    .ok_or_else(|| InvalidInput::new(F, "is too far in the future"))?,
-                Err(e) if looks_like_duration => return Err(e),
-                Err(_) => return Err(time_error),
-            }
-        }
-    };
-    if at <= now {
-        return Err(InvalidInput::new(F, "must be in the future"));
-    }
-    Ok(Some(at))
-}
-
 /// `2026-12-31 00:00 UTC (in 292 days)`.
 fn describe_expiry(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
     let Some(at) = at else {
@@ -116,24 +83,6 @@ fn describe_expiry(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
         format!("in {} minutes", left.num_minutes().max(1))
     };
     format!("{} UTC ({rel})", when(at))
-}
-
-/// Blank is `None`; otherwise the parsed value, or the error is collected.
-fn optional<T>(
-    text: &str,
-    parse: impl FnOnce(&str) -> Result<T, InvalidInput>,
-    errors: &mut Vec<InvalidInput>,
-) -> Option<Option<T>> {
-    if text.trim().is_empty() {
-        return Some(None);
-    }
-    match parse(text) {
-        Ok(v) => Some(Some(v)),
-        Err(e) => {
-            errors.push(e);
-            None
-        }
-    }
 }
 
 impl IssueDialog {
@@ -300,65 +249,33 @@ impl IssueDialog {
         }
     }
 
-    /// Checks every field; if all are valid, shows the confirmation.
+    /// Checks every field with the domain's parser (as `gift-cards issue`
+    /// does); if all are valid, shows the confirmation.
     fn review(&mut self, now: DateTime<Utc>) {
         self.form.clear_errors();
-        let mut errors = Vec::new();
-        let v = |name: &str| self.form.value(name).to_owned();
-        let count = parse_count("count", &v("count"), MAX_ISSUE)
-            .map_err(|e| errors.push(e))
-            .ok();
         let pack = self.chosen_pack().cloned();
-        let value = match &pack {
-            None => {
-                let credits = parse_positive_credits("credits", &v("credits"))
-                    .map_err(|e| errors.push(e))
-                    .ok();
-                let price = parse_price("price", &v("price"))
-                    .map_err(|e| errors.push(e))
-                    .ok();
-                credits
-                    .zip(price)
-                    .map(|(credits, price)| CardValue::Custom { credits, price })
-            }
-            Some(p) => {
-                for (field, what) in [("credits", "credits"), ("price", "price")] {
-                    if !v(field).trim().is_empty() {
-                        errors.push(InvalidInput::new(
-                            field,
-                            format!("leave blank: the pack sets the {what}"),
-                        ));
-                    }
-                }
-                Some(CardValue::Pack(p.name.clone()))
+        let v = |name: &str| Some(self.form.value(name));
+        let fields = IssueFields {
+            count: self.form.value("count"),
+            pack: pack.as_ref().map(|p| p.name.as_str()),
+            credits: v("credits"),
+            price: v("price"),
+            recipient: v("recipient"),
+            expires_at: v("expires-at"),
+            expires_in: None,
+            reason: v("reason"),
+        };
+        let req = match fields.parse(now) {
+            Ok(req) => req,
+            Err(errors) => {
+                self.form.set_errors(&errors);
+                return;
             }
         };
-        let recipient = optional(&v("recipient"), RecipientEmail::parse, &mut errors);
-        let expires_at = parse_expiry(&v("expires-at"), now)
-            .map_err(|e| errors.push(e))
-            .ok();
-        let reason = optional(&v("reason"), Reason::parse, &mut errors);
-        let (Some(count), Some(value), Some(recipient), Some(expires_at), Some(reason)) =
-            (count, value, recipient, expires_at, reason)
-        else {
-            self.form.set_errors(&errors);
-            return;
-        };
-        if !errors.is_empty() {
-            self.form.set_errors(&errors);
-            return;
-        }
-        let (credits, price) = match (&value, &pack) {
+        let (credits, price) = match (&req.value, &pack) {
             (CardValue::Custom { credits, price }, _) => (*credits, *price),
             (CardValue::Pack(_), Some(p)) => (p.credits, p.price),
             (CardValue::Pack(_), None) => return,
-        };
-        let req = IssueRequest {
-            value,
-            count,
-            recipient,
-            expires_at,
-            reason,
         };
         let confirm = Confirm::new(
             "Confirm: issue gift cards",
@@ -473,24 +390,6 @@ fn summary_lines(
         "shown once, next: save them to a file".to_owned(),
     ));
     lines
-}
-
-/// e.g. `issued 3 gift cards (ids 101..103), 100 credits each, price 9.99`
-pub fn issued_summary(cards: &[IssuedCard]) -> String {
-    let (Some(first), Some(last)) = (cards.first(), cards.last()) else {
-        return "issued no gift cards".to_owned();
-    };
-    let ids = if first.id == last.id {
-        format!("id {}", first.id)
-    } else {
-        format!("ids {}..{}", first.id, last.id)
-    };
-    let n = cards.len();
-    let plural = if n == 1 { "" } else { "s" };
-    format!(
-        "issued {n} gift card{plural} ({ids}), {} credits each, price {}",
-        first.credits, first.price
-    )
 }
 
 /// The issue result: the full codes, shown this once.
@@ -774,34 +673,5 @@ impl CodesDialog {
         if let Some(form) = &self.prompt {
             form.render(frame, area, theme);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn expiries_take_times_and_durations() {
-        let now = Utc.with_ymd_and_hms(2026, 3, 14, 9, 30, 0).unwrap();
-        assert_eq!(parse_expiry(" ", now), Ok(None));
-        assert_eq!(
-            parse_expiry("2026-12-31", now),
-            Ok(Some(Utc.with_ymd_and_hms(2026, 12, 31, 0, 0, 0).unwrap()))
-        );
-        let in_90 = Some(now + chrono::Duration::days(90));
-        assert_eq!(parse_expiry("90d", now), Ok(in_90));
-        assert_eq!(parse_expiry("+90d", now), Ok(in_90));
-        for bad in ["2020-01-01", "now", "soon", "0d", "2026-13-01"] {
-            let e = parse_expiry(bad, now).unwrap_err();
-            assert_eq!(e.field, "expires-at", "{bad}");
-        }
-        assert!(
-            parse_expiry("5000w", now)
-                .unwrap_err()
-                .message
-                .contains("at most")
-        );
     }
 }
