@@ -15,7 +15,6 @@ use creditdesk::db::batches::{
 use creditdesk::db::credits::LedgerEntry;
 use creditdesk::domain::Refusal;
 use creditdesk::domain::operator::Operator;
-use creditdesk::tui::tabs::batches::{Detail, FailDialog};
 use creditdesk::tui::{
     App, Command, ConsoleConfig, Job, Link, Msg, Outcome, Request, TabId, Theme, update,
 };
@@ -36,6 +35,31 @@ fn fails(commands: &[Command]) -> Vec<&Request> {
 
 fn screen(app: &App, w: u16, h: u16) -> String {
     rows(app, w, h).join("\n")
+}
+
+/// Whether the 80x24 screen shows `text`.
+fn shows(app: &App, text: &str) -> bool {
+    screen(app, 80, 24).contains(text)
+}
+
+/// A dialog's own key lines (three spaces apart; the footer uses two).
+const FORM_OPEN: &str = "Enter review   Esc cancel";
+const CONFIRM_OPEN: &str = "apply   Esc back";
+
+/// No fail dialog is on screen.
+fn no_dialog(app: &App) -> bool {
+    !shows(app, "┌ Fail batch") && !shows(app, "Batch failed") && !shows(app, "Refused")
+}
+
+/// The batch ids listed, top to bottom.
+fn listed_ids(app: &App) -> Vec<i32> {
+    rows(app, 80, 24)
+        .iter()
+        .filter_map(|r| {
+            let r = r.trim_start_matches('│');
+            r.strip_prefix('#')?.split_whitespace().next()?.parse().ok()
+        })
+        .collect()
 }
 
 // ------------------------------------------------------------------ data
@@ -284,22 +308,11 @@ fn opened(read_only: bool) -> App {
     app
 }
 
-fn detail(app: &App) -> &Detail {
-    app.tabs.batches.detail.as_ref().expect("a batch is open")
-}
-
-fn dialog(app: &App) -> &FailDialog {
-    detail(app)
-        .fail
-        .as_deref()
-        .expect("the fail dialog is open")
-}
-
 /// The fail form of batch 1827 filled in: `refund` replaces the proposed
 /// refund unless `None`.
 fn filled(app: &mut App, reason: &str, refund: Option<&str>) {
     assert!(update(app, ch('F')).is_empty());
-    assert!(detail(app).fail.is_some(), "the form opens");
+    assert!(shows(app, FORM_OPEN), "the form opens");
     typed(app, reason);
     update(app, key(KeyCode::Tab));
     if let Some(refund) = refund {
@@ -314,7 +327,7 @@ fn filled(app: &mut App, reason: &str, refund: Option<&str>) {
 fn confirming(app: &mut App, reason: &str, refund: Option<&str>) {
     filled(app, reason, refund);
     assert!(update(app, key(KeyCode::Enter)).is_empty());
-    assert!(dialog(app).confirm.is_some(), "the confirmation shows");
+    assert!(shows(app, CONFIRM_OPEN), "the confirmation shows");
 }
 
 // ---------------------------------------------------------------- snapshots
@@ -418,7 +431,7 @@ fn snapshot_detail_without_model() {
     update(&mut app, ch('j'));
     let c = update(&mut app, key(KeyCode::Enter));
     answer(&mut app, c, fixture);
-    assert_eq!(detail(&app).id, 1829);
+    assert!(shows(&app, "Batch #1829"));
     insta::assert_snapshot!("batch_detail_no_model", render(&app, 80, 24).backend());
 }
 
@@ -497,7 +510,7 @@ fn the_list_loads_when_first_shown_and_views_ask_the_database() {
     };
     assert_eq!((f.status, f.stuck_older_than, f.limit), (None, None, 500));
     answer(&mut app, c, fixture);
-    assert_eq!(app.tabs.batches.list.batches.len(), 5);
+    assert!(shows(&app, " 5 batches "));
     // Shown again: not loaded again.
     update(&mut app, ch('3'));
     assert!(update(&mut app, ch('4')).is_empty());
@@ -510,8 +523,11 @@ fn the_list_loads_when_first_shown_and_views_ask_the_database() {
     assert_eq!(f.stuck_older_than, Some(Duration::minutes(15)));
     assert_eq!(f.status, None);
     answer(&mut app, c, fixture);
-    let ids: Vec<i32> = app.tabs.batches.list.batches.iter().map(|b| b.id).collect();
-    assert_eq!(ids, [1827, 1826], "oldest first, as the database sent them");
+    assert_eq!(
+        listed_ids(&app),
+        [1827, 1826],
+        "oldest first, as the database sent them"
+    );
 
     // + and - step the threshold after a pause; presses in between
     // replace the waiting request.
@@ -596,8 +612,9 @@ fn the_filter_form_takes_a_user_and_a_threshold() {
     update(&mut app, key(KeyCode::Tab));
     typed(&mut app, "x");
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-    let form = app.tabs.batches.list.form.as_ref().expect("still open");
-    assert!(form.fields.iter().all(|f| f.error.is_some()), "{form:?}");
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("Filter batches"), "still open: {s}");
+    assert_eq!(s.matches('↳').count(), 2, "both fields: {s}");
 }
 
 #[test]
@@ -618,14 +635,10 @@ fn invalid_fail_forms_send_nothing() {
         filled(&mut app, reason, refund);
         let c = update(&mut app, key(KeyCode::Enter));
         assert!(c.is_empty(), "{reason:?} {refund:?}");
-        let d = dialog(&app);
-        assert!(d.confirm.is_none(), "{reason:?} {refund:?}");
-        assert!(
-            d.form.fields.iter().any(|f| f.error.is_some()),
-            "{reason:?} {refund:?}: an inline message"
-        );
+        assert!(!shows(&app, CONFIRM_OPEN), "{reason:?} {refund:?}");
+        assert!(shows(&app, "↳"), "{reason:?} {refund:?}: an inline message");
         update(&mut app, key(KeyCode::Esc));
-        assert!(detail(&app).fail.is_none());
+        assert!(no_dialog(&app));
     }
 }
 
@@ -650,17 +663,14 @@ fn enter_twice_on_the_confirmation_fails_once() {
     let after = answer(&mut app, first, |_| Some(Outcome::BatchFailed(Ok(done()))));
     let jobs: Vec<_> = runs(&after).into_iter().map(|r| r.job.name()).collect();
     assert_eq!(jobs, ["batches.show", "batches.list"]);
-    assert!(
-        detail(&app)
-            .notice
-            .as_deref()
-            .unwrap_or("")
-            .contains("balance 170 → 178"),
-        "{:?}",
-        detail(&app).notice
-    );
+    assert!(shows(&app, "Batch failed"), "the result has its own title");
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-    assert!(detail(&app).fail.is_none());
+    assert!(no_dialog(&app));
+    assert!(
+        shows(&app, "balance 170 → 178"),
+        "the notice stays: {}",
+        screen(&app, 80, 24)
+    );
 }
 
 #[test]
@@ -691,15 +701,15 @@ fn f_in_the_list_opens_the_dialog_once_the_batch_is_loaded() {
         "{:?}",
         r[0].job
     );
-    assert!(detail(&app).fail.is_none(), "not before the batch is known");
+    assert!(!shows(&app, FORM_OPEN), "not before the batch is known");
     answer(&mut app, c, fixture);
-    assert_eq!(dialog(&app).batch_id, 1827);
+    assert!(shows(&app, "Fail batch #1827") && shows(&app, FORM_OPEN));
     // x does the same.
     let mut app = stuck(false);
     update(&mut app, ch('j'));
     let c = update(&mut app, ch('x'));
     answer(&mut app, c, fixture);
-    assert!(detail(&app).fail.is_some());
+    assert!(shows(&app, FORM_OPEN));
 }
 
 #[test]
@@ -713,20 +723,13 @@ fn a_refusal_shows_and_changes_nothing_else() {
         )))
     });
     assert!(after.is_empty(), "no reload, no health check");
-    let Some((confirm, ..)) = &dialog(&app).confirm else {
-        panic!()
-    };
-    assert_eq!(
-        confirm.state,
-        creditdesk::tui::widgets::ConfirmState::Failed(
-            "this batch has already been refunded".into()
-        )
-    );
+    assert!(shows(&app, "this batch has already been refunded"));
+    assert!(shows(&app, "Refused: Fail batch #1827"));
     // Esc back to the form, Esc again closes it.
     update(&mut app, key(KeyCode::Esc));
-    assert!(dialog(&app).confirm.is_none());
+    assert!(shows(&app, FORM_OPEN));
     update(&mut app, key(KeyCode::Esc));
-    assert!(detail(&app).fail.is_none());
+    assert!(no_dialog(&app));
 }
 
 #[test]
@@ -734,7 +737,7 @@ fn read_only_offers_no_fail() {
     let mut app = stuck(true);
     assert!(update(&mut app, ch('F')).is_empty());
     assert!(update(&mut app, ch('x')).is_empty());
-    assert!(app.tabs.batches.detail.is_none());
+    assert!(shows(&app, "Stuck batches"), "still the list");
     let keys = app.active_tab().hints(&app.allow);
     assert!(keys.iter().all(|k| !k.keys.contains('F')), "{keys:?}");
     assert!(!screen(&app, 80, 24).contains("fail"));
@@ -742,7 +745,7 @@ fn read_only_offers_no_fail() {
     let mut app = opened(true);
     assert!(update(&mut app, ch('F')).is_empty());
     assert!(update(&mut app, ch('x')).is_empty());
-    assert!(detail(&app).fail.is_none());
+    assert!(no_dialog(&app));
     let keys = app.active_tab().hints(&app.allow);
     assert!(keys.iter().all(|k| !k.keys.contains('F')), "{keys:?}");
     let s = screen(&app, 80, 24);
@@ -758,14 +761,10 @@ fn stale_replies_are_ignored() {
     let second = update(&mut app, ch('s'));
     assert_eq!(cancels(&second), 1);
     answer(&mut app, second, fixture);
-    assert_eq!(app.tabs.batches.list.batches.len(), 5);
+    assert!(shows(&app, " 5 batches "));
     answer(&mut app, first, fixture);
-    assert_eq!(
-        app.tabs.batches.list.batches.len(),
-        5,
-        "the stuck rows came too late"
-    );
-    assert!(!app.tabs.batches.list.view.stuck);
+    assert!(shows(&app, " 5 batches "), "the stuck rows came too late");
+    assert!(!shows(&app, "Stuck batches"));
 
     // The detail: one batch opened, left, another opened; the first answers.
     let mut app = stuck(false);
@@ -773,19 +772,20 @@ fn stale_replies_are_ignored() {
     let esc = update(&mut app, key(KeyCode::Esc));
     assert_eq!(cancels(&esc), 1, "Esc stops the load");
     update(&mut app, key(KeyCode::Esc));
-    assert!(app.tabs.batches.detail.is_none(), "Esc again: the list");
+    assert!(shows(&app, "Stuck batches"), "Esc again: the list");
     update(&mut app, ch('j'));
     let b = update(&mut app, key(KeyCode::Enter));
     answer(&mut app, a, fixture);
-    assert!(detail(&app).batch.is_none(), "1827's answer is not 1826's");
+    assert!(!shows(&app, "charged"), "1827's answer is not 1826's");
     answer(&mut app, b, |_| {
         let mut d = stuck_detail();
         d.id = 1826;
         Some(Outcome::Batch(Ok(Box::new(d))))
     });
-    assert_eq!(detail(&app).batch.as_ref().map(|b| b.id), Some(1826));
+    assert!(shows(&app, "Batch #1826") && shows(&app, "charged"));
 
-    // A fail the operator stopped waiting for: its answer changes nothing.
+    // A fail the operator stopped waiting for is not aborted: its answer,
+    // when it comes, says what the database did.
     let mut app = opened(false);
     confirming(&mut app, "why", None);
     let sent = update(&mut app, key(KeyCode::Enter));
@@ -793,17 +793,16 @@ fn stale_replies_are_ignored() {
     assert!(!app.should_quit(), "a change in flight: asks first");
     update(&mut app, ch('n'));
     let esc = update(&mut app, key(KeyCode::Esc));
-    assert_eq!(cancels(&esc), 1);
-    assert!(detail(&app).fail.is_none());
-    assert!(
-        detail(&app)
-            .notice
-            .as_deref()
-            .unwrap_or("")
-            .contains("may or may not")
-    );
+    assert_eq!(cancels(&esc), 0, "a write is never aborted half-way");
+    assert!(no_dialog(&app));
+    assert!(shows(&app, "stopped waiting"));
+    update(&mut app, ch('q'));
+    assert!(!app.should_quit(), "still on its way: asks first");
+    update(&mut app, ch('n'));
     let late = answer(&mut app, sent, |_| Some(Outcome::BatchFailed(Ok(done()))));
-    assert!(late.is_empty());
+    let reloads: Vec<_> = runs(&late).into_iter().map(|r| r.job.name()).collect();
+    assert_eq!(reloads, ["batches.show", "batches.list"]);
+    assert!(shows(&app, "the change you stopped waiting for"));
 }
 
 #[test]
@@ -821,11 +820,10 @@ fn link_batch_opens_the_detail() {
         "the list loads behind it"
     );
     answer(&mut app, c, fixture);
-    assert_eq!(detail(&app).batch.as_ref().map(|b| b.id), Some(1827));
+    assert!(shows(&app, "Batch #1827") && shows(&app, "charged"));
     // A second link replaces the batch shown.
     let c = update(&mut app, Msg::Open(Link::Batch(1829)));
     answer(&mut app, c, fixture);
-    assert_eq!(detail(&app).id, 1829);
     assert!(screen(&app, 80, 24).contains("Batch #1829"));
     // From the detail, u opens its user.
     update(&mut app, ch('u'));
@@ -1031,18 +1029,23 @@ mod real_database {
         settle(&mut app, &mut effects, c).await;
         let c = update(&mut app, ch('s'));
         settle(&mut app, &mut effects, c).await;
-        let list = &app.tabs.batches.list;
-        assert_eq!(list.batches.len(), 1, "the stuck view shows it");
-        assert_eq!(i64::from(list.batches[0].id), batch);
-        assert!(list.batches[0].age_seconds >= 3 * 3600);
+        assert_eq!(
+            listed_ids(&app)
+                .iter()
+                .map(|id| i64::from(*id))
+                .collect::<Vec<_>>(),
+            [batch],
+            "the stuck view shows it"
+        );
+        assert!(shows(&app, " 3h 00m ") || shows(&app, " 3h 01m "));
 
         // F: the batch loads, then the form opens with "all" proposed.
         let c = update(&mut app, ch('F'));
         settle(&mut app, &mut effects, c).await;
-        let d = detail(&app).batch.as_ref().expect("loaded");
-        assert_eq!((d.charged, d.refunded, d.user.credits), (8, 0, 92));
-        assert!(d.model.is_none());
-        assert_eq!(dialog(&app).form.value("refund"), "all");
+        let s = screen(&app, 80, 24);
+        assert!(s.contains("charged 8, refunded 0"), "{s}");
+        assert!(s.contains("balance 92"), "{s}");
+        assert!(s.contains("Refund all"), "all is proposed: {s}");
         typed(&mut app, "stuck for 3 hours");
         update(&mut app, key(KeyCode::Enter)); // to the refund field
         assert!(update(&mut app, key(KeyCode::Enter)).is_empty()); // review
@@ -1051,30 +1054,24 @@ mod real_database {
         assert_eq!(fails(&c).len(), 1);
         settle(&mut app, &mut effects, c).await;
 
-        let Some((confirm, ..)) = &dialog(&app).confirm else {
-            panic!()
-        };
-        let creditdesk::tui::widgets::ConfirmState::Done(lines) = &confirm.state else {
-            panic!("{:?}", confirm.state)
-        };
-        assert_eq!(
-            lines[0],
-            format!("batch #{batch} marked failed (was generating)")
+        let s = screen(&app, 120, 40);
+        assert!(
+            s.contains(&format!("batch #{batch} marked failed (was generating)")),
+            "{s}"
         );
         assert!(
-            lines[1].starts_with(
-                "refunded 8 of 8 charged credits to stuck@example.com: balance 92 → 100"
-            ),
-            "{lines:?}"
+            s.contains("refunded 8 of 8 charged credits to stuck@example.com: balance 92 → 100"),
+            "{s}"
         );
         // The detail and the list were loaded again.
-        let d = detail(&app).batch.as_ref().expect("reloaded");
-        assert_eq!(
-            (d.status.as_str(), d.refunded, d.user.credits),
-            ("failed", 8, 100)
-        );
-        assert_eq!(d.entries.len(), 2);
-        assert!(app.tabs.batches.list.batches.is_empty(), "no longer stuck");
+        update(&mut app, key(KeyCode::Enter)); // close the result
+        let s = screen(&app, 120, 40);
+        assert!(s.contains("charged 8, refunded 8"), "{s}");
+        assert!(s.contains("balance 100"), "{s}");
+        assert!(s.contains("Ledger entries (2)"), "{s}");
+        update(&mut app, key(KeyCode::Esc));
+        assert!(shows(&app, "no stuck batches"), "no longer stuck");
+        update(&mut app, key(KeyCode::Enter));
 
         let (status, refunds, refunded, credits, audits): (String, i64, i64, i32, i64) =
             sqlx::query_as(AssertSqlSafe(format!(
@@ -1098,21 +1095,21 @@ mod real_database {
         assert!(credits::verify(&db.tool).await.unwrap().is_empty());
 
         // Failing it again is refused by the database, shown, and writes nothing.
-        update(&mut app, key(KeyCode::Enter)); // close the result
+        let c = update(
+            &mut app,
+            Msg::Open(Link::Batch(i32::try_from(batch).unwrap())),
+        );
+        settle(&mut app, &mut effects, c).await;
         update(&mut app, ch('F'));
         typed(&mut app, "again");
         update(&mut app, key(KeyCode::Enter));
         update(&mut app, key(KeyCode::Enter));
         let c = update(&mut app, key(KeyCode::Enter));
         settle(&mut app, &mut effects, c).await;
-        let Some((confirm, ..)) = &dialog(&app).confirm else {
-            panic!()
-        };
-        assert_eq!(
-            confirm.state,
-            creditdesk::tui::widgets::ConfirmState::Failed(
-                "the batch is already marked failed: only a refund can still be given".into()
-            )
+        let s = screen(&app, 120, 40);
+        assert!(
+            s.contains("the batch is already marked failed: only a refund can still be given"),
+            "{s}"
         );
         assert_eq!(
             scalar_i64(pool, "select count(*) from admin_audit_log").await,

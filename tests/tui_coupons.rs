@@ -15,7 +15,6 @@ use creditdesk::db::credits::Overview;
 use creditdesk::db::users::User;
 use creditdesk::domain::operator::Operator;
 use creditdesk::domain::{InvalidInput, Refusal};
-use creditdesk::tui::tabs::coupons::Dialog;
 use creditdesk::tui::{App, Command, Job, Link, Msg, Outcome, TabId, Theme, update};
 use crossterm::event::KeyCode;
 use rust_decimal::Decimal;
@@ -255,13 +254,14 @@ fn started(read_only: bool) -> App {
 /// Selects the row showing `code` in the list.
 fn select(app: &mut App, code: &str) {
     update(app, key(KeyCode::Home));
-    let i = app
-        .tabs
-        .coupons
-        .list
-        .coupons()
+    let rows = rows(app, 200, 60);
+    let header = rows
         .iter()
-        .position(|c| c.code == code)
+        .position(|r| r.starts_with("│code "))
+        .expect("the list");
+    let i = rows[header + 1..]
+        .iter()
+        .position(|r| r.trim_start_matches('│').starts_with(&format!("{code} ")))
         .expect("listed");
     for _ in 0..i {
         update(app, ch('j'));
@@ -298,8 +298,36 @@ const GOOD: [&str; 7] = [
     "Spring campaign",
 ];
 
-fn dialog(app: &App) -> &Dialog {
-    app.tabs.coupons.dialog.as_ref().expect("a dialog is open")
+/// Whether the 80x24 screen shows `text`.
+fn shows(app: &App, text: &str) -> bool {
+    screen(app).contains(text)
+}
+
+/// The codes listed, top to bottom (80 columns).
+fn listed(app: &App) -> Vec<String> {
+    let rows = rows(app, 80, 24);
+    let Some(header) = rows.iter().position(|r| r.starts_with("│code ")) else {
+        return Vec::new();
+    };
+    rows[header + 1..]
+        .iter()
+        .map(|r| {
+            r.trim_start_matches('│')
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+        })
+        .take_while(|c| !c.is_empty() && !c.contains(['│', '└']))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A dialog's own key line after the form (three spaces; the footer has two).
+const FORM_OPEN: &str = "Enter review   Esc cancel";
+
+/// A dialog of the tab has the keys.
+fn dialog_open(app: &App) -> bool {
+    app.active_tab().modal()
 }
 
 // ---------------------------------------------------------------- snapshots
@@ -460,12 +488,12 @@ fn snapshot_redeem_a_discount_coupon_is_refused_up_front() {
     let mut app = started(false);
     select(&mut app, "SPRING-25");
     assert!(update(&mut app, ch('r')).is_empty(), "nothing is sent");
-    assert!(matches!(dialog(&app), Dialog::Notice { .. }));
+    assert!(!shows(&app, FORM_OPEN), "a notice, not a form");
     let text = screen(&app);
     assert!(text.contains("applies at checkout"), "{text}");
     insta::assert_snapshot!("redeem_discount_refused", render(&app, 80, 24).backend());
     update(&mut app, key(KeyCode::Enter));
-    assert!(app.tabs.coupons.dialog.is_none());
+    assert!(!dialog_open(&app));
 }
 
 #[test]
@@ -573,14 +601,14 @@ fn the_list_loads_on_start_and_the_toggle_lists_all() {
     };
     assert!(!f.all && f.search.is_none());
     answer(&mut app, c, fixture);
-    assert_eq!(app.tabs.coupons.list.coupons().len(), 3);
+    assert_eq!(listed(&app).len(), 3);
     let c = update(&mut app, ch('a'));
     let Job::Coupons(f) = &runs(&c)[0].job else {
         panic!()
     };
     assert!(f.all);
     answer(&mut app, c, fixture);
-    assert_eq!(app.tabs.coupons.list.coupons().len(), 7);
+    assert_eq!(listed(&app).len(), 7);
 }
 
 #[test]
@@ -592,19 +620,35 @@ fn create_form_submit_with_invalid_fields_sends_nothing() {
     );
     let c = update(&mut app, key(KeyCode::Enter));
     assert!(c.is_empty(), "{c:?}");
-    let Dialog::Create(d) = dialog(&app) else {
-        panic!()
-    };
-    assert!(d.confirm.is_none());
-    let errors: Vec<_> = d
-        .form
-        .fields
-        .iter()
-        .filter(|f| f.error.is_some())
-        .map(|f| f.name)
-        .collect();
-    assert_eq!(errors, ["code", "value", "max_uses", "valid_until"]);
-    assert_eq!(d.form.focus, 0, "the first invalid field has the focus");
+    assert!(shows(&app, FORM_OPEN), "the form stays");
+    let rows = rows(&app, 80, 24);
+    // Each field with an error has its message on the row below it.
+    let errors: Vec<&str> = [
+        "Code",
+        "Type",
+        "Value",
+        "Max uses",
+        "Valid from",
+        "Valid until",
+    ]
+    .into_iter()
+    .filter(|label| {
+        let at = rows
+            .iter()
+            .position(|r| r.contains(&format!(" {label} ")))
+            .unwrap();
+        rows[at + 1].contains('↳')
+    })
+    .collect();
+    assert_eq!(errors, ["Code", "Value", "Max uses", "Valid until"]);
+    let mut t = render(&app, 80, 24);
+    let cursor = t.get_cursor_position().unwrap();
+    let code_row = rows.iter().position(|r| r.contains(" Code ")).unwrap();
+    assert_eq!(
+        usize::from(cursor.y),
+        code_row,
+        "the first invalid field has the focus"
+    );
 }
 
 #[test]
@@ -637,16 +681,14 @@ fn enter_twice_on_the_create_confirmation_creates_once() {
         Some(Outcome::CouponCreated(Ok(created.clone())))
     });
     assert!(matches!(runs(&after)[0].job, Job::Coupons(_)));
-    assert!(
-        app.tabs
-            .coupons
-            .notice
-            .as_deref()
-            .unwrap()
-            .starts_with("created credits coupon WELCOME20")
-    );
+    answer(&mut app, after, fixture);
+    assert!(shows(&app, "Coupon created"), "the result's own title");
     update(&mut app, key(KeyCode::Enter));
-    assert!(app.tabs.coupons.dialog.is_none());
+    assert!(!dialog_open(&app));
+    assert!(
+        shows(&app, "created credits coupon WELCOME20"),
+        "the notice"
+    );
 }
 
 #[test]
@@ -654,10 +696,18 @@ fn a_generated_code_is_created_with_create_generated() {
     let mut app = started(false);
     fill_create(&mut app, ["", "credits", "5", "", "", "", ""]);
     update(&mut app, ctrl('g'));
-    let Dialog::Create(d) = dialog(&app) else {
-        panic!()
-    };
-    let code = d.form.value("code").to_owned();
+    let row = rows(&app, 80, 24)
+        .into_iter()
+        .find(|r| r.contains(" Code "))
+        .unwrap();
+    let code = row
+        .split(" Code ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
     assert_eq!(code.len(), 11, "{code}");
     // Enter walks to the last field, then reviews.
     for _ in 0..6 {
@@ -684,14 +734,8 @@ fn database_field_errors_go_back_under_their_fields() {
         }
         .into())))
     });
-    let Dialog::Create(d) = dialog(&app) else {
-        panic!()
-    };
-    assert!(d.confirm.is_none(), "back to the form");
-    assert_eq!(
-        d.form.fields[0].error.as_deref(),
-        Some("the code SPRING-50 is already in use")
-    );
+    assert!(shows(&app, FORM_OPEN), "back to the form");
+    assert!(shows(&app, "↳ the code SPRING-50 is already in use"));
     // All of them at once when the database validates.
     update(&mut app, key(KeyCode::Enter)); // to the next field
     for _ in 0..5 {
@@ -705,11 +749,7 @@ fn database_field_errors_go_back_under_their_fields() {
             InvalidInput::new("description", "too long"),
         ]))))
     });
-    let Dialog::Create(d) = dialog(&app) else {
-        panic!()
-    };
-    assert_eq!(d.form.fields[2].error.as_deref(), Some("too much"));
-    assert_eq!(d.form.fields[6].error.as_deref(), Some("too long"));
+    assert!(shows(&app, "↳ too much") && shows(&app, "↳ too long"));
 }
 
 #[test]
@@ -720,10 +760,7 @@ fn deactivate_needs_a_reason_and_is_sent_once() {
         update(&mut app, key(KeyCode::Enter)).is_empty(),
         "no reason"
     );
-    let Dialog::Deactivate(d) = dialog(&app) else {
-        panic!()
-    };
-    assert!(d.form.fields[0].error.is_some());
+    assert!(shows(&app, "↳"), "an inline message");
     typed(&mut app, "fraud");
     update(&mut app, key(KeyCode::Enter));
     let mut c = update(&mut app, key(KeyCode::Enter));
@@ -750,7 +787,7 @@ fn an_inactive_coupon_is_not_deactivated_again() {
     answer(&mut app, c, fixture);
     select(&mut app, "OLDPROMO");
     assert!(update(&mut app, ch('d')).is_empty());
-    assert!(matches!(dialog(&app), Dialog::Notice { .. }));
+    assert!(!shows(&app, FORM_OPEN));
     assert!(screen(&app).contains("already inactive"));
 }
 
@@ -768,13 +805,7 @@ fn a_bad_or_unknown_user_stays_in_the_form() {
     update(&mut app, ch('r'));
     typed(&mut app, "nobody");
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-    let Dialog::Redeem(d) = dialog(&app) else {
-        panic!()
-    };
-    assert_eq!(
-        d.form.fields[0].error.as_deref(),
-        Some("give a numeric id or an email")
-    );
+    assert!(shows(&app, "↳ give a numeric id or an email"));
     typed(&mut app, "@x.org");
     let c = update(&mut app, key(KeyCode::Enter));
     answer(&mut app, c, |_| {
@@ -784,14 +815,8 @@ fn a_bad_or_unknown_user_stays_in_the_form() {
         }
         .into())))
     });
-    let Dialog::Redeem(d) = dialog(&app) else {
-        panic!()
-    };
-    assert!(d.confirm.is_none());
-    assert_eq!(
-        d.form.fields[0].error.as_deref(),
-        Some("no user matches nobody@x.org")
-    );
+    assert!(shows(&app, "Redeem coupon") && !shows(&app, "Redeem this coupon?"));
+    assert!(shows(&app, "↳ no user matches nobody@x.org"));
 }
 
 #[test]
@@ -800,12 +825,12 @@ fn read_only_opens_no_form() {
     for c in ['n', 'd'] {
         let out = update(&mut app, ch(c));
         assert!(out.is_empty(), "{c}: {out:?}");
-        assert!(app.tabs.coupons.dialog.is_none(), "{c}");
+        assert!(!dialog_open(&app), "{c}");
     }
     // R is the refresh everywhere, and r does nothing in read-only mode.
     assert!(update(&mut app, ch('r')).is_empty());
     let out = update(&mut app, ch('R'));
-    assert!(app.tabs.coupons.dialog.is_none());
+    assert!(!dialog_open(&app));
     assert_eq!(changes(&out), 0);
     assert!(!runs(&out).is_empty(), "refreshed");
     let keys = app.active_tab().hints(&app.allow);
@@ -813,7 +838,7 @@ fn read_only_opens_no_form() {
     update(&mut app, key(KeyCode::Esc));
     for c in ['n', 'd'] {
         assert!(update(&mut app, ch(c)).is_empty());
-        assert!(app.tabs.coupons.dialog.is_none());
+        assert!(!dialog_open(&app));
     }
 }
 
@@ -829,18 +854,10 @@ fn a_stale_list_reply_is_ignored() {
     );
     // The first answer comes late: dropped.
     answer(&mut app, first, |_| Some(Outcome::Coupons(Ok(vec![]))));
-    assert!(app.tabs.coupons.list.busy());
-    assert_eq!(app.tabs.coupons.list.coupons().len(), 3);
+    assert!(app.busy());
+    assert_eq!(listed(&app).len(), 3);
     answer(&mut app, second, fixture);
-    let codes: Vec<_> = app
-        .tabs
-        .coupons
-        .list
-        .coupons()
-        .iter()
-        .map(|c| c.code.as_str())
-        .collect();
-    assert_eq!(codes, ["WELCOME20"]);
+    assert_eq!(listed(&app), ["WELCOME20"]);
 }
 
 #[test]
@@ -850,9 +867,9 @@ fn esc_stops_loading_and_its_reply_is_dropped() {
     assert_eq!(runs(&c).len(), 1);
     let esc = update(&mut app, key(KeyCode::Esc));
     assert!(matches!(esc[..], [Command::Cancel(_)]));
-    assert!(!app.tabs.coupons.list.busy());
+    assert!(!app.busy());
     answer(&mut app, c, |_| Some(Outcome::Coupons(Ok(vec![]))));
-    assert_eq!(app.tabs.coupons.list.coupons().len(), 3, "dropped");
+    assert_eq!(listed(&app).len(), 3, "dropped");
 }
 
 #[test]
@@ -868,23 +885,22 @@ fn link_coupon_opens_the_detail() {
         }),
     );
     assert_eq!(app.active, TabId::Coupons);
-    let shows: Vec<_> = runs(&c)
+    let asked: Vec<_> = runs(&c)
         .into_iter()
         .filter_map(|r| match &r.job {
             Job::Coupon { code } => Some(code.clone()),
             _ => None,
         })
         .collect();
-    assert_eq!(shows, ["SPRING-25"]);
+    assert_eq!(asked, ["SPRING-25"]);
     answer(&mut app, c, fixture);
-    let d = app.tabs.coupons.detail.as_ref().expect("detail open");
-    assert_eq!(d.coupon().map(|c| c.id), Some(5));
+    assert!(shows(&app, "#5 SPRING-25"), "{}", screen(&app));
     // Enter on a redemption opens its user.
     let mut app = opened(false, "WELCOME20");
     update(&mut app, ch('j'));
     update(&mut app, key(KeyCode::Enter));
     assert_eq!(app.active, TabId::Users);
-    assert_eq!(app.tabs.users.detail.as_ref().map(|d| d.user_id), Some(11));
+    assert!(shows(&app, "user #11"), "{}", screen(&app));
 }
 
 // ------------------------------------------------------- the real database
@@ -902,8 +918,7 @@ mod real_database {
         let mut effects = Effects::new(db.tool.clone(), Operator::parse("ana").unwrap());
         let c = update(&mut app, Msg::Start);
         settle(&mut app, &mut effects, c).await;
-        assert!(app.tabs.coupons.list.loaded());
-        assert!(app.tabs.coupons.list.coupons().is_empty());
+        assert!(shows(&app, "no coupon is redeemable now"));
 
         // Create.
         fill_create(
@@ -922,21 +937,13 @@ mod real_database {
         let mut c = update(&mut app, key(KeyCode::Enter));
         c.extend(update(&mut app, key(KeyCode::Enter)));
         settle(&mut app, &mut effects, c).await;
-        let notice = app.tabs.coupons.notice.clone().unwrap_or_default();
         assert!(
-            notice.starts_with("created credits coupon TUI-WELCOME"),
-            "{notice}"
+            shows(&app, "created credits coupon TUI-WELCOME"),
+            "{}",
+            screen(&app)
         );
         update(&mut app, key(KeyCode::Enter)); // close
-        let listed: Vec<_> = app
-            .tabs
-            .coupons
-            .list
-            .coupons()
-            .iter()
-            .map(|c| c.code.clone())
-            .collect();
-        assert_eq!(listed, ["TUI-WELCOME"], "the list was reloaded");
+        assert_eq!(listed(&app), ["TUI-WELCOME"], "the list was reloaded");
 
         // Redeem for Ana, from the detail.
         let c = update(&mut app, key(KeyCode::Enter));
@@ -945,20 +952,15 @@ mod real_database {
         typed(&mut app, "ANA@example.com");
         let c = update(&mut app, key(KeyCode::Enter));
         settle(&mut app, &mut effects, c).await;
-        let Dialog::Redeem(d) = dialog(&app) else {
-            panic!()
-        };
-        assert!(d.confirm.is_some(), "the user was found");
+        assert!(shows(&app, "Redeem this coupon?"), "the user was found");
         let mut c = update(&mut app, key(KeyCode::Enter));
         c.extend(update(&mut app, key(KeyCode::Enter)));
         settle(&mut app, &mut effects, c).await;
-        let notice = app.tabs.coupons.notice.clone().unwrap_or_default();
-        assert!(notice.contains("balance 7 → 32"), "{notice}");
+        assert!(shows(&app, "balance 7 → 32"), "{}", screen(&app));
         update(&mut app, key(KeyCode::Enter)); // close
-        let detail = app.tabs.coupons.detail.as_ref().unwrap();
-        let shown = detail.data.as_ref().expect("reloaded");
-        assert_eq!(shown.coupon.used_count, 1);
-        assert_eq!(shown.redemptions[0].user_id, user);
+        let s = screen(&app);
+        assert!(s.contains("used 1/2"), "reloaded: {s}");
+        assert!(s.contains(&format!("#{user} ")), "the redemption: {s}");
 
         // A second time for the same user is refused by the database.
         update(&mut app, ch('r'));
@@ -982,12 +984,9 @@ mod real_database {
         let c = update(&mut app, key(KeyCode::Enter));
         settle(&mut app, &mut effects, c).await;
         assert!(
-            app.tabs
-                .coupons
-                .notice
-                .as_deref()
-                .unwrap_or("")
-                .starts_with("deactivated coupon TUI-WELCOME")
+            shows(&app, "deactivated coupon TUI-WELCOME"),
+            "{}",
+            screen(&app)
         );
 
         let pool = &db.pool;

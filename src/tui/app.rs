@@ -59,7 +59,7 @@ pub enum DbHealth {
 pub enum Popup {
     Help,
     /// Quit although something would be lost (the reason).
-    ConfirmQuit(&'static str),
+    ConfirmQuit(String),
 }
 
 pub struct App {

@@ -9,8 +9,10 @@
 //! beside this file.
 
 pub mod app;
+pub mod change;
 pub mod command;
 pub mod ctx;
+pub mod dialog;
 pub mod effects;
 pub mod format;
 pub mod keymap;

@@ -119,6 +119,22 @@ pub fn rows(app: &App, w: u16, h: u16) -> Vec<String> {
         .collect()
 }
 
+/// The row of a list drawn selected (reversed, from its first column), its
+/// text: `None` when no row is.
+pub fn selected_row(app: &App, w: u16, h: u16) -> Option<String> {
+    use ratatui::style::Modifier;
+    let t = render(app, w, h);
+    let buf = t.backend().buffer();
+    // Below the tab bar and the lines a tab puts above its list.
+    (3..buf.area.height.saturating_sub(2))
+        .find(|&y| buf[(1, y)].modifier.contains(Modifier::REVERSED))
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_owned())
+                .collect()
+        })
+}
+
 /// Database text on `screen` is defused: an escape shows as U+FFFD and no
 /// control or bidi character reaches the terminal.
 pub fn assert_defused(screen: &str) {

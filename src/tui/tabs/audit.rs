@@ -1,6 +1,7 @@
 //! Tab 5, Audit: every change made with this tool, newest first, paged as
 //! you scroll (keyset on the id), filtered by operator and action.
 
+use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -11,17 +12,17 @@ use super::{Handled, Tab, Ui};
 use crate::db::audit::{AuditEntry, AuditFilter};
 use crate::domain::InvalidInput;
 use crate::domain::text::check_free_text;
-use crate::tui::app::Msg;
 use crate::tui::command::{Job, Outcome, RequestId};
 use crate::tui::ctx::Ctx;
+use crate::tui::dialog::{Dialogs, Event, Filter as DialogFilter, FilterDialog, Record};
 use crate::tui::format::{exact, when};
-use crate::tui::keymap::{Allow, Bind, ENTER, ESC, Hint, Key, Keymap, always, key_line};
+use crate::tui::keymap::{Allow, Bind, ENTER, ESC, Hint, Key, Keymap, always};
 use crate::tui::keys::nav;
 use crate::tui::link::Link;
-use crate::tui::widgets::popup::message;
+use crate::tui::theme::Theme;
 use crate::tui::widgets::{
-    Fetch, Field, Form, FormAction, ListTable, PagedWindow, Received, paged_status, render_empty,
-    safe, safe_opt, safe_owned,
+    Fetch, Field, Form, ListTable, PagedWindow, Received, paged_status, render_empty, safe,
+    safe_opt, safe_owned,
 };
 
 pub const PAGE: i64 = 100;
@@ -50,23 +51,6 @@ const LIST_KEYS: Keymap<Act> = Keymap(&[
     Bind::new(ESC, "Esc", "clear the filter / stop loading", Act::Clear),
 ]);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum EntryAct {
-    Open,
-    Close,
-}
-
-const ENTRY_KEYS: Keymap<EntryAct> = Keymap(&[
-    Bind::new(
-        &[Key::Code(crossterm::event::KeyCode::Enter), Key::Char('o')],
-        "Enter",
-        "open what it changed",
-        EntryAct::Open,
-    )
-    .footer(),
-    Bind::new(ESC, "Esc", "close", EntryAct::Close).footer(),
-]);
-
 /// The filter in force.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
@@ -86,9 +70,11 @@ impl Filter {
         }
         parts.join(", ")
     }
+}
 
+impl DialogFilter for Filter {
     fn form(&self) -> Form {
-        let mut form = Form::new(
+        Form::new(
             "Filter the audit log",
             vec![
                 Field::new("actor", "Operator", "blank for everyone")
@@ -100,12 +86,10 @@ impl Filter {
                 )
                 .with_value(self.action.clone().unwrap_or_default()),
             ],
-        );
-        form.keys = crate::tui::widgets::form::FILTER_KEYS;
-        form
+        )
     }
 
-    fn parse(form: &Form) -> Result<Self, Vec<InvalidInput>> {
+    fn parse(form: &Form, _now: DateTime<Utc>) -> Result<Self, Vec<InvalidInput>> {
         let actor = check_free_text("actor", form.value("actor"), 100);
         let action = check_free_text("action", form.value("action"), 100);
         match (actor, action) {
@@ -118,15 +102,10 @@ impl Filter {
     }
 }
 
-pub enum Modal {
-    Filter(Form),
-    Entry(Box<AuditEntry>),
-}
-
 pub struct AuditTab {
     pub window: PagedWindow<AuditEntry, i64>,
     pub filter: Filter,
-    pub modal: Option<Modal>,
+    dialogs: Dialogs,
     started: bool,
 }
 
@@ -135,7 +114,7 @@ impl Default for AuditTab {
         Self {
             window: PagedWindow::new(MAX_PAGES, MARGIN),
             filter: Filter::default(),
-            modal: None,
+            dialogs: Dialogs::default(),
             started: false,
         }
     }
@@ -164,43 +143,14 @@ impl AuditTab {
         }
     }
 
-    /// The filter form takes every key; the entry dialog leaves the keys it
-    /// doesn't use (q, ?) to the app.
-    fn modal_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
-        match &mut self.modal {
-            Some(Modal::Entry(entry)) => {
-                let link = Link::from_audit(entry);
-                match ENTRY_KEYS.find(key, ctx.allow, |a| a != EntryAct::Open || link.is_some()) {
-                    Some(EntryAct::Close) => self.modal = None,
-                    Some(EntryAct::Open) => {
-                        if let Some(link) = link {
-                            ctx.emit(Msg::Open(link));
-                        }
-                        self.modal = None;
-                    }
-                    None => return Handled::No,
-                }
-            }
-            Some(Modal::Filter(form)) => match form.key(key) {
-                FormAction::Cancel => self.modal = None,
-                FormAction::Submit => match Filter::parse(form) {
-                    Ok(filter) => {
-                        self.modal = None;
-                        if filter != self.filter {
-                            self.filter = filter;
-                            self.restart(ctx);
-                        }
-                    }
-                    Err(errors) => {
-                        form.clear_errors();
-                        form.set_errors(&errors);
-                    }
-                },
-                FormAction::None => {}
-            },
-            None => return Handled::No,
+    fn event(&mut self, event: Option<Event>, ctx: &mut Ctx) {
+        if let Some(Event::Filter(f)) = event
+            && let Ok(filter) = f.downcast::<Filter>()
+            && *filter != self.filter
+        {
+            self.filter = *filter;
+            self.restart(ctx);
         }
-        Handled::Yes
     }
 }
 
@@ -213,8 +163,10 @@ impl Tab for AuditTab {
     }
 
     fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
-        if self.modal.is_some() {
-            return self.modal_key(key, ctx);
+        if self.dialogs.is_open() {
+            let (handled, event) = self.dialogs.key(key, ctx);
+            self.event(event, ctx);
+            return handled;
         }
         if let Some(n) = nav(key) {
             if let Some(fetch) = self.window.apply(n) {
@@ -225,13 +177,19 @@ impl Tab for AuditTab {
         }
         match LIST_KEYS.find(key, ctx.allow, always) {
             Some(Act::Details) => {
-                if let Some(e) = self.window.selected() {
-                    self.modal = Some(Modal::Entry(Box::new(e.clone())));
+                if let Some(e) = self.window.selected().cloned() {
+                    let title = format!("Audit entry #{}", e.id);
+                    let links = Link::from_audit(&e).into_iter().collect();
+                    self.dialogs.open(Record::new(
+                        title,
+                        move |theme| entry_lines(&e, theme),
+                        links,
+                    ));
                 }
                 Handled::Yes
             }
             Some(Act::Filter) => {
-                self.modal = Some(Modal::Filter(self.filter.form()));
+                self.dialogs.open(FilterDialog::new(&self.filter));
                 Handled::Yes
             }
             Some(Act::Clear) if self.window.is_loading() => {
@@ -248,12 +206,10 @@ impl Tab for AuditTab {
     }
 
     fn paste(&mut self, text: &str, _ctx: &mut Ctx) -> Handled {
-        match &mut self.modal {
-            Some(Modal::Filter(form)) => {
-                form.paste(text);
-                Handled::Yes
-            }
-            _ => Handled::No,
+        if self.dialogs.paste(text) {
+            Handled::Yes
+        } else {
+            Handled::No
         }
     }
 
@@ -288,7 +244,7 @@ impl Tab for AuditTab {
     }
 
     fn modal(&self) -> bool {
-        self.modal.is_some()
+        self.dialogs.is_open()
     }
 
     fn busy(&self) -> bool {
@@ -296,14 +252,9 @@ impl Tab for AuditTab {
     }
 
     fn hints(&self, allow: &Allow) -> Vec<Hint> {
-        match &self.modal {
-            Some(Modal::Entry(e)) => {
-                let link = Link::from_audit(e);
-                ENTRY_KEYS.hints(allow, |a| a != EntryAct::Open || link.is_some())
-            }
-            Some(Modal::Filter(form)) => form.hints(),
-            None => LIST_KEYS.hints(allow, always),
-        }
+        self.dialogs
+            .hints(allow)
+            .unwrap_or_else(|| LIST_KEYS.hints(allow, always))
     }
 
     fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
@@ -357,16 +308,12 @@ impl Tab for AuditTab {
                     });
             }
         }
-        match &self.modal {
-            Some(Modal::Filter(form)) => form.render(frame, area, theme),
-            Some(Modal::Entry(e)) => render_entry(frame, area, ui, e),
-            None => {}
-        }
+        self.dialogs.render(frame, area, ui);
     }
 }
 
-fn render_entry(frame: &mut Frame, area: Rect, ui: &Ui, e: &AuditEntry) {
-    let theme = ui.theme;
+/// One entry, for its dialog: who did what, why, and the details.
+fn entry_lines(e: &AuditEntry, theme: &Theme) -> Vec<Line<'static>> {
     let field = |label: &'static str, value: Span<'static>| {
         Line::from(vec![
             Span::styled(format!("{label:>9}  "), theme.dim()),
@@ -389,13 +336,8 @@ fn render_entry(frame: &mut Frame, area: Rect, ui: &Ui, e: &AuditEntry) {
             "reason",
             safe_owned(e.reason.clone().unwrap_or_else(|| "-".into())),
         ),
+        Line::raw(""),
     ];
-    let link = Link::from_audit(e);
-    if let Some(link) = &link {
-        // Link's Display sanitises the codes it holds.
-        lines.push(field("opens", Span::raw(link.to_string())));
-    }
-    lines.push(Line::raw(""));
     // serde_json escapes control characters; sanitising also drops bidi
     // controls, which JSON leaves as they are.
     let pretty = serde_json::to_string_pretty(&e.details).unwrap_or_default();
@@ -409,8 +351,5 @@ fn render_entry(frame: &mut Frame, area: Rect, ui: &Ui, e: &AuditEntry) {
             theme.dim(),
         )));
     }
-    lines.push(Line::raw(""));
-    let keys = ENTRY_KEYS.hints(ui.allow, |a| a != EntryAct::Open || link.is_some());
-    lines.push(key_line(&keys, theme));
-    message(frame, area, theme, &format!("Audit entry #{}", e.id), lines);
+    lines
 }

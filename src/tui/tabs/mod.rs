@@ -1,12 +1,15 @@
-//! The tabs. Each is a module with a struct implementing [`Tab`]; [`Tabs`]
-//! holds one of each and [`TabId`] names them. To add or replace a tab see
-//! the steps in `src/tui/README.md`.
+//! The tabs. Each is a private module with a struct implementing [`Tab`];
+//! [`TabId`] lists them, in the order of the tab bar, and builds each one
+//! ([`TabId::build`]); [`Tabs`] holds one of each. The modules are private,
+//! so the compiler keeps the walls: a tab reaches another only through a
+//! [`Link`] (`Msg::Open`), shared formatting through `tui::format`. To add a
+//! tab see `src/tui/README.md`.
 
-pub mod audit;
-pub mod batches;
-pub mod coupons;
-pub mod gift_cards;
-pub mod users;
+mod audit;
+mod batches;
+mod coupons;
+mod gift_cards;
+mod users;
 
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
@@ -19,21 +22,7 @@ use super::keymap::{Allow, Hint};
 use super::link::Link;
 use super::theme::Theme;
 
-/// e.g. `pending approval #12: adjust user #3 by -800 credits (waits for a
-/// second person)`.
-pub fn pending_summary(p: &crate::db::PendingRequest) -> String {
-    format!(
-        "pending approval #{}: {} (nothing changed yet; a second person must approve it)",
-        p.id,
-        crate::domain::text::sanitize(&p.summary)
-    )
-}
-
-pub use audit::AuditTab;
-pub use batches::BatchesTab;
-pub use coupons::CouponsTab;
-pub use gift_cards::GiftCardsTab;
-pub use users::UsersTab;
+pub use super::change::pending_summary;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TabId {
@@ -53,6 +42,17 @@ impl TabId {
         TabId::Batches,
         TabId::Audit,
     ];
+
+    /// A new, empty tab of this kind.
+    fn build(self) -> Box<dyn Tab> {
+        match self {
+            TabId::Coupons => Box::<coupons::CouponsTab>::default(),
+            TabId::GiftCards => Box::<gift_cards::GiftCardsTab>::default(),
+            TabId::Users => Box::<users::UsersTab>::default(),
+            TabId::Batches => Box::<batches::BatchesTab>::default(),
+            TabId::Audit => Box::<audit::AuditTab>::default(),
+        }
+    }
 
     pub fn title(self) -> &'static str {
         match self {
@@ -141,7 +141,7 @@ pub trait Tab {
 
     /// What would be lost by quitting now, e.g. "the adjust form holds
     /// unsaved input"; the app asks before quitting.
-    fn unsaved(&self) -> Option<&'static str> {
+    fn unsaved(&self) -> Option<String> {
         None
     }
 
@@ -157,35 +157,22 @@ pub trait Tab {
     fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui);
 }
 
-/// One of each tab.
-#[derive(Default)]
-pub struct Tabs {
-    pub coupons: CouponsTab,
-    pub gift_cards: GiftCardsTab,
-    pub users: UsersTab,
-    pub batches: BatchesTab,
-    pub audit: AuditTab,
+/// One of each tab, in the order of [`TabId::ALL`].
+pub struct Tabs(Vec<Box<dyn Tab>>);
+
+impl Default for Tabs {
+    fn default() -> Self {
+        Self(TabId::ALL.iter().map(|t| t.build()).collect())
+    }
 }
 
 impl Tabs {
     pub fn get(&self, id: TabId) -> &dyn Tab {
-        match id {
-            TabId::Coupons => &self.coupons,
-            TabId::GiftCards => &self.gift_cards,
-            TabId::Users => &self.users,
-            TabId::Batches => &self.batches,
-            TabId::Audit => &self.audit,
-        }
+        self.0[id.index()].as_ref()
     }
 
     pub fn get_mut(&mut self, id: TabId) -> &mut dyn Tab {
-        match id {
-            TabId::Coupons => &mut self.coupons,
-            TabId::GiftCards => &mut self.gift_cards,
-            TabId::Users => &mut self.users,
-            TabId::Batches => &mut self.batches,
-            TabId::Audit => &mut self.audit,
-        }
+        self.0[id.index()].as_mut()
     }
 }
 

@@ -1,7 +1,6 @@
 //! Pieces every tab uses: safe text, list navigation and drawing, paged
-//! windows, forms, the confirmation dialog, popups and the spinner.
+//! windows, forms, popups and the spinner.
 
-pub mod confirm;
 pub mod form;
 pub mod list;
 pub mod list_nav;
@@ -11,7 +10,6 @@ pub mod safe;
 pub mod search;
 pub mod spinner;
 
-pub use confirm::{Confirm, ConfirmAction, ConfirmState, DialogKey};
 pub use form::{Field, Form, FormAction};
 pub use list::{ListTable, load_status, paged_status, render_empty};
 pub use list_nav::ListNav;

@@ -252,11 +252,6 @@ impl List {
         self.batches.iter().find(|b| b.id == id)
     }
 
-    /// Whether the rows are for the view in force.
-    pub fn shows(&self) -> Option<&View> {
-        self.shown.as_ref()
-    }
-
     /// First time shown: load.
     pub(super) fn start(&mut self, ctx: &mut Ctx) {
         if !self.started {

@@ -2,9 +2,9 @@
 //! generating longer than a threshold, oldest first), a batch in full, and
 //! failing it with a refund through `batches::fail`.
 
-pub mod detail;
-pub mod fail;
-pub mod list;
+mod detail;
+mod fail;
+mod list;
 
 use chrono::Duration;
 use crossterm::event::KeyEvent;
@@ -17,9 +17,8 @@ use crate::tui::ctx::Ctx;
 use crate::tui::keymap::{Allow, Hint};
 use crate::tui::link::Link;
 
-pub use detail::Detail;
-pub use fail::FailDialog;
-pub use list::{List, StatusFilter, View};
+use detail::Detail;
+use list::List;
 
 pub use crate::domain::amounts::short_age as age;
 
@@ -144,7 +143,7 @@ impl Tab for BatchesTab {
         }
     }
 
-    fn unsaved(&self) -> Option<&'static str> {
+    fn unsaved(&self) -> Option<String> {
         self.detail.as_ref().and_then(Detail::unsaved)
     }
 

@@ -90,10 +90,6 @@ impl Detail {
         self.pending.is_some()
     }
 
-    pub fn error(&self) -> Option<&str> {
-        self.error.as_deref()
-    }
-
     fn load(&mut self, ctx: &mut Ctx) {
         ctx.cancel(self.pending.take());
         self.error = None;

@@ -102,22 +102,6 @@ impl CouponList {
         self.pending.is_some()
     }
 
-    pub fn coupons(&self) -> &[Coupon] {
-        &self.coupons
-    }
-
-    pub fn text(&self) -> &str {
-        self.search.value()
-    }
-
-    pub fn loaded(&self) -> bool {
-        self.shown.is_some()
-    }
-
-    pub fn error(&self) -> Option<&str> {
-        self.error.as_deref()
-    }
-
     pub fn selected(&self) -> Option<&Coupon> {
         self.coupons.get(self.nav.selected())
     }

@@ -12,11 +12,11 @@
 //! by its id (`CardKey::Id`), so the operator never types a code they
 //! can't see; a typed code (redeem) is shown masked while typed.
 
-pub mod change;
-pub mod issue;
-pub mod reveal;
+mod change;
+mod issue;
+mod reveal;
 
-use crossterm::event::{Event, KeyCode, KeyEvent};
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -47,11 +47,11 @@ use crate::tui::widgets::{
     spinner,
 };
 
-pub use crate::tui::secret::{CardRef, RevealedCode, TypedCode};
-pub use crate::tui::widgets::DialogKey;
-pub use change::{ChangeDialog, ChangeKind};
-pub use issue::{CodesDialog, IssueDialog};
-pub use reveal::RevealDialog;
+use crate::tui::change::ChangeDialog;
+use crate::tui::dialog::{Dialogs, Event, Message};
+use crate::tui::secret::{CardRef, RevealedCode, TypedCode};
+use issue::Issue;
+use reveal::Reveal;
 
 /// Cards per page.
 pub const PAGE: i64 = 100;
@@ -134,17 +134,6 @@ enum Wait {
 
 const LOADING_KEYS: Keymap<Wait> =
     Keymap(&[Bind::new(ESC, "Esc", "stop waiting", Wait::Stop).footer()]);
-const MESSAGE_KEYS: Keymap<Wait> = Keymap(&[Bind::new(
-    &[
-        Key::Code(crossterm::event::KeyCode::Esc),
-        Key::Code(crossterm::event::KeyCode::Enter),
-    ],
-    "Esc",
-    "close",
-    Wait::Stop,
-)
-.footer()]);
-
 /// The search line's hints while typing.
 const SEARCH_HINT: Hint = Hint::help("", "a code's last characters (JKMN) or a recipient's email");
 
@@ -201,37 +190,26 @@ pub struct Filter {
     pub search: Search,
 }
 
-/// A dialog over the list.
-pub enum Modal {
-    Detail(Box<GiftCard>),
-    /// A link's card on its way (`gift_cards::show` by id).
+/// A card shown over the list (its detail), or on its way (a link's).
+enum Page {
+    Card(Box<GiftCard>),
+    /// `gift_cards::show` by id.
     Loading {
         id: i32,
         request: RequestId,
     },
-    /// Something refused before asking the database (e.g. revoking a
-    /// redeemed card).
-    Message {
-        title: &'static str,
-        text: String,
-    },
-    Issue(Box<IssueDialog>),
-    /// The issue result: the full codes, once.
-    Codes(Box<CodesDialog>),
-    Change(Box<ChangeDialog>),
-    /// The reveal confirmation, then the full code until closed.
-    Reveal(Box<RevealDialog>),
 }
 
 pub struct GiftCardsTab {
-    pub window: PagedWindow<GiftCard, ListCursor>,
-    pub filter: Filter,
+    window: PagedWindow<GiftCard, ListCursor>,
+    filter: Filter,
     /// The search line (`/`): Enter applies what it holds.
-    pub search: SearchField,
+    search: SearchField,
     search_error: Option<String>,
-    pub modal: Option<Modal>,
+    page: Option<Page>,
+    dialogs: Dialogs,
     /// The last thing done here (e.g. the card revoked).
-    pub notice: Option<String>,
+    notice: Option<String>,
     started: bool,
 }
 
@@ -242,7 +220,8 @@ impl Default for GiftCardsTab {
             filter: Filter::default(),
             search: SearchField::default(),
             search_error: None,
-            modal: None,
+            page: None,
+            dialogs: Dialogs::default(),
             notice: None,
             started: false,
         }
@@ -371,7 +350,12 @@ impl GiftCardsTab {
                 Err(e) => self.search_error = Some(e.message),
             },
             _ => {
-                if self.search.input.handle_event(&Event::Key(*key)).is_some() {
+                if self
+                    .search
+                    .input
+                    .handle_event(&TermEvent::Key(*key))
+                    .is_some()
+                {
                     self.search_error = None;
                 }
             }
@@ -389,22 +373,22 @@ impl GiftCardsTab {
 
     /// Opens the revoke dialog for `card`, or says right away why the rules
     /// refuse it (a redeemed card: use a balance adjustment).
-    fn revoke(&mut self, card: &GiftCard) {
-        self.notice = None;
-        self.modal = Some(match check_revocable(card.stored_status) {
-            Err(refusal) => Modal::Message {
-                title: "Cannot revoke",
-                text: refusal.to_string(),
-            },
-            Ok(()) => Modal::Change(Box::new(ChangeDialog::revoke(card.clone()))),
-        });
+    fn revoke(&mut self, card: &GiftCard, ctx: &mut Ctx) {
+        match check_revocable(card.stored_status) {
+            Err(refusal) => self
+                .dialogs
+                .open(Message::refusal("Cannot revoke", vec![refusal.to_string()])),
+            Ok(()) => {
+                let revoke = change::Revoke { card: card.clone() };
+                self.dialogs.open(ChangeDialog::open(revoke, ctx));
+            }
+        }
     }
 
     /// Opens the redeem dialog: an empty code means `selected` when the
     /// rules let it be redeemed; otherwise the code must be typed.
-    fn redeem(&mut self, selected: Option<&GiftCard>, ctx: &Ctx) {
-        self.notice = None;
-        let (usable, note) = match selected {
+    fn redeem(&mut self, selected: Option<&GiftCard>, ctx: &mut Ctx) {
+        let (card, note) = match selected {
             Some(card) => match check_redeemable(card.stored_status, card.expires_at, ctx.now) {
                 Ok(()) => (Some(card.clone()), None),
                 Err(refusal) => (
@@ -419,103 +403,62 @@ impl GiftCardsTab {
             },
             None => (None, None),
         };
-        self.modal = Some(Modal::Change(Box::new(ChangeDialog::redeem(usable, note))));
+        let redeem = change::Redeem { card, note };
+        self.dialogs.open(ChangeDialog::open(redeem, ctx));
     }
 
     /// The changes on a card, from the list (`card` is the selected one, if
     /// any) or its detail.
-    fn card_change(&mut self, act: Act, card: Option<&GiftCard>, ctx: &Ctx) -> bool {
+    fn card_change(&mut self, act: Act, card: Option<&GiftCard>, ctx: &mut Ctx) {
+        self.notice = None;
         match (act, card) {
             (Act::Redeem, card) => self.redeem(card, ctx),
-            (Act::Revoke, Some(card)) => self.revoke(card),
+            (Act::Revoke, Some(card)) => self.revoke(card, ctx),
             (Act::Reveal, Some(card)) => {
-                self.notice = None;
-                self.modal = Some(Modal::Reveal(Box::new(RevealDialog::new(card.clone()))));
+                let reveal = Reveal { card: card.clone() };
+                self.dialogs.open(ChangeDialog::open(reveal, ctx));
             }
-            _ => return false,
+            _ => {}
         }
-        true
     }
 
-    fn modal_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
-        let Some(modal) = &mut self.modal else {
-            return Handled::No;
-        };
-        match modal {
-            Modal::Detail(card) => {
+    fn event(&mut self, event: Option<Event>, ctx: &mut Ctx) {
+        match event {
+            Some(Event::Changed(notice)) => {
+                self.notice = Some(notice);
+                self.reload(ctx);
+            }
+            Some(Event::Notice(notice)) => self.notice = Some(notice),
+            Some(Event::Filter(_)) | None => {}
+        }
+    }
+
+    fn page_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
+        match &self.page {
+            Some(Page::Card(card)) => {
                 let card = card.as_ref().clone();
                 match DETAIL_KEYS.find(key, ctx.allow, |a| detail_offers(&card, a)) {
-                    Some(Act::Clear) => self.modal = None,
+                    Some(Act::Clear) => self.page = None,
                     Some(Act::OpenUser) => {
                         if let Some(user) = card.redeemed_by_user_id {
-                            self.modal = None;
+                            self.page = None;
                             ctx.emit(Msg::Open(Link::User(user)));
                         }
                     }
-                    Some(act) => {
-                        self.card_change(act, Some(&card), ctx);
+                    Some(act) => self.card_change(act, Some(&card), ctx),
+                    None => return Handled::No,
+                }
+            }
+            Some(Page::Loading { request, .. }) => {
+                match LOADING_KEYS.find(key, ctx.allow, always) {
+                    Some(Wait::Stop) => {
+                        ctx.cancel(Some(*request));
+                        self.page = None;
                     }
                     None => return Handled::No,
                 }
             }
-            Modal::Loading { request, .. } => match LOADING_KEYS.find(key, ctx.allow, always) {
-                Some(Wait::Stop) => {
-                    ctx.cancel(Some(*request));
-                    self.modal = None;
-                }
-                None => return Handled::No,
-            },
-            Modal::Message { .. } => match MESSAGE_KEYS.find(key, ctx.allow, always) {
-                Some(Wait::Stop) => self.modal = None,
-                None => return Handled::No,
-            },
-            Modal::Issue(dialog) => match dialog.key(key, ctx) {
-                DialogKey::Stay => {}
-                DialogKey::Ignored => return Handled::No,
-                DialogKey::Close => self.modal = None,
-                DialogKey::Abandoned => {
-                    self.modal = None;
-                    self.notice = Some(
-                        "stopped waiting: the cards may or may not have been issued, and their \
-                         codes can't be shown; check the list"
-                            .into(),
-                    );
-                    self.reload(ctx);
-                }
-            },
-            Modal::Codes(dialog) => match dialog.key(key, ctx) {
-                DialogKey::Stay => {}
-                DialogKey::Ignored => return Handled::No,
-                // Dropping the dialog drops the codes.
-                DialogKey::Close | DialogKey::Abandoned => self.modal = None,
-            },
-            Modal::Change(dialog) => match dialog.key(key, ctx) {
-                DialogKey::Stay => {}
-                DialogKey::Ignored => return Handled::No,
-                DialogKey::Close => self.modal = None,
-                DialogKey::Abandoned => {
-                    let what = dialog.kind.past();
-                    self.modal = None;
-                    self.notice = Some(format!(
-                        "stopped waiting: the card may or may not have been {what}; reloaded"
-                    ));
-                    self.reload(ctx);
-                }
-            },
-            Modal::Reveal(dialog) => match dialog.key(key, ctx) {
-                DialogKey::Stay => {}
-                DialogKey::Ignored => return Handled::No,
-                // Dropping the dialog drops the code.
-                DialogKey::Close => self.modal = None,
-                DialogKey::Abandoned => {
-                    self.modal = None;
-                    self.notice = Some(
-                        "stopped waiting: the reveal may or may not have been recorded; no code \
-                         shown"
-                            .into(),
-                    );
-                }
-            },
+            None => return Handled::No,
         }
         Handled::Yes
     }
@@ -530,8 +473,13 @@ impl Tab for GiftCardsTab {
     }
 
     fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
-        if self.modal.is_some() {
-            return self.modal_key(key, ctx);
+        if self.dialogs.is_open() {
+            let (handled, event) = self.dialogs.key(key, ctx);
+            self.event(event, ctx);
+            return handled;
+        }
+        if self.page.is_some() {
+            return self.page_key(key, ctx);
         }
         if self.search.editing {
             self.search_key(key, ctx);
@@ -548,7 +496,7 @@ impl Tab for GiftCardsTab {
         match LIST_KEYS.find(key, ctx.allow, |a| list_offers(selected.as_ref(), a)) {
             Some(Act::Details) => {
                 if let Some(card) = selected {
-                    self.modal = Some(Modal::Detail(Box::new(card)));
+                    self.page = Some(Page::Card(Box::new(card)));
                 }
             }
             Some(Act::Search) => {
@@ -559,7 +507,11 @@ impl Tab for GiftCardsTab {
             Some(Act::StatusBack) => self.cycle_status(false, ctx),
             Some(Act::Issue) => {
                 self.notice = None;
-                self.modal = Some(Modal::Issue(Box::new(IssueDialog::open(ctx))));
+                let issue = Issue {
+                    packs: issue::Packs::Ready(Vec::new()),
+                    choice: 0,
+                };
+                self.dialogs.open(ChangeDialog::open(issue, ctx));
             }
             Some(Act::Clear) if self.window.is_loading() => ctx.cancel(self.window.cancel()),
             Some(Act::Clear) if self.filter != Filter::default() => {
@@ -576,18 +528,30 @@ impl Tab for GiftCardsTab {
     }
 
     fn paste(&mut self, text: &str, _ctx: &mut Ctx) -> Handled {
-        match &mut self.modal {
-            Some(Modal::Issue(d)) => d.paste(text),
-            Some(Modal::Codes(d)) => d.paste(text),
-            Some(Modal::Change(d)) => d.paste(text),
-            Some(_) => return Handled::No,
-            None if self.search.paste(text) => {}
-            None => return Handled::No,
-        }
-        Handled::Yes
+        let used = if self.dialogs.is_open() {
+            self.dialogs.paste(text)
+        } else {
+            self.page.is_none() && self.search.paste(text)
+        };
+        if used { Handled::Yes } else { Handled::No }
     }
 
     fn reply(&mut self, id: RequestId, outcome: Outcome, ctx: &mut Ctx) {
+        let outcome = match self.dialogs.reply(id, outcome, ctx) {
+            Ok(event) => {
+                if let Some(Event::Changed(_)) = &event
+                    && self.dialogs.holds()
+                {
+                    // Issued: the codes show; the list starts over, newest
+                    // first, to show the new cards.
+                    self.filter = Filter::default();
+                    self.search.input = Input::default();
+                    self.window.nav.reset();
+                }
+                return self.event(event, ctx);
+            }
+            Err(outcome) => outcome,
+        };
         match outcome {
             Outcome::GiftCards(result) => {
                 let page = result
@@ -604,75 +568,29 @@ impl Tab for GiftCardsTab {
                     Received::Stale | Received::Failed => {}
                 }
             }
-            Outcome::GiftCardPacks(result) => {
-                if let Some(Modal::Issue(d)) = &mut self.modal {
-                    d.packs_reply(id, result);
-                }
-            }
-            Outcome::GiftCardsIssued(result) => {
-                let Some(Modal::Issue(d)) = &mut self.modal else {
-                    return;
-                };
-                match d.finish(id, result) {
-                    issue::Finished::Stale | issue::Finished::Failed | issue::Finished::Pending => {
-                    }
-                    issue::Finished::Issued(codes) => {
-                        self.notice = Some(codes.summary().to_owned());
-                        self.modal = Some(Modal::Codes(codes));
-                        self.filter = Filter::default();
-                        self.search.input = Input::default();
-                        self.restart(ctx);
-                    }
-                }
-            }
-            Outcome::GiftCardCodesSaved(result) => {
-                if let Some(Modal::Codes(d)) = &mut self.modal {
-                    d.saved(id, result);
-                }
-            }
             Outcome::GiftCard(result) => {
-                let Some(Modal::Loading { request, .. }) = &self.modal else {
+                let Some(Page::Loading { request, .. }) = &self.page else {
                     return;
                 };
                 if *request != id {
                     return;
                 }
-                self.modal = Some(match result {
+                match result {
                     Ok(card) => {
                         let listed = self.window.iter().position(|c| c.id == card.id);
                         if let Some(i) = listed {
                             let len = self.window.len();
                             self.window.nav.select(i, len);
                         }
-                        Modal::Detail(card)
+                        self.page = Some(Page::Card(card));
                     }
-                    Err(e) => Modal::Message {
-                        title: "Cannot open the gift card",
-                        text: e.to_string(),
-                    },
-                });
-            }
-            Outcome::GiftCardRevealed(result) => {
-                if let Some(Modal::Reveal(d)) = &mut self.modal {
-                    d.finish(id, result);
-                }
-            }
-            Outcome::GiftCardRevoked(result) => {
-                let Some(Modal::Change(d)) = &mut self.modal else {
-                    return;
-                };
-                if d.finish_revoke(id, &result) && result.is_ok() {
-                    self.notice = d.done_summary();
-                    self.reload(ctx);
-                }
-            }
-            Outcome::GiftCardRedeemed(result) => {
-                let Some(Modal::Change(d)) = &mut self.modal else {
-                    return;
-                };
-                if d.finish_redeem(id, &result) && result.is_ok() {
-                    self.notice = d.done_summary();
-                    self.reload(ctx);
+                    Err(e) => {
+                        self.page = None;
+                        self.dialogs.open(Message::refusal(
+                            "Cannot open the gift card",
+                            vec![e.to_string()],
+                        ));
+                    }
                 }
             }
             _ => {}
@@ -684,14 +602,11 @@ impl Tab for GiftCardsTab {
             return false;
         };
         // Full codes on screen or a change on its way stay where they are.
-        if matches!(self.modal, Some(Modal::Codes(_)))
-            || matches!(&self.modal, Some(Modal::Change(d)) if d.in_flight().is_some())
-            || matches!(&self.modal, Some(Modal::Issue(d)) if d.in_flight().is_some())
-            || matches!(&self.modal, Some(Modal::Reveal(d)) if d.in_flight().is_some() || d.is_shown())
-        {
+        if self.dialogs.holds() {
             return true;
         }
-        if let Some(Modal::Loading { request, .. }) = &self.modal {
+        self.dialogs.close();
+        if let Some(Page::Loading { request, .. }) = &self.page {
             ctx.cancel(Some(*request));
         }
         self.search.editing = false;
@@ -705,7 +620,7 @@ impl Tab for GiftCardsTab {
         let request = ctx.request(Job::GiftCard {
             card: CardKey::Id(*id),
         });
-        self.modal = Some(Modal::Loading { id: *id, request });
+        self.page = Some(Page::Loading { id: *id, request });
         true
     }
 
@@ -718,52 +633,30 @@ impl Tab for GiftCardsTab {
         if let Some(fetch) = self.window.take_failed() {
             self.load(fetch, ctx);
         }
-        if let Some(Modal::Issue(d)) = &mut self.modal {
-            d.retry_packs(ctx);
-        }
+        self.dialogs.retry(ctx);
     }
 
     fn modal(&self) -> bool {
-        self.modal.is_some() || self.search.editing
+        self.dialogs.is_open() || self.page.is_some() || self.search.editing
     }
 
-    fn unsaved(&self) -> Option<&'static str> {
-        match &self.modal {
-            Some(Modal::Codes(d)) if d.saved_to().is_none() => {
-                Some("The issued gift card codes are not saved and will not be shown again")
-            }
-            Some(Modal::Issue(d)) if d.in_flight().is_some() => Some("Gift cards are being issued"),
-            Some(Modal::Issue(d)) if d.is_dirty() => Some("The issue form holds input not applied"),
-            Some(Modal::Change(d)) if d.in_flight().is_some() => Some(d.kind.in_flight()),
-            Some(Modal::Change(d)) if d.is_dirty() => Some(d.kind.unsaved()),
-            Some(Modal::Reveal(d)) if d.in_flight().is_some() => {
-                Some("A gift card's code is being revealed")
-            }
-            _ => None,
-        }
+    fn unsaved(&self) -> Option<String> {
+        self.dialogs.unsaved()
     }
 
     fn busy(&self) -> bool {
         self.window.is_loading()
-            || match &self.modal {
-                Some(Modal::Issue(d)) => d.busy(),
-                Some(Modal::Codes(d)) => d.busy(),
-                Some(Modal::Change(d)) => d.in_flight().is_some(),
-                Some(Modal::Reveal(d)) => d.in_flight().is_some(),
-                Some(Modal::Loading { .. }) => true,
-                _ => false,
-            }
+            || self.dialogs.busy()
+            || matches!(self.page, Some(Page::Loading { .. }))
     }
 
     fn hints(&self, allow: &Allow) -> Vec<Hint> {
-        match &self.modal {
-            Some(Modal::Detail(card)) => DETAIL_KEYS.hints(allow, |a| detail_offers(card, a)),
-            Some(Modal::Message { .. }) => MESSAGE_KEYS.hints(allow, always),
-            Some(Modal::Loading { .. }) => LOADING_KEYS.hints(allow, always),
-            Some(Modal::Reveal(d)) => d.keys(),
-            Some(Modal::Issue(d)) => d.keys(),
-            Some(Modal::Codes(d)) => d.keys(),
-            Some(Modal::Change(d)) => d.keys(),
+        if let Some(h) = self.dialogs.hints(allow) {
+            return h;
+        }
+        match &self.page {
+            Some(Page::Card(card)) => DETAIL_KEYS.hints(allow, |a| detail_offers(card, a)),
+            Some(Page::Loading { .. }) => LOADING_KEYS.hints(allow, always),
             None if self.search.editing => {
                 let mut keys = crate::tui::widgets::search::APPLY_KEYS.hints(allow, always);
                 keys.push(SEARCH_HINT);
@@ -793,22 +686,16 @@ impl Tab for GiftCardsTab {
             self.search_error.as_deref(),
         );
         self.render_list(frame, list, ui);
-        match &self.modal {
-            Some(Modal::Detail(card)) => render_detail(frame, area, ui, card),
-            Some(Modal::Message { title, text }) => {
-                let theme = ui.theme;
-                let lines = vec![
-                    Line::from(Span::styled(text.clone(), theme.error())),
-                    Line::raw(""),
-                    key_line(&MESSAGE_KEYS.hints(ui.allow, always), theme),
-                ];
-                message(frame, area, theme, title, lines);
-            }
-            Some(Modal::Issue(d)) => d.render(frame, area, ui),
-            Some(Modal::Codes(d)) => d.render(frame, area, ui),
-            Some(Modal::Change(d)) => d.render(frame, area, ui),
-            Some(Modal::Reveal(d)) => d.render(frame, area, ui),
-            Some(Modal::Loading { id, .. }) => {
+        self.render_page(frame, area, ui);
+        self.dialogs.render(frame, area, ui);
+    }
+}
+
+impl GiftCardsTab {
+    fn render_page(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
+        match &self.page {
+            Some(Page::Card(card)) => render_detail(frame, area, ui, card),
+            Some(Page::Loading { id, .. }) => {
                 let theme = ui.theme;
                 let lines = vec![
                     Line::from(Span::styled(

@@ -10,7 +10,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 
-use super::adjust::{AdjustDialog, summary};
+use super::adjust::Adjust;
 use crate::db::credits::{Cursor, HistoryQuery, LedgerEntry, Overview};
 use crate::db::users::User;
 use crate::domain::InvalidInput;
@@ -18,18 +18,18 @@ use crate::domain::amounts::parse_time;
 use crate::domain::ledger::EntryType;
 use crate::domain::role::Action;
 use crate::domain::user_ref::UserRef;
-use crate::tui::app::Msg;
+use crate::tui::change::ChangeDialog;
 use crate::tui::command::{Job, Outcome, RequestId};
 use crate::tui::ctx::Ctx;
+use crate::tui::dialog::{Dialogs, Event, Filter, FilterDialog, Record};
 use crate::tui::format::{date, exact, type_label, when};
-use crate::tui::keymap::{Allow, Bind, ENTER, ESC, Hint, Key, Keymap, always, key_line};
+use crate::tui::keymap::{Allow, Bind, ENTER, ESC, Hint, Key, Keymap, always};
 use crate::tui::keys::nav;
 use crate::tui::link::Link;
 use crate::tui::tabs::Ui;
-use crate::tui::widgets::popup::message;
+use crate::tui::theme::Theme;
 use crate::tui::widgets::{
-    DialogKey, Fetch, Field, Form, FormAction, PagedWindow, Received, fit, safe_opt, safe_owned,
-    safe_styled, spinner,
+    Fetch, Field, Form, PagedWindow, Received, fit, safe_opt, safe_owned, safe_styled, spinner,
 };
 
 /// Ledger entries per page.
@@ -70,25 +70,6 @@ const KEYS: Keymap<Act> = Keymap(&[
     Bind::new(ESC, "Esc", "back", Act::Back).footer(),
 ]);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum EntryAct {
-    Open,
-    Choose,
-    Close,
-}
-
-const ENTRY_KEYS: Keymap<EntryAct> = Keymap(&[
-    Bind::new(
-        &[Key::Code(crossterm::event::KeyCode::Enter), Key::Char('o')],
-        "Enter",
-        "open link",
-        EntryAct::Open,
-    )
-    .footer(),
-    Bind::new(&[], "↑↓", "choose link", EntryAct::Choose).footer(),
-    Bind::new(ESC, "Esc", "close", EntryAct::Close).footer(),
-]);
-
 /// The ledger filter in force (`f` or `/`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LedgerFilter {
@@ -111,9 +92,11 @@ impl LedgerFilter {
         }
         parts.join(", ")
     }
+}
 
+impl Filter for LedgerFilter {
     fn form(&self) -> Form {
-        let mut form = Form::new(
+        Form::new(
             "Filter the ledger",
             vec![
                 Field::new(
@@ -131,9 +114,7 @@ impl LedgerFilter {
                 Field::new("until", "Until", "blank or a time (exclusive), UTC")
                     .with_value(self.until.map(when).unwrap_or_default()),
             ],
-        );
-        form.keys = crate::tui::widgets::form::FILTER_KEYS;
-        form
+        )
     }
 
     /// Reads the form; every invalid field gets its message.
@@ -163,18 +144,6 @@ impl LedgerFilter {
     }
 }
 
-/// A dialog over the user screen.
-pub enum Modal {
-    /// One ledger entry and its links (the selected one opens on Enter).
-    Entry {
-        entry: Box<LedgerEntry>,
-        links: Vec<Link>,
-        selected: usize,
-    },
-    Filter(Form),
-    Adjust(Box<AdjustDialog>),
-}
-
 pub struct Detail {
     pub user_id: i32,
     /// What we know of the user: the search row until the overview arrives.
@@ -185,7 +154,8 @@ pub struct Detail {
     overview_failed: bool,
     pub ledger: PagedWindow<LedgerEntry, Cursor>,
     pub filter: LedgerFilter,
-    pub modal: Option<Modal>,
+    /// The entry, the filter, the adjustment.
+    dialogs: Dialogs,
     /// The last thing done here, e.g. the adjustment booked.
     pub notice: Option<String>,
 }
@@ -202,7 +172,7 @@ impl Detail {
             overview_failed: false,
             ledger: PagedWindow::new(MAX_PAGES, MARGIN),
             filter: LedgerFilter::default(),
-            modal: None,
+            dialogs: Dialogs::default(),
             notice: None,
         };
         d.load_overview(ctx);
@@ -259,25 +229,15 @@ impl Detail {
     }
 
     pub fn modal(&self) -> bool {
-        self.modal.is_some()
+        self.dialogs.is_open()
     }
 
     pub fn busy(&self) -> bool {
-        self.overview_pending.is_some()
-            || self.ledger.is_loading()
-            || matches!(&self.modal, Some(Modal::Adjust(a)) if a.in_flight().is_some())
+        self.overview_pending.is_some() || self.ledger.is_loading() || self.dialogs.busy()
     }
 
-    pub fn unsaved(&self) -> Option<&'static str> {
-        match &self.modal {
-            Some(Modal::Adjust(a)) if a.in_flight().is_some() => {
-                Some("An adjustment is being applied")
-            }
-            Some(Modal::Adjust(a)) if a.confirm.is_some() || a.is_dirty() => {
-                Some("The adjust form holds input not applied")
-            }
-            _ => None,
-        }
+    pub fn unsaved(&self) -> Option<String> {
+        self.dialogs.unsaved()
     }
 
     /// The freshest known user row.
@@ -289,17 +249,37 @@ impl Detail {
     }
 
     pub(super) fn paste(&mut self, text: &str) -> bool {
-        match &mut self.modal {
-            Some(Modal::Filter(form)) => form.paste(text),
-            Some(Modal::Adjust(a)) => a.paste(text),
-            _ => return false,
+        self.dialogs.paste(text)
+    }
+
+    fn event(&mut self, event: Option<Event>, ctx: &mut Ctx) {
+        match event {
+            Some(Event::Changed(notice)) => {
+                self.notice = Some(notice);
+                self.refresh(ctx);
+            }
+            Some(Event::Notice(notice)) => self.notice = Some(notice),
+            Some(Event::Filter(f)) => {
+                if let Ok(filter) = f.downcast::<LedgerFilter>()
+                    && *filter != self.filter
+                {
+                    self.filter = *filter;
+                    self.ledger.nav.reset();
+                    self.load_ledger(Fetch::First, ctx);
+                }
+            }
+            None => {}
         }
-        true
     }
 
     pub(super) fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> KeyResult {
-        if self.modal.is_some() {
-            return self.modal_key(key, ctx);
+        if self.dialogs.is_open() {
+            let (handled, event) = self.dialogs.key(key, ctx);
+            self.event(event, ctx);
+            return match handled {
+                crate::tui::tabs::Handled::Yes => KeyResult::Handled,
+                crate::tui::tabs::Handled::No => KeyResult::Ignored,
+            };
         }
         if let Some(n) = nav(key) {
             if let Some(fetch) = self.ledger.apply(n) {
@@ -310,22 +290,23 @@ impl Detail {
         }
         match KEYS.find(key, ctx.allow, always) {
             Some(Act::Entry) => {
-                if let Some(entry) = self.ledger.selected() {
-                    self.modal = Some(Modal::Entry {
-                        links: Link::from_ledger(entry),
-                        entry: Box::new(entry.clone()),
-                        selected: 0,
-                    });
+                if let Some(e) = self.ledger.selected() {
+                    let title = format!("Ledger entry #{}", e.id);
+                    let links = Link::from_ledger(e);
+                    let e = e.clone();
+                    let record = Record::new(title, move |theme| entry_lines(&e, theme), links);
+                    self.dialogs.open(record);
                 }
                 KeyResult::Handled
             }
             Some(Act::Filter) => {
-                self.modal = Some(Modal::Filter(self.filter.form()));
+                self.dialogs.open(FilterDialog::new(&self.filter));
                 KeyResult::Handled
             }
             Some(Act::Adjust) => {
-                if let Some(user) = self.current_user() {
-                    self.modal = Some(Modal::Adjust(Box::new(AdjustDialog::new(user, ctx))));
+                if let Some(user) = self.current_user().cloned() {
+                    let dialog = ChangeDialog::open(Adjust::new(user, ctx), ctx);
+                    self.dialogs.open(dialog);
                     self.notice = None;
                 }
                 KeyResult::Handled
@@ -343,80 +324,11 @@ impl Detail {
         }
     }
 
-    /// Forms take every key; the other dialogs leave the keys they don't
-    /// use (q, ?) to the app.
-    fn modal_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> KeyResult {
-        let Some(modal) = &mut self.modal else {
-            return KeyResult::Ignored;
-        };
-        match modal {
-            Modal::Entry {
-                links, selected, ..
-            } => {
-                if let Some(n) = nav(key) {
-                    let mut nav = crate::tui::widgets::ListNav::default();
-                    nav.select(*selected, links.len());
-                    nav.apply(n, links.len());
-                    *selected = nav.selected();
-                    return KeyResult::Handled;
-                }
-                match ENTRY_KEYS.find(key, ctx.allow, always) {
-                    Some(EntryAct::Close) => self.modal = None,
-                    Some(EntryAct::Open) => {
-                        if let Some(link) = links.get(*selected) {
-                            ctx.emit(Msg::Open(link.clone()));
-                        }
-                        self.modal = None;
-                    }
-                    Some(EntryAct::Choose) | None => return KeyResult::Ignored,
-                }
-            }
-            Modal::Filter(form) => match form.key(key) {
-                FormAction::Cancel => self.modal = None,
-                FormAction::Submit => match LedgerFilter::parse(form, ctx.now) {
-                    Ok(filter) => {
-                        self.modal = None;
-                        if filter != self.filter {
-                            self.filter = filter;
-                            self.ledger.nav.reset();
-                            self.load_ledger(Fetch::First, ctx);
-                        }
-                    }
-                    Err(errors) => {
-                        form.clear_errors();
-                        form.set_errors(&errors);
-                    }
-                },
-                FormAction::None => {}
-            },
-            Modal::Adjust(dialog) => {
-                let Some(user) = self
-                    .overview
-                    .as_ref()
-                    .map(|o| &o.user)
-                    .or(self.user.as_ref())
-                else {
-                    return KeyResult::Handled;
-                };
-                match dialog.key(key, user, ctx) {
-                    DialogKey::Stay => {}
-                    DialogKey::Ignored => return KeyResult::Ignored,
-                    DialogKey::Close => self.modal = None,
-                    DialogKey::Abandoned => {
-                        self.modal = None;
-                        self.notice = Some(
-                            "stopped waiting: the adjustment may or may not be booked; reloaded"
-                                .into(),
-                        );
-                        self.refresh(ctx);
-                    }
-                }
-            }
-        }
-        KeyResult::Handled
-    }
-
     pub(super) fn reply(&mut self, id: RequestId, outcome: Outcome, ctx: &mut Ctx) {
+        let outcome = match self.dialogs.reply(id, outcome, ctx) {
+            Ok(event) => return self.event(event, ctx),
+            Err(outcome) => outcome,
+        };
         match outcome {
             Outcome::Overview(result) => {
                 if self.overview_pending != Some(id) {
@@ -447,36 +359,14 @@ impl Detail {
                     Received::Stale | Received::Failed => {}
                 }
             }
-            Outcome::Adjusted(result) => {
-                let Some(Modal::Adjust(dialog)) = &mut self.modal else {
-                    return;
-                };
-                if !dialog.finish(id, &result) {
-                    return;
-                }
-                match &result {
-                    Ok(crate::db::Change::Applied(done)) => {
-                        self.notice = Some(summary(done));
-                        self.refresh(ctx);
-                    }
-                    Ok(crate::db::Change::Pending(p)) => {
-                        self.notice = Some(crate::tui::tabs::pending_summary(p));
-                    }
-                    Err(_) => {}
-                }
-            }
             _ => {}
         }
     }
 
     pub(super) fn hints(&self, allow: &Allow) -> Vec<Hint> {
-        match &self.modal {
-            Some(Modal::Entry { .. }) => ENTRY_KEYS.hints(allow, always),
-            Some(Modal::Filter(form)) => form.hints(),
-            Some(Modal::Adjust(a)) if a.confirm.is_some() => a.confirm_keys(),
-            Some(Modal::Adjust(a)) => a.form.hints(),
-            None => KEYS.hints(allow, always),
-        }
+        self.dialogs
+            .hints(allow)
+            .unwrap_or_else(|| KEYS.hints(allow, always))
     }
 
     pub(super) fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
@@ -502,16 +392,7 @@ impl Detail {
             .title(title);
         frame.render_widget(Paragraph::new(header_lines).block(block), header);
         self.render_ledger(frame, ledger, ui);
-        match &self.modal {
-            Some(Modal::Entry {
-                entry,
-                links,
-                selected,
-            }) => render_entry(frame, area, ui, entry, links, *selected),
-            Some(Modal::Filter(form)) => form.render(frame, area, ui.theme),
-            Some(Modal::Adjust(dialog)) => dialog.render(frame, area, ui),
-            None => {}
-        }
+        self.dialogs.render(frame, area, ui);
     }
 
     fn header_lines(&self, ui: &Ui, width: usize) -> Vec<Line<'_>> {
@@ -682,15 +563,8 @@ impl Detail {
     }
 }
 
-fn render_entry(
-    frame: &mut Frame,
-    area: Rect,
-    ui: &Ui,
-    e: &LedgerEntry,
-    links: &[Link],
-    selected: usize,
-) {
-    let theme = ui.theme;
+/// One ledger entry, for its dialog (the links are listed by it).
+fn entry_lines(e: &LedgerEntry, theme: &Theme) -> Vec<Line<'static>> {
     let field = |label: &'static str, value: Span<'static>| {
         Line::from(vec![
             Span::styled(format!("{label:>12}  "), theme.dim()),
@@ -718,35 +592,12 @@ fn render_entry(
             lines.push(field(label, Span::raw(format!("#{id}"))));
         }
     }
-    lines.push(Line::raw(""));
-    if links.is_empty() {
+    if e.coupon_id.is_none() && e.gift_card_id.is_none() && e.batch_id.is_none() {
+        lines.push(Line::raw(""));
         lines.push(Line::from(Span::styled(
             "no coupon, gift card or batch linked",
             theme.dim(),
         )));
-    } else {
-        lines.push(Line::from(Span::styled("links", theme.header())));
-        for (i, link) in links.iter().enumerate() {
-            let style = if i == selected {
-                theme.selected()
-            } else {
-                theme.base()
-            };
-            // Link's Display sanitises the codes it holds.
-            lines.push(Line::from(Span::styled(format!("  {link}  "), style)));
-        }
-        lines.push(Line::raw(""));
-        let keys: Vec<Hint> = ENTRY_KEYS
-            .hints(ui.allow, |a| a != EntryAct::Choose || links.len() > 1)
-            .into_iter()
-            .collect();
-        lines.push(key_line(&keys, theme));
     }
-    message(
-        frame,
-        area,
-        theme,
-        &format!("Ledger entry #{}", e.id),
-        lines,
-    );
+    lines
 }

@@ -2,9 +2,9 @@
 //! balance, totals by type and the ledger (paged as you scroll), follow a
 //! ledger entry's link, and adjust the balance with a reason.
 
-pub mod adjust;
-pub mod detail;
-pub mod search;
+mod adjust;
+mod detail;
+mod search;
 
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
@@ -16,9 +16,8 @@ use crate::tui::ctx::Ctx;
 use crate::tui::keymap::{Allow, Hint};
 use crate::tui::link::Link;
 
-pub use adjust::AdjustDialog;
-pub use detail::{Detail, LedgerFilter, Modal as DetailModal};
-pub use search::Search;
+use detail::Detail;
+use search::Search;
 
 #[derive(Default)]
 pub struct UsersTab {
@@ -106,7 +105,7 @@ impl Tab for UsersTab {
         }
     }
 
-    fn unsaved(&self) -> Option<&'static str> {
+    fn unsaved(&self) -> Option<String> {
         self.detail.as_ref().and_then(Detail::unsaved)
     }
 

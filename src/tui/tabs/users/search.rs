@@ -70,14 +70,6 @@ impl Search {
         self.pending.is_some()
     }
 
-    pub fn users(&self) -> &[User] {
-        &self.users
-    }
-
-    pub fn text(&self) -> &str {
-        self.field.value()
-    }
-
     pub fn user(&self, id: i32) -> Option<&User> {
         self.users.iter().find(|u| u.id == id)
     }
