@@ -245,7 +245,7 @@ fn ledger_window(app: &App) -> (usize, usize) {
 #[test]
 fn snapshot_users_list() {
     let app = started(false, Some("PRODUCTION"));
-    insta::assert_snapshot!("users_list", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("users_list", body(&app, 80, 24));
 }
 
 #[test]
@@ -253,26 +253,26 @@ fn snapshot_users_search_typing() {
     let mut app = started(false, Some("PRODUCTION"));
     update(&mut app, ch('/'));
     typed(&mut app, "ana");
-    insta::assert_snapshot!("users_search_typing", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("users_search_typing", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_user_detail() {
     let app = opened(false, Some("PRODUCTION"));
-    insta::assert_snapshot!("user_detail", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("user_detail", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_user_detail_large() {
     let app = opened(false, Some("PRODUCTION"));
-    insta::assert_snapshot!("user_detail_200x60", render(&app, 200, 60).backend());
+    insta::assert_snapshot!("user_detail_200x60", body(&app, 200, 60));
 }
 
 #[test]
 fn snapshot_user_detail_loading() {
     let mut app = started(false, None);
     update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!("user_detail_loading", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("user_detail_loading", body(&app, 80, 24));
 }
 
 #[test]
@@ -280,7 +280,7 @@ fn snapshot_ledger_entry() {
     let mut app = opened(false, Some("PRODUCTION"));
     update(&mut app, ch('j'));
     update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!("ledger_entry", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("ledger_entry", body(&app, 80, 24));
 }
 
 #[test]
@@ -293,7 +293,7 @@ fn snapshot_ledger_filter_with_errors() {
     update(&mut app, key(KeyCode::Tab));
     typed(&mut app, "2026-02-01");
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-    insta::assert_snapshot!("ledger_filter_errors", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("ledger_filter_errors", body(&app, 80, 24));
 }
 
 #[test]
@@ -303,16 +303,16 @@ fn snapshot_adjust_form_errors() {
     typed(&mut app, "12abc");
     update(&mut app, key(KeyCode::Tab));
     update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!("adjust_form_errors", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("adjust_form_errors", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_adjust_confirm_and_result() {
     let mut app = opened(false, Some("PRODUCTION"));
     confirming(&mut app, "-20", "refund of duplicate charge");
-    insta::assert_snapshot!("adjust_confirm", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("adjust_confirm", body(&app, 80, 24));
     let sent = update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!("adjust_in_flight", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("adjust_in_flight", body(&app, 80, 24));
     answer(&mut app, sent, |job| match job {
         Job::Adjust { amount, .. } => Some(Outcome::Adjusted(Ok(Change::Applied(Adjustment {
             user_id: 12,
@@ -325,7 +325,7 @@ fn snapshot_adjust_confirm_and_result() {
         })))),
         _ => None,
     });
-    insta::assert_snapshot!("adjust_done", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("adjust_done", body(&app, 80, 24));
 }
 
 #[test]
@@ -343,13 +343,13 @@ fn snapshot_adjust_failed() {
         ))),
         _ => None,
     });
-    insta::assert_snapshot!("adjust_failed", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("adjust_failed", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_read_only_detail() {
     let app = opened(true, Some("PRODUCTION"));
-    insta::assert_snapshot!("user_detail_read_only", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("user_detail_read_only", body(&app, 80, 24));
 }
 
 #[test]
@@ -357,21 +357,30 @@ fn snapshot_audit() {
     let mut app = started(false, Some("DEMO"));
     let c = update(&mut app, ch('5'));
     answer(&mut app, c, audit_fixture);
-    insta::assert_snapshot!("audit_list", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("audit_list", body(&app, 80, 24));
     update(&mut app, ch('j'));
     update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!("audit_entry", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("audit_entry", body(&app, 80, 24));
     update(&mut app, key(KeyCode::Esc));
     update(&mut app, ch('f'));
     typed(&mut app, "ana");
-    insta::assert_snapshot!("audit_filter", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("audit_filter", body(&app, 80, 24));
+}
+
+/// The one snapshot with the tab bar: it comes from `TabId::ALL`.
+#[test]
+fn snapshot_tab_bar() {
+    let app = started(false, None);
+    let bar = rows(&app, 80, 24).remove(0);
+    insta::assert_snapshot!("tab_bar", bar);
+    assert!(bar.contains("3 Users & credits"));
 }
 
 #[test]
 fn snapshot_help() {
     let mut app = opened(false, Some("PRODUCTION"));
     update(&mut app, ch('?'));
-    insta::assert_snapshot!("help", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("help", body(&app, 80, 24));
 }
 
 #[test]
@@ -384,7 +393,7 @@ fn snapshot_quit_confirmation() {
         Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
     );
     assert!(!app.should_quit());
-    insta::assert_snapshot!("quit_confirmation", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("quit_confirmation", body(&app, 80, 24));
     update(&mut app, ch('y'));
     assert!(app.should_quit());
 }
@@ -400,7 +409,7 @@ fn snapshot_coupon_after_a_ledger_link() {
             .iter()
             .any(|r| matches!(&r.job, Job::Coupon { code } if code == "WELCOME20"))
     );
-    insta::assert_snapshot!("coupon_from_a_ledger_link", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("coupon_from_a_ledger_link", body(&app, 80, 24));
 }
 
 #[test]
@@ -416,7 +425,7 @@ fn snapshot_database_unreachable() {
         matches!(job, Job::Ping)
             .then(|| Outcome::Ping(Err(creditdesk::Error::Infrastructure("refused".into()))))
     });
-    insta::assert_snapshot!("database_unreachable", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("database_unreachable", body(&app, 80, 24));
 }
 
 // ------------------------------------------------------------ cell styles

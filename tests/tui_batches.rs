@@ -335,19 +335,19 @@ fn confirming(app: &mut App, reason: &str, refund: Option<&str>) {
 #[test]
 fn snapshot_list() {
     let app = listed(false);
-    insta::assert_snapshot!("batches_list", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batches_list", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_list_wide() {
     let app = listed(false);
-    insta::assert_snapshot!("batches_list_200x60", render(&app, 200, 60).backend());
+    insta::assert_snapshot!("batches_list_200x60", body(&app, 200, 60));
 }
 
 #[test]
 fn snapshot_stuck_view() {
     let app = stuck(false);
-    insta::assert_snapshot!("batches_stuck", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batches_stuck", body(&app, 80, 24));
 }
 
 #[test]
@@ -355,7 +355,7 @@ fn snapshot_stuck_view_empty() {
     let mut app = listed(false);
     let c = update(&mut app, ch('s'));
     answer(&mut app, c, |_| Some(Outcome::Batches(Ok(vec![]))));
-    insta::assert_snapshot!("batches_stuck_empty", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batches_stuck_empty", body(&app, 80, 24));
 }
 
 #[test]
@@ -365,7 +365,7 @@ fn snapshot_status_filter() {
         let c = update(&mut app, ch('f'));
         answer(&mut app, c, fixture);
     }
-    insta::assert_snapshot!("batches_status_failed", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batches_status_failed", body(&app, 80, 24));
 }
 
 #[test]
@@ -379,13 +379,13 @@ fn snapshot_filter_form_errors() {
     }
     typed(&mut app, "-2h");
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-    insta::assert_snapshot!("batches_filter_errors", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batches_filter_errors", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_detail() {
     let app = opened(false);
-    insta::assert_snapshot!("batch_detail", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batch_detail", body(&app, 80, 24));
 }
 
 #[test]
@@ -409,7 +409,7 @@ fn snapshot_detail_scrolled() {
     for _ in 0..40 {
         update(&mut app, ch('j'));
     }
-    insta::assert_snapshot!("batch_detail_scrolled", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batch_detail_scrolled", body(&app, 80, 24));
     // ...and one up moves at once.
     let bottom = screen(&app, 80, 24);
     update(&mut app, ch('k'));
@@ -422,7 +422,7 @@ fn snapshot_detail_scrolled() {
 #[test]
 fn snapshot_detail_large() {
     let app = opened(false);
-    insta::assert_snapshot!("batch_detail_200x60", render(&app, 200, 60).backend());
+    insta::assert_snapshot!("batch_detail_200x60", body(&app, 200, 60));
 }
 
 #[test]
@@ -432,21 +432,21 @@ fn snapshot_detail_without_model() {
     let c = update(&mut app, key(KeyCode::Enter));
     answer(&mut app, c, fixture);
     assert!(shows(&app, "Batch #1829"));
-    insta::assert_snapshot!("batch_detail_no_model", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batch_detail_no_model", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_detail_loading() {
     let mut app = stuck(false);
     update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!("batch_detail_loading", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batch_detail_loading", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_fail_form() {
     let mut app = opened(false);
     update(&mut app, ch('F'));
-    insta::assert_snapshot!("batch_fail_form", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batch_fail_form", body(&app, 80, 24));
 }
 
 #[test]
@@ -454,20 +454,20 @@ fn snapshot_fail_form_errors() {
     let mut app = opened(false);
     filled(&mut app, "", Some("lots"));
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-    insta::assert_snapshot!("batch_fail_form_errors", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batch_fail_form_errors", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_fail_confirm_result_and_refusal() {
     let mut app = opened(false);
     confirming(&mut app, "stuck for 3 hours", None);
-    insta::assert_snapshot!("batch_fail_confirm", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batch_fail_confirm", body(&app, 80, 24));
     let sent = update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!("batch_fail_in_flight", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batch_fail_in_flight", body(&app, 80, 24));
     answer(&mut app, sent, |job| {
         matches!(job, Job::FailBatch { .. }).then(|| Outcome::BatchFailed(Ok(done())))
     });
-    insta::assert_snapshot!("batch_fail_done", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batch_fail_done", body(&app, 80, 24));
 
     let mut app = opened(false);
     confirming(&mut app, "stuck for 3 hours", Some("20"));
@@ -479,22 +479,22 @@ fn snapshot_fail_confirm_result_and_refusal() {
         }
         .into())))
     });
-    insta::assert_snapshot!("batch_fail_refused", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batch_fail_refused", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_read_only() {
     let app = listed(true);
-    insta::assert_snapshot!("batches_list_read_only", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batches_list_read_only", body(&app, 80, 24));
     let app = opened(true);
-    insta::assert_snapshot!("batch_detail_read_only", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batch_detail_read_only", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_help() {
     let mut app = stuck(false);
     update(&mut app, ch('?'));
-    insta::assert_snapshot!("batches_help", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batches_help", body(&app, 80, 24));
 }
 
 // ------------------------------------------------------------ update rules

@@ -335,7 +335,7 @@ fn dialog_open(app: &App) -> bool {
 #[test]
 fn snapshot_list() {
     let app = started(false);
-    insta::assert_snapshot!("list", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("list", body(&app, 80, 24));
 }
 
 #[test]
@@ -343,7 +343,7 @@ fn snapshot_list_wide() {
     let mut app = started(false);
     let c = update(&mut app, ch('a'));
     answer(&mut app, c, fixture);
-    insta::assert_snapshot!("list_all_200x60", render(&app, 200, 60).backend());
+    insta::assert_snapshot!("list_all_200x60", body(&app, 200, 60));
 }
 
 #[test]
@@ -354,22 +354,22 @@ fn snapshot_filter() {
     update(&mut app, ch('/'));
     let c = typed(&mut app, "sale");
     answer(&mut app, c, fixture);
-    insta::assert_snapshot!("filter_typing", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("filter_typing", body(&app, 80, 24));
     update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!("filter_all_sale", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("filter_all_sale", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_detail_with_redemptions() {
     let mut app = opened(false, "WELCOME20");
     update(&mut app, ch('j'));
-    insta::assert_snapshot!("detail", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("detail", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_detail_of_a_discount_coupon() {
     let app = opened(false, "SPRING-25");
-    insta::assert_snapshot!("detail_discount", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("detail_discount", body(&app, 80, 24));
 }
 
 #[test]
@@ -377,7 +377,7 @@ fn snapshot_create_form_with_errors() {
     let mut app = started(false);
     fill_create(&mut app, ["no", "free", "abc", "0", "tomorrow", "", "fine"]);
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-    insta::assert_snapshot!("create_form_errors", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("create_form_errors", body(&app, 80, 24));
 }
 
 #[test]
@@ -385,7 +385,7 @@ fn snapshot_create_confirm_and_result() {
     let mut app = started(false);
     fill_create(&mut app, GOOD);
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-    insta::assert_snapshot!("create_confirm", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("create_confirm", body(&app, 80, 24));
     let c = update(&mut app, key(KeyCode::Enter));
     let created = coupon(
         10,
@@ -402,7 +402,7 @@ fn snapshot_create_confirm_and_result() {
     answer(&mut app, c, |job| {
         matches!(job, Job::CreateCoupon { .. }).then(|| Outcome::CouponCreated(Ok(created.clone())))
     });
-    insta::assert_snapshot!("create_done", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("create_done", body(&app, 80, 24));
 }
 
 #[test]
@@ -410,10 +410,10 @@ fn snapshot_deactivate_dialog() {
     let mut app = started(false);
     select(&mut app, "WELCOME20");
     update(&mut app, ch('d'));
-    insta::assert_snapshot!("deactivate_form", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("deactivate_form", body(&app, 80, 24));
     typed(&mut app, "replaced by SPRING-50");
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-    insta::assert_snapshot!("deactivate_confirm", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("deactivate_confirm", body(&app, 80, 24));
     let c = update(&mut app, key(KeyCode::Enter));
     let mut off = coupons()
         .into_iter()
@@ -424,7 +424,7 @@ fn snapshot_deactivate_dialog() {
         matches!(job, Job::DeactivateCoupon { .. })
             .then(|| Outcome::CouponDeactivated(Ok(off.clone())))
     });
-    insta::assert_snapshot!("deactivate_done", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("deactivate_done", body(&app, 80, 24));
 }
 
 fn redemption() -> CouponRedemption {
@@ -460,10 +460,10 @@ fn snapshot_redeem_dialog_result_and_refusal() {
     let mut app = opened(false, "WELCOME20");
     update(&mut app, ch('r'));
     typed(&mut app, "ana@example.com");
-    insta::assert_snapshot!("redeem_form", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("redeem_form", body(&app, 80, 24));
 
     let mut app = redeem_confirming();
-    insta::assert_snapshot!("redeem_confirm", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("redeem_confirm", body(&app, 80, 24));
     let c = update(&mut app, key(KeyCode::Enter));
     let sent = runs(&c);
     assert!(
@@ -472,7 +472,7 @@ fn snapshot_redeem_dialog_result_and_refusal() {
     answer(&mut app, c, |job| {
         matches!(job, Job::RedeemCoupon { .. }).then(|| Outcome::CouponRedeemed(Ok(redemption())))
     });
-    insta::assert_snapshot!("redeem_done", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("redeem_done", body(&app, 80, 24));
 
     let mut app = redeem_confirming();
     let c = update(&mut app, key(KeyCode::Enter));
@@ -480,7 +480,7 @@ fn snapshot_redeem_dialog_result_and_refusal() {
         matches!(job, Job::RedeemCoupon { .. })
             .then(|| Outcome::CouponRedeemed(Err(Refusal::CouponAlreadyRedeemed.into())))
     });
-    insta::assert_snapshot!("redeem_refused", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("redeem_refused", body(&app, 80, 24));
 }
 
 #[test]
@@ -491,7 +491,7 @@ fn snapshot_redeem_a_discount_coupon_is_refused_up_front() {
     assert!(!shows(&app, FORM_OPEN), "a notice, not a form");
     let text = screen(&app);
     assert!(text.contains("applies at checkout"), "{text}");
-    insta::assert_snapshot!("redeem_discount_refused", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("redeem_discount_refused", body(&app, 80, 24));
     update(&mut app, key(KeyCode::Enter));
     assert!(!dialog_open(&app));
 }
@@ -505,14 +505,14 @@ fn snapshot_read_only_list() {
     for hint in ["new", "deactivate", "redeem"] {
         assert!(!hints.contains(hint), "{hint} offered read-only:\n{text}");
     }
-    insta::assert_snapshot!("read_only_list", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("read_only_list", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_help() {
     let mut app = started(false);
     update(&mut app, ch('?'));
-    insta::assert_snapshot!("help", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("help", body(&app, 80, 24));
 }
 
 #[test]

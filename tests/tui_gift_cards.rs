@@ -338,8 +338,8 @@ fn snapshot_list_with_statuses() {
     for s in ["active", "pending", "redeemed", "expired", "revoked"] {
         assert!(text.contains(s), "{s}");
     }
-    insta::assert_snapshot!("gift_cards_list", render(&app, 80, 24).backend());
-    insta::assert_snapshot!("gift_cards_list_200x60", render(&app, 200, 60).backend());
+    insta::assert_snapshot!("gift_cards_list", body(&app, 80, 24));
+    insta::assert_snapshot!("gift_cards_list_200x60", body(&app, 200, 60));
 }
 
 #[test]
@@ -364,7 +364,7 @@ fn snapshot_status_filter() {
         matches!(&runs(&c)[0].job, Job::GiftCards(f) if f.status == Some(GiftCardStatus::Expired))
     );
     answer(&mut app, c, fixture);
-    insta::assert_snapshot!("gift_cards_expired", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_expired", body(&app, 80, 24));
 }
 
 #[test]
@@ -373,7 +373,7 @@ fn snapshot_search() {
     update(&mut app, ch('/'));
     typed(&mut app, "ab%");
     assert!(runs(&update(&mut app, key(KeyCode::Enter))).is_empty());
-    insta::assert_snapshot!("gift_cards_search_error", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_search_error", body(&app, 80, 24));
     for _ in 0..3 {
         update(&mut app, key(KeyCode::Backspace));
     }
@@ -383,7 +383,7 @@ fn snapshot_search() {
         matches!(&runs(&c)[0].job, Job::GiftCards(f) if f.code_suffix.as_deref() == Some("JKMN") && f.recipient.is_none())
     );
     answer(&mut app, c, fixture);
-    insta::assert_snapshot!("gift_cards_search", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_search", body(&app, 80, 24));
     // A recipient, any case.
     update(&mut app, ch('/'));
     update(&mut app, ctrl('u'));
@@ -407,7 +407,7 @@ fn snapshot_detail() {
     update(&mut app, ch('j'));
     update(&mut app, ch('j'));
     update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!("gift_cards_detail", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_detail", body(&app, 80, 24));
     // Enter opens the user who redeemed it.
     let c = update(&mut app, key(KeyCode::Enter));
     assert_eq!(app.active, TabId::Users);
@@ -421,14 +421,14 @@ fn snapshot_detail() {
     let mut app = opened(false);
     update(&mut app, key(KeyCode::End));
     update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!("gift_cards_detail_revoked", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_detail_revoked", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_issue_form_with_errors_sends_nothing() {
     let mut app = opened(false);
     issue_form(&mut app);
-    insta::assert_snapshot!("gift_cards_issue_form", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_issue_form", body(&app, 80, 24));
     fill_issue(
         &mut app,
         ["0", "lots", "1.234", "zoe", "2020-01-01", "bad\u{7}note"],
@@ -436,10 +436,7 @@ fn snapshot_issue_form_with_errors_sends_nothing() {
     );
     let c = update(&mut app, key(KeyCode::Enter));
     assert!(runs(&c).is_empty(), "invalid input sends nothing");
-    insta::assert_snapshot!(
-        "gift_cards_issue_form_errors",
-        render(&app, 80, 24).backend()
-    );
+    insta::assert_snapshot!("gift_cards_issue_form_errors", body(&app, 80, 24));
     // A pack with credits typed as well: told to leave them blank.
     let mut app = opened(false);
     issue_form(&mut app);
@@ -457,7 +454,7 @@ fn snapshot_issue_form_with_errors_sends_nothing() {
 fn snapshot_issue_confirmation() {
     let mut app = opened(false);
     issue_confirming(&mut app);
-    insta::assert_snapshot!("gift_cards_issue_confirm", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_issue_confirm", body(&app, 80, 24));
     let text = screen(&app);
     for s in [
         "100 each, 300 in all",
@@ -474,13 +471,13 @@ fn snapshot_issue_confirmation() {
 #[test]
 fn snapshot_issue_result_with_full_codes_and_save_prompt() {
     let mut app = issued_app();
-    insta::assert_snapshot!("gift_cards_issued_codes", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_issued_codes", body(&app, 80, 24));
     let text = screen(&app);
     for code in ISSUED {
         assert!(text.contains(code), "{code} shown in full");
     }
     update(&mut app, ch('s'));
-    insta::assert_snapshot!("gift_cards_save_prompt", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_save_prompt", body(&app, 80, 24));
     let c = update(&mut app, key(KeyCode::Enter));
     let r = runs(&c);
     assert_eq!(r.len(), 1);
@@ -498,14 +495,14 @@ fn snapshot_issue_result_with_full_codes_and_save_prompt() {
             ),
         )))
     });
-    insta::assert_snapshot!("gift_cards_save_exists", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_save_exists", body(&app, 80, 24));
     update(&mut app, ctrl('u'));
     typed(&mut app, "/tmp/spring.csv");
     let c = update(&mut app, key(KeyCode::Enter));
     answer(&mut app, c, |_| {
         Some(Outcome::GiftCardCodesSaved(Ok("/tmp/spring.csv".into())))
     });
-    insta::assert_snapshot!("gift_cards_codes_saved", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_codes_saved", body(&app, 80, 24));
     // Saved: Enter closes at once, and the codes are gone.
     update(&mut app, key(KeyCode::Enter));
     assert!(!modal(&app));
@@ -536,7 +533,7 @@ fn closing_unsaved_codes_warns_first_and_quitting_asks() {
 fn snapshot_revoke_dialog() {
     let mut app = opened(false);
     update(&mut app, ch('x'));
-    insta::assert_snapshot!("gift_cards_revoke_form", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_revoke_form", body(&app, 80, 24));
     let text = screen(&app);
     for s in [
         "#105",
@@ -551,11 +548,11 @@ fn snapshot_revoke_dialog() {
     assert!(!text.contains("Code"), "no code to type: {text}");
     // No reason: required.
     assert!(runs(&update(&mut app, key(KeyCode::Enter))).is_empty());
-    insta::assert_snapshot!("gift_cards_revoke_errors", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_revoke_errors", body(&app, 80, 24));
     update(&mut app, key(KeyCode::Esc));
     revoke_form(&mut app, 'd', "leaked in a chat");
     assert!(runs(&update(&mut app, key(KeyCode::Enter))).is_empty());
-    insta::assert_snapshot!("gift_cards_revoke_confirm", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_revoke_confirm", body(&app, 80, 24));
     let mut c = update(&mut app, key(KeyCode::Enter));
     c.extend(update(&mut app, key(KeyCode::Enter)));
     let r = runs(&c);
@@ -572,7 +569,7 @@ fn snapshot_revoke_dialog() {
     });
     assert!(matches!(&runs(&reloads)[..], [r] if matches!(r.job, Job::GiftCards(_))));
     answer(&mut app, reloads, fixture);
-    insta::assert_snapshot!("gift_cards_revoke_done", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_revoke_done", body(&app, 80, 24));
 }
 
 #[test]
@@ -597,7 +594,7 @@ fn revoking_a_redeemed_card_points_to_a_balance_adjustment() {
     update(&mut app, ch('j'));
     update(&mut app, ch('j'));
     assert!(runs(&update(&mut app, ch('x'))).is_empty());
-    insta::assert_snapshot!("gift_cards_revoke_redeemed", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_revoke_redeemed", body(&app, 80, 24));
     assert!(screen(&app).contains("balance adjustment"));
     // The same answer from the database (the card was redeemed meanwhile).
     let mut app = opened(false);
@@ -626,9 +623,9 @@ fn snapshot_redeem_dialog_result_and_refusal() {
     assert!(text.contains("••••-JKMN"), "{text}");
     update(&mut app, key(KeyCode::Esc));
     redeem_form(&mut app, "k7qf 9xm2 abcd efgh jkmn", "Ana@Example.com");
-    insta::assert_snapshot!("gift_cards_redeem_form", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_redeem_form", body(&app, 80, 24));
     update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!("gift_cards_redeem_confirm", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_redeem_confirm", body(&app, 80, 24));
     assert!(!screen(&app).contains("warning"));
     let c = update(&mut app, key(KeyCode::Enter));
     let r = runs(&c);
@@ -642,7 +639,7 @@ fn snapshot_redeem_dialog_result_and_refusal() {
     });
     assert!(matches!(&runs(&reload)[..], [r] if matches!(r.job, Job::GiftCards(_))));
     answer(&mut app, reload, fixture);
-    insta::assert_snapshot!("gift_cards_redeem_done", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_redeem_done", body(&app, 80, 24));
     assert!(screen(&app).contains("70 → 170"));
 
     let mut app = opened(false);
@@ -654,7 +651,7 @@ fn snapshot_redeem_dialog_result_and_refusal() {
             Refusal::GiftCardAlreadyRedeemed.into(),
         )))
     });
-    insta::assert_snapshot!("gift_cards_redeem_refused", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_redeem_refused", body(&app, 80, 24));
 }
 
 #[test]
@@ -662,10 +659,7 @@ fn redeem_with_an_empty_code_redeems_the_selected_card_by_id() {
     let mut app = opened(false);
     redeem_form(&mut app, "", "12");
     update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!(
-        "gift_cards_redeem_selected_confirm",
-        render(&app, 80, 24).backend()
-    );
+    insta::assert_snapshot!("gift_cards_redeem_selected_confirm", body(&app, 80, 24));
     let mut c = update(&mut app, key(KeyCode::Enter));
     c.extend(update(&mut app, key(KeyCode::Enter)));
     let r = runs(&c);
@@ -692,10 +686,7 @@ fn redeem_with_another_cards_code_warns_and_sends_that_code() {
     // Another card's code: a warning, and the database decides by the code.
     redeem_form(&mut app, ISSUED[0], "12");
     update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!(
-        "gift_cards_redeem_other_code",
-        render(&app, 80, 24).backend()
-    );
+    insta::assert_snapshot!("gift_cards_redeem_other_code", body(&app, 80, 24));
     let text = screen(&app);
     assert!(text.contains("ends in C9V0, not JKMN"), "{text}");
     let c = update(&mut app, key(KeyCode::Enter));
@@ -760,7 +751,7 @@ fn redeem_without_a_redeemable_selection_needs_the_code() {
 fn snapshot_reveal_confirm_then_the_code_until_closed() {
     let mut app = opened(false);
     update(&mut app, ch('v'));
-    insta::assert_snapshot!("gift_cards_reveal_confirm", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_reveal_confirm", body(&app, 80, 24));
     assert!(screen(&app).contains("audit log"));
     let mut c = update(&mut app, key(KeyCode::Enter));
     c.extend(update(&mut app, key(KeyCode::Enter)));
@@ -774,7 +765,7 @@ fn snapshot_reveal_confirm_then_the_code_until_closed() {
             CODE_105.to_owned(),
         ))))
     });
-    insta::assert_snapshot!("gift_cards_revealed", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_revealed", body(&app, 80, 24));
     assert!(screen(&app).contains(CODE_105));
     assert!(shows(&app, "Gift card #105: full code"));
     // Other keys leave it up; Esc closes it and the code is gone.
@@ -831,7 +822,7 @@ fn reveal_from_the_detail_and_a_refusal() {
 #[test]
 fn snapshot_read_only_list_offers_no_change() {
     let mut app = opened(true);
-    insta::assert_snapshot!("gift_cards_read_only", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_read_only", body(&app, 80, 24));
     for k in ['n', 'x', 'd', 'v'] {
         let c = update(&mut app, ch(k));
         assert!(runs(&c).is_empty(), "{k}");
@@ -1015,7 +1006,7 @@ fn a_link_opens_the_card_by_id() {
         "shown by id, no list search: {r:?}"
     );
     assert!(shows(&app, "Gift card #105") && shows(&app, "loading"));
-    insta::assert_snapshot!("gift_cards_link_loading", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_link_loading", body(&app, 80, 24));
     answer(&mut app, c, fixture);
     assert!(detail_of(&app) == Some(105));
     assert_eq!(selected_id(&app), Some(105));

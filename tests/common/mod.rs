@@ -105,6 +105,23 @@ pub fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
     terminal
 }
 
+/// What a snapshot holds: the screen below the tab bar (the body, the key
+/// hints and the status line), one quoted row per line as `TestBackend`
+/// prints them. The tab bar has a snapshot of its own, so adding a tab
+/// doesn't change every other snapshot.
+pub fn body(app: &App, w: u16, h: u16) -> String {
+    let t = render(app, w, h);
+    let buf = t.backend().buffer();
+    (1..buf.area.height)
+        .map(|y| {
+            let row: String = (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_owned())
+                .collect();
+            format!("\"{row}\"\n")
+        })
+        .collect()
+}
+
 /// The screen's rows, cell by cell (no quotes, unlike the backend's
 /// `Display`).
 pub fn rows(app: &App, w: u16, h: u16) -> Vec<String> {
