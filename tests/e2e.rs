@@ -167,7 +167,9 @@ async fn adjust_a_balance_in_the_console_and_leave_the_terminal_usable() {
         confirm.contains("old balance  10") && confirm.contains("new balance  7"),
         "{confirm}"
     );
-    // Enter pressed twice applies it once.
+    // A confirmation applies only with a key pressed a moment after it
+    // appeared; Enter pressed twice then applies it once.
+    std::thread::sleep(Duration::from_millis(400));
     tmux.keys(&["Enter", "Enter"]);
     tmux.wait_for("balance 7 credits");
 
@@ -242,6 +244,7 @@ async fn create_a_coupon_issue_and_revoke_a_gift_card_in_the_console() {
     }
     tmux.keys(&["Enter"]);
     tmux.wait_for("Create this coupon?");
+    std::thread::sleep(Duration::from_millis(400));
     tmux.keys(&["Enter"]);
     tmux.wait_for("0/10");
     tmux.keys(&["Enter"]); // close the result
@@ -259,6 +262,7 @@ async fn create_a_coupon_issue_and_revoke_a_gift_card_in_the_console() {
     tmux.type_text("gift@example.com");
     tmux.keys(&["Enter", "Enter", "Enter"]);
     tmux.wait_for("Confirm: issue gift cards");
+    std::thread::sleep(Duration::from_millis(400));
     tmux.keys(&["Enter"]);
     let result = tmux.wait_for("issued 1 gift card");
     let code: String = sqlx::query_scalar("select code from gift_cards")
@@ -278,6 +282,7 @@ async fn create_a_coupon_issue_and_revoke_a_gift_card_in_the_console() {
     tmux.type_text("lost in the post");
     tmux.keys(&["Enter"]);
     tmux.wait_for("Confirm: revoke gift card");
+    std::thread::sleep(Duration::from_millis(400));
     tmux.keys(&["Enter", "Enter"]);
     tmux.wait_for("revoked gift card #");
     tmux.keys(&["Escape"]);

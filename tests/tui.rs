@@ -11,7 +11,7 @@ use creditdesk::db::audit::AuditEntry;
 use creditdesk::db::credits::{Adjustment, HistoryPage, LedgerEntry, Overview, TypeTotal};
 use creditdesk::db::users::User;
 use creditdesk::domain::operator::Operator;
-use creditdesk::tui::{App, Job, Msg, Outcome, TabId, Theme, update};
+use creditdesk::tui::{App, Command, Job, Msg, Outcome, TabId, Theme, update};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -122,6 +122,7 @@ fn fixture(job: &Job) -> Option<Outcome> {
     Some(match job {
         Job::FindUsers { .. } => Outcome::Users(Ok(users())),
         Job::Overview { .. } => Outcome::Overview(Ok(overview(&users()[0]))),
+        Job::User { .. } => Outcome::User(Ok(users()[0].clone())),
         Job::History(_) => Outcome::History(Ok(HistoryPage {
             entries: ledger(),
             next: None,
@@ -190,11 +191,23 @@ fn audit_fixture(job: &Job) -> Option<Outcome> {
 
 /// The adjust form filled in and reviewed: the confirmation is showing.
 fn confirming(app: &mut App, amount: &str, reason: &str) {
+    let c = reviewing(app, amount, reason);
+    answer(app, c, fixture);
+}
+
+/// The form filled in and Enter pressed on its last field: the balance is
+/// read again (the commands returned) before the confirmation shows.
+fn reviewing(app: &mut App, amount: &str, reason: &str) -> Vec<Command> {
     assert!(update(app, ch('a')).is_empty());
     typed(app, amount);
     update(app, key(KeyCode::Tab));
     typed(app, reason);
-    assert!(update(app, key(KeyCode::Enter)).is_empty());
+    let c = update(app, key(KeyCode::Enter));
+    assert!(
+        matches!(&runs(&c)[..], [r] if matches!(r.job, Job::User { .. })),
+        "{c:?}"
+    );
+    c
 }
 
 fn screen(app: &App) -> String {
@@ -311,7 +324,7 @@ fn snapshot_adjust_confirm_and_result() {
     let mut app = opened(false, Some("PRODUCTION"));
     confirming(&mut app, "-20", "refund of duplicate charge");
     insta::assert_snapshot!("adjust_confirm", body(&app, 80, 24));
-    let sent = update(&mut app, key(KeyCode::Enter));
+    let sent = apply(&mut app);
     insta::assert_snapshot!("adjust_in_flight", body(&app, 80, 24));
     answer(&mut app, sent, |job| match job {
         Job::Adjust { amount, .. } => Some(Outcome::Adjusted(Ok(Change::Applied(Adjustment {
@@ -332,7 +345,7 @@ fn snapshot_adjust_confirm_and_result() {
 fn snapshot_adjust_failed() {
     let mut app = opened(false, Some("PRODUCTION"));
     confirming(&mut app, "-20", "refund of duplicate charge");
-    let sent = update(&mut app, key(KeyCode::Enter));
+    let sent = apply(&mut app);
     answer(&mut app, sent, |job| match job {
         Job::Adjust { .. } => Some(Outcome::Adjusted(Err(
             creditdesk::domain::Refusal::InsufficientCredits {
@@ -598,7 +611,7 @@ fn typing_searches_after_a_pause_and_only_the_newest_counts() {
 fn enter_twice_on_the_confirmation_adjusts_once() {
     let mut app = opened(false, None);
     confirming(&mut app, "+50", "goodwill");
-    let first = update(&mut app, key(KeyCode::Enter));
+    let first = apply(&mut app);
     let second = update(&mut app, key(KeyCode::Enter));
     let third = update(&mut app, key(KeyCode::Enter));
     let adjusts: Vec<_> = runs(&first)
@@ -627,7 +640,7 @@ fn enter_twice_on_the_confirmation_adjusts_once() {
             "timeout".into(),
         ))))
     });
-    let retry = update(&mut app, key(KeyCode::Enter));
+    let retry = apply(&mut app);
     let Job::Adjust {
         idempotency_key, ..
     } = &runs(&retry)[0].job
@@ -647,7 +660,7 @@ fn enter_twice_on_the_confirmation_adjusts_once() {
     update(&mut app, key(KeyCode::Esc));
     assert!(!modal(&app));
     confirming(&mut app, "+1", "again");
-    let again = update(&mut app, key(KeyCode::Enter));
+    let again = apply(&mut app);
     let Job::Adjust {
         idempotency_key, ..
     } = &runs(&again)[0].job
@@ -658,10 +671,47 @@ fn enter_twice_on_the_confirmation_adjusts_once() {
 }
 
 #[test]
+fn the_confirmation_reads_the_balance_fresh_and_the_result_says_what_was_booked() {
+    let mut app = opened(false, None);
+    // The screen says 170; meanwhile another operator booked +1490.
+    assert!(shows(&app, "balance 170 credits"));
+    let c = reviewing(&mut app, "-20", "duplicate");
+    answer(&mut app, c, |job| match job {
+        Job::User { .. } => {
+            let mut u = users()[0].clone();
+            u.credits = 1660;
+            Some(Outcome::User(Ok(u)))
+        }
+        _ => None,
+    });
+    let s = screen(&app);
+    assert!(
+        s.contains("old balance  1660") && s.contains("new balance  1640"),
+        "{s}"
+    );
+    // And it changed again before the change was booked.
+    let sent = apply(&mut app);
+    answer(&mut app, sent, |_| {
+        Some(Outcome::Adjusted(Ok(Change::Applied(Adjustment {
+            user_id: 12,
+            email: "ana@example.com".into(),
+            amount: -20,
+            entry_id: 90,
+            old_balance: 1665,
+            new_balance: 1645,
+            replayed: false,
+        }))))
+    });
+    let s = rows(&app, 100, 30).join("\n");
+    assert!(s.contains("booked entry #90: balance 1665 → 1645"), "{s}");
+    assert!(s.contains("not 1660 as reviewed"), "said plainly: {s}");
+}
+
+#[test]
 fn adjust_success_refreshes_the_overview_and_ledger() {
     let mut app = opened(false, None);
     confirming(&mut app, "+50", "goodwill");
-    let sent = update(&mut app, key(KeyCode::Enter));
+    let sent = apply(&mut app);
     let after = answer(&mut app, sent, |_| {
         Some(Outcome::Adjusted(Ok(Change::Applied(Adjustment {
             user_id: 12,
@@ -701,7 +751,11 @@ fn invalid_adjustments_never_reach_the_database() {
         update(&mut app, key(KeyCode::Tab));
         typed(&mut app, reason);
         let c = update(&mut app, key(KeyCode::Enter));
-        assert!(c.is_empty(), "{amount:?} {reason:?}");
+        assert_eq!(changes(&c), 0, "{amount:?} {reason:?}");
+        // Only what needs the balance (more than it) reads it first.
+        assert_eq!(!c.is_empty(), amount == "-171", "{amount:?} {reason:?}");
+        let c = answer(&mut app, c, fixture);
+        assert!(c.is_empty());
         assert!(shows(&app, "Adjust balance"), "the form stays open");
         assert!(!shows(&app, "Confirm adjustment"), "{amount:?} {reason:?}");
         assert!(shows(&app, "↳"), "{amount:?} {reason:?}: an inline message");
@@ -778,7 +832,7 @@ fn an_unreachable_database_is_retried_until_it_answers() {
 fn a_refusal_is_not_a_database_outage() {
     let mut app = opened(false, None);
     confirming(&mut app, "-5", "why");
-    let sent = update(&mut app, key(KeyCode::Enter));
+    let sent = apply(&mut app);
     let after = answer(&mut app, sent, |_| {
         Some(Outcome::Adjusted(Err(
             creditdesk::domain::Refusal::ReadOnly.into(),
@@ -970,8 +1024,9 @@ mod real_database {
             screen(&app)
         );
 
-        confirming(&mut app, "+25", "welcome gift");
-        let mut c = update(&mut app, key(KeyCode::Enter));
+        let c = reviewing(&mut app, "+25", "welcome gift");
+        settle(&mut app, &mut effects, c).await;
+        let mut c = apply(&mut app);
         c.extend(update(&mut app, key(KeyCode::Enter))); // a second Enter: ignored
         settle(&mut app, &mut effects, c).await;
         update(&mut app, key(KeyCode::Enter)); // close the result
@@ -1030,7 +1085,7 @@ mod real_database {
 fn esc_while_an_adjustment_is_in_flight_stops_waiting_and_reloads() {
     let mut app = opened(false, None);
     confirming(&mut app, "+5", "why");
-    let sent = update(&mut app, key(KeyCode::Enter));
+    let sent = apply(&mut app);
     // Quitting now would lose track of it: the app asks first.
     update(&mut app, ch('q'));
     assert!(!app.should_quit());

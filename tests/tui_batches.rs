@@ -326,7 +326,12 @@ fn filled(app: &mut App, reason: &str, refund: Option<&str>) {
 /// The confirmation of failing 1827 with `refund`.
 fn confirming(app: &mut App, reason: &str, refund: Option<&str>) {
     filled(app, reason, refund);
-    assert!(update(app, key(KeyCode::Enter)).is_empty());
+    let c = update(app, key(KeyCode::Enter));
+    assert!(
+        matches!(&runs(&c)[..], [r] if matches!(r.job, Job::Batch { id: 1827 })),
+        "the batch is read fresh: {c:?}"
+    );
+    answer(app, c, fixture);
     assert!(shows(app, CONFIRM_OPEN), "the confirmation shows");
 }
 
@@ -462,24 +467,31 @@ fn snapshot_fail_confirm_result_and_refusal() {
     let mut app = opened(false);
     confirming(&mut app, "stuck for 3 hours", None);
     insta::assert_snapshot!("batch_fail_confirm", body(&app, 80, 24));
-    let sent = update(&mut app, key(KeyCode::Enter));
+    let sent = apply(&mut app);
     insta::assert_snapshot!("batch_fail_in_flight", body(&app, 80, 24));
     answer(&mut app, sent, |job| {
         matches!(job, Job::FailBatch { .. }).then(|| Outcome::BatchFailed(Ok(done())))
     });
     insta::assert_snapshot!("batch_fail_done", body(&app, 80, 24));
 
+    // More than it charged: known from the fresh numbers, said instead of
+    // asked.
     let mut app = opened(false);
-    confirming(&mut app, "stuck for 3 hours", Some("20"));
-    let sent = update(&mut app, key(KeyCode::Enter));
-    answer(&mut app, sent, |_| {
-        Some(Outcome::BatchFailed(Err(Refusal::RefundExceedsCharge {
-            charged: 8,
-            requested: 20,
-        }
-        .into())))
-    });
+    filled(&mut app, "stuck for 3 hours", Some("20"));
+    let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, fixture);
+    assert!(!shows(&app, CONFIRM_OPEN), "no confirmation to refuse");
     insta::assert_snapshot!("batch_fail_refused", body(&app, 80, 24));
+    // The database refuses what the rules here don't know.
+    let mut app = opened(false);
+    confirming(&mut app, "stuck for 3 hours", Some("6"));
+    let sent = apply(&mut app);
+    answer(&mut app, sent, |_| {
+        Some(Outcome::BatchFailed(Err(
+            Refusal::BatchAlreadyRefunded.into()
+        )))
+    });
+    assert!(shows(&app, "Refused: Fail batch #1827"));
 }
 
 #[test]
@@ -646,7 +658,7 @@ fn invalid_fail_forms_send_nothing() {
 fn enter_twice_on_the_confirmation_fails_once() {
     let mut app = opened(false);
     confirming(&mut app, "stuck for 3 hours", Some("6"));
-    let first = update(&mut app, key(KeyCode::Enter));
+    let first = apply(&mut app);
     let second = update(&mut app, key(KeyCode::Enter));
     let third = update(&mut app, key(KeyCode::Enter));
     let all: Vec<Command> = first.iter().chain(&second).chain(&third).cloned().collect();
@@ -683,7 +695,7 @@ fn refund_choices_reach_the_database_as_typed() {
     ] {
         let mut app = opened(false);
         confirming(&mut app, "why", typed_refund);
-        let c = update(&mut app, key(KeyCode::Enter));
+        let c = apply(&mut app);
         let Job::FailBatch { refund, .. } = &fails(&c)[0].job else {
             unreachable!()
         };
@@ -716,7 +728,7 @@ fn f_in_the_list_opens_the_dialog_once_the_batch_is_loaded() {
 fn a_refusal_shows_and_changes_nothing_else() {
     let mut app = opened(false);
     confirming(&mut app, "why", None);
-    let sent = update(&mut app, key(KeyCode::Enter));
+    let sent = apply(&mut app);
     let after = answer(&mut app, sent, |_| {
         Some(Outcome::BatchFailed(Err(
             Refusal::BatchAlreadyRefunded.into()
@@ -730,6 +742,18 @@ fn a_refusal_shows_and_changes_nothing_else() {
     assert!(shows(&app, FORM_OPEN));
     update(&mut app, key(KeyCode::Esc));
     assert!(no_dialog(&app));
+}
+
+#[test]
+fn a_completed_batch_offers_no_fail() {
+    let mut app = listed(false);
+    update(&mut app, ch('j'));
+    let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, fixture);
+    assert!(shows(&app, "completed"), "{}", screen(&app, 80, 24));
+    assert!(!shows(&app, "F x"), "not offered");
+    assert!(update(&mut app, ch('F')).is_empty());
+    assert!(no_dialog(&app), "no form only to be refused");
 }
 
 #[test]
@@ -788,7 +812,7 @@ fn stale_replies_are_ignored() {
     // when it comes, says what the database did.
     let mut app = opened(false);
     confirming(&mut app, "why", None);
-    let sent = update(&mut app, key(KeyCode::Enter));
+    let sent = apply(&mut app);
     update(&mut app, ch('q'));
     assert!(!app.should_quit(), "a change in flight: asks first");
     update(&mut app, ch('n'));
@@ -946,16 +970,16 @@ fn any_size_renders_without_panic() {
     screens.push(confirm);
     let mut in_flight = opened(false);
     confirming(&mut in_flight, "stuck", None);
-    update(&mut in_flight, key(KeyCode::Enter));
+    apply(&mut in_flight);
     screens.push(in_flight);
     let mut result = opened(false);
     confirming(&mut result, "stuck", None);
-    let c = update(&mut result, key(KeyCode::Enter));
+    let c = apply(&mut result);
     answer(&mut result, c, |_| Some(Outcome::BatchFailed(Ok(done()))));
     screens.push(result);
     let mut refused = opened(false);
     confirming(&mut refused, "stuck", None);
-    let c = update(&mut refused, key(KeyCode::Enter));
+    let c = apply(&mut refused);
     answer(&mut refused, c, |_| {
         Some(Outcome::BatchFailed(Err(Refusal::BatchNotFailable {
             status: "completed".into(),
@@ -1048,8 +1072,9 @@ mod real_database {
         assert!(s.contains("Refund all"), "all is proposed: {s}");
         typed(&mut app, "stuck for 3 hours");
         update(&mut app, key(KeyCode::Enter)); // to the refund field
-        assert!(update(&mut app, key(KeyCode::Enter)).is_empty()); // review
-        let mut c = update(&mut app, key(KeyCode::Enter)); // apply
+        let c = update(&mut app, key(KeyCode::Enter)); // review
+        settle(&mut app, &mut effects, c).await;
+        let mut c = apply(&mut app);
         c.extend(update(&mut app, key(KeyCode::Enter))); // a second Enter: ignored
         assert_eq!(fails(&c).len(), 1);
         settle(&mut app, &mut effects, c).await;
@@ -1094,23 +1119,20 @@ mod real_database {
         );
         assert!(credits::verify(&db.tool).await.unwrap().is_empty());
 
-        // Failing it again is refused by the database, shown, and writes nothing.
+        // Failed and refunded, there is nothing left to do: F is no longer
+        // offered, and nothing is written.
         let c = update(
             &mut app,
             Msg::Open(Link::Batch(i32::try_from(batch).unwrap())),
         );
         settle(&mut app, &mut effects, c).await;
-        update(&mut app, ch('F'));
-        typed(&mut app, "again");
-        update(&mut app, key(KeyCode::Enter));
-        update(&mut app, key(KeyCode::Enter));
-        let c = update(&mut app, key(KeyCode::Enter));
-        settle(&mut app, &mut effects, c).await;
         let s = screen(&app, 120, 40);
         assert!(
-            s.contains("the batch is already marked failed: only a refund can still be given"),
+            s.contains("charged 8, refunded 8") && !s.contains("F x"),
             "{s}"
         );
+        assert!(update(&mut app, ch('F')).is_empty());
+        assert!(!app.active_tab().modal());
         assert_eq!(
             scalar_i64(pool, "select count(*) from admin_audit_log").await,
             1

@@ -186,6 +186,17 @@ fn discounts() -> Vec<Redemption> {
         .collect()
 }
 
+/// Dan, who never redeemed WELCOME20 (Ana did).
+fn dan() -> User {
+    User {
+        id: 30,
+        email: "dan@example.com".into(),
+        name: Some("Dan".into()),
+        credits: 120,
+        created_at: t0() - Duration::days(30),
+    }
+}
+
 fn ana() -> User {
     User {
         id: 12,
@@ -235,6 +246,8 @@ fn fixture(job: &Job) -> Option<Outcome> {
             totals: vec![],
             latest: vec![],
         })),
+        Job::User { user } if user.to_string() == "dan@example.com" => Outcome::User(Ok(dan())),
+        Job::User { .. } => Outcome::User(Ok(ana())),
         _ => return None,
     })
 }
@@ -386,7 +399,7 @@ fn snapshot_create_confirm_and_result() {
     fill_create(&mut app, GOOD);
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
     insta::assert_snapshot!("create_confirm", body(&app, 80, 24));
-    let c = update(&mut app, key(KeyCode::Enter));
+    let c = apply(&mut app);
     let created = coupon(
         10,
         "SPRING-50",
@@ -412,9 +425,14 @@ fn snapshot_deactivate_dialog() {
     update(&mut app, ch('d'));
     insta::assert_snapshot!("deactivate_form", body(&app, 80, 24));
     typed(&mut app, "replaced by SPRING-50");
-    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-    insta::assert_snapshot!("deactivate_confirm", body(&app, 80, 24));
     let c = update(&mut app, key(KeyCode::Enter));
+    assert!(
+        matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::Coupon { code } if code == "WELCOME20")),
+        "its uses are read fresh: {c:?}"
+    );
+    answer(&mut app, c, fixture);
+    insta::assert_snapshot!("deactivate_confirm", body(&app, 80, 24));
+    let c = apply(&mut app);
     let mut off = coupons()
         .into_iter()
         .find(|c| c.code == "WELCOME20")
@@ -432,8 +450,8 @@ fn redemption() -> CouponRedemption {
         redemption_id: 41,
         coupon_id: 3,
         code: "WELCOME20".into(),
-        user_id: 12,
-        email: "ana@example.com".into(),
+        user_id: 30,
+        email: "dan@example.com".into(),
         credits: 20,
         entry_id: 812,
         old_balance: 120,
@@ -448,9 +466,9 @@ fn redemption() -> CouponRedemption {
 fn redeem_confirming() -> App {
     let mut app = opened(false, "WELCOME20");
     assert!(update(&mut app, ch('r')).is_empty());
-    typed(&mut app, "ana@example.com");
+    typed(&mut app, "dan@example.com");
     let c = update(&mut app, key(KeyCode::Enter));
-    assert!(matches!(runs(&c)[0].job, Job::Overview { .. }));
+    assert!(matches!(runs(&c)[0].job, Job::User { .. }));
     answer(&mut app, c, fixture);
     app
 }
@@ -459,15 +477,15 @@ fn redeem_confirming() -> App {
 fn snapshot_redeem_dialog_result_and_refusal() {
     let mut app = opened(false, "WELCOME20");
     update(&mut app, ch('r'));
-    typed(&mut app, "ana@example.com");
+    typed(&mut app, "dan@example.com");
     insta::assert_snapshot!("redeem_form", body(&app, 80, 24));
 
     let mut app = redeem_confirming();
     insta::assert_snapshot!("redeem_confirm", body(&app, 80, 24));
-    let c = update(&mut app, key(KeyCode::Enter));
+    let c = apply(&mut app);
     let sent = runs(&c);
     assert!(
-        matches!(&sent[0].job, Job::RedeemCoupon { code, user } if code == "WELCOME20" && *user == creditdesk::domain::user_ref::UserRef::Id(12))
+        matches!(&sent[0].job, Job::RedeemCoupon { code, user } if code == "WELCOME20" && *user == creditdesk::domain::user_ref::UserRef::Id(30))
     );
     answer(&mut app, c, |job| {
         matches!(job, Job::RedeemCoupon { .. }).then(|| Outcome::CouponRedeemed(Ok(redemption())))
@@ -475,7 +493,7 @@ fn snapshot_redeem_dialog_result_and_refusal() {
     insta::assert_snapshot!("redeem_done", body(&app, 80, 24));
 
     let mut app = redeem_confirming();
-    let c = update(&mut app, key(KeyCode::Enter));
+    let c = apply(&mut app);
     answer(&mut app, c, |job| {
         matches!(job, Job::RedeemCoupon { .. })
             .then(|| Outcome::CouponRedeemed(Err(Refusal::CouponAlreadyRedeemed.into())))
@@ -484,16 +502,28 @@ fn snapshot_redeem_dialog_result_and_refusal() {
 }
 
 #[test]
-fn snapshot_redeem_a_discount_coupon_is_refused_up_front() {
+fn a_discount_coupon_offers_no_redeem() {
     let mut app = started(false);
     select(&mut app, "SPRING-25");
+    assert!(!rows(&app, 80, 24)[22].contains("r redeem"));
     assert!(update(&mut app, ch('r')).is_empty(), "nothing is sent");
-    assert!(!shows(&app, FORM_OPEN), "a notice, not a form");
+    assert!(!dialog_open(&app), "no dialog only to refuse");
+    select(&mut app, "WELCOME20");
+    assert!(rows(&app, 80, 24)[22].contains("r redeem"));
+}
+
+#[test]
+fn already_redeemed_by_that_user_is_said_before_asking() {
+    let mut app = opened(false, "WELCOME20");
+    update(&mut app, ch('r'));
+    typed(&mut app, "ana@example.com");
+    let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, fixture);
     let text = screen(&app);
-    assert!(text.contains("applies at checkout"), "{text}");
-    insta::assert_snapshot!("redeem_discount_refused", body(&app, 80, 24));
-    update(&mut app, key(KeyCode::Enter));
-    assert!(!dialog_open(&app));
+    assert!(text.contains("Refused: Redeem coupon"), "{text}");
+    assert!(text.contains("already redeemed"), "{text}");
+    assert!(!text.contains("Redeem this coupon?"), "{text}");
+    assert_eq!(changes(&apply(&mut app)), 0);
 }
 
 #[test]
@@ -656,7 +686,7 @@ fn enter_twice_on_the_create_confirmation_creates_once() {
     let mut app = started(false);
     fill_create(&mut app, GOOD);
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-    let mut c = update(&mut app, key(KeyCode::Enter));
+    let mut c = apply(&mut app);
     c.extend(update(&mut app, key(KeyCode::Enter)));
     assert_eq!(changes(&c), 1);
     let Job::CreateCoupon { new, generated } = &runs(&c)[0].job else {
@@ -714,7 +744,7 @@ fn a_generated_code_is_created_with_create_generated() {
         assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
     }
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-    let c = update(&mut app, key(KeyCode::Enter));
+    let c = apply(&mut app);
     let Job::CreateCoupon { new, generated } = &runs(&c)[0].job else {
         panic!("{c:?}")
     };
@@ -727,7 +757,7 @@ fn database_field_errors_go_back_under_their_fields() {
     let mut app = started(false);
     fill_create(&mut app, GOOD);
     update(&mut app, key(KeyCode::Enter));
-    let c = update(&mut app, key(KeyCode::Enter));
+    let c = apply(&mut app);
     answer(&mut app, c, |_| {
         Some(Outcome::CouponCreated(Err(Refusal::DuplicateCode {
             code: "SPRING-50".into(),
@@ -742,7 +772,7 @@ fn database_field_errors_go_back_under_their_fields() {
         update(&mut app, key(KeyCode::Enter));
     }
     update(&mut app, key(KeyCode::Enter)); // review
-    let c = update(&mut app, key(KeyCode::Enter));
+    let c = apply(&mut app);
     answer(&mut app, c, |_| {
         Some(Outcome::CouponCreated(Err(Error::Invalid(vec![
             InvalidInput::new("value", "too much"),
@@ -762,8 +792,9 @@ fn deactivate_needs_a_reason_and_is_sent_once() {
     );
     assert!(shows(&app, "↳"), "an inline message");
     typed(&mut app, "fraud");
-    update(&mut app, key(KeyCode::Enter));
-    let mut c = update(&mut app, key(KeyCode::Enter));
+    let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, fixture);
+    let mut c = apply(&mut app);
     c.extend(update(&mut app, key(KeyCode::Enter)));
     assert_eq!(changes(&c), 1);
     let Job::DeactivateCoupon { code, reason } = &runs(&c)[0].job else {
@@ -786,15 +817,15 @@ fn an_inactive_coupon_is_not_deactivated_again() {
     let c = update(&mut app, ch('a'));
     answer(&mut app, c, fixture);
     select(&mut app, "OLDPROMO");
+    assert!(!rows(&app, 80, 24)[22].contains("d deactivate"));
     assert!(update(&mut app, ch('d')).is_empty());
-    assert!(!shows(&app, FORM_OPEN));
-    assert!(screen(&app).contains("already inactive"));
+    assert!(!dialog_open(&app), "not offered");
 }
 
 #[test]
 fn enter_twice_on_the_redeem_confirmation_redeems_once() {
     let mut app = redeem_confirming();
-    let mut c = update(&mut app, key(KeyCode::Enter));
+    let mut c = apply(&mut app);
     c.extend(update(&mut app, key(KeyCode::Enter)));
     assert_eq!(changes(&c), 1);
 }
@@ -808,12 +839,13 @@ fn a_bad_or_unknown_user_stays_in_the_form() {
     assert!(shows(&app, "↳ give a numeric id or an email"));
     typed(&mut app, "@x.org");
     let c = update(&mut app, key(KeyCode::Enter));
-    answer(&mut app, c, |_| {
-        Some(Outcome::Overview(Err(Refusal::NotFound {
+    answer(&mut app, c, |job| match job {
+        Job::User { .. } => Some(Outcome::User(Err(Refusal::NotFound {
             what: "user",
             key: "nobody@x.org".into(),
         }
-        .into())))
+        .into()))),
+        other => fixture(other),
     });
     assert!(shows(&app, "Redeem coupon") && !shows(&app, "Redeem this coupon?"));
     assert!(shows(&app, "↳ no user matches nobody@x.org"));
@@ -934,7 +966,7 @@ mod real_database {
             ],
         );
         assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-        let mut c = update(&mut app, key(KeyCode::Enter));
+        let mut c = apply(&mut app);
         c.extend(update(&mut app, key(KeyCode::Enter)));
         settle(&mut app, &mut effects, c).await;
         assert!(
@@ -953,7 +985,7 @@ mod real_database {
         let c = update(&mut app, key(KeyCode::Enter));
         settle(&mut app, &mut effects, c).await;
         assert!(shows(&app, "Redeem this coupon?"), "the user was found");
-        let mut c = update(&mut app, key(KeyCode::Enter));
+        let mut c = apply(&mut app);
         c.extend(update(&mut app, key(KeyCode::Enter)));
         settle(&mut app, &mut effects, c).await;
         assert!(shows(&app, "balance 7 → 32"), "{}", screen(&app));
@@ -967,7 +999,7 @@ mod real_database {
         typed(&mut app, &user.to_string());
         let c = update(&mut app, key(KeyCode::Enter));
         settle(&mut app, &mut effects, c).await;
-        let c = update(&mut app, key(KeyCode::Enter));
+        let c = apply(&mut app);
         settle(&mut app, &mut effects, c).await;
         assert!(
             screen(&app).contains("already redeemed"),
@@ -980,8 +1012,9 @@ mod real_database {
         // Deactivate.
         update(&mut app, ch('d'));
         typed(&mut app, "campaign over");
-        update(&mut app, key(KeyCode::Enter));
         let c = update(&mut app, key(KeyCode::Enter));
+        settle(&mut app, &mut effects, c).await;
+        let c = apply(&mut app);
         settle(&mut app, &mut effects, c).await;
         assert!(
             shows(&app, "deactivated coupon TUI-WELCOME"),

@@ -150,6 +150,13 @@ fn fixture(job: &Job) -> Option<Outcome> {
             })
             .collect())),
         Job::GiftCardPacks => Outcome::GiftCardPacks(Ok(packs())),
+        Job::User { .. } => Outcome::User(Ok(creditdesk::db::users::User {
+            id: 12,
+            email: "ana@example.com".into(),
+            name: None,
+            credits: 70,
+            created_at: t0() - chrono::Duration::days(40),
+        })),
         Job::GiftCard {
             card: CardKey::Id(id),
         } => Outcome::GiftCard(
@@ -278,12 +285,26 @@ fn issue_confirming(app: &mut App) {
 fn issued_app() -> App {
     let mut app = opened(false);
     issue_confirming(&mut app);
-    let c = update(&mut app, key(KeyCode::Enter));
+    let c = apply(&mut app);
     answer(&mut app, c, |job| match job {
         Job::IssueGiftCards(_) => Some(Outcome::GiftCardsIssued(Ok(Change::Applied(issued())))),
         _ => None,
     });
     app
+}
+
+/// Enter on a change's last field: the review reads what it shows fresh,
+/// and the fixture answers.
+fn review(app: &mut App) {
+    let c = update(app, key(KeyCode::Enter));
+    assert_eq!(changes(&c), 0, "a review writes nothing");
+    answer(app, c, fixture);
+}
+
+/// `v` on the selected card: the confirmation reads the card fresh.
+fn reveal(app: &mut App) {
+    let c = update(app, ch('v'));
+    answer(app, c, fixture);
 }
 
 /// The selected card's revoke dialog (`x` or `d`), the reason typed.
@@ -303,8 +324,8 @@ fn redeem_form(app: &mut App, code: &str, user: &str) {
 /// The reveal popup for the selected card (#105), its code answered.
 fn revealed_app() -> App {
     let mut app = opened(false);
-    update(&mut app, ch('v'));
-    let c = update(&mut app, key(KeyCode::Enter));
+    reveal(&mut app);
+    let c = apply(&mut app);
     answer(&mut app, c, |job| match job {
         Job::RevealGiftCard { .. } => Some(Outcome::GiftCardRevealed(Ok(RevealedCode::new(
             CODE_105.to_owned(),
@@ -551,9 +572,9 @@ fn snapshot_revoke_dialog() {
     insta::assert_snapshot!("gift_cards_revoke_errors", body(&app, 80, 24));
     update(&mut app, key(KeyCode::Esc));
     revoke_form(&mut app, 'd', "leaked in a chat");
-    assert!(runs(&update(&mut app, key(KeyCode::Enter))).is_empty());
+    review(&mut app);
     insta::assert_snapshot!("gift_cards_revoke_confirm", body(&app, 80, 24));
-    let mut c = update(&mut app, key(KeyCode::Enter));
+    let mut c = apply(&mut app);
     c.extend(update(&mut app, key(KeyCode::Enter)));
     let r = runs(&c);
     assert_eq!(r.len(), 1, "Enter twice revokes once");
@@ -579,8 +600,8 @@ fn revoking_from_the_detail_revokes_that_card_by_id() {
     update(&mut app, key(KeyCode::Enter));
     assert_eq!(detail_of(&app), Some(104));
     revoke_form(&mut app, 'x', "duplicate");
-    update(&mut app, key(KeyCode::Enter));
-    let mut c = update(&mut app, key(KeyCode::Enter));
+    review(&mut app);
+    let mut c = apply(&mut app);
     c.extend(update(&mut app, key(KeyCode::Enter)));
     assert!(
         matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::RevokeGiftCard { card: CardKey::Id(104), reason } if reason.as_str() == "duplicate")),
@@ -590,17 +611,36 @@ fn revoking_from_the_detail_revokes_that_card_by_id() {
 
 #[test]
 fn revoking_a_redeemed_card_points_to_a_balance_adjustment() {
+    // A redeemed card offers no revoke; its detail says what to do instead.
     let mut app = opened(false);
     update(&mut app, ch('j'));
     update(&mut app, ch('j'));
-    assert!(runs(&update(&mut app, ch('x'))).is_empty());
+    assert!(!rows(&app, 80, 24)[22].contains("x revoke"));
+    assert!(update(&mut app, ch('x')).is_empty());
+    assert!(!modal(&app), "no dialog only to refuse");
+    update(&mut app, key(KeyCode::Enter));
     insta::assert_snapshot!("gift_cards_revoke_redeemed", body(&app, 80, 24));
-    assert!(screen(&app).contains("balance adjustment"));
-    // The same answer from the database (the card was redeemed meanwhile).
+    assert!(screen(&app).contains("adjust that user's balance"));
+    assert!(!screen(&app).contains("x d revoke"));
+    // Redeemed meanwhile: the review reads it fresh and says so, no
+    // confirmation.
     let mut app = opened(false);
     revoke_form(&mut app, 'x', "mistake");
-    update(&mut app, key(KeyCode::Enter));
     let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, |_| {
+        let mut card = cards().remove(0);
+        card.status = GiftCardStatus::Redeemed;
+        card.stored_status = GiftCardStatus::Redeemed;
+        Some(Outcome::GiftCard(Ok(Box::new(card))))
+    });
+    let text = screen(&app);
+    assert!(text.contains("Refused: Revoke gift card"), "{text}");
+    assert!(text.contains("use a balance"), "{text}");
+    // And the same answer from the database, if it comes from there.
+    let mut app = opened(false);
+    revoke_form(&mut app, 'x', "mistake");
+    review(&mut app);
+    let c = apply(&mut app);
     let none = answer(&mut app, c, |_| {
         Some(Outcome::GiftCardRevoked(Err(
             Refusal::GiftCardNotRevocable {
@@ -624,13 +664,13 @@ fn snapshot_redeem_dialog_result_and_refusal() {
     update(&mut app, key(KeyCode::Esc));
     redeem_form(&mut app, "k7qf 9xm2 abcd efgh jkmn", "Ana@Example.com");
     insta::assert_snapshot!("gift_cards_redeem_form", body(&app, 80, 24));
-    update(&mut app, key(KeyCode::Enter));
+    review(&mut app);
     insta::assert_snapshot!("gift_cards_redeem_confirm", body(&app, 80, 24));
     assert!(!screen(&app).contains("warning"));
-    let c = update(&mut app, key(KeyCode::Enter));
+    let c = apply(&mut app);
     let r = runs(&c);
     assert!(
-        matches!(&r[..], [r] if matches!(&r.job, Job::RedeemGiftCard { card: CardRef::Code(code), user: UserRef::Email(e) } if e == "ana@example.com" && code.as_str() == "k7qf 9xm2 abcd efgh jkmn")),
+        matches!(&r[..], [r] if matches!(&r.job, Job::RedeemGiftCard { card: CardRef::Code(code), user: UserRef::Id(12) } if code.as_str() == "k7qf 9xm2 abcd efgh jkmn")),
         "{r:?}"
     );
     assert!(!format!("{:?}", r[0].job).contains("k7qf"), "Debug masks");
@@ -644,8 +684,8 @@ fn snapshot_redeem_dialog_result_and_refusal() {
 
     let mut app = opened(false);
     redeem_form(&mut app, CODE_105, "12");
-    update(&mut app, key(KeyCode::Enter));
-    let c = update(&mut app, key(KeyCode::Enter));
+    review(&mut app);
+    let c = apply(&mut app);
     answer(&mut app, c, |_| {
         Some(Outcome::GiftCardRedeemed(Err(
             Refusal::GiftCardAlreadyRedeemed.into(),
@@ -658,9 +698,9 @@ fn snapshot_redeem_dialog_result_and_refusal() {
 fn redeem_with_an_empty_code_redeems_the_selected_card_by_id() {
     let mut app = opened(false);
     redeem_form(&mut app, "", "12");
-    update(&mut app, key(KeyCode::Enter));
+    review(&mut app);
     insta::assert_snapshot!("gift_cards_redeem_selected_confirm", body(&app, 80, 24));
-    let mut c = update(&mut app, key(KeyCode::Enter));
+    let mut c = apply(&mut app);
     c.extend(update(&mut app, key(KeyCode::Enter)));
     let r = runs(&c);
     assert!(
@@ -685,11 +725,11 @@ fn redeem_with_another_cards_code_warns_and_sends_that_code() {
     update(&mut app, key(KeyCode::Esc));
     // Another card's code: a warning, and the database decides by the code.
     redeem_form(&mut app, ISSUED[0], "12");
-    update(&mut app, key(KeyCode::Enter));
+    review(&mut app);
     insta::assert_snapshot!("gift_cards_redeem_other_code", body(&app, 80, 24));
     let text = screen(&app);
     assert!(text.contains("ends in C9V0, not JKMN"), "{text}");
-    let c = update(&mut app, key(KeyCode::Enter));
+    let c = apply(&mut app);
     let r = runs(&c);
     assert!(
         matches!(&r[..], [r] if matches!(&r.job, Job::RedeemGiftCard { card: CardRef::Code(code), .. } if code.as_str() == ISSUED[0])),
@@ -706,31 +746,17 @@ fn redeem_with_another_cards_code_warns_and_sends_that_code() {
 
 #[test]
 fn redeem_without_a_redeemable_selection_needs_the_code() {
-    // The selected card was redeemed: the code must be typed.
+    // The selected card was redeemed: redeem is not offered on it.
     let mut app = opened(false);
     update(&mut app, ch('j'));
     update(&mut app, ch('j'));
-    redeem_form(&mut app, "", "12");
-    let text = screen(&app);
-    assert!(text.contains("#103"), "{text}");
-    assert!(!text.contains("empty: the selected card"), "{text}");
-    assert!(runs(&update(&mut app, key(KeyCode::Enter))).is_empty());
-    assert!(screen(&app).contains("enter the card's full code"));
-    update(&mut app, key(KeyCode::Up));
-    typed(&mut app, CODE_105);
-    update(&mut app, key(KeyCode::Enter));
-    update(&mut app, key(KeyCode::Enter));
-    let c = update(&mut app, key(KeyCode::Enter));
-    assert!(
-        matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::RedeemGiftCard { card: CardRef::Code(code), .. } if code.as_str() == CODE_105)),
-        "{c:?}"
-    );
-    assert!(
-        !screen(&app).contains("warning"),
-        "no selected card to differ from"
-    );
+    assert!(selected_row(&app, 80, 24).unwrap().contains("redeemed"));
+    assert!(!rows(&app, 80, 24)[22].contains("r redeem"));
+    assert!(update(&mut app, ch('r')).is_empty());
+    assert!(!modal(&app));
 
-    // An empty list: r redeems a typed code (R refreshes).
+    // Nothing selected (an empty list): r redeems a typed code (R
+    // refreshes).
     let mut app = App::new(
         &config(false, Some("PRODUCTION")),
         t0(),
@@ -739,9 +765,18 @@ fn redeem_without_a_redeemable_selection_needs_the_code() {
     );
     let c = show_tab(&mut app);
     answer(&mut app, c, |_| Some(Outcome::GiftCards(Ok(vec![]))));
-    redeem_form(&mut app, CODE_105, "12");
+    redeem_form(&mut app, "", "12");
+    assert!(runs(&update(&mut app, key(KeyCode::Enter))).is_empty());
+    assert!(screen(&app).contains("enter the card's full code"));
+    update(&mut app, key(KeyCode::Up));
+    typed(&mut app, CODE_105);
     update(&mut app, key(KeyCode::Enter));
-    let c = update(&mut app, key(KeyCode::Enter));
+    review(&mut app);
+    assert!(
+        !screen(&app).contains("warning"),
+        "no selected card to differ from"
+    );
+    let c = apply(&mut app);
     assert!(
         matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::RedeemGiftCard { card: CardRef::Code(_), .. }))
     );
@@ -750,10 +785,10 @@ fn redeem_without_a_redeemable_selection_needs_the_code() {
 #[test]
 fn snapshot_reveal_confirm_then_the_code_until_closed() {
     let mut app = opened(false);
-    update(&mut app, ch('v'));
+    reveal(&mut app);
     insta::assert_snapshot!("gift_cards_reveal_confirm", body(&app, 80, 24));
     assert!(screen(&app).contains("audit log"));
-    let mut c = update(&mut app, key(KeyCode::Enter));
+    let mut c = apply(&mut app);
     c.extend(update(&mut app, key(KeyCode::Enter)));
     let r = runs(&c);
     assert!(
@@ -789,8 +824,8 @@ fn reveal_from_the_detail_and_a_refusal() {
     update(&mut app, key(KeyCode::End));
     update(&mut app, key(KeyCode::Enter));
     assert!(screen(&app).contains("v reveal"));
-    update(&mut app, ch('v'));
-    let c = update(&mut app, key(KeyCode::Enter));
+    reveal(&mut app);
+    let c = apply(&mut app);
     assert!(
         matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::RevealGiftCard { card: CardKey::Id(101) }))
     );
@@ -806,8 +841,8 @@ fn reveal_from_the_detail_and_a_refusal() {
     // Esc stops waiting for an answer; the reveal (an audited write) is
     // not aborted, and what it did is said when it answers.
     let mut app = opened(false);
-    update(&mut app, ch('v'));
-    let sent = update(&mut app, key(KeyCode::Enter));
+    reveal(&mut app);
+    let sent = apply(&mut app);
     let esc = update(&mut app, key(KeyCode::Esc));
     assert!(!esc.iter().any(|c| matches!(c, Command::Cancel(_))));
     assert!(!modal(&app));
@@ -901,10 +936,52 @@ fn a_role_sees_and_may_use_only_what_it_allows() {
 // ------------------------------------------------------------ update rules
 
 #[test]
+fn enter_never_carries_a_change_through() {
+    use crossterm::event::{KeyEvent, KeyEventKind, KeyModifiers};
+    // Not production: Enter may apply, but only when pressed on its own.
+    let mut app = App::new(&config(false, None), t0(), Theme::COLOR, "test");
+    let c = show_tab(&mut app);
+    answer(&mut app, c, fixture);
+    issue_form(&mut app);
+    fill_issue(&mut app, ["1", "100", "9.99", "", "", ""], 0);
+    update(&mut app, key(KeyCode::Home)); // no effect in a field
+    for _ in 0..6 {
+        update(&mut app, key(KeyCode::BackTab));
+    }
+    // A new user's burst of Enters from the first field: every field, the
+    // review, then nothing more, however many.
+    let mut sent = Vec::new();
+    for _ in 0..12 {
+        sent.extend(update(&mut app, key(KeyCode::Enter)));
+        wait(&mut app, 50);
+    }
+    assert_eq!(changes(&sent), 0, "{sent:?}");
+    assert!(shows(&app, "Confirm: issue gift cards"));
+    // A held key's repeats never apply, however late.
+    wait(&mut app, 1000);
+    let held = KeyEvent::new_with_kind(KeyCode::Enter, KeyModifiers::NONE, KeyEventKind::Repeat);
+    assert_eq!(changes(&update(&mut app, Msg::Key(held))), 0);
+    // A press a moment after the last one applies, once.
+    wait(&mut app, 400);
+    let c = update(&mut app, key(KeyCode::Enter));
+    assert_eq!(changes(&c), 1);
+
+    // In production only y applies, and only a moment after it showed.
+    let mut app = opened(false);
+    issue_confirming(&mut app);
+    assert!(changes(&update(&mut app, ch('y'))) == 0, "too soon");
+    wait(&mut app, 400);
+    assert_eq!(changes(&update(&mut app, key(KeyCode::Enter))), 0, "Enter");
+    wait(&mut app, 400);
+    assert!(shows(&app, "y issue   Esc back"), "{}", screen(&app));
+    assert_eq!(changes(&update(&mut app, ch('y'))), 1);
+}
+
+#[test]
 fn enter_twice_on_the_issue_confirmation_issues_once() {
     let mut app = opened(false);
     issue_confirming(&mut app);
-    let mut c = update(&mut app, key(KeyCode::Enter));
+    let mut c = apply(&mut app);
     c.extend(update(&mut app, key(KeyCode::Enter)));
     let r = runs(&c);
     assert_eq!(r.len(), 1);
@@ -941,12 +1018,12 @@ fn a_pack_is_issued_by_name() {
     let mut app = opened(false);
     issue_form(&mut app);
     fill_issue(&mut app, ["2", "", "", "", "2026-12-31", ""], 2);
-    update(&mut app, key(KeyCode::Enter));
+    review(&mut app);
     let text = screen(&app);
     assert!(text.contains("Pro"), "{text}");
     assert!(text.contains("200 each, 400 in all"), "{text}");
     assert!(text.contains("59.98"), "{text}");
-    let c = update(&mut app, key(KeyCode::Enter));
+    let c = apply(&mut app);
     let r = runs(&c);
     assert!(
         matches!(&r[..], [r] if matches!(&r.job, Job::IssueGiftCards(req) if req.value == CardValue::Pack("Pro".into()) && req.count == 2))
@@ -969,7 +1046,7 @@ fn stale_replies_are_ignored() {
     // answers, its codes are shown (they are shown only once).
     let mut app = opened(false);
     issue_confirming(&mut app);
-    let sent = update(&mut app, key(KeyCode::Enter));
+    let sent = apply(&mut app);
     let esc = update(&mut app, key(KeyCode::Esc));
     assert!(!esc.iter().any(|c| matches!(c, Command::Cancel(_))));
     assert!(!modal(&app));
@@ -1026,7 +1103,7 @@ fn a_link_opens_the_card_by_id() {
         matches!(&r[..], [r] if matches!(&r.job, Job::GiftCard { card: CardKey::Id(42) })),
         "{r:?}"
     );
-    answer(&mut app, c, |_| {
+    let card_42 = |_: &Job| {
         Some(Outcome::GiftCard(Ok(Box::new(card(
             42,
             GiftCardStatus::Active,
@@ -1034,13 +1111,15 @@ fn a_link_opens_the_card_by_id() {
             1,
             100,
         )))))
-    });
+    };
+    answer(&mut app, c, card_42);
     assert!(detail_of(&app) == Some(42));
     // Its actions go by id too.
     update(&mut app, ch('x'));
     typed(&mut app, "test card");
-    update(&mut app, key(KeyCode::Enter));
     let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, card_42);
+    let c = apply(&mut app);
     assert!(
         matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::RevokeGiftCard { card: CardKey::Id(42), .. }))
     );
@@ -1171,8 +1250,8 @@ fn a_full_code_is_never_on_screen_but_in_the_issue_result_and_the_reveal() {
     screens.push(("redeem confirmation, another card's code", redeem_other));
     let mut redeem_confirm = opened(false);
     redeem_form(&mut redeem_confirm, CODE_105, "12");
-    update(&mut redeem_confirm, key(KeyCode::Enter));
-    let c = update(&mut redeem_confirm, key(KeyCode::Enter));
+    review(&mut redeem_confirm);
+    let c = apply(&mut redeem_confirm);
     answer(&mut redeem_confirm, c, |_| {
         Some(Outcome::GiftCardRedeemed(Ok(Box::new(redemption()))))
     });
@@ -1181,8 +1260,8 @@ fn a_full_code_is_never_on_screen_but_in_the_issue_result_and_the_reveal() {
     update(&mut reveal_confirm, ch('v'));
     screens.push(("reveal confirmation", reveal_confirm));
     let mut reveal_waiting = opened(false);
-    update(&mut reveal_waiting, ch('v'));
-    update(&mut reveal_waiting, key(KeyCode::Enter));
+    reveal(&mut reveal_waiting);
+    apply(&mut reveal_waiting);
     screens.push(("reveal in flight", reveal_waiting));
     let mut reveal_closed = revealed_app();
     update(&mut reveal_closed, key(KeyCode::Esc));
@@ -1265,7 +1344,7 @@ fn any_size_renders_without_panic() {
     screens.push(confirm);
     let mut in_flight = opened(false);
     issue_confirming(&mut in_flight);
-    update(&mut in_flight, key(KeyCode::Enter));
+    apply(&mut in_flight);
     screens.push(in_flight);
     screens.push(issued_app());
     let mut prompt = issued_app();
@@ -1376,7 +1455,7 @@ mod real_database {
         msgs.extend(text("spring"));
         msgs.push(key(KeyCode::Enter)); // review
         keys(&mut app, &mut effects, msgs).await;
-        let mut c = update(&mut app, key(KeyCode::Enter));
+        let mut c = apply(&mut app);
         c.extend(update(&mut app, key(KeyCode::Enter))); // a second Enter: ignored
         settle(&mut app, &mut effects, c).await;
         assert!(shows(&app, CODES_OPEN), "no codes dialog: {}", screen(&app));
@@ -1432,7 +1511,7 @@ mod real_database {
         msgs.extend(text("sent to the wrong address"));
         msgs.push(key(KeyCode::Enter));
         keys(&mut app, &mut effects, msgs).await;
-        let mut c = update(&mut app, key(KeyCode::Enter));
+        let mut c = apply(&mut app);
         c.extend(update(&mut app, key(KeyCode::Enter)));
         assert!(
             matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::RevokeGiftCard { card: CardKey::Id(id), .. } if *id == selected)),
@@ -1477,7 +1556,7 @@ mod real_database {
         msgs.extend(text("bob@example.com"));
         msgs.push(key(KeyCode::Enter));
         keys(&mut app, &mut effects, msgs).await;
-        let mut c = update(&mut app, key(KeyCode::Enter));
+        let mut c = apply(&mut app);
         c.extend(update(&mut app, key(KeyCode::Enter)));
         assert!(
             matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::RedeemGiftCard { card: CardRef::Id(id), .. } if *id == second)),
@@ -1506,7 +1585,7 @@ mod real_database {
         let third = selected_id(&app).unwrap();
         let (_, code) = issued.iter().find(|(id, _)| *id == third).unwrap();
         keys(&mut app, &mut effects, vec![ch('v')]).await;
-        let mut c = update(&mut app, key(KeyCode::Enter));
+        let mut c = apply(&mut app);
         c.extend(update(&mut app, key(KeyCode::Enter)));
         assert!(
             matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::RevealGiftCard { card: CardKey::Id(id) } if *id == third)),

@@ -38,6 +38,9 @@ pub enum Msg {
     Resize(u16, u16),
     /// The clock moved (spinner, times typed as "now" or "+7d").
     Tick(DateTime<Utc>),
+    /// The time, given before the keys that come with it (how long a
+    /// confirmation has been on screen).
+    Now(DateTime<Utc>),
     Reply(Reply),
     /// Follow a link: switch to the tab that shows it.
     Open(Link),
@@ -207,6 +210,7 @@ impl App {
                 self.now = now;
                 self.tick = self.tick.wrapping_add(1);
             }
+            Msg::Now(now) => self.now = now,
             Msg::Resize(..) => {}
             Msg::Quit => self.quit = true,
             Msg::Key(key) if is_press(&key) => self.key(&key, out),

@@ -108,6 +108,25 @@ pub fn both<A, B>(
     }
 }
 
+/// The result's line when the balance booked from differs from the one the
+/// confirmation showed.
+pub fn changed_meanwhile(reviewed: i32, booked_old: i32, booked_new: i32) -> String {
+    format!(
+        "note: the balance was {booked_old} when this was booked, not {reviewed} as reviewed \
+         (it changed meanwhile): {booked_old} → {booked_new} is what was booked"
+    )
+}
+
+/// The review when a fresh read failed: say so rather than show old
+/// numbers as true.
+pub fn unreadable(what: &str, e: Option<&Error>) -> Review {
+    match e {
+        Some(e @ Error::Refused(_)) => Review::Refused(e.to_string()),
+        Some(e) => Review::Refused(format!("could not read {what} as it is now: {e}")),
+        None => Review::Refused(format!("could not read {what} as it is now")),
+    }
+}
+
 /// A reply of another kind than the job's: a bug, reported as one.
 pub fn unexpected(outcome: &Outcome) -> Error {
     tracing::error!(?outcome, "a change got a reply of another kind");
@@ -227,6 +246,9 @@ enum State<I> {
         lines: Lines,
         error: String,
         refused: bool,
+        /// When it appeared: a retry needs a key pressed after
+        /// `since + ARM_AFTER` too.
+        since: DateTime<Utc>,
     },
     /// Known to be refused before asking (`Review::Refused`).
     Refused(String),
@@ -254,6 +276,17 @@ const CONFIRM_KEYS: Keymap<FlowKey> = Keymap(&[
         FlowKey::Apply,
     )
     .footer(),
+    Bind::new(ESC, "Esc", "back", FlowKey::Back).footer(),
+]);
+
+/// In production only `y` applies: Enter is pressed by habit.
+const PRODUCTION_CONFIRM_KEYS: Keymap<FlowKey> = Keymap(&[
+    Bind::new(&[Key::Char('y')], "y", "apply", FlowKey::Apply).footer(),
+    Bind::new(ESC, "Esc", "back", FlowKey::Back).footer(),
+]);
+
+const PRODUCTION_FAILED_KEYS: Keymap<FlowKey> = Keymap(&[
+    Bind::new(&[Key::Char('y')], "y", "try again", FlowKey::Retry).footer(),
     Bind::new(ESC, "Esc", "back", FlowKey::Back).footer(),
 ]);
 
@@ -315,11 +348,13 @@ impl<C: Change> ChangeDialog<C> {
         d
     }
 
-    fn keymap(&self, _allow: &Allow) -> Keymap<FlowKey> {
+    fn keymap(&self, allow: &Allow) -> Keymap<FlowKey> {
         match &self.state {
             State::Form => DONE_KEYS,
             State::Reading { .. } | State::Applying { .. } => WAIT_KEYS,
+            State::Confirm { .. } if allow.production => PRODUCTION_CONFIRM_KEYS,
             State::Confirm { .. } => CONFIRM_KEYS,
+            State::Failed { .. } if allow.production => PRODUCTION_FAILED_KEYS,
             State::Failed { .. } => FAILED_KEYS,
             State::Refused(_) => REFUSED_KEYS,
             State::Done { .. } => DONE_KEYS,
@@ -387,7 +422,7 @@ impl<C: Change> ChangeDialog<C> {
     }
 
     /// The reply to the change itself.
-    fn finished(&mut self, outcome: Outcome) -> Step {
+    fn finished(&mut self, outcome: Outcome, now: DateTime<Utc>) -> Step {
         let State::Applying { input, lines, .. } = std::mem::replace(&mut self.state, State::Form)
         else {
             return Step::Stay;
@@ -420,6 +455,7 @@ impl<C: Change> ChangeDialog<C> {
                     lines,
                     error,
                     refused: matches!(e, Error::Refused(_)),
+                    since: now,
                 };
                 Step::Stay
             }
@@ -487,8 +523,11 @@ impl<C: Change> Dialog for ChangeDialog<C> {
                     since,
                 },
             ) => {
-                // A held key's repeats are no decision.
-                if key.kind == KeyEventKind::Repeat {
+                // A key pressed too soon (a burst of Enters meant for the
+                // form, a held key) is no decision: it only starts the wait
+                // again.
+                if !armed(since, key, ctx.now) {
+                    let since = ctx.now;
                     self.state = State::Confirm {
                         input,
                         lines,
@@ -499,7 +538,26 @@ impl<C: Change> Dialog for ChangeDialog<C> {
                 self.apply(input, lines, ctx);
                 Step::Stay
             }
-            (FlowKey::Retry, State::Failed { input, lines, .. }) => {
+            (
+                FlowKey::Retry,
+                State::Failed {
+                    input,
+                    lines,
+                    error,
+                    refused,
+                    since,
+                },
+            ) => {
+                if !armed(since, key, ctx.now) {
+                    self.state = State::Failed {
+                        input,
+                        lines,
+                        error,
+                        refused,
+                        since: ctx.now,
+                    };
+                    return Step::Stay;
+                }
                 self.apply(input, lines, ctx);
                 Step::Stay
             }
@@ -548,7 +606,9 @@ impl<C: Change> Dialog for ChangeDialog<C> {
 
     fn reply(&mut self, id: RequestId, outcome: Outcome, ctx: &mut Ctx) -> Result<Step, Outcome> {
         match &mut self.state {
-            State::Applying { request, .. } if *request == id => Ok(self.finished(outcome)),
+            State::Applying { request, .. } if *request == id => {
+                Ok(self.finished(outcome, ctx.now))
+            }
             State::Reading { reads, .. } => {
                 let Some(slot) = reads.iter_mut().find(|(r, _)| *r == id) else {
                     return Err(outcome);
@@ -682,6 +742,13 @@ impl<C: Change> Dialog for ChangeDialog<C> {
             _ => None,
         }
     }
+}
+
+/// Whether `key` may apply what appeared at `since`: pressed (not a held
+/// key's repeat) at least [`ARM_AFTER`] later.
+fn armed(since: DateTime<Utc>, key: &KeyEvent, now: DateTime<Utc>) -> bool {
+    let waited = (now - since).to_std().unwrap_or_default();
+    key.kind != KeyEventKind::Repeat && waited >= ARM_AFTER
 }
 
 /// `label  value` lines, the labels right-aligned.

@@ -66,6 +66,10 @@ pub enum Job {
         text: String,
         limit: i64,
     },
+    /// `users::get`: one user as they are now (a confirmation's balance).
+    User {
+        user: UserRef,
+    },
     Overview {
         user: UserRef,
     },
@@ -165,6 +169,7 @@ impl Job {
         match self {
             Job::Ping => "ping",
             Job::FindUsers { .. } => "users.find",
+            Job::User { .. } => "users.get",
             Job::Overview { .. } => "credits.overview",
             Job::History(_) => "credits.history",
             Job::Adjust { .. } => "credits.adjust",
@@ -212,6 +217,7 @@ macro_rules! outcomes {
 outcomes! {
     Ping(()),
     Users(Vec<User>),
+    User(User),
     Overview(Overview),
     History(HistoryPage),
     Adjusted(Change<Adjustment>),
@@ -270,6 +276,7 @@ impl Job {
             Job::FindUsers { text, limit } => {
                 Outcome::Users(db::users::find(db, &text, limit).await)
             }
+            Job::User { user } => Outcome::User(db::users::get(db, &user).await),
             Job::Overview { user } => Outcome::Overview(db::credits::overview(db, &user, 1).await),
             Job::History(query) => Outcome::History(db::credits::history(db, &query).await),
             Job::Adjust {

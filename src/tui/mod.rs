@@ -187,6 +187,11 @@ where
         while let Poll::Ready(Some(Ok(event))) = futures::poll!(events.next()) {
             inbox.extend(to_msg(event));
         }
+        // Keys are judged by when they came (a confirmation applies only
+        // with a key pressed a moment after it appeared).
+        if inbox.iter().any(|m| matches!(m, Msg::Key(_))) {
+            inbox.insert(0, Msg::Now(Utc::now()));
+        }
         while let Some(msg) = effects.try_next() {
             inbox.push(msg);
         }

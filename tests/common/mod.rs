@@ -55,6 +55,19 @@ pub fn ctrl(c: char) -> Msg {
     Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
 }
 
+/// Lets `ms` milliseconds pass (the clock `update` sees).
+pub fn wait(app: &mut App, ms: i64) {
+    let now = app.now + chrono::Duration::milliseconds(ms);
+    update(app, Msg::Now(now));
+}
+
+/// Applies the confirmation on screen as an operator does: a moment after
+/// it appeared, `y` (which applies in production too).
+pub fn apply(app: &mut App) -> Vec<Command> {
+    wait(app, 400);
+    update(app, ch('y'))
+}
+
 pub fn typed(app: &mut App, text: &str) -> Vec<Command> {
     text.chars().flat_map(|c| update(app, ch(c))).collect()
 }

@@ -157,6 +157,23 @@ impl Detail {
         self.dialogs.unsaved()
     }
 
+    /// What the batch screen offers: failing only a batch that can still be
+    /// failed (generating) or refunded (failed, charged, never refunded).
+    fn offers(&self, act: Act) -> bool {
+        if act != Act::Fail {
+            return true;
+        }
+        match (&self.batch, &self.summary) {
+            (Some(b), _) => match b.status.as_str() {
+                "generating" => true,
+                "failed" => b.charged > 0 && b.refunded == 0,
+                _ => false,
+            },
+            (None, Some(s)) => matches!(s.status.as_str(), "generating" | "failed"),
+            (None, None) => false,
+        }
+    }
+
     /// The batch's age now, by the database's clock when it was read.
     fn age_now(&self, now: DateTime<Utc>) -> Option<i64> {
         let since = self.loaded_at.map_or(0, |t| (now - t).num_seconds().max(0));
@@ -168,7 +185,7 @@ impl Detail {
     }
 
     fn open_fail(&mut self, ctx: &mut Ctx) {
-        if !ctx.permits(Action::BatchFail) {
+        if !ctx.permits(Action::BatchFail) || !self.offers(Act::Fail) {
             return;
         }
         if let Some(b) = &self.batch {
@@ -176,6 +193,7 @@ impl Detail {
             let fail = Fail {
                 batch: b.clone(),
                 age_seconds: age,
+                reviewed: None,
             };
             self.dialogs.open(ChangeDialog::open(fail, ctx));
             self.notice = None;
@@ -222,7 +240,7 @@ impl Detail {
             .min(last);
             return KeyResult::Handled;
         }
-        match KEYS.find(key, ctx.allow, |_| true) {
+        match KEYS.find(key, ctx.allow, |a| self.offers(a)) {
             Some(Act::Fail) => {
                 self.open_fail(ctx);
                 KeyResult::Handled
@@ -279,7 +297,7 @@ impl Detail {
     pub(super) fn hints(&self, allow: &Allow) -> Vec<Hint> {
         self.dialogs
             .hints(allow)
-            .unwrap_or_else(|| KEYS.hints(allow, |_| true))
+            .unwrap_or_else(|| KEYS.hints(allow, |a| self.offers(a)))
     }
 
     /// Lines of the body; they never wrap, so their number doesn't depend

@@ -8,10 +8,14 @@ use chrono::{DateTime, Utc};
 use super::age;
 use crate::db::batches::{BatchDetail, FailedBatch, Refund};
 use crate::domain::InvalidInput;
+use crate::domain::Refusal;
 use crate::domain::amounts::parse_positive_credits;
+use crate::domain::ledger::{BatchStatus, check_failable, refundable};
 use crate::domain::text::Reason;
 use crate::error::Error;
-use crate::tui::change::{Change, Done, Review, both, field, unexpected};
+use crate::tui::change::{
+    Change, Done, Review, both, changed_meanwhile, field, unexpected, unreadable,
+};
 use crate::tui::command::{Job, Outcome};
 use crate::tui::ctx::Ctx;
 use crate::tui::widgets::{Field, Form};
@@ -38,6 +42,35 @@ pub struct Fail {
     pub batch: BatchDetail,
     /// Its age now.
     pub age_seconds: i64,
+    /// What the confirmation showed: the balance, and the refund.
+    pub reviewed: Option<(i32, i64)>,
+}
+
+/// What the rules refuse about failing `b` with `refund`, as
+/// `batches::fail` would.
+fn failable(b: &BatchDetail, refund: Refund) -> Result<(), Refusal> {
+    let status = BatchStatus::parse(&b.status).map_err(|_| Refusal::BatchNotFailable {
+        status: b.status.clone(),
+    })?;
+    match (status, refund) {
+        (BatchStatus::Failed, Refund::None) => return Err(Refusal::BatchAlreadyFailed),
+        (BatchStatus::Failed, _) => {}
+        (other, _) => check_failable(other)?,
+    }
+    match refund {
+        Refund::None => Ok(()),
+        Refund::All => refundable(b.charged, b.refunded, None).map(|_| ()),
+        Refund::Amount(n) => refundable(b.charged, b.refunded, Some(i64::from(n))).map(|_| ()),
+    }
+}
+
+/// The credits `refund` gives back for `b`.
+fn refund_amount(b: &BatchDetail, refund: Refund) -> i64 {
+    match refund {
+        Refund::None => 0,
+        Refund::All => b.charged,
+        Refund::Amount(n) => i64::from(n),
+    }
 }
 
 impl Change for Fail {
@@ -100,15 +133,34 @@ impl Change for Fail {
         )
     }
 
-    /// What may be done is `batches::fail`'s to decide: a refusal comes
-    /// back as the result.
+    /// The batch as it is now: its status, what it charged and refunded,
+    /// its user's balance.
+    fn fresh(&self, _input: &Self::Input) -> Vec<Job> {
+        vec![Job::Batch { id: self.batch.id }]
+    }
+
+    /// `batches::fail` decides; what the rules already refuse on the fresh
+    /// numbers is said instead of asked.
     fn review(
         &mut self,
         (reason, refund): &Self::Input,
-        _fresh: Vec<Outcome>,
+        fresh: Vec<Outcome>,
         _now: DateTime<Utc>,
     ) -> Review {
+        match fresh.into_iter().next() {
+            Some(Outcome::Batch(Ok(b))) => {
+                // The age counts on from the fresh read.
+                self.age_seconds = b.age_seconds;
+                self.batch = *b;
+            }
+            Some(Outcome::Batch(Err(e))) => return unreadable("the batch", Some(&e)),
+            _ => return unreadable("the batch", None),
+        }
         let b = &self.batch;
+        if let Err(r) = failable(b, *refund) {
+            return Review::Refused(format!("batch #{}: {r}", b.id));
+        }
+        self.reviewed = Some((b.user.credits, refund_amount(b, *refund)));
         let status = if b.status == "failed" {
             "failed (stays failed)".to_owned()
         } else {
@@ -159,7 +211,23 @@ impl Change for Fail {
     fn done(&mut self, outcome: Outcome) -> Result<Done, Error> {
         match outcome {
             Outcome::BatchFailed(r) => r.map(|done| {
-                let mut d = Done::new("Batch failed", summary(&done));
+                let mut lines = summary(&done);
+                if let Some((balance, refund)) = self.reviewed {
+                    if i64::from(done.refunded) != refund {
+                        lines.push(format!(
+                            "note: {} credits were refunded, not {refund} as reviewed",
+                            done.refunded
+                        ));
+                    }
+                    if done.entry_id.is_some() && done.old_balance != balance {
+                        lines.push(changed_meanwhile(
+                            balance,
+                            done.old_balance,
+                            done.new_balance,
+                        ));
+                    }
+                }
+                let mut d = Done::new("Batch failed", lines);
                 d.notice = summary(&done).join("\n");
                 d
             }),

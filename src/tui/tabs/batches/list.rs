@@ -321,7 +321,7 @@ impl List {
             return KeyResult::Handled;
         }
         let stuck = self.view.stuck;
-        match KEYS.find(key, ctx.allow, |a| offers(stuck, a)) {
+        match KEYS.find(key, ctx.allow, |a| self.offers(a)) {
             Some(Act::Details) => match self.selected() {
                 Some(b) => KeyResult::Open(b.clone()),
                 None => KeyResult::Handled,
@@ -416,8 +416,7 @@ impl List {
         if let Some(form) = &self.form {
             return form.hints();
         }
-        let stuck = self.view.stuck;
-        KEYS.hints(allow, |a| offers(stuck, a))
+        KEYS.hints(allow, |a| self.offers(a))
     }
 
     fn title(&self, ui: &Ui) -> Line<'static> {
@@ -552,6 +551,19 @@ impl List {
             }
             Row::new(cells)
         });
+    }
+}
+
+impl List {
+    /// What the list offers now: its view's keys, and failing only a batch
+    /// that can still be failed or refunded.
+    fn offers(&self, act: Act) -> bool {
+        match act {
+            Act::Fail => self
+                .selected()
+                .is_some_and(|b| matches!(b.status.as_str(), "generating" | "failed")),
+            other => offers(self.view.stuck, other),
+        }
     }
 }
 

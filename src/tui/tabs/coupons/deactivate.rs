@@ -6,9 +6,10 @@ use chrono::{DateTime, Utc};
 use super::name;
 use crate::db::coupons::Coupon;
 use crate::domain::InvalidInput;
+use crate::domain::Refusal;
 use crate::domain::text::Reason;
 use crate::error::Error;
-use crate::tui::change::{Change, Done, Review, field, unexpected};
+use crate::tui::change::{Change, Done, Review, field, unexpected, unreadable};
 use crate::tui::command::{Job, Outcome};
 use crate::tui::ctx::Ctx;
 use crate::tui::widgets::{Field, Form};
@@ -50,8 +51,27 @@ impl Change for Deactivate {
         Reason::parse(field(form, "reason")).map_err(|e| vec![e])
     }
 
-    fn review(&mut self, reason: &Reason, _fresh: Vec<Outcome>, _now: DateTime<Utc>) -> Review {
+    /// The coupon as it is now (its uses, whether still active).
+    fn fresh(&self, _reason: &Reason) -> Vec<Job> {
+        vec![Job::Coupon {
+            code: self.coupon.code.clone(),
+        }]
+    }
+
+    fn review(&mut self, reason: &Reason, fresh: Vec<Outcome>, _now: DateTime<Utc>) -> Review {
+        match fresh.into_iter().next() {
+            Some(Outcome::Coupon(Ok(d))) => self.coupon = d.coupon,
+            Some(Outcome::Coupon(Err(e))) => return unreadable("the coupon", Some(&e)),
+            _ => return unreadable("the coupon", None),
+        }
         let c = &self.coupon;
+        if !c.is_active {
+            return Review::Refused(format!(
+                "{}: {}; nothing to do",
+                name(c),
+                Refusal::CouponAlreadyInactive
+            ));
+        }
         Review::Confirm(vec![
             ("coupon".into(), name(c)),
             ("value".into(), c.value_display()),

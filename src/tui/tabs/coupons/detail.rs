@@ -148,7 +148,7 @@ impl Detail {
 
     fn offers(&self, act: Act) -> bool {
         match act {
-            Act::Deactivate | Act::Redeem => self.coupon().is_some(),
+            Act::Deactivate | Act::Redeem => self.coupon().is_some_and(|c| super::can(act, c)),
             _ => true,
         }
     }

@@ -202,7 +202,7 @@ impl CouponList {
         match act {
             Act::All => !self.all,
             Act::Valid => self.all,
-            Act::Deactivate | Act::Redeem => self.selected().is_some(),
+            Act::Deactivate | Act::Redeem => self.selected().is_some_and(|c| super::can(act, c)),
             _ => true,
         }
     }

@@ -18,12 +18,11 @@ use ratatui::text::Span;
 
 use super::{Handled, Tab, Ui};
 use crate::db::coupons::{Coupon, CouponStatus};
-use crate::domain::Refusal;
-use crate::domain::coupon::{DiscountType, check_redeemable};
+use crate::domain::coupon::{DiscountType, check_redeemable, credits_awarded};
 use crate::tui::change::ChangeDialog;
 use crate::tui::command::{Outcome, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::dialog::{Dialogs, Event, Message};
+use crate::tui::dialog::{Dialogs, Event};
 use crate::tui::keymap::{Allow, Hint};
 use crate::tui::link::Link;
 use crate::tui::theme::Theme;
@@ -43,6 +42,21 @@ pub struct CouponsTab {
     dialogs: Dialogs,
     /// The last change made here.
     notice: Option<String>,
+}
+
+/// Whether `act` can be done to `c`: only that is offered. (Dates and
+/// whether a user already redeemed it are checked fresh by the review.)
+fn can(act: list::Act, c: &Coupon) -> bool {
+    match act {
+        list::Act::Deactivate => c.is_active,
+        list::Act::Redeem => {
+            c.is_active
+                && c.kind() == Some(DiscountType::Credits)
+                && credits_awarded(c.discount_value).is_some()
+                && c.max_uses.is_none_or(|m| c.used_count < m)
+        }
+        _ => true,
+    }
 }
 
 /// `CODE (#3)`
@@ -69,43 +83,22 @@ impl CouponsTab {
             (list::Act::New, _) => self
                 .dialogs
                 .open(ChangeDialog::open(Create::default(), ctx)),
-            (list::Act::Deactivate, Some(coupon)) if coupon.is_active => {
+            (list::Act::Deactivate, Some(coupon)) if can(act, &coupon) => {
                 self.dialogs
                     .open(ChangeDialog::open(Deactivate { coupon }, ctx));
             }
-            (list::Act::Deactivate, Some(coupon)) => self.dialogs.open(Message::new(
-                "Deactivate coupon",
-                vec![
-                    format!("{}: {}", coupon.code, Refusal::CouponAlreadyInactive),
-                    "nothing to do".into(),
-                ],
-            )),
-            (list::Act::Redeem, Some(coupon)) => self.redeem(coupon, ctx),
+            (list::Act::Redeem, Some(coupon)) if can(act, &coupon) => {
+                // What the list knows may be stale: dates only warn here;
+                // the review reads the coupon again and decides.
+                let warning = coupon
+                    .state()
+                    .and_then(|s| check_redeemable(&s, ctx.now).err())
+                    .map(|r| r.to_string());
+                if let Some(r) = Redeem::new(coupon, warning) {
+                    self.dialogs.open(ChangeDialog::open(r, ctx));
+                }
+            }
             _ => {}
-        }
-    }
-
-    /// The redeem dialog, or why this coupon can't be redeemed here.
-    fn redeem(&mut self, coupon: Coupon, ctx: &mut Ctx) {
-        let refuse =
-            |r: Refusal| Message::new("Redeem coupon", vec![format!("{}: {r}", coupon.code)]);
-        if coupon.kind() != Some(DiscountType::Credits) {
-            let r = refuse(Refusal::CouponAppliesAtCheckout {
-                discount_type: coupon.discount_type.clone(),
-            });
-            return self.dialogs.open(r);
-        }
-        // What the list knows may be stale, so other rules only warn: the
-        // database decides when the redemption is sent.
-        let warning = coupon
-            .state()
-            .and_then(|s| check_redeemable(&s, ctx.now).err())
-            .map(|r| r.to_string());
-        match Redeem::new(coupon.clone(), warning) {
-            Some(r) => self.dialogs.open(ChangeDialog::open(r, ctx)),
-            None => self.dialogs.open(refuse(Refusal::CouponValueNotPayable {
-                value: coupon.discount_value.to_string(),
-            })),
         }
     }
 

@@ -8,10 +8,11 @@ use super::name;
 use crate::db::coupons::{Coupon, CouponRedemption};
 use crate::db::users::User;
 use crate::domain::InvalidInput;
-use crate::domain::coupon::credits_awarded;
+use crate::domain::Refusal;
+use crate::domain::coupon::{check_redeemable, credits_awarded};
 use crate::domain::user_ref::UserRef;
 use crate::error::Error;
-use crate::tui::change::{Change, Done, Review, field, unexpected};
+use crate::tui::change::{Change, Done, Review, changed_meanwhile, field, unexpected, unreadable};
 use crate::tui::command::{Job, Outcome};
 use crate::tui::ctx::Ctx;
 use crate::tui::widgets::form::LOOKUP_KEYS;
@@ -77,22 +78,50 @@ impl Change for Redeem {
         UserRef::parse(field(form, "user")).map_err(|e| vec![e])
     }
 
-    /// Who it is for, and their balance now.
+    /// Who it is for and their balance now, and the coupon as it is now.
     fn fresh(&self, user: &UserRef) -> Vec<Job> {
-        vec![Job::Overview { user: user.clone() }]
+        vec![
+            Job::User { user: user.clone() },
+            Job::Coupon {
+                code: self.coupon.code.clone(),
+            },
+        ]
     }
 
-    fn review(&mut self, _user: &UserRef, fresh: Vec<Outcome>, _now: DateTime<Utc>) -> Review {
-        let u = match fresh.into_iter().next() {
-            Some(Outcome::Overview(Ok(o))) => o.user,
+    fn review(&mut self, _user: &UserRef, fresh: Vec<Outcome>, now: DateTime<Utc>) -> Review {
+        let mut fresh = fresh.into_iter();
+        let u = match fresh.next() {
+            Some(Outcome::User(Ok(u))) => u,
             // Not found and the like belong to the field.
-            Some(Outcome::Overview(Err(Error::Refused(r)))) => {
+            Some(Outcome::User(Err(Error::Refused(r)))) => {
                 return Review::Invalid(vec![InvalidInput::new("user", r.to_string())]);
             }
-            Some(Outcome::Overview(Err(Error::Invalid(errors)))) => return Review::Invalid(errors),
-            Some(Outcome::Overview(Err(e))) => return Review::Refused(e.to_string()),
-            _ => return Review::Refused("the user could not be looked up".into()),
+            Some(Outcome::User(Err(Error::Invalid(errors)))) => return Review::Invalid(errors),
+            Some(Outcome::User(Err(e))) => return unreadable("the user", Some(&e)),
+            _ => return unreadable("the user", None),
         };
+        let detail = match fresh.next() {
+            Some(Outcome::Coupon(Ok(d))) => d,
+            Some(Outcome::Coupon(Err(e))) => return unreadable("the coupon", Some(&e)),
+            _ => return unreadable("the coupon", None),
+        };
+        self.coupon = detail.coupon;
+        // What the database would refuse, known now: said instead of asked.
+        let refusal = match self.coupon.state() {
+            Some(s) => check_redeemable(&s, now).err(),
+            None => None,
+        }
+        .or_else(|| {
+            detail
+                .redemptions
+                .iter()
+                .any(|r| r.user_id == u.id)
+                .then_some(Refusal::CouponAlreadyRedeemed)
+        });
+        if let Some(r) = refusal {
+            return Review::Refused(format!("{} for {}: {r}", name(&self.coupon), u.email));
+        }
+        self.warning = None;
         let new_balance = i64::from(u.credits) + i64::from(self.credits);
         let mut lines: Vec<(String, String)> = vec![
             ("coupon".into(), name(&self.coupon)),
@@ -122,7 +151,13 @@ impl Change for Redeem {
     fn done(&mut self, outcome: Outcome) -> Result<Done, Error> {
         match outcome {
             Outcome::CouponRedeemed(r) => r.map(|r| {
-                let mut done = Done::new("Coupon redeemed", redeemed(&r));
+                let mut lines = redeemed(&r);
+                if let Some(u) = &self.user
+                    && u.credits != r.old_balance
+                {
+                    lines.push(changed_meanwhile(u.credits, r.old_balance, r.new_balance));
+                }
+                let mut done = Done::new("Coupon redeemed", lines);
                 done.notice = redeemed_notice(&r);
                 done
             }),

@@ -12,12 +12,16 @@ use chrono::{DateTime, Utc};
 
 use super::{CardRef, TypedCode, status_text, visible_tail};
 use crate::db::gift_cards::{CardKey, GiftCard, GiftCardRedemption};
+use crate::db::users::User;
 use crate::domain::InvalidInput;
 use crate::domain::codes::{GiftCardCode, lookup_key, mask_code};
+use crate::domain::gift_card::{check_redeemable, check_revocable};
 use crate::domain::text::{Reason, check_free_text};
 use crate::domain::user_ref::UserRef;
 use crate::error::Error;
-use crate::tui::change::{Change, Done, Review, both, field, unexpected};
+use crate::tui::change::{
+    Change, Done, Review, both, changed_meanwhile, field, unexpected, unreadable,
+};
 use crate::tui::command::{Job, Outcome};
 use crate::tui::ctx::Ctx;
 use crate::tui::widgets::{Field, Form};
@@ -147,8 +151,24 @@ impl Change for Revoke {
         Reason::parse(field(form, "reason")).map_err(|e| vec![e])
     }
 
-    fn review(&mut self, reason: &Reason, _fresh: Vec<Outcome>, _now: DateTime<Utc>) -> Review {
+    /// The card as it is now: revoked or redeemed meanwhile is said, not
+    /// asked.
+    fn fresh(&self, _reason: &Reason) -> Vec<Job> {
+        vec![Job::GiftCard {
+            card: CardKey::Id(self.card.id),
+        }]
+    }
+
+    fn review(&mut self, reason: &Reason, fresh: Vec<Outcome>, _now: DateTime<Utc>) -> Review {
+        match fresh.into_iter().next() {
+            Some(Outcome::GiftCard(Ok(card))) => self.card = *card,
+            Some(Outcome::GiftCard(Err(e))) => return unreadable("the card", Some(&e)),
+            _ => return unreadable("the card", None),
+        }
         let c = &self.card;
+        if let Err(refusal) = check_revocable(c.stored_status) {
+            return Review::Refused(format!("gift card #{}: {refusal}", c.id));
+        }
         Review::Confirm(vec![
             ("card".into(), format!("#{}  {}", c.id, c.code_masked)),
             ("status".into(), status_text(c)),
@@ -188,8 +208,8 @@ pub struct Redeem {
     /// The selected card when it can be redeemed, else `None` (a code is
     /// needed).
     pub card: Option<GiftCard>,
-    /// Why a selected card can't be.
-    pub note: Option<String>,
+    /// The user the review showed.
+    pub user: Option<User>,
 }
 
 impl Change for Redeem {
@@ -216,8 +236,8 @@ impl Change for Redeem {
         let code = Field::new("code", "Code", code_hint).secret();
         let user = Field::new("user", "User", "a numeric id or an email");
         let mut form = Form::new("Redeem gift card", vec![code, user]);
-        form.intro = match (&self.card, &self.note) {
-            (Some(card), _) => vec![
+        form.intro = match &self.card {
+            Some(card) => vec![
                 card_line(card),
                 format!(
                     "Leave the code empty to redeem the selected card {}.",
@@ -225,8 +245,10 @@ impl Change for Redeem {
                 ),
                 String::new(),
             ],
-            (None, Some(note)) => vec![note.clone(), String::new()],
-            (None, None) => vec!["No card selected: type its code.".into(), String::new()],
+            None => vec![
+                "No card that can be redeemed is selected: type its code.".into(),
+                String::new(),
+            ],
         };
         Some(form)
     }
@@ -242,12 +264,44 @@ impl Change for Redeem {
         )
     }
 
+    /// The user's balance now, and the selected card as it is now.
+    fn fresh(&self, (target, user): &Self::Input) -> Vec<Job> {
+        let mut jobs = vec![Job::User { user: user.clone() }];
+        if let CardRef::Id(id) = target.card {
+            jobs.push(Job::GiftCard {
+                card: CardKey::Id(id),
+            });
+        }
+        jobs
+    }
+
     fn review(
         &mut self,
-        (target, user): &Self::Input,
-        _fresh: Vec<Outcome>,
-        _now: DateTime<Utc>,
+        (target, _user): &Self::Input,
+        fresh: Vec<Outcome>,
+        now: DateTime<Utc>,
     ) -> Review {
+        let mut fresh = fresh.into_iter();
+        let u = match fresh.next() {
+            Some(Outcome::User(Ok(u))) => u,
+            Some(Outcome::User(Err(Error::Refused(r)))) => {
+                return Review::Invalid(vec![InvalidInput::new("user", r.to_string())]);
+            }
+            Some(Outcome::User(Err(e))) => return unreadable("the user", Some(&e)),
+            _ => return unreadable("the user", None),
+        };
+        if let CardRef::Id(_) = target.card {
+            match fresh.next() {
+                Some(Outcome::GiftCard(Ok(card))) => {
+                    if let Err(r) = check_redeemable(card.stored_status, card.expires_at, now) {
+                        return Review::Refused(format!("gift card #{}: {r}", card.id));
+                    }
+                    self.card = Some(*card);
+                }
+                Some(Outcome::GiftCard(Err(e))) => return unreadable("the card", Some(&e)),
+                _ => return unreadable("the card", None),
+            }
+        }
         let mut lines: Vec<(String, String)> = Vec::new();
         match (&target.card, &self.card) {
             (CardRef::Id(_), Some(c)) => {
@@ -273,13 +327,20 @@ impl Change for Redeem {
             }
             (CardRef::Id(id), None) => lines.push(("card".into(), format!("#{id}"))),
         }
+        lines.push(("for user".into(), format!("{} (#{})", u.email, u.id)));
+        let credits = match (&target.card, &self.card) {
+            (CardRef::Id(_), Some(c)) => Some(c.credits),
+            (CardRef::Code(_), Some(c)) if target.warning.is_none() => Some(c.credits),
+            _ => None,
+        };
         lines.push((
-            "for user".into(),
-            match user {
-                UserRef::Id(id) => format!("#{id}"),
-                UserRef::Email(e) => e.clone(),
+            "balance".into(),
+            match credits {
+                Some(n) => format!("{} → {}", u.credits, i64::from(u.credits) + i64::from(n)),
+                None => format!("{} now", u.credits),
             },
         ));
+        self.user = Some(u);
         if let Some(w) = &target.warning {
             lines.push(("warning".into(), w.clone()));
         }
@@ -289,7 +350,11 @@ impl Change for Redeem {
     fn job(&self, (target, user): &Self::Input) -> Job {
         Job::RedeemGiftCard {
             card: target.card.clone(),
-            user: user.clone(),
+            // The user the review showed, by id.
+            user: self
+                .user
+                .as_ref()
+                .map_or_else(|| user.clone(), |u| UserRef::Id(u.id)),
         }
     }
 
@@ -298,6 +363,15 @@ impl Change for Redeem {
         match outcome {
             Outcome::GiftCardRedeemed(r) => r.map(|done| {
                 let mut lines = vec![redeemed(&done)];
+                if let Some(u) = &self.user
+                    && u.credits != done.old_balance
+                {
+                    lines.push(changed_meanwhile(
+                        u.credits,
+                        done.old_balance,
+                        done.new_balance,
+                    ));
+                }
                 if let Some(selected) = selected
                     && done.card.id != selected
                 {

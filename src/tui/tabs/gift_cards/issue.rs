@@ -22,7 +22,7 @@ use crate::domain::InvalidInput;
 use crate::domain::gift_card_issue::{IssueFields, issued_summary};
 use crate::domain::text::check_free_text;
 use crate::error::Error;
-use crate::tui::change::{Change, Done, Review, unexpected};
+use crate::tui::change::{Change, Done, Review, unexpected, unreadable};
 use crate::tui::command::{Job, Outcome, RequestId};
 use crate::tui::ctx::Ctx;
 use crate::tui::dialog::{Dialog, Step};
@@ -240,8 +240,32 @@ impl Change for Issue {
         .parse(now)
     }
 
-    fn review(&mut self, req: &IssueRequest, _fresh: Vec<Outcome>, now: DateTime<Utc>) -> Review {
-        let pack = self.chosen_pack().cloned();
+    /// A pack's credits and price as they are now.
+    fn fresh(&self, req: &IssueRequest) -> Vec<Job> {
+        match req.value {
+            CardValue::Pack(_) => vec![Job::GiftCardPacks],
+            CardValue::Custom { .. } => Vec::new(),
+        }
+    }
+
+    fn review(&mut self, req: &IssueRequest, fresh: Vec<Outcome>, now: DateTime<Utc>) -> Review {
+        let pack = match (&req.value, fresh.into_iter().next()) {
+            (CardValue::Pack(name), Some(Outcome::GiftCardPacks(Ok(all)))) => {
+                match all.into_iter().find(|p| &p.name == name && p.is_active) {
+                    Some(p) => Some(p),
+                    None => {
+                        return Review::Refused(format!(
+                            "the credit pack {name} is no longer offered"
+                        ));
+                    }
+                }
+            }
+            (CardValue::Pack(_), Some(Outcome::GiftCardPacks(Err(e)))) => {
+                return unreadable("the credit packs", Some(&e));
+            }
+            (CardValue::Pack(_), _) => return unreadable("the credit packs", None),
+            (CardValue::Custom { .. }, _) => None,
+        };
         let (credits, price) = match (&req.value, &pack) {
             (CardValue::Custom { credits, price }, _) => (*credits, *price),
             (CardValue::Pack(_), Some(p)) => (p.credits, p.price),

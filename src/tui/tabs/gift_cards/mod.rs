@@ -30,7 +30,7 @@ use crate::db::gift_cards::{
     CardKey, GiftCard, GiftCardFilter, ListCursor, RecipientEmail, parse_code_suffix,
 };
 use crate::domain::InvalidInput;
-use crate::domain::gift_card::{GiftCardStatus, check_redeemable, check_revocable};
+use crate::domain::gift_card::{GiftCardStatus, check_revocable};
 use crate::domain::role::Action;
 use crate::tui::app::Msg;
 use crate::tui::command::{Job, Outcome, RequestId};
@@ -371,49 +371,24 @@ impl GiftCardsTab {
         }
     }
 
-    /// Opens the revoke dialog for `card`, or says right away why the rules
-    /// refuse it (a redeemed card: use a balance adjustment).
-    fn revoke(&mut self, card: &GiftCard, ctx: &mut Ctx) {
-        match check_revocable(card.stored_status) {
-            Err(refusal) => self
-                .dialogs
-                .open(Message::refusal("Cannot revoke", vec![refusal.to_string()])),
-            Ok(()) => {
-                let revoke = change::Revoke { card: card.clone() };
-                self.dialogs.open(ChangeDialog::open(revoke, ctx));
-            }
-        }
-    }
-
-    /// Opens the redeem dialog: an empty code means `selected` when the
-    /// rules let it be redeemed; otherwise the code must be typed.
-    fn redeem(&mut self, selected: Option<&GiftCard>, ctx: &mut Ctx) {
-        let (card, note) = match selected {
-            Some(card) => match check_redeemable(card.stored_status, card.expires_at, ctx.now) {
-                Ok(()) => (Some(card.clone()), None),
-                Err(refusal) => (
-                    None,
-                    Some(format!(
-                        "The selected card #{} {} can't be: {refusal}. Type the code of the \
-                         card to redeem.",
-                        card.id,
-                        change::short_masked(&card.code_masked)
-                    )),
-                ),
-            },
-            None => (None, None),
-        };
-        let redeem = change::Redeem { card, note };
-        self.dialogs.open(ChangeDialog::open(redeem, ctx));
-    }
-
     /// The changes on a card, from the list (`card` is the selected one, if
-    /// any) or its detail.
+    /// any) or its detail; only what can be done to it is offered.
     fn card_change(&mut self, act: Act, card: Option<&GiftCard>, ctx: &mut Ctx) {
         self.notice = None;
         match (act, card) {
-            (Act::Redeem, card) => self.redeem(card, ctx),
-            (Act::Revoke, Some(card)) => self.revoke(card, ctx),
+            // An empty code means the selected card; without one, the code
+            // the customer reads out.
+            (Act::Redeem, card) => {
+                let redeem = change::Redeem {
+                    card: card.filter(|c| redeemable(c)).cloned(),
+                    user: None,
+                };
+                self.dialogs.open(ChangeDialog::open(redeem, ctx));
+            }
+            (Act::Revoke, Some(card)) if revocable(card) => {
+                let revoke = change::Revoke { card: card.clone() };
+                self.dialogs.open(ChangeDialog::open(revoke, ctx));
+            }
             (Act::Reveal, Some(card)) => {
                 let reveal = Reveal { card: card.clone() };
                 self.dialogs.open(ChangeDialog::open(reveal, ctx));
@@ -818,19 +793,34 @@ impl GiftCardsTab {
 
 /// What the list offers with `selected` (or nothing) selected.
 fn list_offers(selected: Option<&GiftCard>, act: Act) -> bool {
-    match act {
-        Act::Revoke | Act::Reveal | Act::Details => selected.is_some(),
-        Act::OpenUser => false,
+    match (act, selected) {
+        (Act::Reveal | Act::Details, s) => s.is_some(),
+        (Act::Revoke, Some(c)) => revocable(c),
+        (Act::Revoke, None) => false,
+        // With nothing selected a code is typed.
+        (Act::Redeem, Some(c)) => redeemable(c),
+        (Act::OpenUser, _) => false,
         _ => true,
     }
 }
 
-/// What a card's detail offers.
+/// What a card's detail offers: only what can be done to it.
 fn detail_offers(card: &GiftCard, act: Act) -> bool {
     match act {
         Act::OpenUser => card.redeemed_by_user_id.is_some(),
+        Act::Revoke => revocable(card),
+        Act::Redeem => redeemable(card),
         _ => true,
     }
+}
+
+fn revocable(c: &GiftCard) -> bool {
+    check_revocable(c.stored_status).is_ok()
+}
+
+/// Active as shown (the date already counted).
+fn redeemable(c: &GiftCard) -> bool {
+    c.status == GiftCardStatus::Active
 }
 
 /// One card, code masked.
@@ -875,6 +865,15 @@ fn render_detail(frame: &mut Frame, area: Rect, ui: &Ui, c: &GiftCard) {
                 when(at),
                 redeemer(c).unwrap_or_else(|| "-".into())
             )),
+        ));
+    }
+    if c.stored_status == GiftCardStatus::Redeemed {
+        lines.push(field(
+            "note",
+            Span::styled(
+                "to take its credits back, adjust that user's balance",
+                theme.dim(),
+            ),
         ));
     }
     if let Some(at) = c.revoked_at {

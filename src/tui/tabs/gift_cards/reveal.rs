@@ -16,7 +16,7 @@ use super::{RevealedCode, status_text};
 use crate::db::gift_cards::{CardKey, GiftCard};
 use crate::domain::InvalidInput;
 use crate::error::Error;
-use crate::tui::change::{Change, Done, Review, unexpected};
+use crate::tui::change::{Change, Done, Review, unexpected, unreadable};
 use crate::tui::command::{Job, Outcome};
 use crate::tui::ctx::Ctx;
 use crate::tui::dialog::{Dialog, Step};
@@ -53,7 +53,18 @@ impl Change for Reveal {
         Ok(())
     }
 
-    fn review(&mut self, _input: &(), _fresh: Vec<Outcome>, _now: DateTime<Utc>) -> Review {
+    fn fresh(&self, _input: &()) -> Vec<Job> {
+        vec![Job::GiftCard {
+            card: CardKey::Id(self.card.id),
+        }]
+    }
+
+    fn review(&mut self, _input: &(), fresh: Vec<Outcome>, _now: DateTime<Utc>) -> Review {
+        match fresh.into_iter().next() {
+            Some(Outcome::GiftCard(Ok(card))) => self.card = *card,
+            Some(Outcome::GiftCard(Err(e))) => return unreadable("the card", Some(&e)),
+            _ => return unreadable("the card", None),
+        }
         let card = &self.card;
         Review::Confirm(vec![
             ("card".into(), format!("#{}  {}", card.id, card.code_masked)),

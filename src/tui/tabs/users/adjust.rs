@@ -12,16 +12,21 @@ use crate::domain::ledger::apply_change;
 use crate::domain::text::Reason;
 use crate::domain::user_ref::UserRef;
 use crate::error::Error;
-use crate::tui::change::{Change, Done, Review, both, field, unexpected};
+use crate::tui::change::{
+    Change, Done, Review, both, changed_meanwhile, field, unexpected, unreadable,
+};
 use crate::tui::command::{Job, Outcome};
 use crate::tui::ctx::Ctx;
 use crate::tui::widgets::{Field, Form};
 
 pub struct Adjust {
-    /// The freshest known state (for the old balance).
+    /// The user as last read (the form's balance; the review reads it
+    /// again).
     user: User,
     /// Made once per opened form: submitting twice books once.
     idempotency_key: String,
+    /// The balance the confirmation showed, to compare with what is booked.
+    reviewed: Option<i32>,
 }
 
 impl Adjust {
@@ -29,6 +34,7 @@ impl Adjust {
         Self {
             user,
             idempotency_key: ctx.idempotency_key(),
+            reviewed: None,
         }
     }
 }
@@ -71,13 +77,26 @@ impl Change for Adjust {
         )
     }
 
+    /// The balance as it is now, not as the form showed it.
+    fn fresh(&self, _input: &Self::Input) -> Vec<Job> {
+        vec![Job::User {
+            user: UserRef::Id(self.user.id),
+        }]
+    }
+
     fn review(
         &mut self,
         (amount, reason): &Self::Input,
-        _fresh: Vec<Outcome>,
+        fresh: Vec<Outcome>,
         _now: DateTime<Utc>,
     ) -> Review {
+        match fresh.into_iter().next() {
+            Some(Outcome::User(Ok(u))) => self.user = u,
+            Some(Outcome::User(Err(e))) => return unreadable("the balance", Some(&e)),
+            _ => return unreadable("the balance", None),
+        }
         let u = &self.user;
+        self.reviewed = Some(u.credits);
         let old = i64::from(u.credits);
         let new = match apply_change(old, i64::from(*amount)) {
             Ok(n) => n,
@@ -105,9 +124,17 @@ impl Change for Adjust {
 
     fn done(&mut self, outcome: Outcome) -> Result<Done, Error> {
         match outcome {
-            Outcome::Adjusted(r) => {
-                r.map(|b| Done::of(b, |a| Done::new("Balance adjusted", vec![summary(&a)])))
-            }
+            Outcome::Adjusted(r) => r.map(|b| {
+                Done::of(b, |a| {
+                    let mut lines = vec![summary(&a)];
+                    if let Some(old) = self.reviewed
+                        && old != a.old_balance
+                    {
+                        lines.push(changed_meanwhile(old, a.old_balance, a.new_balance));
+                    }
+                    Done::new("Balance adjusted", lines)
+                })
+            }),
             other => Err(unexpected(&other)),
         }
     }
