@@ -334,3 +334,35 @@ async fn create_a_coupon_issue_and_revoke_a_gift_card_in_the_console() {
         ["coupon.create", "gift_card.issue", "gift_card.revoke"]
     );
 }
+
+#[tokio::test]
+async fn a_coupon_created_from_the_cli_appears_in_the_open_console() {
+    let db = TestDb::new().await;
+    let stty = std::env::temp_dir().join(format!("creditdesk-e2e-stty3-{}", std::process::id()));
+    let tmux = Tmux::start(&db.url, 100, 30, &console_command("", &stty));
+    tmux.wait_for("no coupon is redeemable now");
+    let started = Instant::now();
+    let out = Command::new(binary())
+        .args([
+            "coupons", "create", "--code", "CLI-LIVE", "--type", "credits", "--value", "5",
+        ])
+        .env("DATABASE_URL", &db.url)
+        .env("CREDITDESK_OPERATOR", "e2e-cli")
+        .output()
+        .expect("the cli runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // No key pressed: the list refreshes by itself within its interval.
+    tmux.wait_for("CLI-LIVE");
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "within the refresh interval: {:?}",
+        started.elapsed()
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for("exited-0");
+    let _ = std::fs::remove_file(&stty);
+}

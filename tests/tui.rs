@@ -920,9 +920,13 @@ fn tabs_switch_with_numbers_and_tab_keys() {
     assert_eq!(app.active, TabId::Coupons);
     update(&mut app, key(KeyCode::BackTab));
     assert_eq!(app.active, TabId::Audit);
-    // Shown again: not loaded again.
+    // Shown again: loaded again, in place.
     update(&mut app, ch('3'));
-    assert!(update(&mut app, ch('5')).is_empty());
+    let c = update(&mut app, ch('5'));
+    assert!(
+        matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::Audit(f) if f.before_id.is_none())),
+        "{c:?}"
+    );
     update(&mut app, ch('q'));
     assert!(app.should_quit(), "nothing unsaved: q quits at once");
 }
@@ -961,6 +965,8 @@ fn the_audit_log_pages_by_id_and_filters() {
     typed(&mut app, "ana");
     update(&mut app, key(KeyCode::Tab));
     typed(&mut app, "credits");
+    update(&mut app, key(KeyCode::Tab));
+    typed(&mut app, "2026-03-01");
     let c = update(&mut app, key(KeyCode::Enter));
     let Job::Audit(f) = &runs(&c)[0].job else {
         panic!()
@@ -968,6 +974,11 @@ fn the_audit_log_pages_by_id_and_filters() {
     assert_eq!(
         (f.actor.as_deref(), f.action.as_deref(), f.before_id),
         (Some("ana"), Some("credits"), None)
+    );
+    assert_eq!(
+        f.since,
+        Some(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 3, 1, 0, 0, 0).unwrap()),
+        "by date, as creditdesk audit --since"
     );
 }
 
@@ -980,7 +991,11 @@ fn links_open_the_tab_that_shows_them() {
     let c = update(&mut app, key(KeyCode::Enter));
     assert_eq!(app.active, TabId::Users);
     assert!(shows(&app, "┌ #12 ana@example.com"), "{}", screen(&app));
-    assert_eq!(runs(&c).len(), 2, "overview and ledger load");
+    let jobs: Vec<_> = runs(&c).into_iter().map(|r| r.job.name()).collect();
+    assert!(
+        jobs.ends_with(&["credits.overview", "credits.history"]),
+        "overview and ledger load: {jobs:?}"
+    );
 }
 
 // ------------------------------------------------------- the real database

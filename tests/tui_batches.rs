@@ -523,9 +523,11 @@ fn the_list_loads_when_first_shown_and_views_ask_the_database() {
     assert_eq!((f.status, f.stuck_older_than, f.limit), (None, None, 500));
     answer(&mut app, c, fixture);
     assert!(shows(&app, " 5 batches "));
-    // Shown again: not loaded again.
+    // Shown again: loaded again.
     update(&mut app, ch('3'));
-    assert!(update(&mut app, ch('4')).is_empty());
+    let c = update(&mut app, ch('4'));
+    assert!(matches!(&runs(&c)[..], [r] if matches!(r.job, Job::Batches(_))));
+    answer(&mut app, c, fixture);
 
     // The stuck view is one key: 15 minutes, generating only.
     let c = update(&mut app, ch('s'));
@@ -742,6 +744,24 @@ fn a_refusal_shows_and_changes_nothing_else() {
     assert!(shows(&app, FORM_OPEN));
     update(&mut app, key(KeyCode::Esc));
     assert!(no_dialog(&app));
+}
+
+#[test]
+fn the_stuck_view_refreshes_by_itself_and_keeps_the_selection() {
+    let mut app = stuck(false);
+    update(&mut app, ch('j'));
+    let now = app.now + Duration::seconds(5);
+    let c = update(&mut app, Msg::Tick(now));
+    assert!(
+        matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::Batches(f) if f.stuck_older_than.is_some())),
+        "{c:?}"
+    );
+    answer(&mut app, c, fixture);
+    assert!(selected_row(&app, 80, 24).unwrap().contains("#1826"));
+    // Not in a batch's detail.
+    let mut app = opened(false);
+    let now = app.now + Duration::seconds(60);
+    assert!(update(&mut app, Msg::Tick(now)).is_empty());
 }
 
 #[test]

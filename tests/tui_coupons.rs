@@ -875,6 +875,46 @@ fn read_only_opens_no_form() {
 }
 
 #[test]
+fn the_list_refreshes_by_itself_keeps_the_selection_and_p_pauses_it() {
+    let mut app = started(false);
+    let tick = |app: &mut App, secs: i64| {
+        let now = app.now + Duration::seconds(secs);
+        update(app, Msg::Tick(now))
+    };
+    assert!(tick(&mut app, 1).is_empty(), "not due yet");
+    select(&mut app, "WELCOME20");
+    // A coupon created from the CLI meanwhile: it shows within the
+    // interval, no key pressed, and WELCOME20 stays selected.
+    let c = tick(&mut app, 5);
+    assert!(
+        matches!(&runs(&c)[..], [r] if matches!(r.job, Job::Coupons(_))),
+        "{c:?}"
+    );
+    let mut fresh = coupons();
+    fresh.insert(
+        0,
+        coupon(11, "CLI-NEW", "credits", "5", 0, None, -1, None, true, None),
+    );
+    answer(&mut app, c, |_| Some(Outcome::Coupons(Ok(fresh.clone()))));
+    assert!(
+        listed(&app).contains(&"CLI-NEW".to_owned()),
+        "{}",
+        screen(&app)
+    );
+    assert!(selected_row(&app, 80, 24).unwrap().contains("WELCOME20"));
+    // p pauses it (and says so), p again resumes.
+    update(&mut app, ch('p'));
+    assert!(shows(&app, "paused (p)"));
+    assert!(tick(&mut app, 60).is_empty());
+    update(&mut app, ch('p'));
+    assert!(!runs(&tick(&mut app, 1)).is_empty());
+    // Not under a dialog, nor while typing.
+    let mut app = started(false);
+    update(&mut app, ch('/'));
+    assert!(tick(&mut app, 60).is_empty());
+}
+
+#[test]
 fn a_stale_list_reply_is_ignored() {
     let mut app = started(false);
     update(&mut app, ch('/'));

@@ -92,6 +92,7 @@ pub enum Global {
     Refresh,
     Help,
     Back,
+    Pause,
     Quit,
 }
 
@@ -129,6 +130,12 @@ pub const GLOBAL_KEYS: Keymap<Global> = Keymap(&[
     ),
     Bind::new(&[Key::Char('?')], "?", "keys", Global::Help).footer(),
     Bind::new(BACK, "Esc", "back / cancel", Global::Back),
+    Bind::new(
+        &[Key::Char('p')],
+        "p",
+        "pause / resume refreshing this list",
+        Global::Pause,
+    ),
     Bind::new(
         &[Key::Char('q'), Key::Ctrl('c')],
         "q  Ctrl-C",
@@ -209,6 +216,9 @@ impl App {
             Msg::Tick(now) => {
                 self.now = now;
                 self.tick = self.tick.wrapping_add(1);
+                if self.popup.is_none() && self.db == DbHealth::Ok {
+                    self.with_tab(self.active, out, |t, ctx| t.tick(ctx));
+                }
             }
             Msg::Now(now) => self.now = now,
             Msg::Resize(..) => {}
@@ -269,8 +279,14 @@ impl App {
         if self.with_tab(active, out, |t, ctx| t.key(key, ctx)) == Handled::Yes {
             return;
         }
-        let offers = |g: Global| !modal || matches!(g, Global::Quit | Global::Help);
+        let polls = self.tabs.get(active).polls();
+        let offers = |g: Global| match g {
+            Global::Quit | Global::Help => true,
+            Global::Pause => !modal && polls,
+            _ => !modal,
+        };
         match GLOBAL_KEYS.find(key, &self.allow, offers) {
+            Some(Global::Pause) => self.tabs.get_mut(active).pause(),
             Some(Global::Quit) => self.request_quit(),
             Some(Global::Help) => self.popup = Some(Popup::Help),
             Some(Global::Switch) => {

@@ -7,8 +7,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Tabs as TabBar};
 
-use super::app::{App, DbHealth, GLOBAL_FOOTER, GLOBAL_KEYS, Popup};
-use super::keymap::{Hint, always};
+use super::app::{App, DbHealth, GLOBAL_FOOTER, GLOBAL_KEYS, Global, Popup};
+use super::keymap::Hint;
 use super::keys::LIST_KEYS;
 use super::tabs::{TabId, Ui};
 use super::widgets::{popup, safe, spinner};
@@ -84,7 +84,8 @@ pub fn view(app: &App, frame: &mut Frame) {
     match &app.popup {
         Some(Popup::Help) => {
             let tab_keys = app.active_tab().hints(&app.allow);
-            let global = GLOBAL_KEYS.hints(&app.allow, always);
+            let polls = app.active_tab().polls();
+            let global = GLOBAL_KEYS.hints(&app.allow, |g| g != Global::Pause || polls);
             let mut sections: Vec<(&str, &[Hint])> = Vec::new();
             if !tab_keys.is_empty() {
                 sections.push((app.active.title(), &tab_keys));

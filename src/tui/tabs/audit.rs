@@ -11,6 +11,7 @@ use ratatui::widgets::{Block, Cell, Row};
 use super::{Handled, Tab, Ui};
 use crate::db::audit::{AuditEntry, AuditFilter};
 use crate::domain::InvalidInput;
+use crate::domain::amounts::parse_time;
 use crate::domain::text::check_free_text;
 use crate::tui::command::{Job, Outcome, RequestId};
 use crate::tui::ctx::Ctx;
@@ -21,7 +22,7 @@ use crate::tui::keys::nav;
 use crate::tui::link::Link;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{
-    Fetch, Field, Form, ListTable, PagedWindow, Received, paged_status, render_empty, safe,
+    Fetch, Field, Form, ListTable, PagedWindow, Poll, Received, paged_status, render_empty, safe,
     safe_opt, safe_owned,
 };
 
@@ -51,12 +52,14 @@ const LIST_KEYS: Keymap<Act> = Keymap(&[
     Bind::new(ESC, "Esc", "clear the filter / stop loading", Act::Clear),
 ]);
 
-/// The filter in force.
+/// The filter in force, as `creditdesk audit --actor --action --since`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     pub actor: Option<String>,
     /// An action (`credits.adjust`) or an area (`coupon`).
     pub action: Option<String>,
+    /// Entries from this time on.
+    pub since: Option<DateTime<Utc>>,
 }
 
 impl Filter {
@@ -67,6 +70,9 @@ impl Filter {
         }
         if let Some(a) = &self.action {
             parts.push(format!("action {a}"));
+        }
+        if let Some(t) = self.since {
+            parts.push(format!("since {}", when(t)));
         }
         parts.join(", ")
     }
@@ -85,36 +91,59 @@ impl DialogFilter for Filter {
                     "blank for all; credits.adjust, or an area: coupon, batch…",
                 )
                 .with_value(self.action.clone().unwrap_or_default()),
+                Field::new(
+                    "since",
+                    "Since",
+                    "blank for all time; 2026-01-02 or 2026-01-02 15:04 (UTC)",
+                )
+                .with_value(self.since.map(when).unwrap_or_default()),
             ],
         )
     }
 
-    fn parse(form: &Form, _now: DateTime<Utc>) -> Result<Self, Vec<InvalidInput>> {
-        let actor = check_free_text("actor", form.value("actor"), 100);
-        let action = check_free_text("action", form.value("action"), 100);
-        match (actor, action) {
-            (Ok(actor), Ok(action)) => Ok(Self {
-                actor: Some(actor).filter(|a| !a.is_empty()),
-                action: Some(action).filter(|a| !a.is_empty()),
-            }),
-            (a, b) => Err([a.err(), b.err()].into_iter().flatten().collect()),
+    fn parse(form: &Form, now: DateTime<Utc>) -> Result<Self, Vec<InvalidInput>> {
+        let text = |name: &'static str| check_free_text(name, form.value(name), 100);
+        let since = match form.value("since").trim() {
+            "" => Ok(None),
+            t => parse_time("since", t, now).map(Some),
+        };
+        let mut errors = Vec::new();
+        let mut keep = |r: Result<String, InvalidInput>| {
+            r.map_err(|e| errors.push(e)).ok().filter(|v| !v.is_empty())
+        };
+        let actor = keep(text("actor"));
+        let action = keep(text("action"));
+        let since = since.map_err(|e| errors.push(e)).ok().flatten();
+        if errors.is_empty() {
+            Ok(Self {
+                actor,
+                action,
+                since,
+            })
+        } else {
+            Err(errors)
         }
     }
 }
 
 pub struct AuditTab {
-    pub window: PagedWindow<AuditEntry, i64>,
-    pub filter: Filter,
+    window: PagedWindow<AuditEntry, i64>,
+    filter: Filter,
     dialogs: Dialogs,
+    poll: Poll,
+    /// The limit of the request on its way.
+    limit: i64,
     started: bool,
 }
 
 impl Default for AuditTab {
     fn default() -> Self {
         Self {
-            window: PagedWindow::new(MAX_PAGES, MARGIN),
+            window: PagedWindow::new(MAX_PAGES, MARGIN, PAGE as usize, |e| e.id),
             filter: Filter::default(),
             dialogs: Dialogs::default(),
+            poll: Poll::default(),
+            limit: PAGE,
             started: false,
         }
     }
@@ -122,14 +151,21 @@ impl Default for AuditTab {
 
 impl AuditTab {
     fn load(&mut self, fetch: Fetch<i64>, ctx: &mut Ctx) {
+        self.limit = self.window.limit(fetch);
         let id = ctx.request(Job::Audit(AuditFilter {
             actor: self.filter.actor.clone(),
             action: self.filter.action.clone(),
-            since: None,
+            since: self.filter.since,
             before_id: fetch.before(),
-            limit: PAGE,
+            limit: self.limit,
         }));
         ctx.cancel(self.window.begin(id, fetch));
+    }
+
+    /// Loads again what is shown: in place when it can (the selection and
+    /// scroll position stay), else from the newest entry.
+    fn reload(&mut self, ctx: &mut Ctx) {
+        self.load(self.window.refresh(), ctx);
     }
 
     fn restart(&mut self, ctx: &mut Ctx) {
@@ -155,11 +191,28 @@ impl AuditTab {
 }
 
 impl Tab for AuditTab {
+    /// The first time, the newest entries; shown again, loaded again.
     fn activate(&mut self, ctx: &mut Ctx) {
-        if !self.started {
+        if self.started {
+            self.reload(ctx);
+        } else {
             self.started = true;
             self.load(Fetch::First, ctx);
         }
+    }
+
+    fn tick(&mut self, ctx: &mut Ctx) {
+        if self.poll.due(ctx.now) && self.window.reloadable() && !self.dialogs.is_open() {
+            self.load(Fetch::Reload, ctx);
+        }
+    }
+
+    fn polls(&self) -> bool {
+        !self.dialogs.is_open()
+    }
+
+    fn pause(&mut self) {
+        self.poll.toggle();
     }
 
     fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
@@ -217,16 +270,20 @@ impl Tab for AuditTab {
         let Outcome::Audit(result) = outcome else {
             return;
         };
+        let limit = self.limit;
         let page = result
             .map(|rows| {
-                let next = (rows.len() as i64 >= PAGE)
+                let next = (rows.len() as i64 >= limit)
                     .then(|| rows.last().map(|e| e.id))
                     .flatten();
                 (rows, next)
             })
             .map_err(|e| e.to_string());
         match self.window.receive(id, page) {
-            Received::Applied => self.more(ctx),
+            Received::Applied => {
+                self.poll.loaded(ctx.now);
+                self.more(ctx);
+            }
             Received::Restart => self.restart(ctx),
             Received::Stale | Received::Failed => {}
         }
@@ -234,7 +291,7 @@ impl Tab for AuditTab {
 
     fn refresh(&mut self, ctx: &mut Ctx) {
         self.started = true;
-        self.load(Fetch::First, ctx);
+        self.reload(ctx);
     }
 
     fn retry(&mut self, ctx: &mut Ctx) {
@@ -265,6 +322,9 @@ impl Tab for AuditTab {
         if !filter.is_empty() {
             title.push(Span::styled(" · ", theme.warning()));
             title.push(safe_owned(filter));
+        }
+        if self.poll.paused() {
+            title.push(Span::styled(" · paused (p)", theme.warning()));
         }
         title.push(Span::raw(" "));
         let status = paged_status(w, area.width, theme, ui.tick);

@@ -125,6 +125,18 @@ pub trait Tab {
         false
     }
 
+    /// The clock moved while this tab is shown: a list loads again by
+    /// itself when its [`Poll`](crate::tui::widgets::Poll) is due.
+    fn tick(&mut self, _ctx: &mut Ctx) {}
+
+    /// Whether the screen shown refreshes by itself (`p` pauses it).
+    fn polls(&self) -> bool {
+        false
+    }
+
+    /// `p`: pauses or resumes the refreshing.
+    fn pause(&mut self) {}
+
     /// `R` (or F5): load again what is shown.
     fn refresh(&mut self, ctx: &mut Ctx) {
         self.retry(ctx);

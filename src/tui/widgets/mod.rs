@@ -5,6 +5,7 @@ pub mod form;
 pub mod list;
 pub mod list_nav;
 pub mod paged;
+pub mod poll;
 pub mod popup;
 pub mod safe;
 pub mod search;
@@ -14,6 +15,7 @@ pub use form::{Field, Form, FormAction};
 pub use list::{ListTable, load_status, paged_status, render_empty};
 pub use list_nav::ListNav;
 pub use paged::{Fetch, PagedWindow, Received};
+pub use poll::Poll;
 pub use safe::{safe, safe_cell, safe_opt, safe_owned, safe_styled};
 
 /// `text` cut (with '…') to fit a block title over `width` columns, leaving

@@ -26,7 +26,8 @@ use crate::tui::keymap::{Allow, Bind, ENTER, ESC, Hint, Key, Keymap};
 use crate::tui::keys::nav;
 use crate::tui::tabs::Ui;
 use crate::tui::widgets::{
-    Field, Form, FormAction, ListNav, ListTable, fit, load_status, render_empty, safe, safe_owned,
+    Field, Form, FormAction, ListNav, ListTable, Poll, fit, load_status, render_empty, safe,
+    safe_owned,
 };
 
 /// Batches shown at most; a full list says "narrow it".
@@ -237,6 +238,7 @@ pub struct List {
     started: bool,
     /// The filter form (`/`).
     pub form: Option<Form>,
+    poll: Poll,
 }
 
 impl List {
@@ -250,6 +252,22 @@ impl List {
 
     pub fn batch(&self, id: i32) -> Option<&BatchSummary> {
         self.batches.iter().find(|b| b.id == id)
+    }
+
+    pub fn started(&self) -> bool {
+        self.started
+    }
+
+    /// Loads again by itself when due (the list or the stuck view, shown,
+    /// nothing loading, no form over it).
+    pub(super) fn tick(&mut self, ctx: &mut Ctx) {
+        if self.poll.due(ctx.now) && self.pending.is_none() && self.form.is_none() {
+            self.load(None, ctx);
+        }
+    }
+
+    pub(super) fn pause(&mut self) {
+        self.poll.toggle();
     }
 
     /// First time shown: load.
@@ -390,6 +408,7 @@ impl List {
         self.pending = None;
         match result {
             Ok(batches) => {
+                self.poll.loaded(ctx.now);
                 let same = self.shown.as_ref() == Some(&self.asked);
                 // Keep the selected batch selected when it is still there.
                 let selected = self.selected().map(|b| b.id);
@@ -440,6 +459,9 @@ impl List {
         if let Some(u) = &view.user {
             spans.push(Span::styled(" · user ", theme.warning()));
             spans.push(safe_owned(user_text(u)));
+        }
+        if self.poll.paused() {
+            spans.push(Span::styled(" · paused (p)", theme.warning()));
         }
         spans.push(Span::raw(" "));
         Line::from(spans)

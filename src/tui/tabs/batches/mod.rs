@@ -62,8 +62,27 @@ impl BatchesTab {
 }
 
 impl Tab for BatchesTab {
+    /// The first time, the batches; shown again, loaded again.
     fn activate(&mut self, ctx: &mut Ctx) {
-        self.list.start(ctx);
+        if self.list.started() {
+            self.refresh(ctx);
+        } else {
+            self.list.start(ctx);
+        }
+    }
+
+    fn tick(&mut self, ctx: &mut Ctx) {
+        if self.detail.is_none() {
+            self.list.tick(ctx);
+        }
+    }
+
+    fn polls(&self) -> bool {
+        self.detail.is_none() && self.list.form.is_none()
+    }
+
+    fn pause(&mut self) {
+        self.list.pause();
     }
 
     fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {

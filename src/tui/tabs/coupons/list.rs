@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -21,7 +23,7 @@ use crate::tui::keys::nav;
 use crate::tui::tabs::Ui;
 use crate::tui::widgets::search::{SearchField, Typed, clear_key, search_key};
 use crate::tui::widgets::{
-    ListNav, ListTable, fit, load_status, render_empty, safe, safe_opt, safe_owned,
+    ListNav, ListTable, Poll, fit, load_status, render_empty, safe, safe_opt, safe_owned,
 };
 
 /// Typing waits this long for the next key before asking.
@@ -91,6 +93,7 @@ pub struct CouponList {
     error: Option<String>,
     failed: bool,
     started: bool,
+    poll: Poll,
 }
 
 impl CouponList {
@@ -108,6 +111,21 @@ impl CouponList {
 
     pub fn coupon(&self, id: i32) -> Option<&Coupon> {
         self.coupons.iter().find(|c| c.id == id)
+    }
+
+    pub fn started(&self) -> bool {
+        self.started
+    }
+
+    /// Loads again by itself when due (shown, not typing, nothing loading).
+    pub(super) fn tick(&mut self, ctx: &mut Ctx) {
+        if self.poll.due(ctx.now) && self.pending.is_none() && !self.search.editing {
+            self.load(None, ctx);
+        }
+    }
+
+    pub(super) fn pause(&mut self) {
+        self.poll.toggle();
     }
 
     /// First time shown: list what is redeemable now.
@@ -214,13 +232,14 @@ impl CouponList {
         KEYS.hints(allow, |a| self.offers(a))
     }
 
-    pub(super) fn reply(&mut self, id: RequestId, result: Result<Vec<Coupon>>) {
+    pub(super) fn reply(&mut self, id: RequestId, result: Result<Vec<Coupon>>, now: DateTime<Utc>) {
         if self.pending != Some(id) {
             return; // an older request: its answer no longer matters
         }
         self.pending = None;
         match result {
             Ok(coupons) => {
+                self.poll.loaded(now);
                 let same = self.shown.as_ref() == Some(&self.asked);
                 // Keep the same coupon selected when the list is reloaded.
                 let keep = self.selected().map(|c| c.id);
@@ -290,6 +309,9 @@ impl CouponList {
             title.push(Span::raw(" matching “"));
             title.push(safe(&q.text));
             title.push(Span::raw("”"));
+        }
+        if self.poll.paused() {
+            title.push(Span::styled(" · paused (p)", theme.warning()));
         }
         title.push(Span::raw(" "));
         let block = Block::bordered()

@@ -115,8 +115,28 @@ impl CouponsTab {
 }
 
 impl Tab for CouponsTab {
+    /// The first time, what is redeemable now; shown again, loaded again.
     fn activate(&mut self, ctx: &mut Ctx) {
-        self.list.start(ctx);
+        if self.list.started() {
+            self.refresh(ctx);
+        } else {
+            self.list.start(ctx);
+        }
+    }
+
+    fn tick(&mut self, ctx: &mut Ctx) {
+        if self.polls() {
+            self.list.tick(ctx);
+        }
+    }
+
+    /// The list, with nothing over it.
+    fn polls(&self) -> bool {
+        self.detail.is_none() && !self.dialogs.is_open()
+    }
+
+    fn pause(&mut self) {
+        self.list.pause();
     }
 
     fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
@@ -170,7 +190,7 @@ impl Tab for CouponsTab {
             Err(outcome) => outcome,
         };
         match outcome {
-            Outcome::Coupons(result) => self.list.reply(id, result),
+            Outcome::Coupons(result) => self.list.reply(id, result, ctx.now),
             Outcome::Coupon(result) => {
                 if let Some(d) = &mut self.detail {
                     d.reply(id, result);

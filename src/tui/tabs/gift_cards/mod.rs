@@ -43,8 +43,8 @@ use crate::tui::theme::Theme;
 use crate::tui::widgets::popup::message;
 use crate::tui::widgets::search::SearchField;
 use crate::tui::widgets::{
-    Fetch, ListTable, PagedWindow, Received, fit, paged_status, render_empty, safe_opt, safe_owned,
-    spinner,
+    Fetch, ListTable, PagedWindow, Poll, Received, fit, paged_status, render_empty, safe_opt,
+    safe_owned, spinner,
 };
 
 use crate::tui::change::ChangeDialog;
@@ -210,13 +210,18 @@ pub struct GiftCardsTab {
     dialogs: Dialogs,
     /// The last thing done here (e.g. the card revoked).
     notice: Option<String>,
+    poll: Poll,
+    /// The limit of the request on its way.
+    limit: i64,
     started: bool,
 }
 
 impl Default for GiftCardsTab {
     fn default() -> Self {
         Self {
-            window: PagedWindow::new(MAX_PAGES, MARGIN),
+            window: PagedWindow::new(MAX_PAGES, MARGIN, PAGE as usize, GiftCard::cursor),
+            poll: Poll::default(),
+            limit: PAGE,
             filter: Filter::default(),
             search: SearchField::default(),
             search_error: None,
@@ -281,12 +286,13 @@ impl GiftCardsTab {
             Search::Suffix(s) => (None, Some(s.clone())),
             Search::Recipient(r) => (Some(r.clone()), None),
         };
+        self.limit = self.window.limit(fetch);
         let id = ctx.request(Job::GiftCards(GiftCardFilter {
             status: self.filter.status,
             recipient,
             code_suffix,
             before: fetch.before(),
-            limit: PAGE,
+            limit: self.limit,
         }));
         ctx.cancel(self.window.begin(id, fetch));
     }
@@ -297,9 +303,10 @@ impl GiftCardsTab {
         self.load(Fetch::First, ctx);
     }
 
-    /// Loads the first page again, keeping the selection where it was.
+    /// Loads again what is shown: in place when it can (the selection and
+    /// scroll position stay), else the first page.
     fn reload(&mut self, ctx: &mut Ctx) {
-        self.load(Fetch::First, ctx);
+        self.load(self.window.refresh(), ctx);
     }
 
     fn more(&mut self, ctx: &mut Ctx) {
@@ -440,11 +447,29 @@ impl GiftCardsTab {
 }
 
 impl Tab for GiftCardsTab {
+    /// The first time, the newest cards; shown again, loaded again.
     fn activate(&mut self, ctx: &mut Ctx) {
-        if !self.started {
+        if self.started {
+            self.reload(ctx);
+        } else {
             self.started = true;
             self.load(Fetch::First, ctx);
         }
+    }
+
+    fn tick(&mut self, ctx: &mut Ctx) {
+        if self.poll.due(ctx.now) && self.window.reloadable() && self.polls() {
+            self.load(Fetch::Reload, ctx);
+        }
+    }
+
+    /// The list, with nothing over it.
+    fn polls(&self) -> bool {
+        !self.dialogs.is_open() && self.page.is_none() && !self.search.editing
+    }
+
+    fn pause(&mut self) {
+        self.poll.toggle();
     }
 
     fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
@@ -529,16 +554,20 @@ impl Tab for GiftCardsTab {
         };
         match outcome {
             Outcome::GiftCards(result) => {
+                let limit = self.limit;
                 let page = result
                     .map(|rows| {
-                        let next = (rows.len() as i64 >= PAGE)
+                        let next = (rows.len() as i64 >= limit)
                             .then(|| rows.last().map(GiftCard::cursor))
                             .flatten();
                         (rows, next)
                     })
                     .map_err(|e| e.to_string());
                 match self.window.receive(id, page) {
-                    Received::Applied => self.more(ctx),
+                    Received::Applied => {
+                        self.poll.loaded(ctx.now);
+                        self.more(ctx);
+                    }
                     Received::Restart => self.restart(ctx),
                     Received::Stale | Received::Failed => {}
                 }
@@ -717,6 +746,9 @@ impl GiftCardsTab {
         if !parts.is_empty() {
             title.push(Span::styled(" · ", theme.warning()));
             title.push(safe_owned(parts.join(", ")));
+        }
+        if self.poll.paused() {
+            title.push(Span::styled(" · paused (p)", theme.warning()));
         }
         title.push(Span::raw(" "));
         let status = paged_status(w, area.width, theme, ui.tick);

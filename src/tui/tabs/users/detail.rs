@@ -154,6 +154,8 @@ pub struct Detail {
     overview_failed: bool,
     pub ledger: PagedWindow<LedgerEntry, Cursor>,
     pub filter: LedgerFilter,
+    /// The limit of the ledger request on its way.
+    limit: i64,
     /// The entry, the filter, the adjustment.
     dialogs: Dialogs,
     /// The last thing done here, e.g. the adjustment booked.
@@ -170,7 +172,8 @@ impl Detail {
             overview_pending: None,
             overview_error: None,
             overview_failed: false,
-            ledger: PagedWindow::new(MAX_PAGES, MARGIN),
+            ledger: PagedWindow::new(MAX_PAGES, MARGIN, PAGE as usize, LedgerEntry::cursor),
+            limit: PAGE,
             filter: LedgerFilter::default(),
             dialogs: Dialogs::default(),
             notice: None,
@@ -196,13 +199,14 @@ impl Detail {
     }
 
     fn load_ledger(&mut self, fetch: Fetch<Cursor>, ctx: &mut Ctx) {
+        self.limit = self.ledger.limit(fetch);
         let id = ctx.request(Job::History(HistoryQuery {
             user_id: self.user_id,
             kind: self.filter.kind,
             since: self.filter.since,
             until: self.filter.until,
             before: fetch.before(),
-            limit: PAGE,
+            limit: self.limit,
         }));
         ctx.cancel(self.ledger.begin(id, fetch));
     }
@@ -214,9 +218,11 @@ impl Detail {
         }
     }
 
+    /// Loads the user again; the ledger in place when it can (the
+    /// selection and scroll position stay).
     pub(super) fn refresh(&mut self, ctx: &mut Ctx) {
         self.load_overview(ctx);
-        self.load_ledger(Fetch::First, ctx);
+        self.load_ledger(self.ledger.refresh(), ctx);
     }
 
     pub(super) fn retry(&mut self, ctx: &mut Ctx) {

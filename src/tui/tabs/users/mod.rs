@@ -27,8 +27,14 @@ pub struct UsersTab {
 }
 
 impl Tab for UsersTab {
+    /// The first time, the newest users; shown again, what is shown is
+    /// loaded again.
     fn activate(&mut self, ctx: &mut Ctx) {
-        self.search.start(ctx);
+        if self.search.started() {
+            self.refresh(ctx);
+        } else {
+            self.search.start(ctx);
+        }
     }
 
     fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {

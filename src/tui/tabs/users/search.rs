@@ -78,6 +78,10 @@ impl Search {
         self.users.get(self.nav.selected())
     }
 
+    pub fn started(&self) -> bool {
+        self.started
+    }
+
     /// First time shown: list the newest users.
     pub(super) fn start(&mut self, ctx: &mut Ctx) {
         if !self.started {
