@@ -998,6 +998,122 @@ fn links_open_the_tab_that_shows_them() {
     );
 }
 
+#[test]
+fn back_returns_through_the_links_followed_as_they_were() {
+    use creditdesk::db::batches::{BatchDetail, BatchUser, GenerationOptions};
+    use creditdesk::db::gift_cards::GiftCard;
+    use creditdesk::domain::gift_card::GiftCardStatus;
+    let card = GiftCard {
+        id: 4,
+        code_masked: "K7QF-****-****-9XM2".into(),
+        status: GiftCardStatus::Redeemed,
+        stored_status: GiftCardStatus::Redeemed,
+        credits: 100,
+        price: rust_decimal::Decimal::new(999, 2),
+        credit_pack_id: None,
+        pack_name: None,
+        recipient_email: None,
+        purchased_by_email: None,
+        redeemed_by_user_id: Some(11),
+        redeemed_by_email: Some("bo@example.org".into()),
+        redeemed_at: Some(t0()),
+        expires_at: None,
+        created_at: t0(),
+        revoked_at: None,
+        revoked_by: None,
+        revoke_reason: None,
+    };
+    let batch = BatchDetail {
+        id: 1827,
+        status: "completed".into(),
+        images: 8,
+        credits_used: 8,
+        created_at: t0(),
+        completed_at: Some(t0()),
+        age_seconds: 60,
+        user: BatchUser {
+            id: 11,
+            email: "bo@example.org".into(),
+            name: None,
+            credits: 0,
+        },
+        model: None,
+        options: GenerationOptions {
+            aspect_ratio: None,
+            glasses: None,
+            hair_color: None,
+            hair_style: None,
+            backgrounds: None,
+            styles: None,
+        },
+        photos: vec![],
+        charged: 8,
+        refunded: 0,
+        entries: vec![],
+    };
+    let world = |job: &Job| match job {
+        Job::GiftCard { .. } => Some(Outcome::GiftCard(Ok(Box::new(card.clone())))),
+        Job::GiftCards(_) => Some(Outcome::GiftCards(Ok(vec![card.clone()]))),
+        Job::Batch { .. } => Some(Outcome::Batch(Ok(Box::new(batch.clone())))),
+        Job::Batches(_) => Some(Outcome::Batches(Ok(vec![]))),
+        Job::Overview {
+            user: creditdesk::domain::user_ref::UserRef::Id(11),
+        } => Some(Outcome::Overview(Ok(overview(&users()[1])))),
+        other => fixture(other),
+    };
+    let mut app = opened(false, None);
+    update(&mut app, ch('j'));
+    update(&mut app, ch('j')); // the gift card entry
+    update(&mut app, key(KeyCode::Enter));
+    assert!(shows(&app, "Ledger entry #48"));
+    // Ledger entry -> gift card -> its user -> a batch of theirs.
+    let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, world);
+    assert_eq!(app.active, TabId::GiftCards);
+    assert!(shows(&app, "Gift card #4"), "{}", screen(&app));
+    let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, world);
+    assert_eq!(app.active, TabId::Users);
+    assert!(shows(&app, "┌ #11 bo@example.org"), "{}", screen(&app));
+    update(&mut app, ch('j')); // the batch entry
+    update(&mut app, key(KeyCode::Enter));
+    let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, world);
+    assert_eq!(app.active, TabId::Batches);
+    assert!(shows(&app, "Batch #1827"));
+    // Back: Backspace, as Esc.
+    let c = update(&mut app, key(KeyCode::Backspace));
+    answer(&mut app, c, world);
+    assert_eq!(app.active, TabId::Users);
+    assert!(shows(&app, "┌ #11 bo@example.org"));
+    assert!(shows(&app, "Ledger entry #49"), "the entry as it was open");
+    update(&mut app, key(KeyCode::Esc)); // closes the entry
+    assert!(
+        selected_row(&app, 80, 24)
+            .unwrap()
+            .contains("Generated 8 photos")
+    );
+    let c = update(&mut app, key(KeyCode::Esc));
+    answer(&mut app, c, world);
+    assert_eq!(app.active, TabId::GiftCards);
+    assert!(shows(&app, "Gift card #4"));
+    let c = update(&mut app, key(KeyCode::Esc));
+    answer(&mut app, c, world);
+    assert_eq!(app.active, TabId::Users);
+    assert!(shows(&app, "┌ #12 ana@example.com"), "{}", screen(&app));
+    assert!(shows(&app, "Ledger entry #48"), "where it all started");
+    update(&mut app, key(KeyCode::Esc));
+    assert!(
+        selected_row(&app, 80, 24).unwrap().contains("gift_card 48"),
+        "the same entry selected"
+    );
+    // And back to the search, then nothing further back.
+    let c = update(&mut app, key(KeyCode::Esc));
+    answer(&mut app, c, world);
+    assert!(shows(&app, "Search:"));
+    assert!(update(&mut app, key(KeyCode::Backspace)).is_empty());
+}
+
 // ------------------------------------------------------- the real database
 
 mod real_database {

@@ -1114,7 +1114,8 @@ mod real_database {
         assert!(s.contains("charged 8, refunded 8"), "{s}");
         assert!(s.contains("balance 100"), "{s}");
         assert!(s.contains("Ledger entries (2)"), "{s}");
-        update(&mut app, key(KeyCode::Esc));
+        let c = update(&mut app, key(KeyCode::Esc)); // back: the list, loaded again
+        settle(&mut app, &mut effects, c).await;
         assert!(shows(&app, "no stuck batches"), "no longer stuck");
         update(&mut app, key(KeyCode::Enter));
 

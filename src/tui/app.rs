@@ -82,8 +82,22 @@ pub struct App {
     /// Shown in the help screen, so the operator can find the log.
     pub log_path: Option<String>,
     ids: Ids,
+    /// The links followed, newest last: where back returns.
+    trail: Vec<Mark>,
     quit: bool,
 }
+
+/// A link followed: from tab `from` to a page of tab `to`, which then had
+/// `depth` pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Mark {
+    from: TabId,
+    to: TabId,
+    depth: usize,
+}
+
+/// Links remembered at most.
+const MAX_TRAIL: usize = 64;
 
 /// What a key does on every screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,7 +143,7 @@ pub const GLOBAL_KEYS: Keymap<Global> = Keymap(&[
         Global::Refresh,
     ),
     Bind::new(&[Key::Char('?')], "?", "keys", Global::Help).footer(),
-    Bind::new(BACK, "Esc", "back / cancel", Global::Back),
+    Bind::new(BACK, "Esc  Backspace", "back / cancel", Global::Back),
     Bind::new(
         &[Key::Char('p')],
         "p",
@@ -175,6 +189,7 @@ impl App {
             db: DbHealth::Ok,
             log_path: None,
             ids: Ids::new(session),
+            trail: Vec::new(),
             quit: false,
         }
     }
@@ -232,11 +247,25 @@ impl App {
             }
             Msg::Reply(reply) => self.reply(reply, out),
             Msg::Open(link) => {
+                let from = self.active;
                 let target = link.tab();
                 self.switch(target, out);
+                let depth = self.tabs.get(target).depth();
                 let shown = self.with_tab(target, out, |t, ctx| t.open(&link, ctx));
                 if !shown {
                     tracing::warn!(%link, "no tab could open the link");
+                }
+                // The page the link put on top: back returns to `from`.
+                let now = self.tabs.get(target).depth();
+                if now > depth {
+                    self.trail.push(Mark {
+                        from,
+                        to: target,
+                        depth: now,
+                    });
+                    if self.trail.len() > MAX_TRAIL {
+                        self.trail.remove(0);
+                    }
                 }
             }
         }
@@ -281,7 +310,8 @@ impl App {
         }
         let polls = self.tabs.get(active).polls();
         let offers = |g: Global| match g {
-            Global::Quit | Global::Help => true,
+            // Back when the screen had nothing left to close or cancel.
+            Global::Quit | Global::Help | Global::Back => true,
             Global::Pause => !modal && polls,
             _ => !modal,
         };
@@ -300,7 +330,41 @@ impl App {
                 }
             }
             Some(Global::Refresh) => self.with_tab(active, out, |t, ctx| t.refresh(ctx)),
-            Some(Global::Back) | None => {}
+            Some(Global::Back) => self.back(out),
+            None => {}
+        }
+    }
+
+    /// Back one page, as a browser's back button: the page a link opened
+    /// returns to where the link was followed (that tab, as it was); else
+    /// the tab's own page below.
+    fn back(&mut self, out: &mut Outbox) {
+        let active = self.active;
+        let depth = self.tabs.get(active).depth();
+        // Marks of pages left some other way (closed, replaced) are stale.
+        while self
+            .trail
+            .last()
+            .is_some_and(|m| m.to == active && m.depth > depth)
+        {
+            self.trail.pop();
+        }
+        if depth == 0 {
+            return;
+        }
+        let came_from = match self.trail.last() {
+            Some(m) if m.to == active && m.depth == depth => {
+                let from = m.from;
+                self.trail.pop();
+                Some(from)
+            }
+            _ => None,
+        };
+        self.with_tab(active, out, |t, ctx| t.back(ctx));
+        if let Some(from) = came_from
+            && from != active
+        {
+            self.switch(from, out);
         }
     }
 

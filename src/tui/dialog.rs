@@ -392,11 +392,13 @@ impl Dialog for Record {
         }
         match RECORD_KEYS.find(key, ctx.allow, |k| self.offers(k)) {
             Some(RecordKey::Close) => Step::Close,
+            // It stays open: back (Esc) from where the link leads returns
+            // to it as it was.
             Some(RecordKey::Open) => {
                 if let Some(link) = self.links.get(self.nav.selected()) {
                     ctx.emit(Msg::Open(link.clone()));
                 }
-                Step::Close
+                Step::Stay
             }
             Some(RecordKey::Choose) | None => Step::Ignored,
         }

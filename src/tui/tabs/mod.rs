@@ -83,6 +83,44 @@ impl TabId {
     }
 }
 
+/// The pages under a tab's top page (a detail opened by a link over
+/// another one): `Esc`/`Backspace` comes back to them as they were, as a
+/// browser's back button does.
+pub(super) struct Below<T>(Vec<T>);
+
+impl<T> Default for Below<T> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<T> Below<T> {
+    /// Pages kept at most; the oldest go first.
+    const MAX: usize = 32;
+
+    /// `new` on top; what was on top waits below.
+    pub fn push(&mut self, top: &mut Option<T>, new: T) {
+        if let Some(old) = top.replace(new) {
+            self.0.push(old);
+            if self.0.len() > Self::MAX {
+                self.0.remove(0);
+            }
+        }
+    }
+
+    /// Back one: returns the page left; the one below is on top again.
+    pub fn pop(&mut self, top: &mut Option<T>) -> Option<T> {
+        let left = top.take();
+        *top = self.0.pop();
+        left
+    }
+
+    /// Pages above the root: `top` and those below it.
+    pub fn depth(&self, top: &Option<T>) -> usize {
+        usize::from(top.is_some()) + self.0.len()
+    }
+}
+
 /// Whether a tab used a key; an unused one falls through to the global keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handled {
@@ -119,8 +157,19 @@ pub trait Tab {
     /// request you wait for and ignore anything else (it is stale).
     fn reply(&mut self, id: RequestId, outcome: Outcome, ctx: &mut Ctx);
 
-    /// Show what `link` points to (the app has switched to this tab).
-    /// Return false if this tab can't.
+    /// Pages shown over the tab's root (a detail; links followed): what
+    /// `back` goes back through.
+    fn depth(&self) -> usize {
+        0
+    }
+
+    /// `Esc`/`Backspace` with nothing else to do: back one page, to the
+    /// one below as it was (and loaded again).
+    fn back(&mut self, _ctx: &mut Ctx) {}
+
+    /// Show what `link` points to (the app has switched to this tab), as a
+    /// page on top of what was shown, so `back` returns there. Return false
+    /// if this tab can't.
     fn open(&mut self, _link: &Link, _ctx: &mut Ctx) -> bool {
         false
     }

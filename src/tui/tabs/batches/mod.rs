@@ -11,7 +11,7 @@ use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
-use super::{Handled, Tab, Ui};
+use super::{Below, Handled, Tab, Ui};
 use crate::tui::command::{Outcome, RequestId};
 use crate::tui::ctx::Ctx;
 use crate::tui::keymap::{Allow, Hint};
@@ -39,16 +39,23 @@ pub struct BatchesTab {
     pub list: List,
     /// The batch opened from the list or by a link (Esc goes back).
     pub detail: Option<Detail>,
+    /// Batches opened before, by links: back returns to them.
+    below: Below<Detail>,
 }
 
 impl BatchesTab {
-    fn open_detail(&mut self, id: i32, ctx: &mut Ctx) -> &mut Detail {
-        if let Some(d) = self.detail.take() {
+    /// Opens batch `id` on top of what is shown (back returns there);
+    /// `fail`: with its fail dialog once it is loaded.
+    fn open_detail(&mut self, id: i32, fail: bool, ctx: &mut Ctx) {
+        if let Some(d) = &self.detail {
             d.close(ctx);
         }
         let known = self.list.batch(id).cloned();
-        self.detail
-            .insert(Detail::open(id, known, self.list.view.stuck_after, ctx))
+        let mut page = Detail::open(id, known, self.list.view.stuck_after, ctx);
+        if fail {
+            page.fail_when_loaded(ctx);
+        }
+        self.below.push(&mut self.detail, page);
     }
 
     /// A change was made in the detail: the list loads again behind it.
@@ -90,11 +97,8 @@ impl Tab for BatchesTab {
             let handled = match detail.key(key, ctx) {
                 detail::KeyResult::Handled => Handled::Yes,
                 detail::KeyResult::Ignored => Handled::No,
-                detail::KeyResult::Back => {
-                    detail.close(ctx);
-                    self.detail = None;
-                    Handled::Yes
-                }
+                // The app goes back (through the links followed).
+                detail::KeyResult::Back => Handled::No,
             };
             self.after_detail(ctx);
             return handled;
@@ -103,11 +107,11 @@ impl Tab for BatchesTab {
             list::KeyResult::Handled => Handled::Yes,
             list::KeyResult::Ignored => Handled::No,
             list::KeyResult::Open(b) => {
-                self.open_detail(b.id, ctx);
+                self.open_detail(b.id, false, ctx);
                 Handled::Yes
             }
             list::KeyResult::Fail(b) => {
-                self.open_detail(b.id, ctx).fail_when_loaded(ctx);
+                self.open_detail(b.id, true, ctx);
                 Handled::Yes
             }
         }
@@ -137,8 +141,22 @@ impl Tab for BatchesTab {
         let Link::Batch(id) = link else {
             return false;
         };
-        self.open_detail(*id, ctx);
+        self.open_detail(*id, false, ctx);
         true
+    }
+
+    fn depth(&self) -> usize {
+        self.below.depth(&self.detail)
+    }
+
+    fn back(&mut self, ctx: &mut Ctx) {
+        if let Some(left) = self.below.pop(&mut self.detail) {
+            left.close(ctx);
+        }
+        match &mut self.detail {
+            Some(d) => d.refresh(ctx),
+            None => self.list.refresh(ctx),
+        }
     }
 
     fn refresh(&mut self, ctx: &mut Ctx) {

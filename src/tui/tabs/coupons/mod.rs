@@ -16,7 +16,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Span;
 
-use super::{Handled, Tab, Ui};
+use super::{Below, Handled, Tab, Ui};
 use crate::db::coupons::{Coupon, CouponStatus};
 use crate::domain::coupon::{DiscountType, check_redeemable, credits_awarded};
 use crate::tui::change::ChangeDialog;
@@ -39,6 +39,8 @@ pub struct CouponsTab {
     list: CouponList,
     /// The coupon opened from the list or a link (Esc goes back).
     detail: Option<Detail>,
+    /// Coupons opened before, by links: back returns to them.
+    below: Below<Detail>,
     dialogs: Dialogs,
     /// The last change made here.
     notice: Option<String>,
@@ -149,11 +151,8 @@ impl Tab for CouponsTab {
             return match d.key(key, ctx) {
                 detail::KeyResult::Handled => Handled::Yes,
                 detail::KeyResult::Ignored => Handled::No,
-                detail::KeyResult::Back => {
-                    d.close(ctx);
-                    self.detail = None;
-                    Handled::Yes
-                }
+                // The app goes back (through the links followed).
+                detail::KeyResult::Back => Handled::No,
                 detail::KeyResult::Change(act) => {
                     self.change(act, ctx);
                     Handled::Yes
@@ -204,7 +203,7 @@ impl Tab for CouponsTab {
         let Link::Coupon { id, code } = link else {
             return false;
         };
-        if let Some(d) = self.detail.take() {
+        if let Some(d) = &self.detail {
             d.close(ctx);
         }
         // A dialog left open stays only while its change is on its way.
@@ -213,8 +212,23 @@ impl Tab for CouponsTab {
         }
         let known = self.list.coupon(*id).cloned();
         self.notice = None;
-        self.detail = Some(Detail::open(*id, code.clone(), known, ctx));
+        let page = Detail::open(*id, code.clone(), known, ctx);
+        self.below.push(&mut self.detail, page);
         true
+    }
+
+    fn depth(&self) -> usize {
+        self.below.depth(&self.detail)
+    }
+
+    fn back(&mut self, ctx: &mut Ctx) {
+        if let Some(left) = self.below.pop(&mut self.detail) {
+            left.close(ctx);
+        }
+        self.notice = None;
+        if let Some(d) = &mut self.detail {
+            d.refresh(ctx);
+        }
     }
 
     fn refresh(&mut self, ctx: &mut Ctx) {

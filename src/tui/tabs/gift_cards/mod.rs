@@ -25,7 +25,7 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
-use super::{Handled, Tab, Ui};
+use super::{Below, Handled, Tab, Ui};
 use crate::db::gift_cards::{
     CardKey, GiftCard, GiftCardFilter, ListCursor, RecipientEmail, parse_code_suffix,
 };
@@ -207,6 +207,8 @@ pub struct GiftCardsTab {
     search: SearchField,
     search_error: Option<String>,
     page: Option<Page>,
+    /// Cards opened before, by links: back returns to them.
+    below: Below<Page>,
     dialogs: Dialogs,
     /// The last thing done here (e.g. the card revoked).
     notice: Option<String>,
@@ -226,6 +228,7 @@ impl Default for GiftCardsTab {
             search: SearchField::default(),
             search_error: None,
             page: None,
+            below: Below::default(),
             dialogs: Dialogs::default(),
             notice: None,
             started: false,
@@ -420,10 +423,10 @@ impl GiftCardsTab {
             Some(Page::Card(card)) => {
                 let card = card.as_ref().clone();
                 match DETAIL_KEYS.find(key, ctx.allow, |a| detail_offers(&card, a)) {
-                    Some(Act::Clear) => self.page = None,
+                    // The app goes back (through the links followed).
+                    Some(Act::Clear) => return Handled::No,
                     Some(Act::OpenUser) => {
                         if let Some(user) = card.redeemed_by_user_id {
-                            self.page = None;
                             ctx.emit(Msg::Open(Link::User(user)));
                         }
                     }
@@ -435,7 +438,7 @@ impl GiftCardsTab {
                 match LOADING_KEYS.find(key, ctx.allow, always) {
                     Some(Wait::Stop) => {
                         ctx.cancel(Some(*request));
-                        self.page = None;
+                        self.below.pop(&mut self.page);
                     }
                     None => return Handled::No,
                 }
@@ -589,7 +592,7 @@ impl Tab for GiftCardsTab {
                         self.page = Some(Page::Card(card));
                     }
                     Err(e) => {
-                        self.page = None;
+                        self.below.pop(&mut self.page);
                         self.dialogs.open(Message::refusal(
                             "Cannot open the gift card",
                             vec![e.to_string()],
@@ -610,8 +613,10 @@ impl Tab for GiftCardsTab {
             return true;
         }
         self.dialogs.close();
+        // A link's card still on its way is replaced, not kept below.
         if let Some(Page::Loading { request, .. }) = &self.page {
             ctx.cancel(Some(*request));
+            self.below.pop(&mut self.page);
         }
         self.search.editing = false;
         self.search_error = None;
@@ -624,8 +629,20 @@ impl Tab for GiftCardsTab {
         let request = ctx.request(Job::GiftCard {
             card: CardKey::Id(*id),
         });
-        self.page = Some(Page::Loading { id: *id, request });
+        self.below
+            .push(&mut self.page, Page::Loading { id: *id, request });
         true
+    }
+
+    fn depth(&self) -> usize {
+        self.below.depth(&self.page)
+    }
+
+    fn back(&mut self, ctx: &mut Ctx) {
+        if let Some(Page::Loading { request, .. }) = self.below.pop(&mut self.page) {
+            ctx.cancel(Some(request));
+        }
+        self.reload(ctx);
     }
 
     fn refresh(&mut self, ctx: &mut Ctx) {

@@ -10,7 +10,7 @@ use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
-use super::{Handled, Tab, Ui};
+use super::{Below, Handled, Tab, Ui};
 use crate::tui::command::{Outcome, RequestId};
 use crate::tui::ctx::Ctx;
 use crate::tui::keymap::{Allow, Hint};
@@ -24,6 +24,8 @@ pub struct UsersTab {
     pub search: Search,
     /// The user opened from the search (Esc goes back to it).
     pub detail: Option<Detail>,
+    /// Users opened before, by links: back returns to them.
+    below: Below<Detail>,
 }
 
 impl Tab for UsersTab {
@@ -42,11 +44,8 @@ impl Tab for UsersTab {
             return match detail.key(key, ctx) {
                 detail::KeyResult::Handled => Handled::Yes,
                 detail::KeyResult::Ignored => Handled::No,
-                detail::KeyResult::Back => {
-                    detail.close(ctx);
-                    self.detail = None;
-                    Handled::Yes
-                }
+                // The app goes back (through the links followed).
+                detail::KeyResult::Back => Handled::No,
             };
         }
         match self.search.key(key, ctx) {
@@ -82,12 +81,27 @@ impl Tab for UsersTab {
         let Link::User(id) = link else {
             return false;
         };
-        if let Some(d) = self.detail.take() {
+        if let Some(d) = &self.detail {
             d.close(ctx);
         }
         let known = self.search.user(*id).cloned();
-        self.detail = Some(Detail::open(*id, known, ctx));
+        let page = Detail::open(*id, known, ctx);
+        self.below.push(&mut self.detail, page);
         true
+    }
+
+    fn depth(&self) -> usize {
+        self.below.depth(&self.detail)
+    }
+
+    fn back(&mut self, ctx: &mut Ctx) {
+        if let Some(left) = self.below.pop(&mut self.detail) {
+            left.close(ctx);
+        }
+        match &mut self.detail {
+            Some(d) => d.refresh(ctx),
+            None => self.search.refresh(ctx),
+        }
     }
 
     fn refresh(&mut self, ctx: &mut Ctx) {
