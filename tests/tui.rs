@@ -708,6 +708,43 @@ fn the_confirmation_reads_the_balance_fresh_and_the_result_says_what_was_booked(
 }
 
 #[test]
+fn c_copies_the_selected_users_email() {
+    let mut app = started(false, None);
+    update(&mut app, ch('j'));
+    let c = update(&mut app, ch('c'));
+    assert!(
+        matches!(&c[..], [Command::Copy(t)] if t == "bo@example.org"),
+        "{c:?}"
+    );
+    let mut app = opened(false, None);
+    let c = update(&mut app, ch('c'));
+    assert!(
+        matches!(&c[..], [Command::Copy(t)] if t == "ana@example.com"),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn the_ledger_filter_takes_the_labels_the_screen_shows() {
+    let mut app = opened(false, None);
+    assert!(shows(&app, "gift card"), "the label on screen");
+    update(&mut app, ch('f'));
+    typed(&mut app, "Gift Card");
+    update(&mut app, key(KeyCode::Enter));
+    update(&mut app, key(KeyCode::Enter));
+    let c = update(&mut app, key(KeyCode::Enter));
+    let Job::History(q) = &runs(&c)[0].job else {
+        panic!("{c:?}")
+    };
+    assert_eq!(
+        q.kind,
+        Some(creditdesk::domain::ledger::EntryType::GiftCard)
+    );
+    answer(&mut app, c, fixture);
+    assert!(shows(&app, "Ledger · type gift card"), "{}", screen(&app));
+}
+
+#[test]
 fn adjust_success_refreshes_the_overview_and_ledger() {
     let mut app = opened(false, None);
     confirming(&mut app, "+50", "goodwill");

@@ -579,6 +579,32 @@ fn no_color_and_sanitised() {
     assert!(buf[(2, row)].modifier.contains(Modifier::REVERSED));
 }
 
+#[test]
+fn a_form_too_tall_for_the_window_scrolls_to_the_focused_field() {
+    let mut app = started(false);
+    fill_create(&mut app, GOOD); // ends on the last field, Description
+    for h in [12u16, 16] {
+        let rows = rows(&app, 80, h);
+        let mut t = render(&app, 80, h);
+        let cursor = t.get_cursor_position().unwrap();
+        let at = rows
+            .iter()
+            .position(|r| r.contains(" Description "))
+            .unwrap_or_else(|| panic!("the focused field shows at 80x{h}:\n{}", rows.join("\n")));
+        assert_eq!(usize::from(cursor.y), at, "the cursor is in it");
+        assert!(
+            rows.iter().any(|r| r.contains("Enter review   Esc cancel")),
+            "the key line stays: {}",
+            rows.join("\n")
+        );
+    }
+    // Back up to the first field: the top shows again.
+    for _ in 0..6 {
+        update(&mut app, key(KeyCode::BackTab));
+    }
+    assert!(rows(&app, 80, 12).iter().any(|r| r.contains(" Code ")));
+}
+
 // -------------------------------------------------------------- never panics
 
 #[test]

@@ -936,6 +936,41 @@ fn a_role_sees_and_may_use_only_what_it_allows() {
 // ------------------------------------------------------------ update rules
 
 #[test]
+fn c_copies_a_codes_last_characters_never_the_code() {
+    let mut app = opened(false);
+    let c = update(&mut app, ch('c'));
+    assert!(matches!(&c[..], [Command::Copy(t)] if t == "JKMN"), "{c:?}");
+    assert!(shows(&app, "copied the code's last characters JKMN"));
+    // The issued codes are on screen: c copies nothing there.
+    let mut app = issued_app();
+    let c = update(&mut app, ch('c'));
+    assert!(!c.iter().any(|c| matches!(c, Command::Copy(_))), "{c:?}");
+    // The status line says it for a moment only.
+    let mut app = opened(false);
+    update(&mut app, ch('c'));
+    let later = app.now + chrono::Duration::seconds(4);
+    update(&mut app, Msg::Tick(later));
+    assert!(!shows(&app, "copied"));
+}
+
+#[test]
+fn six_digit_ids_show_in_full_even_when_narrow() {
+    let mut app = App::new(&config(false, None), t0(), Theme::COLOR, "test");
+    let c = show_tab(&mut app);
+    let mut big = cards();
+    big[0].id = 123_456;
+    big[1].id = 9_999_999;
+    answer(&mut app, c, |_| Some(Outcome::GiftCards(Ok(big.clone()))));
+    for w in [60u16, 80] {
+        let s = rows(&app, w, 24).join("\n");
+        assert!(
+            s.contains("#123456 ") && s.contains("#9999999 "),
+            "at {w}:\n{s}"
+        );
+    }
+}
+
+#[test]
 fn enter_never_carries_a_change_through() {
     use crossterm::event::{KeyEvent, KeyEventKind, KeyModifiers};
     // Not production: Enter may apply, but only when pressed on its own.

@@ -84,6 +84,8 @@ pub struct App {
     ids: Ids,
     /// The links followed, newest last: where back returns.
     trail: Vec<Mark>,
+    /// What was just done (a copy), shown in the status line until then.
+    pub flash: Option<(String, DateTime<Utc>)>,
     quit: bool,
 }
 
@@ -96,6 +98,9 @@ struct Mark {
     depth: usize,
 }
 
+/// How long the status line says what was just done.
+const FLASH_FOR: chrono::Duration = chrono::Duration::seconds(3);
+
 /// Links remembered at most.
 const MAX_TRAIL: usize = 64;
 
@@ -107,6 +112,7 @@ pub enum Global {
     Help,
     Back,
     Pause,
+    Copy,
     Quit,
 }
 
@@ -151,6 +157,12 @@ pub const GLOBAL_KEYS: Keymap<Global> = Keymap(&[
         Global::Pause,
     ),
     Bind::new(
+        &[Key::Char('c')],
+        "c",
+        "copy code, email or id",
+        Global::Copy,
+    ),
+    Bind::new(
         &[Key::Char('q'), Key::Ctrl('c')],
         "q  Ctrl-C",
         "quit",
@@ -190,6 +202,7 @@ impl App {
             log_path: None,
             ids: Ids::new(session),
             trail: Vec::new(),
+            flash: None,
             quit: false,
         }
     }
@@ -231,6 +244,9 @@ impl App {
             Msg::Tick(now) => {
                 self.now = now;
                 self.tick = self.tick.wrapping_add(1);
+                if self.flash.as_ref().is_some_and(|(_, until)| now >= *until) {
+                    self.flash = None;
+                }
                 if self.popup.is_none() && self.db == DbHealth::Ok {
                     self.with_tab(self.active, out, |t, ctx| t.tick(ctx));
                 }
@@ -309,13 +325,24 @@ impl App {
             return;
         }
         let polls = self.tabs.get(active).polls();
+        let copy = self.tabs.get(active).copy();
         let offers = |g: Global| match g {
             // Back when the screen had nothing left to close or cancel.
             Global::Quit | Global::Help | Global::Back => true,
             Global::Pause => !modal && polls,
+            Global::Copy => copy.is_some(),
             _ => !modal,
         };
         match GLOBAL_KEYS.find(key, &self.allow, offers) {
+            Some(Global::Copy) => {
+                if let Some(c) = copy {
+                    self.flash = Some((
+                        format!("copied the {} {}", c.what, c.value),
+                        self.now + FLASH_FOR,
+                    ));
+                    out.commands.push(Command::Copy(c.value));
+                }
+            }
             Some(Global::Pause) => self.tabs.get_mut(active).pause(),
             Some(Global::Quit) => self.request_quit(),
             Some(Global::Help) => self.popup = Some(Popup::Help),

@@ -44,6 +44,8 @@ pub enum Command {
     Run(Request),
     /// Abort the task if it still runs; its reply, if any, is dropped.
     Cancel(RequestId),
+    /// Put this text on the operator's clipboard (OSC 52).
+    Copy(String),
 }
 
 #[derive(Debug, Clone)]

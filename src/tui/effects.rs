@@ -17,8 +17,13 @@ use super::command::{Command, Reply, Request, RequestId};
 use crate::db::Db;
 use crate::domain::operator::Operator;
 
+/// Where copied text goes: the terminal (OSC 52) in the console; nowhere
+/// in tests.
+pub type Clipboard = Box<dyn FnMut(&str) + Send>;
+
 pub struct Effects {
     db: Db,
+    clipboard: Option<Clipboard>,
     operator: Operator,
     tx: UnboundedSender<Reply>,
     rx: UnboundedReceiver<Reply>,
@@ -30,11 +35,19 @@ impl Effects {
         let (tx, rx) = unbounded_channel();
         Self {
             db,
+            clipboard: None,
             operator,
             tx,
             rx,
             running: HashMap::new(),
         }
+    }
+
+    /// Copied text goes to `sink` (the console writes OSC 52 to the
+    /// terminal).
+    pub fn with_clipboard(mut self, sink: Clipboard) -> Self {
+        self.clipboard = Some(sink);
+        self
     }
 
     /// Starts or cancels; must be called inside a tokio runtime.
@@ -46,6 +59,11 @@ impl Effects {
                     if let Some(task) = self.running.remove(&id) {
                         tracing::debug!(id = id.0, "request cancelled");
                         task.abort();
+                    }
+                }
+                Command::Copy(text) => {
+                    if let Some(sink) = &mut self.clipboard {
+                        sink(&text);
                     }
                 }
             }

@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod change;
+pub mod clipboard;
 pub mod command;
 pub mod ctx;
 pub mod dialog;
@@ -95,7 +96,14 @@ pub async fn run(db: Db, config: ConsoleConfig) -> Result<()> {
     let session = format!("{:016x}", rand::random::<u64>());
     let mut app = App::new(&config, Utc::now(), Theme::from_env(), session);
     app.log_path = log.as_ref().map(|l| l.path.display().to_string());
-    let mut effects = Effects::new(db, config.operator.clone());
+    let in_tmux = std::env::var_os("TMUX").is_some();
+    let mut effects =
+        Effects::new(db, config.operator.clone()).with_clipboard(Box::new(move |text: &str| {
+            use std::io::Write;
+            let mut out = std::io::stdout();
+            let _ = out.write_all(clipboard::osc52(text, in_tmux).as_bytes());
+            let _ = out.flush();
+        }));
 
     install_panic_hook();
     // Also installs a panic hook that restores the terminal first.

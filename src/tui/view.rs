@@ -11,7 +11,7 @@ use super::app::{App, DbHealth, GLOBAL_FOOTER, GLOBAL_KEYS, Global, Popup};
 use super::keymap::Hint;
 use super::keys::LIST_KEYS;
 use super::tabs::{TabId, Ui};
-use super::widgets::{popup, safe, spinner};
+use super::widgets::{popup, safe, safe_owned, spinner};
 
 /// The screen's rows: tab bar, body, key hints, status line.
 struct Areas {
@@ -178,6 +178,12 @@ fn status_line(app: &App, frame: &mut Frame, area: Rect) {
             format!("{} checking the database… ", spinner::frame(app.tick)),
             theme.warning(),
         ),
+        // Says what was copied: a value from the database, sanitised.
+        DbHealth::Ok if app.flash.is_some() => safe_owned(format!(
+            "{} ",
+            app.flash.as_ref().map_or("", |(text, _)| text.as_str())
+        ))
+        .style(theme.success()),
         DbHealth::Ok if app.busy() => Span::styled(
             format!("{} ", spinner::loading(app.tick, "loading…")),
             theme.warning(),

@@ -95,7 +95,7 @@ pub fn runs(commands: &[Command]) -> Vec<&Request> {
         .iter()
         .filter_map(|c| match c {
             Command::Run(r) => Some(r),
-            Command::Cancel(_) => None,
+            Command::Cancel(_) | Command::Copy(_) => None,
         })
         .collect()
 }

@@ -8,7 +8,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Row};
 
-use super::{Handled, Tab, Ui};
+use super::{Copied, Handled, Tab, Ui};
 use crate::db::audit::{AuditEntry, AuditFilter};
 use crate::domain::InvalidInput;
 use crate::domain::amounts::parse_time;
@@ -289,6 +289,14 @@ impl Tab for AuditTab {
         }
     }
 
+    fn copy(&self) -> Option<Copied> {
+        if self.dialogs.is_open() {
+            return None;
+        }
+        let e = self.window.selected()?;
+        Some(Copied::new("audit entry id", e.id.to_string()))
+    }
+
     fn refresh(&mut self, ctx: &mut Ctx) {
         self.started = true;
         self.reload(ctx);
@@ -351,18 +359,14 @@ impl Tab for AuditTab {
                     .column("when", Constraint::Length(16))
                     .column("operator", Constraint::Length(12))
                     .column("action", Constraint::Length(17))
-                    .column("entity", Constraint::Length(12))
+                    .column("entity", Constraint::Length(entity_width(w.iter())))
                     .column("reason", Constraint::Fill(1))
                     .render(frame, inner, &w.nav, w.len(), w.iter(), |e| {
                         Row::new(vec![
                             Cell::from(when(e.created_at)),
                             Cell::from(safe(&e.actor)),
                             Cell::from(safe(&e.action)),
-                            Cell::from(safe_owned(format!(
-                                "{} {}",
-                                e.entity_type,
-                                e.entity_id.as_deref().unwrap_or("-")
-                            ))),
+                            Cell::from(safe_owned(entity(e))),
                             Cell::from(safe_opt(e.reason.as_deref())),
                         ])
                     });
@@ -370,6 +374,22 @@ impl Tab for AuditTab {
         }
         self.dialogs.render(frame, area, ui);
     }
+}
+
+/// `gift_card 123456`: an audit row's entity, whole.
+fn entity(e: &AuditEntry) -> String {
+    format!(
+        "{} {}",
+        e.entity_type,
+        e.entity_id.as_deref().unwrap_or("-")
+    )
+}
+
+/// The entity column as wide as its widest row (it identifies the row),
+/// 12 to 28.
+fn entity_width<'a>(rows: impl Iterator<Item = &'a AuditEntry>) -> u16 {
+    let widest = rows.map(|e| entity(e).chars().count()).max().unwrap_or(0);
+    u16::try_from(widest.clamp(12, 28)).unwrap_or(12)
 }
 
 /// One entry, for its dialog: who did what, why, and the details.
@@ -384,14 +404,7 @@ fn entry_lines(e: &AuditEntry, theme: &Theme) -> Vec<Line<'static>> {
         field("when", Span::raw(exact(e.created_at))),
         field("operator", safe_owned(e.actor.clone())),
         field("action", safe_owned(e.action.clone())),
-        field(
-            "entity",
-            safe_owned(format!(
-                "{} {}",
-                e.entity_type,
-                e.entity_id.as_deref().unwrap_or("-")
-            )),
-        ),
+        field("entity", safe_owned(entity(e))),
         field(
             "reason",
             safe_owned(e.reason.clone().unwrap_or_else(|| "-".into())),

@@ -121,6 +121,24 @@ impl<T> Below<T> {
     }
 }
 
+/// What `c` copies from a screen: the selected row's main value (never a
+/// full gift-card code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Copied {
+    /// For the status line: `code`, `email`, `batch id`.
+    pub what: &'static str,
+    pub value: String,
+}
+
+impl Copied {
+    pub fn new(what: &'static str, value: impl Into<String>) -> Self {
+        Self {
+            what,
+            value: value.into(),
+        }
+    }
+}
+
 /// Whether a tab used a key; an unused one falls through to the global keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handled {
@@ -185,6 +203,11 @@ pub trait Tab {
 
     /// `p`: pauses or resumes the refreshing.
     fn pause(&mut self) {}
+
+    /// `c`: what the screen's selected row would copy, if anything.
+    fn copy(&self) -> Option<Copied> {
+        None
+    }
 
     /// `R` (or F5): load again what is shown.
     fn refresh(&mut self, ctx: &mut Ctx) {

@@ -10,7 +10,7 @@ use crossterm::event::{Event, KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::Paragraph;
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
@@ -308,18 +308,27 @@ impl Form {
         if popup.is_empty() {
             return;
         }
-        frame.render_widget(Clear, popup);
-        let block = Block::bordered()
-            .border_style(theme.focused_border())
-            .title(Span::styled(format!(" {} ", self.title), theme.title()));
-        let inner = block.inner(popup);
-        frame.render_widget(block, popup);
-        let inner = Rect {
-            x: inner.x.saturating_add(1),
-            width: inner.width.saturating_sub(2),
-            ..inner
+        let inner = super::popup::open(frame, popup, theme, &self.title);
+        let room = usize::from(inner.height);
+        // Too many rows for the window: the key line stays at the bottom and
+        // the rest scrolls so the focused field and its note show.
+        let (shown, footer) = if rows.len() > room && room >= 2 {
+            let footer = rows.pop();
+            rows.pop(); // the blank line above it
+            let body = room - 1;
+            let focused = rows
+                .iter()
+                .position(|r| matches!(r, RowKind::Input(i) if *i == self.focus))
+                .unwrap_or(0);
+            let end = (focused + 2).min(rows.len());
+            let start = end.saturating_sub(body);
+            let start = if self.focus == 0 { 0 } else { start };
+            let shown: Vec<RowKind> = rows.into_iter().skip(start).take(body).collect();
+            (shown, footer)
+        } else {
+            (rows, None)
         };
-        for (y, row) in (inner.y..inner.bottom()).zip(rows) {
+        for (y, row) in (inner.y..inner.bottom()).zip(shown) {
             match row {
                 RowKind::Text(line) => {
                     frame
@@ -327,6 +336,10 @@ impl Form {
                 }
                 RowKind::Input(i) => self.render_input(frame, inner, y, i, label_width, theme),
             }
+        }
+        if let Some(RowKind::Text(line)) = footer {
+            let y = inner.bottom().saturating_sub(1);
+            frame.render_widget(Paragraph::new(line), Rect::new(inner.x, y, inner.width, 1));
         }
     }
 

@@ -12,7 +12,7 @@ pub mod search;
 pub mod spinner;
 
 pub use form::{Field, Form, FormAction};
-pub use list::{ListTable, load_status, paged_status, render_empty};
+pub use list::{ListTable, id_width, load_status, paged_status, render_empty};
 pub use list_nav::ListNav;
 pub use paged::{Fetch, PagedWindow, Received};
 pub use poll::Poll;

@@ -26,8 +26,8 @@ use crate::tui::keymap::{Allow, Bind, ENTER, ESC, Hint, Key, Keymap};
 use crate::tui::keys::nav;
 use crate::tui::tabs::Ui;
 use crate::tui::widgets::{
-    Field, Form, FormAction, ListNav, ListTable, Poll, fit, load_status, render_empty, safe,
-    safe_owned,
+    Field, Form, FormAction, ListNav, ListTable, Poll, fit, id_width, load_status, render_empty,
+    safe, safe_owned,
 };
 
 /// Batches shown at most; a full list says "narrow it".
@@ -526,7 +526,10 @@ impl List {
         let stuck_after = self.view.stuck_after.num_seconds();
         let wide = inner.width >= 120;
         let mut table = ListTable::new(theme)
-            .column("id", Constraint::Length(7))
+            .column(
+                "id",
+                Constraint::Length(id_width(self.batches.iter().map(|b| i64::from(b.id)), 7)),
+            )
             .column("status", Constraint::Length(10))
             .column(Line::from("age").right_aligned(), Constraint::Length(7))
             .column("user", Constraint::Fill(3))

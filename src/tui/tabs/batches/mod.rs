@@ -11,7 +11,7 @@ use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
-use super::{Below, Handled, Tab, Ui};
+use super::{Below, Copied, Handled, Tab, Ui};
 use crate::tui::command::{Outcome, RequestId};
 use crate::tui::ctx::Ctx;
 use crate::tui::keymap::{Allow, Hint};
@@ -157,6 +157,16 @@ impl Tab for BatchesTab {
             Some(d) => d.refresh(ctx),
             None => self.list.refresh(ctx),
         }
+    }
+
+    fn copy(&self) -> Option<Copied> {
+        let id = match &self.detail {
+            Some(d) if d.modal() => return None,
+            Some(d) => d.id,
+            None if self.list.form.is_some() => return None,
+            None => self.list.selected()?.id,
+        };
+        Some(Copied::new("batch id", id.to_string()))
     }
 
     fn refresh(&mut self, ctx: &mut Ctx) {

@@ -16,7 +16,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Span;
 
-use super::{Below, Handled, Tab, Ui};
+use super::{Below, Copied, Handled, Tab, Ui};
 use crate::db::coupons::{Coupon, CouponStatus};
 use crate::domain::coupon::{DiscountType, check_redeemable, credits_awarded};
 use crate::tui::change::ChangeDialog;
@@ -229,6 +229,13 @@ impl Tab for CouponsTab {
         if let Some(d) = &mut self.detail {
             d.refresh(ctx);
         }
+    }
+
+    fn copy(&self) -> Option<Copied> {
+        if self.dialogs.is_open() || (self.detail.is_none() && self.list.editing()) {
+            return None;
+        }
+        self.target().map(|c| Copied::new("code", c.code.clone()))
     }
 
     fn refresh(&mut self, ctx: &mut Ctx) {

@@ -13,7 +13,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::Paragraph;
 use rust_decimal::Decimal;
 use tui_input::Input;
 
@@ -30,7 +30,7 @@ use crate::tui::format::{date, when};
 use crate::tui::keymap::{Allow, Bind, Hint, Key, Keymap, always, key_line};
 use crate::tui::keys::nav;
 use crate::tui::tabs::Ui;
-use crate::tui::widgets::popup::centered;
+use crate::tui::widgets::popup::{self, centered};
 use crate::tui::widgets::{Field, Form, FormAction, ListNav, fit, safe_owned, spinner};
 
 /// The form's value field: not typed in, chosen with ←/→.
@@ -541,25 +541,15 @@ impl Dialog for CodesDialog {
         if popup.is_empty() {
             return;
         }
-        frame.render_widget(Clear, popup);
         let n = self.cards.len();
-        let block = Block::bordered()
-            .border_style(theme.focused_border())
-            .title(Span::styled(
-                " Issued gift cards: full codes, shown once ",
-                theme.title(),
-            ))
-            .title_bottom(
-                Line::from(format!(" row {} of {n} ", (self.nav.selected() + 1).min(n)))
-                    .right_aligned(),
-            );
-        let inner = block.inner(popup);
-        frame.render_widget(block, popup);
-        let inner = Rect {
-            x: inner.x.saturating_add(1),
-            width: inner.width.saturating_sub(2),
-            ..inner
-        };
+        let row = format!(" row {} of {n} ", (self.nav.selected() + 1).min(n));
+        let inner = popup::open_with(
+            frame,
+            popup,
+            theme,
+            "Issued gift cards: full codes, shown once",
+            |b| b.title_bottom(Line::from(row).right_aligned()),
+        );
         let [top, warn, header, list, status] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(1),

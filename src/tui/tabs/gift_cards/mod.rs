@@ -25,7 +25,7 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
-use super::{Below, Handled, Tab, Ui};
+use super::{Below, Copied, Handled, Tab, Ui};
 use crate::db::gift_cards::{
     CardKey, GiftCard, GiftCardFilter, ListCursor, RecipientEmail, parse_code_suffix,
 };
@@ -43,8 +43,8 @@ use crate::tui::theme::Theme;
 use crate::tui::widgets::popup::message;
 use crate::tui::widgets::search::SearchField;
 use crate::tui::widgets::{
-    Fetch, ListTable, PagedWindow, Poll, Received, fit, paged_status, render_empty, safe_opt,
-    safe_owned, spinner,
+    Fetch, ListTable, PagedWindow, Poll, Received, fit, id_width, paged_status, render_empty,
+    safe_opt, safe_owned, spinner,
 };
 
 use crate::tui::change::ChangeDialog;
@@ -645,6 +645,22 @@ impl Tab for GiftCardsTab {
         self.reload(ctx);
     }
 
+    /// A code's last characters (what the list shows): never a full code.
+    fn copy(&self) -> Option<Copied> {
+        if self.dialogs.is_open() || self.search.editing {
+            return None;
+        }
+        let card = match &self.page {
+            Some(Page::Card(c)) => c.as_ref(),
+            Some(Page::Loading { .. }) => return None,
+            None => self.window.selected()?,
+        };
+        Some(Copied::new(
+            "code's last characters",
+            visible_tail(&card.code_masked),
+        ))
+    }
+
     fn refresh(&mut self, ctx: &mut Ctx) {
         self.started = true;
         self.reload(ctx);
@@ -801,7 +817,10 @@ impl GiftCardsTab {
         let wide = inner.width >= WIDE;
         let code_width: u16 = if wide { 24 } else { 10 };
         let mut table = ListTable::new(theme)
-            .column("id", Constraint::Length(6))
+            .column(
+                "id",
+                Constraint::Length(id_width(w.iter().map(|c| i64::from(c.id)), 6)),
+            )
             .column("code", Constraint::Length(code_width))
             .column("status", Constraint::Length(8))
             .column(Line::from("credits").right_aligned(), Constraint::Length(7))

@@ -22,7 +22,7 @@ use crate::tui::change::ChangeDialog;
 use crate::tui::command::{Job, Outcome, RequestId};
 use crate::tui::ctx::Ctx;
 use crate::tui::dialog::{Dialogs, Event, Filter, FilterDialog, Record};
-use crate::tui::format::{date, exact, type_label, when};
+use crate::tui::format::{date, entry_label, exact, parse_entry_label, type_label, when};
 use crate::tui::keymap::{Allow, Bind, ENTER, ESC, Hint, Key, Keymap, always};
 use crate::tui::keys::nav;
 use crate::tui::link::Link;
@@ -82,7 +82,7 @@ impl LedgerFilter {
     fn describe(&self) -> String {
         let mut parts = Vec::new();
         if let Some(k) = self.kind {
-            parts.push(format!("type {k}"));
+            parts.push(format!("type {}", entry_label(k)));
         }
         if let Some(t) = self.since {
             parts.push(format!("since {}", when(t)));
@@ -102,9 +102,9 @@ impl Filter for LedgerFilter {
                 Field::new(
                     "type",
                     "Type",
-                    "blank for all: purchase, gift_card, coupon, generation…",
+                    "blank for all: purchase, gift card, coupon, generation…",
                 )
-                .with_value(self.kind.map(|k| k.as_str()).unwrap_or_default()),
+                .with_value(self.kind.map(entry_label).unwrap_or_default()),
                 Field::new(
                     "since",
                     "Since",
@@ -123,7 +123,7 @@ impl Filter for LedgerFilter {
         let text = |name| form.value(name).trim();
         let kind = match text("type") {
             "" => None,
-            t => EntryType::parse(t).map_err(|e| errors.push(e)).ok(),
+            t => parse_entry_label(t).map_err(|e| errors.push(e)).ok(),
         };
         let mut time = |name: &'static str| match text(name) {
             "" => None,

@@ -10,7 +10,7 @@ use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
-use super::{Below, Handled, Tab, Ui};
+use super::{Below, Copied, Handled, Tab, Ui};
 use crate::tui::command::{Outcome, RequestId};
 use crate::tui::ctx::Ctx;
 use crate::tui::keymap::{Allow, Hint};
@@ -102,6 +102,16 @@ impl Tab for UsersTab {
             Some(d) => d.refresh(ctx),
             None => self.search.refresh(ctx),
         }
+    }
+
+    fn copy(&self) -> Option<Copied> {
+        let user = match &self.detail {
+            Some(d) if d.modal() => return None,
+            Some(d) => d.current_user(),
+            None if self.search.editing() => return None,
+            None => self.search.selected(),
+        };
+        user.map(|u| Copied::new("email", u.email.clone()))
     }
 
     fn refresh(&mut self, ctx: &mut Ctx) {

@@ -18,7 +18,9 @@ use crate::tui::keymap::{Allow, Bind, ENTER, Hint, Keymap, always};
 use crate::tui::keys::nav;
 use crate::tui::tabs::Ui;
 use crate::tui::widgets::search::{SearchField, Typed, clear_key, search_key};
-use crate::tui::widgets::{ListNav, ListTable, fit, load_status, render_empty, safe, safe_opt};
+use crate::tui::widgets::{
+    ListNav, ListTable, fit, id_width, load_status, render_empty, safe, safe_opt,
+};
 
 /// Typing waits this long for the next key before searching.
 pub const DEBOUNCE: Duration = Duration::from_millis(250);
@@ -244,7 +246,10 @@ impl Search {
             return;
         }
         let table = ListTable::new(theme)
-            .column("id", Constraint::Length(8))
+            .column(
+                "id",
+                Constraint::Length(id_width(self.users.iter().map(|u| i64::from(u.id)), 8)),
+            )
             .column("email", Constraint::Fill(3))
             .column("name", Constraint::Fill(2))
             .column(Line::from("credits").right_aligned(), Constraint::Length(8))
