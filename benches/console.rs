@@ -44,6 +44,7 @@ async fn run(users: u32) {
         env_label: Some("BENCH".into()),
         frame_colour: None,
         confirm_first_change: false,
+        permissions: creditdesk::domain::role::Permissions::owner(),
     };
     let mut app = App::new(&config, chrono::Utc::now(), Theme::COLOR, "bench");
     let mut effects = Effects::new(db.clone(), operator);
@@ -88,21 +89,12 @@ async fn run(users: u32) {
     }
     settle(&mut app, &mut effects, c).await;
     update(&mut app, key(KeyCode::Enter)); // leave the search field
-    let at = app
-        .tabs
-        .users
-        .search
-        .users()
-        .iter()
-        .position(|u| u.id == whale)
-        .expect("the whale is found");
-    for _ in 0..at {
-        update(&mut app, key(KeyCode::Down));
-    }
-    let c = update(&mut app, key(KeyCode::Enter)); // open it
+    let c = update(&mut app, key(KeyCode::Enter)); // open the one match
     settle(&mut app, &mut effects, c).await;
-    let detail = app.tabs.users.detail.as_ref().expect("the whale is open");
-    assert_eq!(detail.user_id, whale, "opened the whale");
+    assert!(
+        screen(&mut terminal, &app).contains(&format!("#{whale} ")),
+        "opened the whale"
+    );
     let per_frame = frame_time(&mut terminal, &app, 2000);
     println!(
         "render Users: a user's ledger at 200x60: {:.3} ms a frame (mean of 2000)",
@@ -142,16 +134,17 @@ async fn run(users: u32) {
     let mut scrolled = 0usize;
     let mut next_report = entries as usize / 10;
     loop {
-        let before = position(&app);
+        let before = window(&mut terminal, &app);
         let c = update(&mut app, key(KeyCode::PageDown));
         settle(&mut app, &mut effects, c).await;
-        let rows = app.tabs.users.detail.as_ref().map_or(0, |d| d.ledger.len());
+        let (first, last) = window(&mut terminal, &app);
+        let rows = last + 1 - first;
         max_rows = max_rows.max(rows);
-        let after = position(&app);
+        let after = (first, last);
         if after == before {
             break; // the end of the ledger
         }
-        scrolled = after;
+        scrolled = last;
         if scrolled >= next_report {
             println!(
                 "  scrolled {scrolled} of {entries} entries: {rows} rows held, RSS {} KiB",
@@ -168,13 +161,29 @@ async fn run(users: u32) {
     );
 }
 
-/// How far down the ledger the selection is (rows dropped above + index).
-fn position(app: &App) -> usize {
-    app.tabs
-        .users
-        .detail
-        .as_ref()
-        .map_or(0, |d| d.ledger.rows_above() + d.ledger.nav.selected())
+/// The screen as text.
+fn screen(terminal: &mut Terminal<TestBackend>, app: &App) -> String {
+    terminal.draw(|f| view(app, f)).expect("draw");
+    let buf = terminal.backend().buffer();
+    buf.content().iter().map(|c| c.symbol()).collect()
+}
+
+/// The ledger rows held, as its bottom border numbers them (`2401–3000+`).
+fn window(terminal: &mut Terminal<TestBackend>, app: &App) -> (usize, usize) {
+    terminal.draw(|f| view(app, f)).expect("draw");
+    let buf = terminal.backend().buffer();
+    let w = buf.area.width;
+    let bottom: String = (0..buf.area.height)
+        .rev()
+        .map(|y| (0..w).map(|x| buf[(x, y)].symbol()).collect::<String>())
+        .find(|r| r.starts_with('└') && r.contains('–'))
+        .unwrap_or_default();
+    let range = bottom.trim_matches(|c| matches!(c, '└' | '┘' | '─' | ' ' | '+'));
+    let (a, b) = range.split_once('–').unwrap_or(("0", "0"));
+    (
+        a.trim().parse().unwrap_or(0),
+        b.trim().trim_end_matches('+').parse().unwrap_or(0),
+    )
 }
 
 fn frame_time(terminal: &mut Terminal<TestBackend>, app: &App, frames: u32) -> Duration {

@@ -167,7 +167,9 @@ async fn adjust_a_balance_in_the_console_and_leave_the_terminal_usable() {
         confirm.contains("old balance  10") && confirm.contains("new balance  7"),
         "{confirm}"
     );
-    // Enter pressed twice applies it once.
+    // A confirmation applies only with a key pressed a moment after it
+    // appeared; Enter pressed twice then applies it once.
+    std::thread::sleep(Duration::from_millis(400));
     tmux.keys(&["Enter", "Enter"]);
     tmux.wait_for("balance 7 credits");
 
@@ -242,6 +244,7 @@ async fn create_a_coupon_issue_and_revoke_a_gift_card_in_the_console() {
     }
     tmux.keys(&["Enter"]);
     tmux.wait_for("Create this coupon?");
+    std::thread::sleep(Duration::from_millis(400));
     tmux.keys(&["Enter"]);
     tmux.wait_for("0/10");
     tmux.keys(&["Enter"]); // close the result
@@ -259,6 +262,7 @@ async fn create_a_coupon_issue_and_revoke_a_gift_card_in_the_console() {
     tmux.type_text("gift@example.com");
     tmux.keys(&["Enter", "Enter", "Enter"]);
     tmux.wait_for("Confirm: issue gift cards");
+    std::thread::sleep(Duration::from_millis(400));
     tmux.keys(&["Enter"]);
     let result = tmux.wait_for("issued 1 gift card");
     let code: String = sqlx::query_scalar("select code from gift_cards")
@@ -278,6 +282,7 @@ async fn create_a_coupon_issue_and_revoke_a_gift_card_in_the_console() {
     tmux.type_text("lost in the post");
     tmux.keys(&["Enter"]);
     tmux.wait_for("Confirm: revoke gift card");
+    std::thread::sleep(Duration::from_millis(400));
     tmux.keys(&["Enter", "Enter"]);
     tmux.wait_for("revoked gift card #");
     tmux.keys(&["Escape"]);
@@ -328,4 +333,36 @@ async fn create_a_coupon_issue_and_revoke_a_gift_card_in_the_console() {
         actions,
         ["coupon.create", "gift_card.issue", "gift_card.revoke"]
     );
+}
+
+#[tokio::test]
+async fn a_coupon_created_from_the_cli_appears_in_the_open_console() {
+    let db = TestDb::new().await;
+    let stty = std::env::temp_dir().join(format!("creditdesk-e2e-stty3-{}", std::process::id()));
+    let tmux = Tmux::start(&db.url, 100, 30, &console_command("", &stty));
+    tmux.wait_for("no coupon is redeemable now");
+    let started = Instant::now();
+    let out = Command::new(binary())
+        .args([
+            "coupons", "create", "--code", "CLI-LIVE", "--type", "credits", "--value", "5",
+        ])
+        .env("DATABASE_URL", &db.url)
+        .env("CREDITDESK_OPERATOR", "e2e-cli")
+        .output()
+        .expect("the cli runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // No key pressed: the list refreshes by itself within its interval.
+    tmux.wait_for("CLI-LIVE");
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "within the refresh interval: {:?}",
+        started.elapsed()
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for("exited-0");
+    let _ = std::fs::remove_file(&stty);
 }

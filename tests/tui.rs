@@ -11,7 +11,7 @@ use creditdesk::db::audit::AuditEntry;
 use creditdesk::db::credits::{Adjustment, HistoryPage, LedgerEntry, Overview, TypeTotal};
 use creditdesk::db::users::User;
 use creditdesk::domain::operator::Operator;
-use creditdesk::tui::{App, Job, Msg, Outcome, TabId, Theme, update};
+use creditdesk::tui::{App, Command, Job, Msg, Outcome, TabId, Theme, update};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -122,6 +122,7 @@ fn fixture(job: &Job) -> Option<Outcome> {
     Some(match job {
         Job::FindUsers { .. } => Outcome::Users(Ok(users())),
         Job::Overview { .. } => Outcome::Overview(Ok(overview(&users()[0]))),
+        Job::User { .. } => Outcome::User(Ok(users()[0].clone())),
         Job::History(_) => Outcome::History(Ok(HistoryPage {
             entries: ledger(),
             next: None,
@@ -196,15 +197,66 @@ fn audit_fixture(job: &Job) -> Option<Outcome> {
 
 /// The adjust form filled in and reviewed: the confirmation is showing.
 fn confirming(app: &mut App, amount: &str, reason: &str) {
+    let c = reviewing(app, amount, reason);
+    answer(app, c, fixture);
+}
+
+/// The form filled in and Enter pressed on its last field: the balance is
+/// read again (the commands returned) before the confirmation shows.
+fn reviewing(app: &mut App, amount: &str, reason: &str) -> Vec<Command> {
     assert!(update(app, ch('a')).is_empty());
     typed(app, amount);
     update(app, key(KeyCode::Tab));
     typed(app, reason);
-    assert!(update(app, key(KeyCode::Enter)).is_empty());
+    let c = update(app, key(KeyCode::Enter));
+    assert!(
+        matches!(&runs(&c)[..], [r] if matches!(r.job, Job::User { .. })),
+        "{c:?}"
+    );
+    c
 }
 
-fn detail(app: &App) -> &creditdesk::tui::tabs::users::Detail {
-    app.tabs.users.detail.as_ref().expect("a user is open")
+fn screen(app: &App) -> String {
+    rows(app, 80, 24).join("\n")
+}
+
+fn shows(app: &App, text: &str) -> bool {
+    screen(app).contains(text)
+}
+
+/// A dialog (or a text field) has the keys.
+fn modal(app: &App) -> bool {
+    app.active_tab().modal()
+}
+
+/// `N users` at the bottom of the user list.
+fn user_count(app: &App) -> usize {
+    let s = rows(app, 80, 24)
+        .into_iter()
+        .find(|r| r.starts_with('└') && r.contains(" user"))
+        .unwrap_or_default();
+    let at = s.rfind(" user").expect("a user count");
+    s[..at]
+        .rsplit(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no user count: {s}"))
+}
+
+/// The rows of the ledger window, as its bottom border numbers them
+/// (`2401–3000+`).
+fn ledger_window(app: &App) -> (usize, usize) {
+    let bottom = rows(app, 80, 24)
+        .into_iter()
+        .rev()
+        .find(|r| r.starts_with('└') && r.contains('–'))
+        .expect("a numbered ledger");
+    let range = bottom
+        .trim_matches(|c| c == '└' || c == '┘' || c == '─' || c == ' ')
+        .trim_end_matches('+')
+        .to_owned();
+    let (a, b) = range.split_once('–').expect("first–last");
+    (a.trim().parse().unwrap(), b.trim().parse().unwrap())
 }
 
 // ---------------------------------------------------------------- snapshots
@@ -212,7 +264,7 @@ fn detail(app: &App) -> &creditdesk::tui::tabs::users::Detail {
 #[test]
 fn snapshot_users_list() {
     let app = started(false, Some("PRODUCTION"));
-    insta::assert_snapshot!("users_list", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("users_list", body(&app, 80, 24));
 }
 
 #[test]
@@ -220,26 +272,26 @@ fn snapshot_users_search_typing() {
     let mut app = started(false, Some("PRODUCTION"));
     update(&mut app, ch('/'));
     typed(&mut app, "ana");
-    insta::assert_snapshot!("users_search_typing", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("users_search_typing", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_user_detail() {
     let app = opened(false, Some("PRODUCTION"));
-    insta::assert_snapshot!("user_detail", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("user_detail", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_user_detail_large() {
     let app = opened(false, Some("PRODUCTION"));
-    insta::assert_snapshot!("user_detail_200x60", render(&app, 200, 60).backend());
+    insta::assert_snapshot!("user_detail_200x60", body(&app, 200, 60));
 }
 
 #[test]
 fn snapshot_user_detail_loading() {
     let mut app = started(false, None);
     update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!("user_detail_loading", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("user_detail_loading", body(&app, 80, 24));
 }
 
 #[test]
@@ -247,7 +299,7 @@ fn snapshot_ledger_entry() {
     let mut app = opened(false, Some("PRODUCTION"));
     update(&mut app, ch('j'));
     update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!("ledger_entry", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("ledger_entry", body(&app, 80, 24));
 }
 
 #[test]
@@ -260,7 +312,7 @@ fn snapshot_ledger_filter_with_errors() {
     update(&mut app, key(KeyCode::Tab));
     typed(&mut app, "2026-02-01");
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-    insta::assert_snapshot!("ledger_filter_errors", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("ledger_filter_errors", body(&app, 80, 24));
 }
 
 #[test]
@@ -270,16 +322,16 @@ fn snapshot_adjust_form_errors() {
     typed(&mut app, "12abc");
     update(&mut app, key(KeyCode::Tab));
     update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!("adjust_form_errors", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("adjust_form_errors", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_adjust_confirm_and_result() {
     let mut app = opened(false, Some("PRODUCTION"));
     confirming(&mut app, "-20", "refund of duplicate charge");
-    insta::assert_snapshot!("adjust_confirm", render(&app, 80, 24).backend());
-    let sent = update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!("adjust_in_flight", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("adjust_confirm", body(&app, 80, 24));
+    let sent = apply(&mut app);
+    insta::assert_snapshot!("adjust_in_flight", body(&app, 80, 24));
     answer(&mut app, sent, |job| match job {
         Job::Adjust { amount, .. } => Some(Outcome::Adjusted(Ok(Change::Applied(Adjustment {
             user_id: 12,
@@ -292,14 +344,14 @@ fn snapshot_adjust_confirm_and_result() {
         })))),
         _ => None,
     });
-    insta::assert_snapshot!("adjust_done", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("adjust_done", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_adjust_failed() {
     let mut app = opened(false, Some("PRODUCTION"));
     confirming(&mut app, "-20", "refund of duplicate charge");
-    let sent = update(&mut app, key(KeyCode::Enter));
+    let sent = apply(&mut app);
     answer(&mut app, sent, |job| match job {
         Job::Adjust { .. } => Some(Outcome::Adjusted(Err(
             creditdesk::domain::Refusal::InsufficientCredits {
@@ -310,13 +362,13 @@ fn snapshot_adjust_failed() {
         ))),
         _ => None,
     });
-    insta::assert_snapshot!("adjust_failed", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("adjust_failed", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_read_only_detail() {
     let app = opened(true, Some("PRODUCTION"));
-    insta::assert_snapshot!("user_detail_read_only", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("user_detail_read_only", body(&app, 80, 24));
 }
 
 #[test]
@@ -324,21 +376,30 @@ fn snapshot_audit() {
     let mut app = started(false, Some("DEMO"));
     let c = update(&mut app, ch('5'));
     answer(&mut app, c, audit_fixture);
-    insta::assert_snapshot!("audit_list", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("audit_list", body(&app, 80, 24));
     update(&mut app, ch('j'));
     update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!("audit_entry", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("audit_entry", body(&app, 80, 24));
     update(&mut app, key(KeyCode::Esc));
     update(&mut app, ch('f'));
     typed(&mut app, "ana");
-    insta::assert_snapshot!("audit_filter", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("audit_filter", body(&app, 80, 24));
+}
+
+/// The one snapshot with the tab bar: it comes from `TabId::ALL`.
+#[test]
+fn snapshot_tab_bar() {
+    let app = started(false, None);
+    let bar = rows(&app, 80, 24).remove(0);
+    insta::assert_snapshot!("tab_bar", bar);
+    assert!(bar.contains("3 Users & credits"));
 }
 
 #[test]
 fn snapshot_help() {
     let mut app = opened(false, Some("PRODUCTION"));
     update(&mut app, ch('?'));
-    insta::assert_snapshot!("help", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("help", body(&app, 80, 24));
 }
 
 #[test]
@@ -351,7 +412,7 @@ fn snapshot_quit_confirmation() {
         Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
     );
     assert!(!app.should_quit());
-    insta::assert_snapshot!("quit_confirmation", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("quit_confirmation", body(&app, 80, 24));
     update(&mut app, ch('y'));
     assert!(app.should_quit());
 }
@@ -367,7 +428,7 @@ fn snapshot_coupon_after_a_ledger_link() {
             .iter()
             .any(|r| matches!(&r.job, Job::Coupon { code } if code == "WELCOME20"))
     );
-    insta::assert_snapshot!("coupon_from_a_ledger_link", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("coupon_from_a_ledger_link", body(&app, 80, 24));
 }
 
 #[test]
@@ -383,7 +444,7 @@ fn snapshot_database_unreachable() {
         matches!(job, Job::Ping)
             .then(|| Outcome::Ping(Err(creditdesk::Error::Infrastructure("refused".into()))))
     });
-    insta::assert_snapshot!("database_unreachable", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("database_unreachable", body(&app, 80, 24));
 }
 
 // ------------------------------------------------------------ cell styles
@@ -539,24 +600,24 @@ fn typing_searches_after_a_pause_and_only_the_newest_counts() {
     answer(&mut app, first, |_| {
         Some(Outcome::Users(Ok(vec![user(1, "stale@x.io", None, 0)])))
     });
-    assert_eq!(app.tabs.users.search.users().len(), 3);
+    assert!(!shows(&app, "stale@x.io"));
     // ...the newest one is shown.
     answer(&mut app, second, |_| {
         Some(Outcome::Users(Ok(vec![users()[1].clone()])))
     });
-    assert_eq!(app.tabs.users.search.users().len(), 1);
+    assert_eq!(user_count(&app), 1);
     assert!(!app.busy());
     // Number keys are typed, not tab switches, while searching.
     update(&mut app, ch('5'));
     assert_eq!(app.active, TabId::Users);
-    assert_eq!(app.tabs.users.search.text(), "bo5");
+    assert!(shows(&app, "Search: bo5"));
 }
 
 #[test]
 fn enter_twice_on_the_confirmation_adjusts_once() {
     let mut app = opened(false, None);
     confirming(&mut app, "+50", "goodwill");
-    let first = update(&mut app, key(KeyCode::Enter));
+    let first = apply(&mut app);
     let second = update(&mut app, key(KeyCode::Enter));
     let third = update(&mut app, key(KeyCode::Enter));
     let adjusts: Vec<_> = runs(&first)
@@ -585,7 +646,7 @@ fn enter_twice_on_the_confirmation_adjusts_once() {
             "timeout".into(),
         ))))
     });
-    let retry = update(&mut app, key(KeyCode::Enter));
+    let retry = apply(&mut app);
     let Job::Adjust {
         idempotency_key, ..
     } = &runs(&retry)[0].job
@@ -593,27 +654,107 @@ fn enter_twice_on_the_confirmation_adjusts_once() {
         unreachable!()
     };
     assert_eq!(*idempotency_key, key1);
-    // A new form gets a new key.
-    // Failed: Esc goes back to the form, Esc again closes it.
+    // Failed again: Esc goes back to the form, Esc again closes it.
+    answer(&mut app, retry, |_| {
+        Some(Outcome::Adjusted(Err(creditdesk::Error::Infrastructure(
+            "timeout".into(),
+        ))))
+    });
+    assert!(shows(&app, "may or may not"), "{}", screen(&app));
     update(&mut app, key(KeyCode::Esc));
+    assert!(shows(&app, "Adjust balance"));
     update(&mut app, key(KeyCode::Esc));
-    assert!(detail(&app).modal.is_none());
+    assert!(!modal(&app));
     confirming(&mut app, "+1", "again");
-    let again = update(&mut app, key(KeyCode::Enter));
+    let again = apply(&mut app);
     let Job::Adjust {
         idempotency_key, ..
     } = &runs(&again)[0].job
     else {
         unreachable!()
     };
-    assert_ne!(*idempotency_key, key1);
+    assert_ne!(*idempotency_key, key1, "a new form gets a new key");
+}
+
+#[test]
+fn the_confirmation_reads_the_balance_fresh_and_the_result_says_what_was_booked() {
+    let mut app = opened(false, None);
+    // The screen says 170; meanwhile another operator booked +1490.
+    assert!(shows(&app, "balance 170 credits"));
+    let c = reviewing(&mut app, "-20", "duplicate");
+    answer(&mut app, c, |job| match job {
+        Job::User { .. } => {
+            let mut u = users()[0].clone();
+            u.credits = 1660;
+            Some(Outcome::User(Ok(u)))
+        }
+        _ => None,
+    });
+    let s = screen(&app);
+    assert!(
+        s.contains("old balance  1660") && s.contains("new balance  1640"),
+        "{s}"
+    );
+    // And it changed again before the change was booked.
+    let sent = apply(&mut app);
+    answer(&mut app, sent, |_| {
+        Some(Outcome::Adjusted(Ok(Change::Applied(Adjustment {
+            user_id: 12,
+            email: "ana@example.com".into(),
+            amount: -20,
+            entry_id: 90,
+            old_balance: 1665,
+            new_balance: 1645,
+            replayed: false,
+        }))))
+    });
+    let s = rows(&app, 100, 30).join("\n");
+    assert!(s.contains("booked entry #90: balance 1665 → 1645"), "{s}");
+    assert!(s.contains("not 1660 as reviewed"), "said plainly: {s}");
+}
+
+#[test]
+fn c_copies_the_selected_users_email() {
+    let mut app = started(false, None);
+    update(&mut app, ch('j'));
+    let c = update(&mut app, ch('c'));
+    assert!(
+        matches!(&c[..], [Command::Copy(t)] if t == "bo@example.org"),
+        "{c:?}"
+    );
+    let mut app = opened(false, None);
+    let c = update(&mut app, ch('c'));
+    assert!(
+        matches!(&c[..], [Command::Copy(t)] if t == "ana@example.com"),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn the_ledger_filter_takes_the_labels_the_screen_shows() {
+    let mut app = opened(false, None);
+    assert!(shows(&app, "gift card"), "the label on screen");
+    update(&mut app, ch('f'));
+    typed(&mut app, "Gift Card");
+    update(&mut app, key(KeyCode::Enter));
+    update(&mut app, key(KeyCode::Enter));
+    let c = update(&mut app, key(KeyCode::Enter));
+    let Job::History(q) = &runs(&c)[0].job else {
+        panic!("{c:?}")
+    };
+    assert_eq!(
+        q.kind,
+        Some(creditdesk::domain::ledger::EntryType::GiftCard)
+    );
+    answer(&mut app, c, fixture);
+    assert!(shows(&app, "Ledger · type gift card"), "{}", screen(&app));
 }
 
 #[test]
 fn adjust_success_refreshes_the_overview_and_ledger() {
     let mut app = opened(false, None);
     confirming(&mut app, "+50", "goodwill");
-    let sent = update(&mut app, key(KeyCode::Enter));
+    let sent = apply(&mut app);
     let after = answer(&mut app, sent, |_| {
         Some(Outcome::Adjusted(Ok(Change::Applied(Adjustment {
             user_id: 12,
@@ -627,13 +768,11 @@ fn adjust_success_refreshes_the_overview_and_ledger() {
     });
     let jobs: Vec<_> = runs(&after).into_iter().map(|r| r.job.name()).collect();
     assert_eq!(jobs, ["credits.overview", "credits.history"]);
-    assert_eq!(
-        detail(&app).notice.as_deref(),
-        Some("booked entry #99: balance 170 → 220")
-    );
-    // Enter closes the result.
+    assert!(shows(&app, "Balance adjusted"), "the result's own title");
+    // Enter closes the result; the notice stays.
     update(&mut app, key(KeyCode::Enter));
-    assert!(detail(&app).modal.is_none());
+    assert!(!modal(&app));
+    assert!(shows(&app, "booked entry #99: balance 170 → 220"));
 }
 
 #[test]
@@ -655,18 +794,16 @@ fn invalid_adjustments_never_reach_the_database() {
         update(&mut app, key(KeyCode::Tab));
         typed(&mut app, reason);
         let c = update(&mut app, key(KeyCode::Enter));
-        assert!(c.is_empty(), "{amount:?} {reason:?}");
-        let Some(creditdesk::tui::tabs::users::DetailModal::Adjust(dialog)) = &detail(&app).modal
-        else {
-            panic!("the form stays open");
-        };
-        assert!(dialog.confirm.is_none(), "{amount:?} {reason:?}");
-        assert!(
-            dialog.form.fields.iter().any(|f| f.error.is_some()),
-            "{amount:?} {reason:?}: an inline message"
-        );
+        assert_eq!(changes(&c), 0, "{amount:?} {reason:?}");
+        // Only what needs the balance (more than it) reads it first.
+        assert_eq!(!c.is_empty(), amount == "-171", "{amount:?} {reason:?}");
+        let c = answer(&mut app, c, fixture);
+        assert!(c.is_empty());
+        assert!(shows(&app, "Adjust balance"), "the form stays open");
+        assert!(!shows(&app, "Confirm adjustment"), "{amount:?} {reason:?}");
+        assert!(shows(&app, "↳"), "{amount:?} {reason:?}: an inline message");
         update(&mut app, key(KeyCode::Esc));
-        assert!(detail(&app).modal.is_none());
+        assert!(!modal(&app));
     }
 }
 
@@ -675,8 +812,8 @@ fn read_only_offers_no_adjustment() {
     let mut app = opened(true, None);
     let c = update(&mut app, ch('a'));
     assert!(c.is_empty());
-    assert!(detail(&app).modal.is_none(), "no form");
-    let keys = app.active_tab().keys(true);
+    assert!(!modal(&app), "no form");
+    let keys = app.active_tab().hints(&app.allow);
     assert!(keys.iter().all(|k| k.keys != "a"), "{keys:?}");
     let t = render(&app, 80, 24);
     let (_, y) = find(t.backend().buffer(), "Enter entry & links");
@@ -697,11 +834,11 @@ fn esc_cancels_a_slow_load_and_drops_its_reply() {
     assert!(!app.busy());
     // The replies arrive anyway: ignored.
     answer(&mut app, open, fixture);
-    assert!(detail(&app).overview.is_none());
-    assert!(detail(&app).ledger.is_empty());
+    assert!(!shows(&app, "ledger total"), "no overview");
+    assert!(!shows(&app, "Coupon WELCOME20"), "no ledger");
     // Esc again goes back to the list.
     update(&mut app, key(KeyCode::Esc));
-    assert!(app.tabs.users.detail.is_none());
+    assert!(shows(&app, "Search:"));
 }
 
 #[test]
@@ -738,7 +875,7 @@ fn an_unreachable_database_is_retried_until_it_answers() {
 fn a_refusal_is_not_a_database_outage() {
     let mut app = opened(false, None);
     confirming(&mut app, "-5", "why");
-    let sent = update(&mut app, key(KeyCode::Enter));
+    let sent = apply(&mut app);
     let after = answer(&mut app, sent, |_| {
         Some(Outcome::Adjusted(Err(
             creditdesk::domain::Refusal::ReadOnly.into(),
@@ -784,24 +921,32 @@ fn the_ledger_pages_as_you_scroll_and_memory_stays_flat() {
             }
         }
         answer(&mut app, c, serve);
-        assert!(
-            detail(&app).ledger.len() <= 600,
-            "held {}",
-            detail(&app).ledger.len()
-        );
+        if step % 50 == 0 {
+            let (first, last) = ledger_window(&app);
+            assert!(last + 1 - first <= 600, "held {first}–{last}");
+        }
     }
-    let d = detail(&app);
-    let selected = d.ledger.selected().unwrap();
-    assert_eq!(selected.id, total - 3_000);
+    let selected = selected_row(&app, 80, 24).unwrap();
+    assert!(
+        selected.contains(&format!("purchase {}", total - 3_000)),
+        "{selected}"
+    );
     // And back up: the dropped pages are fetched again.
-    for _ in 0..3_000 {
+    for step in 0..3_000 {
         let c = update(&mut app, key(KeyCode::Up));
         fetched_newer += runs(&c).len();
         answer(&mut app, c, serve);
-        assert!(detail(&app).ledger.len() <= 600);
+        if step % 50 == 0 {
+            let (first, last) = ledger_window(&app);
+            assert!(last + 1 - first <= 600, "held {first}–{last}");
+        }
     }
     assert!(fetched_newer > 0);
-    assert_eq!(detail(&app).ledger.selected().unwrap().id, total);
+    let selected = selected_row(&app, 80, 24).unwrap();
+    assert!(
+        selected.contains(&format!("purchase {total}")),
+        "{selected}"
+    );
 }
 
 #[test]
@@ -818,9 +963,13 @@ fn tabs_switch_with_numbers_and_tab_keys() {
     assert_eq!(app.active, TabId::Coupons);
     update(&mut app, key(KeyCode::BackTab));
     assert_eq!(app.active, TabId::Audit);
-    // Shown again: not loaded again.
+    // Shown again: loaded again, in place.
     update(&mut app, ch('3'));
-    assert!(update(&mut app, ch('5')).is_empty());
+    let c = update(&mut app, ch('5'));
+    assert!(
+        matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::Audit(f) if f.before_id.is_none())),
+        "{c:?}"
+    );
     update(&mut app, ch('q'));
     assert!(app.should_quit(), "nothing unsaved: q quits at once");
 }
@@ -859,6 +1008,8 @@ fn the_audit_log_pages_by_id_and_filters() {
     typed(&mut app, "ana");
     update(&mut app, key(KeyCode::Tab));
     typed(&mut app, "credits");
+    update(&mut app, key(KeyCode::Tab));
+    typed(&mut app, "2026-03-01");
     let c = update(&mut app, key(KeyCode::Enter));
     let Job::Audit(f) = &runs(&c)[0].job else {
         panic!()
@@ -866,6 +1017,11 @@ fn the_audit_log_pages_by_id_and_filters() {
     assert_eq!(
         (f.actor.as_deref(), f.action.as_deref(), f.before_id),
         (Some("ana"), Some("credits"), None)
+    );
+    assert_eq!(
+        f.since,
+        Some(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 3, 1, 0, 0, 0).unwrap()),
+        "by date, as creditdesk audit --since"
     );
 }
 
@@ -877,8 +1033,128 @@ fn links_open_the_tab_that_shows_them() {
     update(&mut app, key(KeyCode::Enter)); // credits.adjust on user 12
     let c = update(&mut app, key(KeyCode::Enter));
     assert_eq!(app.active, TabId::Users);
-    assert_eq!(detail(&app).user_id, 12);
-    assert_eq!(runs(&c).len(), 2, "overview and ledger load");
+    assert!(shows(&app, "┌ #12 ana@example.com"), "{}", screen(&app));
+    let jobs: Vec<_> = runs(&c).into_iter().map(|r| r.job.name()).collect();
+    assert!(
+        jobs.ends_with(&["credits.overview", "credits.history"]),
+        "overview and ledger load: {jobs:?}"
+    );
+}
+
+#[test]
+fn back_returns_through_the_links_followed_as_they_were() {
+    use creditdesk::db::batches::{BatchDetail, BatchUser, GenerationOptions};
+    use creditdesk::db::gift_cards::GiftCard;
+    use creditdesk::domain::gift_card::GiftCardStatus;
+    let card = GiftCard {
+        id: 4,
+        code_masked: "K7QF-****-****-9XM2".into(),
+        status: GiftCardStatus::Redeemed,
+        stored_status: GiftCardStatus::Redeemed,
+        credits: 100,
+        price: rust_decimal::Decimal::new(999, 2),
+        credit_pack_id: None,
+        pack_name: None,
+        recipient_email: None,
+        purchased_by_email: None,
+        redeemed_by_user_id: Some(11),
+        redeemed_by_email: Some("bo@example.org".into()),
+        redeemed_at: Some(t0()),
+        expires_at: None,
+        created_at: t0(),
+        revoked_at: None,
+        revoked_by: None,
+        revoke_reason: None,
+    };
+    let batch = BatchDetail {
+        id: 1827,
+        status: "completed".into(),
+        images: 8,
+        credits_used: 8,
+        created_at: t0(),
+        completed_at: Some(t0()),
+        age_seconds: 60,
+        user: BatchUser {
+            id: 11,
+            email: "bo@example.org".into(),
+            name: None,
+            credits: 0,
+        },
+        model: None,
+        options: GenerationOptions {
+            aspect_ratio: None,
+            glasses: None,
+            hair_color: None,
+            hair_style: None,
+            backgrounds: None,
+            styles: None,
+        },
+        photos: vec![],
+        charged: 8,
+        refunded: 0,
+        entries: vec![],
+    };
+    let world = |job: &Job| match job {
+        Job::GiftCard { .. } => Some(Outcome::GiftCard(Ok(Box::new(card.clone())))),
+        Job::GiftCards(_) => Some(Outcome::GiftCards(Ok(vec![card.clone()]))),
+        Job::Batch { .. } => Some(Outcome::Batch(Ok(Box::new(batch.clone())))),
+        Job::Batches(_) => Some(Outcome::Batches(Ok(vec![]))),
+        Job::Overview {
+            user: creditdesk::domain::user_ref::UserRef::Id(11),
+        } => Some(Outcome::Overview(Ok(overview(&users()[1])))),
+        other => fixture(other),
+    };
+    let mut app = opened(false, None);
+    update(&mut app, ch('j'));
+    update(&mut app, ch('j')); // the gift card entry
+    update(&mut app, key(KeyCode::Enter));
+    assert!(shows(&app, "Ledger entry #48"));
+    // Ledger entry -> gift card -> its user -> a batch of theirs.
+    let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, world);
+    assert_eq!(app.active, TabId::GiftCards);
+    assert!(shows(&app, "Gift card #4"), "{}", screen(&app));
+    let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, world);
+    assert_eq!(app.active, TabId::Users);
+    assert!(shows(&app, "┌ #11 bo@example.org"), "{}", screen(&app));
+    update(&mut app, ch('j')); // the batch entry
+    update(&mut app, key(KeyCode::Enter));
+    let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, world);
+    assert_eq!(app.active, TabId::Batches);
+    assert!(shows(&app, "Batch #1827"));
+    // Back: Backspace, as Esc.
+    let c = update(&mut app, key(KeyCode::Backspace));
+    answer(&mut app, c, world);
+    assert_eq!(app.active, TabId::Users);
+    assert!(shows(&app, "┌ #11 bo@example.org"));
+    assert!(shows(&app, "Ledger entry #49"), "the entry as it was open");
+    update(&mut app, key(KeyCode::Esc)); // closes the entry
+    assert!(
+        selected_row(&app, 80, 24)
+            .unwrap()
+            .contains("Generated 8 photos")
+    );
+    let c = update(&mut app, key(KeyCode::Esc));
+    answer(&mut app, c, world);
+    assert_eq!(app.active, TabId::GiftCards);
+    assert!(shows(&app, "Gift card #4"));
+    let c = update(&mut app, key(KeyCode::Esc));
+    answer(&mut app, c, world);
+    assert_eq!(app.active, TabId::Users);
+    assert!(shows(&app, "┌ #12 ana@example.com"), "{}", screen(&app));
+    assert!(shows(&app, "Ledger entry #48"), "where it all started");
+    update(&mut app, key(KeyCode::Esc));
+    assert!(
+        selected_row(&app, 80, 24).unwrap().contains("gift_card 48"),
+        "the same entry selected"
+    );
+    // And back to the search, then nothing further back.
+    let c = update(&mut app, key(KeyCode::Esc));
+    answer(&mut app, c, world);
+    assert!(shows(&app, "Search:"));
+    assert!(update(&mut app, key(KeyCode::Backspace)).is_empty());
 }
 
 // ------------------------------------------------------- the real database
@@ -905,41 +1181,36 @@ mod real_database {
         let mut effects = Effects::new(db.tool.clone(), Operator::parse("ana").unwrap());
         let c = update(&mut app, Msg::Start);
         settle(&mut app, &mut effects, c).await;
-        assert_eq!(app.tabs.users.search.users().len(), 2);
+        assert_eq!(user_count(&app), 2);
 
         update(&mut app, ch('/'));
         let c = typed(&mut app, "BO@");
         settle(&mut app, &mut effects, c).await;
-        let found: Vec<_> = app
-            .tabs
-            .users
-            .search
-            .users()
-            .iter()
-            .map(|u| u.email.clone())
-            .collect();
-        assert_eq!(found, ["bo@example.org"]);
+        assert_eq!(user_count(&app), 1);
+        assert!(shows(&app, "bo@example.org") && !shows(&app, "ana@example.com"));
 
         update(&mut app, key(KeyCode::Enter)); // leave the search field
         let c = update(&mut app, key(KeyCode::Enter)); // open Bo
         settle(&mut app, &mut effects, c).await;
-        assert_eq!(detail(&app).overview.as_ref().unwrap().user.credits, 0);
+        assert!(
+            shows(&app, "balance 0 credits   ledger total 0"),
+            "{}",
+            screen(&app)
+        );
 
-        confirming(&mut app, "+25", "welcome gift");
-        let mut c = update(&mut app, key(KeyCode::Enter));
+        let c = reviewing(&mut app, "+25", "welcome gift");
+        settle(&mut app, &mut effects, c).await;
+        let mut c = apply(&mut app);
         c.extend(update(&mut app, key(KeyCode::Enter))); // a second Enter: ignored
         settle(&mut app, &mut effects, c).await;
-        let notice = detail(&app).notice.clone().unwrap_or_default();
+        update(&mut app, key(KeyCode::Enter)); // close the result
+        let s = screen(&app);
         assert!(
-            notice.starts_with("booked entry #") && notice.ends_with(": balance 0 → 25"),
-            "{notice}"
+            s.contains("booked entry #") && s.contains(": balance 0 → 25"),
+            "{s}"
         );
-        assert_eq!(
-            detail(&app).overview.as_ref().unwrap().user.credits,
-            25,
-            "refreshed"
-        );
-        assert_eq!(detail(&app).ledger.len(), 1);
+        assert!(s.contains("balance 25 credits"), "refreshed: {s}");
+        assert!(s.contains(" 1–1 "), "one ledger entry: {s}");
 
         let (credits, entries, audits): (i32, i64, i64) = sqlx::query_as(
             "select (select credits from users where email = 'bo@example.org'),
@@ -959,7 +1230,7 @@ mod real_database {
         let db = TestDb::new().await;
         let mut app = app_with(false, Some("PRODUCTION"), Theme::COLOR);
         let mut effects = Effects::new(db.tool.clone(), Operator::parse("ana").unwrap());
-        let keys = [KeyCode::Char('5'), KeyCode::Char('3'), KeyCode::Char('q')];
+        let keys = [KeyCode::Char('3'), KeyCode::Char('5'), KeyCode::Char('q')];
         // Keys a little apart, so the replies in between are handled too.
         let events = futures::stream::iter(keys)
             .then(|code| async move {
@@ -976,12 +1247,11 @@ mod real_database {
         .expect("quits on q")
         .expect("no error");
         assert!(app.should_quit());
-        assert!(
-            app.tabs.audit.window.loaded(),
-            "the audit tab loaded on the way"
-        );
         let screen = terminal.backend().to_string();
-        assert!(screen.contains("no users yet"), "{screen}");
+        assert!(
+            screen.contains("no changes recorded yet"),
+            "the audit tab loaded on the way: {screen}"
+        );
     }
 }
 
@@ -989,7 +1259,7 @@ mod real_database {
 fn esc_while_an_adjustment_is_in_flight_stops_waiting_and_reloads() {
     let mut app = opened(false, None);
     confirming(&mut app, "+5", "why");
-    let sent = update(&mut app, key(KeyCode::Enter));
+    let sent = apply(&mut app);
     // Quitting now would lose track of it: the app asks first.
     update(&mut app, ch('q'));
     assert!(!app.should_quit());
@@ -998,23 +1268,29 @@ fn esc_while_an_adjustment_is_in_flight_stops_waiting_and_reloads() {
         Some(creditdesk::tui::Popup::ConfirmQuit(_))
     ));
     update(&mut app, ch('n'));
+    // Esc stops waiting; the write is not aborted.
     let esc = update(&mut app, key(KeyCode::Esc));
-    assert_eq!(cancels(&esc), 1);
-    let reloads: Vec<_> = runs(&esc).into_iter().map(|r| r.job.name()).collect();
-    assert_eq!(reloads, ["credits.overview", "credits.history"]);
-    assert!(detail(&app).modal.is_none());
-    assert!(
-        detail(&app)
-            .notice
-            .as_deref()
-            .unwrap_or("")
-            .contains("may or may not")
-    );
-    // Its late answer changes nothing.
+    assert!(esc.is_empty(), "{esc:?}");
+    assert!(!modal(&app));
+    assert!(shows(&app, "stopped waiting"));
+    // Its answer, when it comes, says what was booked, and reloads.
     let late = answer(&mut app, sent, |_| {
-        Some(Outcome::Adjusted(Err(creditdesk::Error::Invalid(vec![]))))
+        Some(Outcome::Adjusted(Ok(Change::Applied(Adjustment {
+            user_id: 12,
+            email: "ana@example.com".into(),
+            amount: 5,
+            entry_id: 77,
+            old_balance: 170,
+            new_balance: 175,
+            replayed: false,
+        }))))
     });
-    assert!(late.is_empty());
+    let reloads: Vec<_> = runs(&late).into_iter().map(|r| r.job.name()).collect();
+    assert_eq!(reloads, ["credits.overview", "credits.history"]);
+    assert!(shows(
+        &app,
+        "the change you stopped waiting for: booked entry #77"
+    ));
 }
 
 #[test]
@@ -1023,7 +1299,7 @@ fn q_is_typed_in_a_text_field_and_quits_elsewhere() {
     update(&mut app, ch('/'));
     update(&mut app, ch('q'));
     assert!(!app.should_quit());
-    assert_eq!(app.tabs.users.search.text(), "q");
+    assert!(shows(&app, "Search: q"));
     update(&mut app, key(KeyCode::Esc));
     update(&mut app, ch('q'));
     assert!(app.should_quit());

@@ -15,7 +15,6 @@ use creditdesk::db::batches::{
 use creditdesk::db::credits::LedgerEntry;
 use creditdesk::domain::Refusal;
 use creditdesk::domain::operator::Operator;
-use creditdesk::tui::tabs::batches::{Detail, FailDialog};
 use creditdesk::tui::{
     App, Command, ConsoleConfig, Job, Link, Msg, Outcome, Request, TabId, Theme, update,
 };
@@ -36,6 +35,31 @@ fn fails(commands: &[Command]) -> Vec<&Request> {
 
 fn screen(app: &App, w: u16, h: u16) -> String {
     rows(app, w, h).join("\n")
+}
+
+/// Whether the 80x24 screen shows `text`.
+fn shows(app: &App, text: &str) -> bool {
+    screen(app, 80, 24).contains(text)
+}
+
+/// A dialog's own key lines (three spaces apart; the footer uses two).
+const FORM_OPEN: &str = "Enter review   Esc cancel";
+const CONFIRM_OPEN: &str = "apply   Esc back";
+
+/// No fail dialog is on screen.
+fn no_dialog(app: &App) -> bool {
+    !shows(app, "┌ Fail batch") && !shows(app, "Batch failed") && !shows(app, "Refused")
+}
+
+/// The batch ids listed, top to bottom.
+fn listed_ids(app: &App) -> Vec<i32> {
+    rows(app, 80, 24)
+        .iter()
+        .filter_map(|r| {
+            let r = r.trim_start_matches('│');
+            r.strip_prefix('#')?.split_whitespace().next()?.parse().ok()
+        })
+        .collect()
 }
 
 // ------------------------------------------------------------------ data
@@ -284,22 +308,11 @@ fn opened(read_only: bool) -> App {
     app
 }
 
-fn detail(app: &App) -> &Detail {
-    app.tabs.batches.detail.as_ref().expect("a batch is open")
-}
-
-fn dialog(app: &App) -> &FailDialog {
-    detail(app)
-        .fail
-        .as_deref()
-        .expect("the fail dialog is open")
-}
-
 /// The fail form of batch 1827 filled in: `refund` replaces the proposed
 /// refund unless `None`.
 fn filled(app: &mut App, reason: &str, refund: Option<&str>) {
     assert!(update(app, ch('F')).is_empty());
-    assert!(detail(app).fail.is_some(), "the form opens");
+    assert!(shows(app, FORM_OPEN), "the form opens");
     typed(app, reason);
     update(app, key(KeyCode::Tab));
     if let Some(refund) = refund {
@@ -313,8 +326,13 @@ fn filled(app: &mut App, reason: &str, refund: Option<&str>) {
 /// The confirmation of failing 1827 with `refund`.
 fn confirming(app: &mut App, reason: &str, refund: Option<&str>) {
     filled(app, reason, refund);
-    assert!(update(app, key(KeyCode::Enter)).is_empty());
-    assert!(dialog(app).confirm.is_some(), "the confirmation shows");
+    let c = update(app, key(KeyCode::Enter));
+    assert!(
+        matches!(&runs(&c)[..], [r] if matches!(r.job, Job::Batch { id: 1827 })),
+        "the batch is read fresh: {c:?}"
+    );
+    answer(app, c, fixture);
+    assert!(shows(app, CONFIRM_OPEN), "the confirmation shows");
 }
 
 // ---------------------------------------------------------------- snapshots
@@ -322,19 +340,19 @@ fn confirming(app: &mut App, reason: &str, refund: Option<&str>) {
 #[test]
 fn snapshot_list() {
     let app = listed(false);
-    insta::assert_snapshot!("batches_list", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batches_list", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_list_wide() {
     let app = listed(false);
-    insta::assert_snapshot!("batches_list_200x60", render(&app, 200, 60).backend());
+    insta::assert_snapshot!("batches_list_200x60", body(&app, 200, 60));
 }
 
 #[test]
 fn snapshot_stuck_view() {
     let app = stuck(false);
-    insta::assert_snapshot!("batches_stuck", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batches_stuck", body(&app, 80, 24));
 }
 
 #[test]
@@ -342,7 +360,7 @@ fn snapshot_stuck_view_empty() {
     let mut app = listed(false);
     let c = update(&mut app, ch('s'));
     answer(&mut app, c, |_| Some(Outcome::Batches(Ok(vec![]))));
-    insta::assert_snapshot!("batches_stuck_empty", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batches_stuck_empty", body(&app, 80, 24));
 }
 
 #[test]
@@ -352,7 +370,7 @@ fn snapshot_status_filter() {
         let c = update(&mut app, ch('f'));
         answer(&mut app, c, fixture);
     }
-    insta::assert_snapshot!("batches_status_failed", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batches_status_failed", body(&app, 80, 24));
 }
 
 #[test]
@@ -366,13 +384,13 @@ fn snapshot_filter_form_errors() {
     }
     typed(&mut app, "-2h");
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-    insta::assert_snapshot!("batches_filter_errors", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batches_filter_errors", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_detail() {
     let app = opened(false);
-    insta::assert_snapshot!("batch_detail", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batch_detail", body(&app, 80, 24));
 }
 
 #[test]
@@ -396,7 +414,7 @@ fn snapshot_detail_scrolled() {
     for _ in 0..40 {
         update(&mut app, ch('j'));
     }
-    insta::assert_snapshot!("batch_detail_scrolled", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batch_detail_scrolled", body(&app, 80, 24));
     // ...and one up moves at once.
     let bottom = screen(&app, 80, 24);
     update(&mut app, ch('k'));
@@ -409,7 +427,7 @@ fn snapshot_detail_scrolled() {
 #[test]
 fn snapshot_detail_large() {
     let app = opened(false);
-    insta::assert_snapshot!("batch_detail_200x60", render(&app, 200, 60).backend());
+    insta::assert_snapshot!("batch_detail_200x60", body(&app, 200, 60));
 }
 
 #[test]
@@ -418,22 +436,22 @@ fn snapshot_detail_without_model() {
     update(&mut app, ch('j'));
     let c = update(&mut app, key(KeyCode::Enter));
     answer(&mut app, c, fixture);
-    assert_eq!(detail(&app).id, 1829);
-    insta::assert_snapshot!("batch_detail_no_model", render(&app, 80, 24).backend());
+    assert!(shows(&app, "Batch #1829"));
+    insta::assert_snapshot!("batch_detail_no_model", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_detail_loading() {
     let mut app = stuck(false);
     update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!("batch_detail_loading", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batch_detail_loading", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_fail_form() {
     let mut app = opened(false);
     update(&mut app, ch('F'));
-    insta::assert_snapshot!("batch_fail_form", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batch_fail_form", body(&app, 80, 24));
 }
 
 #[test]
@@ -441,47 +459,54 @@ fn snapshot_fail_form_errors() {
     let mut app = opened(false);
     filled(&mut app, "", Some("lots"));
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-    insta::assert_snapshot!("batch_fail_form_errors", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batch_fail_form_errors", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_fail_confirm_result_and_refusal() {
     let mut app = opened(false);
     confirming(&mut app, "stuck for 3 hours", None);
-    insta::assert_snapshot!("batch_fail_confirm", render(&app, 80, 24).backend());
-    let sent = update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!("batch_fail_in_flight", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batch_fail_confirm", body(&app, 80, 24));
+    let sent = apply(&mut app);
+    insta::assert_snapshot!("batch_fail_in_flight", body(&app, 80, 24));
     answer(&mut app, sent, |job| {
         matches!(job, Job::FailBatch { .. }).then(|| Outcome::BatchFailed(Ok(done())))
     });
-    insta::assert_snapshot!("batch_fail_done", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batch_fail_done", body(&app, 80, 24));
 
+    // More than it charged: known from the fresh numbers, said instead of
+    // asked.
     let mut app = opened(false);
-    confirming(&mut app, "stuck for 3 hours", Some("20"));
-    let sent = update(&mut app, key(KeyCode::Enter));
+    filled(&mut app, "stuck for 3 hours", Some("20"));
+    let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, fixture);
+    assert!(!shows(&app, CONFIRM_OPEN), "no confirmation to refuse");
+    insta::assert_snapshot!("batch_fail_refused", body(&app, 80, 24));
+    // The database refuses what the rules here don't know.
+    let mut app = opened(false);
+    confirming(&mut app, "stuck for 3 hours", Some("6"));
+    let sent = apply(&mut app);
     answer(&mut app, sent, |_| {
-        Some(Outcome::BatchFailed(Err(Refusal::RefundExceedsCharge {
-            charged: 8,
-            requested: 20,
-        }
-        .into())))
+        Some(Outcome::BatchFailed(Err(
+            Refusal::BatchAlreadyRefunded.into()
+        )))
     });
-    insta::assert_snapshot!("batch_fail_refused", render(&app, 80, 24).backend());
+    assert!(shows(&app, "Refused: Fail batch #1827"));
 }
 
 #[test]
 fn snapshot_read_only() {
     let app = listed(true);
-    insta::assert_snapshot!("batches_list_read_only", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batches_list_read_only", body(&app, 80, 24));
     let app = opened(true);
-    insta::assert_snapshot!("batch_detail_read_only", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batch_detail_read_only", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_help() {
     let mut app = stuck(false);
     update(&mut app, ch('?'));
-    insta::assert_snapshot!("batches_help", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("batches_help", body(&app, 80, 24));
 }
 
 // ------------------------------------------------------------ update rules
@@ -497,10 +522,12 @@ fn the_list_loads_when_first_shown_and_views_ask_the_database() {
     };
     assert_eq!((f.status, f.stuck_older_than, f.limit), (None, None, 500));
     answer(&mut app, c, fixture);
-    assert_eq!(app.tabs.batches.list.batches.len(), 5);
-    // Shown again: not loaded again.
+    assert!(shows(&app, " 5 batches "));
+    // Shown again: loaded again.
     update(&mut app, ch('3'));
-    assert!(update(&mut app, ch('4')).is_empty());
+    let c = update(&mut app, ch('4'));
+    assert!(matches!(&runs(&c)[..], [r] if matches!(r.job, Job::Batches(_))));
+    answer(&mut app, c, fixture);
 
     // The stuck view is one key: 15 minutes, generating only.
     let c = update(&mut app, ch('s'));
@@ -510,8 +537,11 @@ fn the_list_loads_when_first_shown_and_views_ask_the_database() {
     assert_eq!(f.stuck_older_than, Some(Duration::minutes(15)));
     assert_eq!(f.status, None);
     answer(&mut app, c, fixture);
-    let ids: Vec<i32> = app.tabs.batches.list.batches.iter().map(|b| b.id).collect();
-    assert_eq!(ids, [1827, 1826], "oldest first, as the database sent them");
+    assert_eq!(
+        listed_ids(&app),
+        [1827, 1826],
+        "oldest first, as the database sent them"
+    );
 
     // + and - step the threshold after a pause; presses in between
     // replace the waiting request.
@@ -596,8 +626,9 @@ fn the_filter_form_takes_a_user_and_a_threshold() {
     update(&mut app, key(KeyCode::Tab));
     typed(&mut app, "x");
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-    let form = app.tabs.batches.list.form.as_ref().expect("still open");
-    assert!(form.fields.iter().all(|f| f.error.is_some()), "{form:?}");
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("Filter batches"), "still open: {s}");
+    assert_eq!(s.matches('↳').count(), 2, "both fields: {s}");
 }
 
 #[test]
@@ -618,14 +649,10 @@ fn invalid_fail_forms_send_nothing() {
         filled(&mut app, reason, refund);
         let c = update(&mut app, key(KeyCode::Enter));
         assert!(c.is_empty(), "{reason:?} {refund:?}");
-        let d = dialog(&app);
-        assert!(d.confirm.is_none(), "{reason:?} {refund:?}");
-        assert!(
-            d.form.fields.iter().any(|f| f.error.is_some()),
-            "{reason:?} {refund:?}: an inline message"
-        );
+        assert!(!shows(&app, CONFIRM_OPEN), "{reason:?} {refund:?}");
+        assert!(shows(&app, "↳"), "{reason:?} {refund:?}: an inline message");
         update(&mut app, key(KeyCode::Esc));
-        assert!(detail(&app).fail.is_none());
+        assert!(no_dialog(&app));
     }
 }
 
@@ -633,7 +660,7 @@ fn invalid_fail_forms_send_nothing() {
 fn enter_twice_on_the_confirmation_fails_once() {
     let mut app = opened(false);
     confirming(&mut app, "stuck for 3 hours", Some("6"));
-    let first = update(&mut app, key(KeyCode::Enter));
+    let first = apply(&mut app);
     let second = update(&mut app, key(KeyCode::Enter));
     let third = update(&mut app, key(KeyCode::Enter));
     let all: Vec<Command> = first.iter().chain(&second).chain(&third).cloned().collect();
@@ -650,17 +677,14 @@ fn enter_twice_on_the_confirmation_fails_once() {
     let after = answer(&mut app, first, |_| Some(Outcome::BatchFailed(Ok(done()))));
     let jobs: Vec<_> = runs(&after).into_iter().map(|r| r.job.name()).collect();
     assert_eq!(jobs, ["batches.show", "batches.list"]);
-    assert!(
-        detail(&app)
-            .notice
-            .as_deref()
-            .unwrap_or("")
-            .contains("balance 170 → 178"),
-        "{:?}",
-        detail(&app).notice
-    );
+    assert!(shows(&app, "Batch failed"), "the result has its own title");
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-    assert!(detail(&app).fail.is_none());
+    assert!(no_dialog(&app));
+    assert!(
+        shows(&app, "balance 170 → 178"),
+        "the notice stays: {}",
+        screen(&app, 80, 24)
+    );
 }
 
 #[test]
@@ -673,7 +697,7 @@ fn refund_choices_reach_the_database_as_typed() {
     ] {
         let mut app = opened(false);
         confirming(&mut app, "why", typed_refund);
-        let c = update(&mut app, key(KeyCode::Enter));
+        let c = apply(&mut app);
         let Job::FailBatch { refund, .. } = &fails(&c)[0].job else {
             unreachable!()
         };
@@ -691,42 +715,65 @@ fn f_in_the_list_opens_the_dialog_once_the_batch_is_loaded() {
         "{:?}",
         r[0].job
     );
-    assert!(detail(&app).fail.is_none(), "not before the batch is known");
+    assert!(!shows(&app, FORM_OPEN), "not before the batch is known");
     answer(&mut app, c, fixture);
-    assert_eq!(dialog(&app).batch_id, 1827);
+    assert!(shows(&app, "Fail batch #1827") && shows(&app, FORM_OPEN));
     // x does the same.
     let mut app = stuck(false);
     update(&mut app, ch('j'));
     let c = update(&mut app, ch('x'));
     answer(&mut app, c, fixture);
-    assert!(detail(&app).fail.is_some());
+    assert!(shows(&app, FORM_OPEN));
 }
 
 #[test]
 fn a_refusal_shows_and_changes_nothing_else() {
     let mut app = opened(false);
     confirming(&mut app, "why", None);
-    let sent = update(&mut app, key(KeyCode::Enter));
+    let sent = apply(&mut app);
     let after = answer(&mut app, sent, |_| {
         Some(Outcome::BatchFailed(Err(
             Refusal::BatchAlreadyRefunded.into()
         )))
     });
     assert!(after.is_empty(), "no reload, no health check");
-    let Some((confirm, ..)) = &dialog(&app).confirm else {
-        panic!()
-    };
-    assert_eq!(
-        confirm.state,
-        creditdesk::tui::widgets::ConfirmState::Failed(
-            "this batch has already been refunded".into()
-        )
-    );
+    assert!(shows(&app, "this batch has already been refunded"));
+    assert!(shows(&app, "Refused: Fail batch #1827"));
     // Esc back to the form, Esc again closes it.
     update(&mut app, key(KeyCode::Esc));
-    assert!(dialog(&app).confirm.is_none());
+    assert!(shows(&app, FORM_OPEN));
     update(&mut app, key(KeyCode::Esc));
-    assert!(detail(&app).fail.is_none());
+    assert!(no_dialog(&app));
+}
+
+#[test]
+fn the_stuck_view_refreshes_by_itself_and_keeps_the_selection() {
+    let mut app = stuck(false);
+    update(&mut app, ch('j'));
+    let now = app.now + Duration::seconds(5);
+    let c = update(&mut app, Msg::Tick(now));
+    assert!(
+        matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::Batches(f) if f.stuck_older_than.is_some())),
+        "{c:?}"
+    );
+    answer(&mut app, c, fixture);
+    assert!(selected_row(&app, 80, 24).unwrap().contains("#1826"));
+    // Not in a batch's detail.
+    let mut app = opened(false);
+    let now = app.now + Duration::seconds(60);
+    assert!(update(&mut app, Msg::Tick(now)).is_empty());
+}
+
+#[test]
+fn a_completed_batch_offers_no_fail() {
+    let mut app = listed(false);
+    update(&mut app, ch('j'));
+    let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, fixture);
+    assert!(shows(&app, "completed"), "{}", screen(&app, 80, 24));
+    assert!(!shows(&app, "F x"), "not offered");
+    assert!(update(&mut app, ch('F')).is_empty());
+    assert!(no_dialog(&app), "no form only to be refused");
 }
 
 #[test]
@@ -734,16 +781,16 @@ fn read_only_offers_no_fail() {
     let mut app = stuck(true);
     assert!(update(&mut app, ch('F')).is_empty());
     assert!(update(&mut app, ch('x')).is_empty());
-    assert!(app.tabs.batches.detail.is_none());
-    let keys = app.active_tab().keys(true);
+    assert!(shows(&app, "Stuck batches"), "still the list");
+    let keys = app.active_tab().hints(&app.allow);
     assert!(keys.iter().all(|k| !k.keys.contains('F')), "{keys:?}");
     assert!(!screen(&app, 80, 24).contains("fail"));
 
     let mut app = opened(true);
     assert!(update(&mut app, ch('F')).is_empty());
     assert!(update(&mut app, ch('x')).is_empty());
-    assert!(detail(&app).fail.is_none());
-    let keys = app.active_tab().keys(true);
+    assert!(no_dialog(&app));
+    let keys = app.active_tab().hints(&app.allow);
     assert!(keys.iter().all(|k| !k.keys.contains('F')), "{keys:?}");
     let s = screen(&app, 80, 24);
     assert!(!s.contains("F x"), "{s}");
@@ -758,14 +805,10 @@ fn stale_replies_are_ignored() {
     let second = update(&mut app, ch('s'));
     assert_eq!(cancels(&second), 1);
     answer(&mut app, second, fixture);
-    assert_eq!(app.tabs.batches.list.batches.len(), 5);
+    assert!(shows(&app, " 5 batches "));
     answer(&mut app, first, fixture);
-    assert_eq!(
-        app.tabs.batches.list.batches.len(),
-        5,
-        "the stuck rows came too late"
-    );
-    assert!(!app.tabs.batches.list.view.stuck);
+    assert!(shows(&app, " 5 batches "), "the stuck rows came too late");
+    assert!(!shows(&app, "Stuck batches"));
 
     // The detail: one batch opened, left, another opened; the first answers.
     let mut app = stuck(false);
@@ -773,37 +816,37 @@ fn stale_replies_are_ignored() {
     let esc = update(&mut app, key(KeyCode::Esc));
     assert_eq!(cancels(&esc), 1, "Esc stops the load");
     update(&mut app, key(KeyCode::Esc));
-    assert!(app.tabs.batches.detail.is_none(), "Esc again: the list");
+    assert!(shows(&app, "Stuck batches"), "Esc again: the list");
     update(&mut app, ch('j'));
     let b = update(&mut app, key(KeyCode::Enter));
     answer(&mut app, a, fixture);
-    assert!(detail(&app).batch.is_none(), "1827's answer is not 1826's");
+    assert!(!shows(&app, "charged"), "1827's answer is not 1826's");
     answer(&mut app, b, |_| {
         let mut d = stuck_detail();
         d.id = 1826;
         Some(Outcome::Batch(Ok(Box::new(d))))
     });
-    assert_eq!(detail(&app).batch.as_ref().map(|b| b.id), Some(1826));
+    assert!(shows(&app, "Batch #1826") && shows(&app, "charged"));
 
-    // A fail the operator stopped waiting for: its answer changes nothing.
+    // A fail the operator stopped waiting for is not aborted: its answer,
+    // when it comes, says what the database did.
     let mut app = opened(false);
     confirming(&mut app, "why", None);
-    let sent = update(&mut app, key(KeyCode::Enter));
+    let sent = apply(&mut app);
     update(&mut app, ch('q'));
     assert!(!app.should_quit(), "a change in flight: asks first");
     update(&mut app, ch('n'));
     let esc = update(&mut app, key(KeyCode::Esc));
-    assert_eq!(cancels(&esc), 1);
-    assert!(detail(&app).fail.is_none());
-    assert!(
-        detail(&app)
-            .notice
-            .as_deref()
-            .unwrap_or("")
-            .contains("may or may not")
-    );
+    assert_eq!(cancels(&esc), 0, "a write is never aborted half-way");
+    assert!(no_dialog(&app));
+    assert!(shows(&app, "stopped waiting"));
+    update(&mut app, ch('q'));
+    assert!(!app.should_quit(), "still on its way: asks first");
+    update(&mut app, ch('n'));
     let late = answer(&mut app, sent, |_| Some(Outcome::BatchFailed(Ok(done()))));
-    assert!(late.is_empty());
+    let reloads: Vec<_> = runs(&late).into_iter().map(|r| r.job.name()).collect();
+    assert_eq!(reloads, ["batches.show", "batches.list"]);
+    assert!(shows(&app, "the change you stopped waiting for"));
 }
 
 #[test]
@@ -821,11 +864,10 @@ fn link_batch_opens_the_detail() {
         "the list loads behind it"
     );
     answer(&mut app, c, fixture);
-    assert_eq!(detail(&app).batch.as_ref().map(|b| b.id), Some(1827));
+    assert!(shows(&app, "Batch #1827") && shows(&app, "charged"));
     // A second link replaces the batch shown.
     let c = update(&mut app, Msg::Open(Link::Batch(1829)));
     answer(&mut app, c, fixture);
-    assert_eq!(detail(&app).id, 1829);
     assert!(screen(&app, 80, 24).contains("Batch #1829"));
     // From the detail, u opens its user.
     update(&mut app, ch('u'));
@@ -881,6 +923,7 @@ fn no_color_keeps_the_selection_and_warnings_visible() {
         env_label: Some("PRODUCTION".into()),
         frame_colour: None,
         confirm_first_change: false,
+        permissions: creditdesk::domain::role::Permissions::owner(),
     };
     let mut app = App::new(&config, t0(), Theme::NO_COLOR, "test");
     let c = to_batches(&mut app);
@@ -949,16 +992,16 @@ fn any_size_renders_without_panic() {
     screens.push(confirm);
     let mut in_flight = opened(false);
     confirming(&mut in_flight, "stuck", None);
-    update(&mut in_flight, key(KeyCode::Enter));
+    apply(&mut in_flight);
     screens.push(in_flight);
     let mut result = opened(false);
     confirming(&mut result, "stuck", None);
-    let c = update(&mut result, key(KeyCode::Enter));
+    let c = apply(&mut result);
     answer(&mut result, c, |_| Some(Outcome::BatchFailed(Ok(done()))));
     screens.push(result);
     let mut refused = opened(false);
     confirming(&mut refused, "stuck", None);
-    let c = update(&mut refused, key(KeyCode::Enter));
+    let c = apply(&mut refused);
     answer(&mut refused, c, |_| {
         Some(Outcome::BatchFailed(Err(Refusal::BatchNotFailable {
             status: "completed".into(),
@@ -1032,50 +1075,51 @@ mod real_database {
         settle(&mut app, &mut effects, c).await;
         let c = update(&mut app, ch('s'));
         settle(&mut app, &mut effects, c).await;
-        let list = &app.tabs.batches.list;
-        assert_eq!(list.batches.len(), 1, "the stuck view shows it");
-        assert_eq!(i64::from(list.batches[0].id), batch);
-        assert!(list.batches[0].age_seconds >= 3 * 3600);
+        assert_eq!(
+            listed_ids(&app)
+                .iter()
+                .map(|id| i64::from(*id))
+                .collect::<Vec<_>>(),
+            [batch],
+            "the stuck view shows it"
+        );
+        assert!(shows(&app, " 3h 00m ") || shows(&app, " 3h 01m "));
 
         // F: the batch loads, then the form opens with "all" proposed.
         let c = update(&mut app, ch('F'));
         settle(&mut app, &mut effects, c).await;
-        let d = detail(&app).batch.as_ref().expect("loaded");
-        assert_eq!((d.charged, d.refunded, d.user.credits), (8, 0, 92));
-        assert!(d.model.is_none());
-        assert_eq!(dialog(&app).form.value("refund"), "all");
+        let s = screen(&app, 80, 24);
+        assert!(s.contains("charged 8, refunded 0"), "{s}");
+        assert!(s.contains("balance 92"), "{s}");
+        assert!(s.contains("Refund all"), "all is proposed: {s}");
         typed(&mut app, "stuck for 3 hours");
         update(&mut app, key(KeyCode::Enter)); // to the refund field
-        assert!(update(&mut app, key(KeyCode::Enter)).is_empty()); // review
-        let mut c = update(&mut app, key(KeyCode::Enter)); // apply
+        let c = update(&mut app, key(KeyCode::Enter)); // review
+        settle(&mut app, &mut effects, c).await;
+        let mut c = apply(&mut app);
         c.extend(update(&mut app, key(KeyCode::Enter))); // a second Enter: ignored
         assert_eq!(fails(&c).len(), 1);
         settle(&mut app, &mut effects, c).await;
 
-        let Some((confirm, ..)) = &dialog(&app).confirm else {
-            panic!()
-        };
-        let creditdesk::tui::widgets::ConfirmState::Done(lines) = &confirm.state else {
-            panic!("{:?}", confirm.state)
-        };
-        assert_eq!(
-            lines[0],
-            format!("batch #{batch} marked failed (was generating)")
+        let s = screen(&app, 120, 40);
+        assert!(
+            s.contains(&format!("batch #{batch} marked failed (was generating)")),
+            "{s}"
         );
         assert!(
-            lines[1].starts_with(
-                "refunded 8 of 8 charged credits to stuck@example.com: balance 92 → 100"
-            ),
-            "{lines:?}"
+            s.contains("refunded 8 of 8 charged credits to stuck@example.com: balance 92 → 100"),
+            "{s}"
         );
         // The detail and the list were loaded again.
-        let d = detail(&app).batch.as_ref().expect("reloaded");
-        assert_eq!(
-            (d.status.as_str(), d.refunded, d.user.credits),
-            ("failed", 8, 100)
-        );
-        assert_eq!(d.entries.len(), 2);
-        assert!(app.tabs.batches.list.batches.is_empty(), "no longer stuck");
+        update(&mut app, key(KeyCode::Enter)); // close the result
+        let s = screen(&app, 120, 40);
+        assert!(s.contains("charged 8, refunded 8"), "{s}");
+        assert!(s.contains("balance 100"), "{s}");
+        assert!(s.contains("Ledger entries (2)"), "{s}");
+        let c = update(&mut app, key(KeyCode::Esc)); // back: the list, loaded again
+        settle(&mut app, &mut effects, c).await;
+        assert!(shows(&app, "no stuck batches"), "no longer stuck");
+        update(&mut app, key(KeyCode::Enter));
 
         let (status, refunds, refunded, credits, audits): (String, i64, i64, i32, i64) =
             sqlx::query_as(AssertSqlSafe(format!(
@@ -1098,23 +1142,20 @@ mod real_database {
         );
         assert!(credits::verify(&db.tool).await.unwrap().is_empty());
 
-        // Failing it again is refused by the database, shown, and writes nothing.
-        update(&mut app, key(KeyCode::Enter)); // close the result
-        update(&mut app, ch('F'));
-        typed(&mut app, "again");
-        update(&mut app, key(KeyCode::Enter));
-        update(&mut app, key(KeyCode::Enter));
-        let c = update(&mut app, key(KeyCode::Enter));
-        settle(&mut app, &mut effects, c).await;
-        let Some((confirm, ..)) = &dialog(&app).confirm else {
-            panic!()
-        };
-        assert_eq!(
-            confirm.state,
-            creditdesk::tui::widgets::ConfirmState::Failed(
-                "the batch is already marked failed: only a refund can still be given".into()
-            )
+        // Failed and refunded, there is nothing left to do: F is no longer
+        // offered, and nothing is written.
+        let c = update(
+            &mut app,
+            Msg::Open(Link::Batch(i32::try_from(batch).unwrap())),
         );
+        settle(&mut app, &mut effects, c).await;
+        let s = screen(&app, 120, 40);
+        assert!(
+            s.contains("charged 8, refunded 8") && !s.contains("F x"),
+            "{s}"
+        );
+        assert!(update(&mut app, ch('F')).is_empty());
+        assert!(!app.active_tab().modal());
         assert_eq!(
             scalar_i64(pool, "select count(*) from admin_audit_log").await,
             1

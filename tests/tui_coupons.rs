@@ -15,7 +15,6 @@ use creditdesk::db::credits::Overview;
 use creditdesk::db::users::User;
 use creditdesk::domain::operator::Operator;
 use creditdesk::domain::{InvalidInput, Refusal};
-use creditdesk::tui::tabs::coupons::Dialog;
 use creditdesk::tui::{App, Command, Job, Link, Msg, Outcome, TabId, Theme, update};
 use crossterm::event::KeyCode;
 use rust_decimal::Decimal;
@@ -187,6 +186,17 @@ fn discounts() -> Vec<Redemption> {
         .collect()
 }
 
+/// Dan, who never redeemed WELCOME20 (Ana did).
+fn dan() -> User {
+    User {
+        id: 30,
+        email: "dan@example.com".into(),
+        name: Some("Dan".into()),
+        credits: 120,
+        created_at: t0() - Duration::days(30),
+    }
+}
+
 fn ana() -> User {
     User {
         id: 12,
@@ -236,6 +246,8 @@ fn fixture(job: &Job) -> Option<Outcome> {
             totals: vec![],
             latest: vec![],
         })),
+        Job::User { user } if user.to_string() == "dan@example.com" => Outcome::User(Ok(dan())),
+        Job::User { .. } => Outcome::User(Ok(ana())),
         _ => return None,
     })
 }
@@ -255,13 +267,14 @@ fn started(read_only: bool) -> App {
 /// Selects the row showing `code` in the list.
 fn select(app: &mut App, code: &str) {
     update(app, key(KeyCode::Home));
-    let i = app
-        .tabs
-        .coupons
-        .list
-        .coupons()
+    let rows = rows(app, 200, 60);
+    let header = rows
         .iter()
-        .position(|c| c.code == code)
+        .position(|r| r.starts_with("│code "))
+        .expect("the list");
+    let i = rows[header + 1..]
+        .iter()
+        .position(|r| r.trim_start_matches('│').starts_with(&format!("{code} ")))
         .expect("listed");
     for _ in 0..i {
         update(app, ch('j'));
@@ -298,8 +311,36 @@ const GOOD: [&str; 7] = [
     "Spring campaign",
 ];
 
-fn dialog(app: &App) -> &Dialog {
-    app.tabs.coupons.dialog.as_ref().expect("a dialog is open")
+/// Whether the 80x24 screen shows `text`.
+fn shows(app: &App, text: &str) -> bool {
+    screen(app).contains(text)
+}
+
+/// The codes listed, top to bottom (80 columns).
+fn listed(app: &App) -> Vec<String> {
+    let rows = rows(app, 80, 24);
+    let Some(header) = rows.iter().position(|r| r.starts_with("│code ")) else {
+        return Vec::new();
+    };
+    rows[header + 1..]
+        .iter()
+        .map(|r| {
+            r.trim_start_matches('│')
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+        })
+        .take_while(|c| !c.is_empty() && !c.contains(['│', '└']))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A dialog's own key line after the form (three spaces; the footer has two).
+const FORM_OPEN: &str = "Enter review   Esc cancel";
+
+/// A dialog of the tab has the keys.
+fn dialog_open(app: &App) -> bool {
+    app.active_tab().modal()
 }
 
 // ---------------------------------------------------------------- snapshots
@@ -307,7 +348,7 @@ fn dialog(app: &App) -> &Dialog {
 #[test]
 fn snapshot_list() {
     let app = started(false);
-    insta::assert_snapshot!("list", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("list", body(&app, 80, 24));
 }
 
 #[test]
@@ -315,7 +356,7 @@ fn snapshot_list_wide() {
     let mut app = started(false);
     let c = update(&mut app, ch('a'));
     answer(&mut app, c, fixture);
-    insta::assert_snapshot!("list_all_200x60", render(&app, 200, 60).backend());
+    insta::assert_snapshot!("list_all_200x60", body(&app, 200, 60));
 }
 
 #[test]
@@ -326,22 +367,22 @@ fn snapshot_filter() {
     update(&mut app, ch('/'));
     let c = typed(&mut app, "sale");
     answer(&mut app, c, fixture);
-    insta::assert_snapshot!("filter_typing", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("filter_typing", body(&app, 80, 24));
     update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!("filter_all_sale", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("filter_all_sale", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_detail_with_redemptions() {
     let mut app = opened(false, "WELCOME20");
     update(&mut app, ch('j'));
-    insta::assert_snapshot!("detail", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("detail", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_detail_of_a_discount_coupon() {
     let app = opened(false, "SPRING-25");
-    insta::assert_snapshot!("detail_discount", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("detail_discount", body(&app, 80, 24));
 }
 
 #[test]
@@ -349,7 +390,7 @@ fn snapshot_create_form_with_errors() {
     let mut app = started(false);
     fill_create(&mut app, ["no", "free", "abc", "0", "tomorrow", "", "fine"]);
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-    insta::assert_snapshot!("create_form_errors", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("create_form_errors", body(&app, 80, 24));
 }
 
 #[test]
@@ -357,8 +398,8 @@ fn snapshot_create_confirm_and_result() {
     let mut app = started(false);
     fill_create(&mut app, GOOD);
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-    insta::assert_snapshot!("create_confirm", render(&app, 80, 24).backend());
-    let c = update(&mut app, key(KeyCode::Enter));
+    insta::assert_snapshot!("create_confirm", body(&app, 80, 24));
+    let c = apply(&mut app);
     let created = coupon(
         10,
         "SPRING-50",
@@ -374,7 +415,7 @@ fn snapshot_create_confirm_and_result() {
     answer(&mut app, c, |job| {
         matches!(job, Job::CreateCoupon { .. }).then(|| Outcome::CouponCreated(Ok(created.clone())))
     });
-    insta::assert_snapshot!("create_done", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("create_done", body(&app, 80, 24));
 }
 
 #[test]
@@ -382,11 +423,16 @@ fn snapshot_deactivate_dialog() {
     let mut app = started(false);
     select(&mut app, "WELCOME20");
     update(&mut app, ch('d'));
-    insta::assert_snapshot!("deactivate_form", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("deactivate_form", body(&app, 80, 24));
     typed(&mut app, "replaced by SPRING-50");
-    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-    insta::assert_snapshot!("deactivate_confirm", render(&app, 80, 24).backend());
     let c = update(&mut app, key(KeyCode::Enter));
+    assert!(
+        matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::Coupon { code } if code == "WELCOME20")),
+        "its uses are read fresh: {c:?}"
+    );
+    answer(&mut app, c, fixture);
+    insta::assert_snapshot!("deactivate_confirm", body(&app, 80, 24));
+    let c = apply(&mut app);
     let mut off = coupons()
         .into_iter()
         .find(|c| c.code == "WELCOME20")
@@ -396,7 +442,7 @@ fn snapshot_deactivate_dialog() {
         matches!(job, Job::DeactivateCoupon { .. })
             .then(|| Outcome::CouponDeactivated(Ok(off.clone())))
     });
-    insta::assert_snapshot!("deactivate_done", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("deactivate_done", body(&app, 80, 24));
 }
 
 fn redemption() -> CouponRedemption {
@@ -404,8 +450,8 @@ fn redemption() -> CouponRedemption {
         redemption_id: 41,
         coupon_id: 3,
         code: "WELCOME20".into(),
-        user_id: 12,
-        email: "ana@example.com".into(),
+        user_id: 30,
+        email: "dan@example.com".into(),
         credits: 20,
         entry_id: 812,
         old_balance: 120,
@@ -420,9 +466,9 @@ fn redemption() -> CouponRedemption {
 fn redeem_confirming() -> App {
     let mut app = opened(false, "WELCOME20");
     assert!(update(&mut app, ch('r')).is_empty());
-    typed(&mut app, "ana@example.com");
+    typed(&mut app, "dan@example.com");
     let c = update(&mut app, key(KeyCode::Enter));
-    assert!(matches!(runs(&c)[0].job, Job::Overview { .. }));
+    assert!(matches!(runs(&c)[0].job, Job::User { .. }));
     answer(&mut app, c, fixture);
     app
 }
@@ -431,41 +477,53 @@ fn redeem_confirming() -> App {
 fn snapshot_redeem_dialog_result_and_refusal() {
     let mut app = opened(false, "WELCOME20");
     update(&mut app, ch('r'));
-    typed(&mut app, "ana@example.com");
-    insta::assert_snapshot!("redeem_form", render(&app, 80, 24).backend());
+    typed(&mut app, "dan@example.com");
+    insta::assert_snapshot!("redeem_form", body(&app, 80, 24));
 
     let mut app = redeem_confirming();
-    insta::assert_snapshot!("redeem_confirm", render(&app, 80, 24).backend());
-    let c = update(&mut app, key(KeyCode::Enter));
+    insta::assert_snapshot!("redeem_confirm", body(&app, 80, 24));
+    let c = apply(&mut app);
     let sent = runs(&c);
     assert!(
-        matches!(&sent[0].job, Job::RedeemCoupon { code, user } if code == "WELCOME20" && *user == creditdesk::domain::user_ref::UserRef::Id(12))
+        matches!(&sent[0].job, Job::RedeemCoupon { code, user } if code == "WELCOME20" && *user == creditdesk::domain::user_ref::UserRef::Id(30))
     );
     answer(&mut app, c, |job| {
         matches!(job, Job::RedeemCoupon { .. }).then(|| Outcome::CouponRedeemed(Ok(redemption())))
     });
-    insta::assert_snapshot!("redeem_done", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("redeem_done", body(&app, 80, 24));
 
     let mut app = redeem_confirming();
-    let c = update(&mut app, key(KeyCode::Enter));
+    let c = apply(&mut app);
     answer(&mut app, c, |job| {
         matches!(job, Job::RedeemCoupon { .. })
             .then(|| Outcome::CouponRedeemed(Err(Refusal::CouponAlreadyRedeemed.into())))
     });
-    insta::assert_snapshot!("redeem_refused", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("redeem_refused", body(&app, 80, 24));
 }
 
 #[test]
-fn snapshot_redeem_a_discount_coupon_is_refused_up_front() {
+fn a_discount_coupon_offers_no_redeem() {
     let mut app = started(false);
     select(&mut app, "SPRING-25");
+    assert!(!rows(&app, 80, 24)[22].contains("r redeem"));
     assert!(update(&mut app, ch('r')).is_empty(), "nothing is sent");
-    assert!(matches!(dialog(&app), Dialog::Notice { .. }));
+    assert!(!dialog_open(&app), "no dialog only to refuse");
+    select(&mut app, "WELCOME20");
+    assert!(rows(&app, 80, 24)[22].contains("r redeem"));
+}
+
+#[test]
+fn already_redeemed_by_that_user_is_said_before_asking() {
+    let mut app = opened(false, "WELCOME20");
+    update(&mut app, ch('r'));
+    typed(&mut app, "ana@example.com");
+    let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, fixture);
     let text = screen(&app);
-    assert!(text.contains("applies at checkout"), "{text}");
-    insta::assert_snapshot!("redeem_discount_refused", render(&app, 80, 24).backend());
-    update(&mut app, key(KeyCode::Enter));
-    assert!(app.tabs.coupons.dialog.is_none());
+    assert!(text.contains("Refused: Redeem coupon"), "{text}");
+    assert!(text.contains("already redeemed"), "{text}");
+    assert!(!text.contains("Redeem this coupon?"), "{text}");
+    assert_eq!(changes(&apply(&mut app)), 0);
 }
 
 #[test]
@@ -477,14 +535,14 @@ fn snapshot_read_only_list() {
     for hint in ["new", "deactivate", "redeem"] {
         assert!(!hints.contains(hint), "{hint} offered read-only:\n{text}");
     }
-    insta::assert_snapshot!("read_only_list", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("read_only_list", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_help() {
     let mut app = started(false);
     update(&mut app, ch('?'));
-    insta::assert_snapshot!("help", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("help", body(&app, 80, 24));
 }
 
 #[test]
@@ -519,6 +577,32 @@ fn no_color_and_sanitised() {
         })
         .unwrap();
     assert!(buf[(2, row)].modifier.contains(Modifier::REVERSED));
+}
+
+#[test]
+fn a_form_too_tall_for_the_window_scrolls_to_the_focused_field() {
+    let mut app = started(false);
+    fill_create(&mut app, GOOD); // ends on the last field, Description
+    for h in [12u16, 16] {
+        let rows = rows(&app, 80, h);
+        let mut t = render(&app, 80, h);
+        let cursor = t.get_cursor_position().unwrap();
+        let at = rows
+            .iter()
+            .position(|r| r.contains(" Description "))
+            .unwrap_or_else(|| panic!("the focused field shows at 80x{h}:\n{}", rows.join("\n")));
+        assert_eq!(usize::from(cursor.y), at, "the cursor is in it");
+        assert!(
+            rows.iter().any(|r| r.contains("Enter review   Esc cancel")),
+            "the key line stays: {}",
+            rows.join("\n")
+        );
+    }
+    // Back up to the first field: the top shows again.
+    for _ in 0..6 {
+        update(&mut app, key(KeyCode::BackTab));
+    }
+    assert!(rows(&app, 80, 12).iter().any(|r| r.contains(" Code ")));
 }
 
 // -------------------------------------------------------------- never panics
@@ -573,14 +657,14 @@ fn the_list_loads_on_start_and_the_toggle_lists_all() {
     };
     assert!(!f.all && f.search.is_none());
     answer(&mut app, c, fixture);
-    assert_eq!(app.tabs.coupons.list.coupons().len(), 3);
+    assert_eq!(listed(&app).len(), 3);
     let c = update(&mut app, ch('a'));
     let Job::Coupons(f) = &runs(&c)[0].job else {
         panic!()
     };
     assert!(f.all);
     answer(&mut app, c, fixture);
-    assert_eq!(app.tabs.coupons.list.coupons().len(), 7);
+    assert_eq!(listed(&app).len(), 7);
 }
 
 #[test]
@@ -592,19 +676,35 @@ fn create_form_submit_with_invalid_fields_sends_nothing() {
     );
     let c = update(&mut app, key(KeyCode::Enter));
     assert!(c.is_empty(), "{c:?}");
-    let Dialog::Create(d) = dialog(&app) else {
-        panic!()
-    };
-    assert!(d.confirm.is_none());
-    let errors: Vec<_> = d
-        .form
-        .fields
-        .iter()
-        .filter(|f| f.error.is_some())
-        .map(|f| f.name)
-        .collect();
-    assert_eq!(errors, ["code", "value", "max_uses", "valid_until"]);
-    assert_eq!(d.form.focus, 0, "the first invalid field has the focus");
+    assert!(shows(&app, FORM_OPEN), "the form stays");
+    let rows = rows(&app, 80, 24);
+    // Each field with an error has its message on the row below it.
+    let errors: Vec<&str> = [
+        "Code",
+        "Type",
+        "Value",
+        "Max uses",
+        "Valid from",
+        "Valid until",
+    ]
+    .into_iter()
+    .filter(|label| {
+        let at = rows
+            .iter()
+            .position(|r| r.contains(&format!(" {label} ")))
+            .unwrap();
+        rows[at + 1].contains('↳')
+    })
+    .collect();
+    assert_eq!(errors, ["Code", "Value", "Max uses", "Valid until"]);
+    let mut t = render(&app, 80, 24);
+    let cursor = t.get_cursor_position().unwrap();
+    let code_row = rows.iter().position(|r| r.contains(" Code ")).unwrap();
+    assert_eq!(
+        usize::from(cursor.y),
+        code_row,
+        "the first invalid field has the focus"
+    );
 }
 
 #[test]
@@ -612,7 +712,7 @@ fn enter_twice_on_the_create_confirmation_creates_once() {
     let mut app = started(false);
     fill_create(&mut app, GOOD);
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-    let mut c = update(&mut app, key(KeyCode::Enter));
+    let mut c = apply(&mut app);
     c.extend(update(&mut app, key(KeyCode::Enter)));
     assert_eq!(changes(&c), 1);
     let Job::CreateCoupon { new, generated } = &runs(&c)[0].job else {
@@ -637,16 +737,14 @@ fn enter_twice_on_the_create_confirmation_creates_once() {
         Some(Outcome::CouponCreated(Ok(created.clone())))
     });
     assert!(matches!(runs(&after)[0].job, Job::Coupons(_)));
-    assert!(
-        app.tabs
-            .coupons
-            .notice
-            .as_deref()
-            .unwrap()
-            .starts_with("created credits coupon WELCOME20")
-    );
+    answer(&mut app, after, fixture);
+    assert!(shows(&app, "Coupon created"), "the result's own title");
     update(&mut app, key(KeyCode::Enter));
-    assert!(app.tabs.coupons.dialog.is_none());
+    assert!(!dialog_open(&app));
+    assert!(
+        shows(&app, "created credits coupon WELCOME20"),
+        "the notice"
+    );
 }
 
 #[test]
@@ -654,17 +752,25 @@ fn a_generated_code_is_created_with_create_generated() {
     let mut app = started(false);
     fill_create(&mut app, ["", "credits", "5", "", "", "", ""]);
     update(&mut app, ctrl('g'));
-    let Dialog::Create(d) = dialog(&app) else {
-        panic!()
-    };
-    let code = d.form.value("code").to_owned();
+    let row = rows(&app, 80, 24)
+        .into_iter()
+        .find(|r| r.contains(" Code "))
+        .unwrap();
+    let code = row
+        .split(" Code ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
     assert_eq!(code.len(), 11, "{code}");
     // Enter walks to the last field, then reviews.
     for _ in 0..6 {
         assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
     }
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-    let c = update(&mut app, key(KeyCode::Enter));
+    let c = apply(&mut app);
     let Job::CreateCoupon { new, generated } = &runs(&c)[0].job else {
         panic!("{c:?}")
     };
@@ -677,39 +783,29 @@ fn database_field_errors_go_back_under_their_fields() {
     let mut app = started(false);
     fill_create(&mut app, GOOD);
     update(&mut app, key(KeyCode::Enter));
-    let c = update(&mut app, key(KeyCode::Enter));
+    let c = apply(&mut app);
     answer(&mut app, c, |_| {
         Some(Outcome::CouponCreated(Err(Refusal::DuplicateCode {
             code: "SPRING-50".into(),
         }
         .into())))
     });
-    let Dialog::Create(d) = dialog(&app) else {
-        panic!()
-    };
-    assert!(d.confirm.is_none(), "back to the form");
-    assert_eq!(
-        d.form.fields[0].error.as_deref(),
-        Some("the code SPRING-50 is already in use")
-    );
+    assert!(shows(&app, FORM_OPEN), "back to the form");
+    assert!(shows(&app, "↳ the code SPRING-50 is already in use"));
     // All of them at once when the database validates.
     update(&mut app, key(KeyCode::Enter)); // to the next field
     for _ in 0..5 {
         update(&mut app, key(KeyCode::Enter));
     }
     update(&mut app, key(KeyCode::Enter)); // review
-    let c = update(&mut app, key(KeyCode::Enter));
+    let c = apply(&mut app);
     answer(&mut app, c, |_| {
         Some(Outcome::CouponCreated(Err(Error::Invalid(vec![
             InvalidInput::new("value", "too much"),
             InvalidInput::new("description", "too long"),
         ]))))
     });
-    let Dialog::Create(d) = dialog(&app) else {
-        panic!()
-    };
-    assert_eq!(d.form.fields[2].error.as_deref(), Some("too much"));
-    assert_eq!(d.form.fields[6].error.as_deref(), Some("too long"));
+    assert!(shows(&app, "↳ too much") && shows(&app, "↳ too long"));
 }
 
 #[test]
@@ -720,13 +816,11 @@ fn deactivate_needs_a_reason_and_is_sent_once() {
         update(&mut app, key(KeyCode::Enter)).is_empty(),
         "no reason"
     );
-    let Dialog::Deactivate(d) = dialog(&app) else {
-        panic!()
-    };
-    assert!(d.form.fields[0].error.is_some());
+    assert!(shows(&app, "↳"), "an inline message");
     typed(&mut app, "fraud");
-    update(&mut app, key(KeyCode::Enter));
-    let mut c = update(&mut app, key(KeyCode::Enter));
+    let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, fixture);
+    let mut c = apply(&mut app);
     c.extend(update(&mut app, key(KeyCode::Enter)));
     assert_eq!(changes(&c), 1);
     let Job::DeactivateCoupon { code, reason } = &runs(&c)[0].job else {
@@ -749,15 +843,15 @@ fn an_inactive_coupon_is_not_deactivated_again() {
     let c = update(&mut app, ch('a'));
     answer(&mut app, c, fixture);
     select(&mut app, "OLDPROMO");
+    assert!(!rows(&app, 80, 24)[22].contains("d deactivate"));
     assert!(update(&mut app, ch('d')).is_empty());
-    assert!(matches!(dialog(&app), Dialog::Notice { .. }));
-    assert!(screen(&app).contains("already inactive"));
+    assert!(!dialog_open(&app), "not offered");
 }
 
 #[test]
 fn enter_twice_on_the_redeem_confirmation_redeems_once() {
     let mut app = redeem_confirming();
-    let mut c = update(&mut app, key(KeyCode::Enter));
+    let mut c = apply(&mut app);
     c.extend(update(&mut app, key(KeyCode::Enter)));
     assert_eq!(changes(&c), 1);
 }
@@ -768,30 +862,19 @@ fn a_bad_or_unknown_user_stays_in_the_form() {
     update(&mut app, ch('r'));
     typed(&mut app, "nobody");
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-    let Dialog::Redeem(d) = dialog(&app) else {
-        panic!()
-    };
-    assert_eq!(
-        d.form.fields[0].error.as_deref(),
-        Some("give a numeric id or an email")
-    );
+    assert!(shows(&app, "↳ give a numeric id or an email"));
     typed(&mut app, "@x.org");
     let c = update(&mut app, key(KeyCode::Enter));
-    answer(&mut app, c, |_| {
-        Some(Outcome::Overview(Err(Refusal::NotFound {
+    answer(&mut app, c, |job| match job {
+        Job::User { .. } => Some(Outcome::User(Err(Refusal::NotFound {
             what: "user",
             key: "nobody@x.org".into(),
         }
-        .into())))
+        .into()))),
+        other => fixture(other),
     });
-    let Dialog::Redeem(d) = dialog(&app) else {
-        panic!()
-    };
-    assert!(d.confirm.is_none());
-    assert_eq!(
-        d.form.fields[0].error.as_deref(),
-        Some("no user matches nobody@x.org")
-    );
+    assert!(shows(&app, "Redeem coupon") && !shows(&app, "Redeem this coupon?"));
+    assert!(shows(&app, "↳ no user matches nobody@x.org"));
 }
 
 #[test]
@@ -800,21 +883,61 @@ fn read_only_opens_no_form() {
     for c in ['n', 'd'] {
         let out = update(&mut app, ch(c));
         assert!(out.is_empty(), "{c}: {out:?}");
-        assert!(app.tabs.coupons.dialog.is_none(), "{c}");
+        assert!(!dialog_open(&app), "{c}");
     }
     // R is the refresh everywhere, and r does nothing in read-only mode.
     assert!(update(&mut app, ch('r')).is_empty());
     let out = update(&mut app, ch('R'));
-    assert!(app.tabs.coupons.dialog.is_none());
+    assert!(!dialog_open(&app));
     assert_eq!(changes(&out), 0);
     assert!(!runs(&out).is_empty(), "refreshed");
-    let keys = app.active_tab().keys(true);
+    let keys = app.active_tab().hints(&app.allow);
     assert!(keys.iter().all(|k| !["n", "d", "r"].contains(&k.keys)));
     update(&mut app, key(KeyCode::Esc));
     for c in ['n', 'd'] {
         assert!(update(&mut app, ch(c)).is_empty());
-        assert!(app.tabs.coupons.dialog.is_none());
+        assert!(!dialog_open(&app));
     }
+}
+
+#[test]
+fn the_list_refreshes_by_itself_keeps_the_selection_and_p_pauses_it() {
+    let mut app = started(false);
+    let tick = |app: &mut App, secs: i64| {
+        let now = app.now + Duration::seconds(secs);
+        update(app, Msg::Tick(now))
+    };
+    assert!(tick(&mut app, 1).is_empty(), "not due yet");
+    select(&mut app, "WELCOME20");
+    // A coupon created from the CLI meanwhile: it shows within the
+    // interval, no key pressed, and WELCOME20 stays selected.
+    let c = tick(&mut app, 5);
+    assert!(
+        matches!(&runs(&c)[..], [r] if matches!(r.job, Job::Coupons(_))),
+        "{c:?}"
+    );
+    let mut fresh = coupons();
+    fresh.insert(
+        0,
+        coupon(11, "CLI-NEW", "credits", "5", 0, None, -1, None, true, None),
+    );
+    answer(&mut app, c, |_| Some(Outcome::Coupons(Ok(fresh.clone()))));
+    assert!(
+        listed(&app).contains(&"CLI-NEW".to_owned()),
+        "{}",
+        screen(&app)
+    );
+    assert!(selected_row(&app, 80, 24).unwrap().contains("WELCOME20"));
+    // p pauses it (and says so), p again resumes.
+    update(&mut app, ch('p'));
+    assert!(shows(&app, "paused (p)"));
+    assert!(tick(&mut app, 60).is_empty());
+    update(&mut app, ch('p'));
+    assert!(!runs(&tick(&mut app, 1)).is_empty());
+    // Not under a dialog, nor while typing.
+    let mut app = started(false);
+    update(&mut app, ch('/'));
+    assert!(tick(&mut app, 60).is_empty());
 }
 
 #[test]
@@ -829,18 +952,10 @@ fn a_stale_list_reply_is_ignored() {
     );
     // The first answer comes late: dropped.
     answer(&mut app, first, |_| Some(Outcome::Coupons(Ok(vec![]))));
-    assert!(app.tabs.coupons.list.busy());
-    assert_eq!(app.tabs.coupons.list.coupons().len(), 3);
+    assert!(app.busy());
+    assert_eq!(listed(&app).len(), 3);
     answer(&mut app, second, fixture);
-    let codes: Vec<_> = app
-        .tabs
-        .coupons
-        .list
-        .coupons()
-        .iter()
-        .map(|c| c.code.as_str())
-        .collect();
-    assert_eq!(codes, ["WELCOME20"]);
+    assert_eq!(listed(&app), ["WELCOME20"]);
 }
 
 #[test]
@@ -850,9 +965,9 @@ fn esc_stops_loading_and_its_reply_is_dropped() {
     assert_eq!(runs(&c).len(), 1);
     let esc = update(&mut app, key(KeyCode::Esc));
     assert!(matches!(esc[..], [Command::Cancel(_)]));
-    assert!(!app.tabs.coupons.list.busy());
+    assert!(!app.busy());
     answer(&mut app, c, |_| Some(Outcome::Coupons(Ok(vec![]))));
-    assert_eq!(app.tabs.coupons.list.coupons().len(), 3, "dropped");
+    assert_eq!(listed(&app).len(), 3, "dropped");
 }
 
 #[test]
@@ -868,23 +983,22 @@ fn link_coupon_opens_the_detail() {
         }),
     );
     assert_eq!(app.active, TabId::Coupons);
-    let shows: Vec<_> = runs(&c)
+    let asked: Vec<_> = runs(&c)
         .into_iter()
         .filter_map(|r| match &r.job {
             Job::Coupon { code } => Some(code.clone()),
             _ => None,
         })
         .collect();
-    assert_eq!(shows, ["SPRING-25"]);
+    assert_eq!(asked, ["SPRING-25"]);
     answer(&mut app, c, fixture);
-    let d = app.tabs.coupons.detail.as_ref().expect("detail open");
-    assert_eq!(d.coupon().map(|c| c.id), Some(5));
+    assert!(shows(&app, "#5 SPRING-25"), "{}", screen(&app));
     // Enter on a redemption opens its user.
     let mut app = opened(false, "WELCOME20");
     update(&mut app, ch('j'));
     update(&mut app, key(KeyCode::Enter));
     assert_eq!(app.active, TabId::Users);
-    assert_eq!(app.tabs.users.detail.as_ref().map(|d| d.user_id), Some(11));
+    assert!(shows(&app, "user #11"), "{}", screen(&app));
 }
 
 // ------------------------------------------------------- the real database
@@ -902,8 +1016,7 @@ mod real_database {
         let mut effects = Effects::new(db.tool.clone(), Operator::parse("ana").unwrap());
         let c = update(&mut app, Msg::Start);
         settle(&mut app, &mut effects, c).await;
-        assert!(app.tabs.coupons.list.loaded());
-        assert!(app.tabs.coupons.list.coupons().is_empty());
+        assert!(shows(&app, "no coupon is redeemable now"));
 
         // Create.
         fill_create(
@@ -919,24 +1032,16 @@ mod real_database {
             ],
         );
         assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-        let mut c = update(&mut app, key(KeyCode::Enter));
+        let mut c = apply(&mut app);
         c.extend(update(&mut app, key(KeyCode::Enter)));
         settle(&mut app, &mut effects, c).await;
-        let notice = app.tabs.coupons.notice.clone().unwrap_or_default();
         assert!(
-            notice.starts_with("created credits coupon TUI-WELCOME"),
-            "{notice}"
+            shows(&app, "created credits coupon TUI-WELCOME"),
+            "{}",
+            screen(&app)
         );
         update(&mut app, key(KeyCode::Enter)); // close
-        let listed: Vec<_> = app
-            .tabs
-            .coupons
-            .list
-            .coupons()
-            .iter()
-            .map(|c| c.code.clone())
-            .collect();
-        assert_eq!(listed, ["TUI-WELCOME"], "the list was reloaded");
+        assert_eq!(listed(&app), ["TUI-WELCOME"], "the list was reloaded");
 
         // Redeem for Ana, from the detail.
         let c = update(&mut app, key(KeyCode::Enter));
@@ -945,27 +1050,22 @@ mod real_database {
         typed(&mut app, "ANA@example.com");
         let c = update(&mut app, key(KeyCode::Enter));
         settle(&mut app, &mut effects, c).await;
-        let Dialog::Redeem(d) = dialog(&app) else {
-            panic!()
-        };
-        assert!(d.confirm.is_some(), "the user was found");
-        let mut c = update(&mut app, key(KeyCode::Enter));
+        assert!(shows(&app, "Redeem this coupon?"), "the user was found");
+        let mut c = apply(&mut app);
         c.extend(update(&mut app, key(KeyCode::Enter)));
         settle(&mut app, &mut effects, c).await;
-        let notice = app.tabs.coupons.notice.clone().unwrap_or_default();
-        assert!(notice.contains("balance 7 → 32"), "{notice}");
+        assert!(shows(&app, "balance 7 → 32"), "{}", screen(&app));
         update(&mut app, key(KeyCode::Enter)); // close
-        let detail = app.tabs.coupons.detail.as_ref().unwrap();
-        let shown = detail.data.as_ref().expect("reloaded");
-        assert_eq!(shown.coupon.used_count, 1);
-        assert_eq!(shown.redemptions[0].user_id, user);
+        let s = screen(&app);
+        assert!(s.contains("used 1/2"), "reloaded: {s}");
+        assert!(s.contains(&format!("#{user} ")), "the redemption: {s}");
 
         // A second time for the same user is refused by the database.
         update(&mut app, ch('r'));
         typed(&mut app, &user.to_string());
         let c = update(&mut app, key(KeyCode::Enter));
         settle(&mut app, &mut effects, c).await;
-        let c = update(&mut app, key(KeyCode::Enter));
+        let c = apply(&mut app);
         settle(&mut app, &mut effects, c).await;
         assert!(
             screen(&app).contains("already redeemed"),
@@ -978,16 +1078,14 @@ mod real_database {
         // Deactivate.
         update(&mut app, ch('d'));
         typed(&mut app, "campaign over");
-        update(&mut app, key(KeyCode::Enter));
         let c = update(&mut app, key(KeyCode::Enter));
         settle(&mut app, &mut effects, c).await;
+        let c = apply(&mut app);
+        settle(&mut app, &mut effects, c).await;
         assert!(
-            app.tabs
-                .coupons
-                .notice
-                .as_deref()
-                .unwrap_or("")
-                .starts_with("deactivated coupon TUI-WELCOME")
+            shows(&app, "deactivated coupon TUI-WELCOME"),
+            "{}",
+            screen(&app)
         );
 
         let pool = &db.pool;

@@ -17,7 +17,7 @@ use creditdesk::domain::codes::mask_code;
 use creditdesk::domain::gift_card::GiftCardStatus;
 use creditdesk::domain::operator::Operator;
 use creditdesk::domain::user_ref::UserRef;
-use creditdesk::tui::tabs::gift_cards::{CardRef, Modal, RevealedCode};
+use creditdesk::tui::secret::{CardRef, RevealedCode};
 use creditdesk::tui::{App, Command, Job, Link, Msg, Outcome, TabId, Theme, update};
 use crossterm::event::KeyCode;
 use rust_decimal::Decimal;
@@ -150,6 +150,13 @@ fn fixture(job: &Job) -> Option<Outcome> {
             })
             .collect())),
         Job::GiftCardPacks => Outcome::GiftCardPacks(Ok(packs())),
+        Job::User { .. } => Outcome::User(Ok(creditdesk::db::users::User {
+            id: 12,
+            email: "ana@example.com".into(),
+            name: None,
+            credits: 70,
+            created_at: t0() - chrono::Duration::days(40),
+        })),
         Job::GiftCard {
             card: CardKey::Id(id),
         } => Outcome::GiftCard(
@@ -193,9 +200,45 @@ fn show_tab(app: &mut App) -> Vec<Command> {
     c
 }
 
-fn tab(app: &App) -> &creditdesk::tui::tabs::GiftCardsTab {
-    &app.tabs.gift_cards
+/// Whether the 80x24 screen shows `text`.
+fn shows(app: &App, text: &str) -> bool {
+    screen(app).contains(text)
 }
+
+/// A dialog or a card has the keys.
+fn modal(app: &App) -> bool {
+    app.active_tab().modal()
+}
+
+/// The card whose detail is shown (`┌ Gift card #105 ─`).
+fn detail_of(app: &App) -> Option<i32> {
+    let s = screen(app);
+    let at = s.find("┌ Gift card #")? + "┌ Gift card #".len();
+    let rest = &s[at..];
+    let end = rest.find(' ')?;
+    rest[..end].parse().ok()
+}
+
+/// The id of the selected card in the list.
+fn selected_id(app: &App) -> Option<i32> {
+    let row = selected_row(app, 80, 24)?;
+    row.trim_start_matches('│')
+        .strip_prefix('#')?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The cards listed (rows of the list, 80x24).
+fn listed(app: &App) -> usize {
+    rows(app, 80, 24)
+        .iter()
+        .filter(|r| r.trim_start_matches('│').starts_with('#'))
+        .count()
+}
+
+const CODES_OPEN: &str = "Issued gift cards: full codes";
 
 /// The issue form open with the packs loaded.
 fn issue_form(app: &mut App) {
@@ -242,12 +285,26 @@ fn issue_confirming(app: &mut App) {
 fn issued_app() -> App {
     let mut app = opened(false);
     issue_confirming(&mut app);
-    let c = update(&mut app, key(KeyCode::Enter));
+    let c = apply(&mut app);
     answer(&mut app, c, |job| match job {
         Job::IssueGiftCards(_) => Some(Outcome::GiftCardsIssued(Ok(Change::Applied(issued())))),
         _ => None,
     });
     app
+}
+
+/// Enter on a change's last field: the review reads what it shows fresh,
+/// and the fixture answers.
+fn review(app: &mut App) {
+    let c = update(app, key(KeyCode::Enter));
+    assert_eq!(changes(&c), 0, "a review writes nothing");
+    answer(app, c, fixture);
+}
+
+/// `v` on the selected card: the confirmation reads the card fresh.
+fn reveal(app: &mut App) {
+    let c = update(app, ch('v'));
+    answer(app, c, fixture);
 }
 
 /// The selected card's revoke dialog (`x` or `d`), the reason typed.
@@ -267,8 +324,8 @@ fn redeem_form(app: &mut App, code: &str, user: &str) {
 /// The reveal popup for the selected card (#105), its code answered.
 fn revealed_app() -> App {
     let mut app = opened(false);
-    update(&mut app, ch('v'));
-    let c = update(&mut app, key(KeyCode::Enter));
+    reveal(&mut app);
+    let c = apply(&mut app);
     answer(&mut app, c, |job| match job {
         Job::RevealGiftCard { .. } => Some(Outcome::GiftCardRevealed(Ok(RevealedCode::new(
             CODE_105.to_owned(),
@@ -302,8 +359,8 @@ fn snapshot_list_with_statuses() {
     for s in ["active", "pending", "redeemed", "expired", "revoked"] {
         assert!(text.contains(s), "{s}");
     }
-    insta::assert_snapshot!("gift_cards_list", render(&app, 80, 24).backend());
-    insta::assert_snapshot!("gift_cards_list_200x60", render(&app, 200, 60).backend());
+    insta::assert_snapshot!("gift_cards_list", body(&app, 80, 24));
+    insta::assert_snapshot!("gift_cards_list_200x60", body(&app, 200, 60));
 }
 
 #[test]
@@ -328,7 +385,7 @@ fn snapshot_status_filter() {
         matches!(&runs(&c)[0].job, Job::GiftCards(f) if f.status == Some(GiftCardStatus::Expired))
     );
     answer(&mut app, c, fixture);
-    insta::assert_snapshot!("gift_cards_expired", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_expired", body(&app, 80, 24));
 }
 
 #[test]
@@ -337,7 +394,7 @@ fn snapshot_search() {
     update(&mut app, ch('/'));
     typed(&mut app, "ab%");
     assert!(runs(&update(&mut app, key(KeyCode::Enter))).is_empty());
-    insta::assert_snapshot!("gift_cards_search_error", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_search_error", body(&app, 80, 24));
     for _ in 0..3 {
         update(&mut app, key(KeyCode::Backspace));
     }
@@ -347,7 +404,7 @@ fn snapshot_search() {
         matches!(&runs(&c)[0].job, Job::GiftCards(f) if f.code_suffix.as_deref() == Some("JKMN") && f.recipient.is_none())
     );
     answer(&mut app, c, fixture);
-    insta::assert_snapshot!("gift_cards_search", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_search", body(&app, 80, 24));
     // A recipient, any case.
     update(&mut app, ch('/'));
     update(&mut app, ctrl('u'));
@@ -357,7 +414,7 @@ fn snapshot_search() {
         matches!(&runs(&c)[0].job, Job::GiftCards(f) if f.code_suffix.is_none() && f.recipient.as_ref().map(|r| r.as_str()) == Some("ana@example.com"))
     );
     answer(&mut app, c, fixture);
-    assert_eq!(tab(&app).window.len(), 1);
+    assert_eq!(listed(&app), 1);
     // Esc clears the search.
     let c = update(&mut app, key(KeyCode::Esc));
     assert!(
@@ -371,7 +428,7 @@ fn snapshot_detail() {
     update(&mut app, ch('j'));
     update(&mut app, ch('j'));
     update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!("gift_cards_detail", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_detail", body(&app, 80, 24));
     // Enter opens the user who redeemed it.
     let c = update(&mut app, key(KeyCode::Enter));
     assert_eq!(app.active, TabId::Users);
@@ -385,14 +442,14 @@ fn snapshot_detail() {
     let mut app = opened(false);
     update(&mut app, key(KeyCode::End));
     update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!("gift_cards_detail_revoked", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_detail_revoked", body(&app, 80, 24));
 }
 
 #[test]
 fn snapshot_issue_form_with_errors_sends_nothing() {
     let mut app = opened(false);
     issue_form(&mut app);
-    insta::assert_snapshot!("gift_cards_issue_form", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_issue_form", body(&app, 80, 24));
     fill_issue(
         &mut app,
         ["0", "lots", "1.234", "zoe", "2020-01-01", "bad\u{7}note"],
@@ -400,10 +457,7 @@ fn snapshot_issue_form_with_errors_sends_nothing() {
     );
     let c = update(&mut app, key(KeyCode::Enter));
     assert!(runs(&c).is_empty(), "invalid input sends nothing");
-    insta::assert_snapshot!(
-        "gift_cards_issue_form_errors",
-        render(&app, 80, 24).backend()
-    );
+    insta::assert_snapshot!("gift_cards_issue_form_errors", body(&app, 80, 24));
     // A pack with credits typed as well: told to leave them blank.
     let mut app = opened(false);
     issue_form(&mut app);
@@ -421,7 +475,7 @@ fn snapshot_issue_form_with_errors_sends_nothing() {
 fn snapshot_issue_confirmation() {
     let mut app = opened(false);
     issue_confirming(&mut app);
-    insta::assert_snapshot!("gift_cards_issue_confirm", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_issue_confirm", body(&app, 80, 24));
     let text = screen(&app);
     for s in [
         "100 each, 300 in all",
@@ -438,13 +492,13 @@ fn snapshot_issue_confirmation() {
 #[test]
 fn snapshot_issue_result_with_full_codes_and_save_prompt() {
     let mut app = issued_app();
-    insta::assert_snapshot!("gift_cards_issued_codes", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_issued_codes", body(&app, 80, 24));
     let text = screen(&app);
     for code in ISSUED {
         assert!(text.contains(code), "{code} shown in full");
     }
     update(&mut app, ch('s'));
-    insta::assert_snapshot!("gift_cards_save_prompt", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_save_prompt", body(&app, 80, 24));
     let c = update(&mut app, key(KeyCode::Enter));
     let r = runs(&c);
     assert_eq!(r.len(), 1);
@@ -462,17 +516,17 @@ fn snapshot_issue_result_with_full_codes_and_save_prompt() {
             ),
         )))
     });
-    insta::assert_snapshot!("gift_cards_save_exists", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_save_exists", body(&app, 80, 24));
     update(&mut app, ctrl('u'));
     typed(&mut app, "/tmp/spring.csv");
     let c = update(&mut app, key(KeyCode::Enter));
     answer(&mut app, c, |_| {
         Some(Outcome::GiftCardCodesSaved(Ok("/tmp/spring.csv".into())))
     });
-    insta::assert_snapshot!("gift_cards_codes_saved", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_codes_saved", body(&app, 80, 24));
     // Saved: Enter closes at once, and the codes are gone.
     update(&mut app, key(KeyCode::Enter));
-    assert!(tab(&app).modal.is_none());
+    assert!(!modal(&app));
     let text = screen(&app);
     assert!(!text.contains("Q1W2"), "{text}");
 }
@@ -488,10 +542,10 @@ fn closing_unsaved_codes_warns_first_and_quitting_asks() {
     ));
     update(&mut app, ch('n'));
     update(&mut app, key(KeyCode::Esc));
-    assert!(matches!(tab(&app).modal, Some(Modal::Codes(_))));
+    assert!(shows(&app, CODES_OPEN));
     assert!(screen(&app).contains("Not saved"));
     update(&mut app, key(KeyCode::Esc));
-    assert!(tab(&app).modal.is_none(), "the second Esc closes");
+    assert!(!modal(&app), "the second Esc closes");
     update(&mut app, ch('q'));
     assert!(app.should_quit());
 }
@@ -500,7 +554,7 @@ fn closing_unsaved_codes_warns_first_and_quitting_asks() {
 fn snapshot_revoke_dialog() {
     let mut app = opened(false);
     update(&mut app, ch('x'));
-    insta::assert_snapshot!("gift_cards_revoke_form", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_revoke_form", body(&app, 80, 24));
     let text = screen(&app);
     for s in [
         "#105",
@@ -515,12 +569,12 @@ fn snapshot_revoke_dialog() {
     assert!(!text.contains("Code"), "no code to type: {text}");
     // No reason: required.
     assert!(runs(&update(&mut app, key(KeyCode::Enter))).is_empty());
-    insta::assert_snapshot!("gift_cards_revoke_errors", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_revoke_errors", body(&app, 80, 24));
     update(&mut app, key(KeyCode::Esc));
     revoke_form(&mut app, 'd', "leaked in a chat");
-    assert!(runs(&update(&mut app, key(KeyCode::Enter))).is_empty());
-    insta::assert_snapshot!("gift_cards_revoke_confirm", render(&app, 80, 24).backend());
-    let mut c = update(&mut app, key(KeyCode::Enter));
+    review(&mut app);
+    insta::assert_snapshot!("gift_cards_revoke_confirm", body(&app, 80, 24));
+    let mut c = apply(&mut app);
     c.extend(update(&mut app, key(KeyCode::Enter)));
     let r = runs(&c);
     assert_eq!(r.len(), 1, "Enter twice revokes once");
@@ -536,7 +590,7 @@ fn snapshot_revoke_dialog() {
     });
     assert!(matches!(&runs(&reloads)[..], [r] if matches!(r.job, Job::GiftCards(_))));
     answer(&mut app, reloads, fixture);
-    insta::assert_snapshot!("gift_cards_revoke_done", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_revoke_done", body(&app, 80, 24));
 }
 
 #[test]
@@ -544,10 +598,10 @@ fn revoking_from_the_detail_revokes_that_card_by_id() {
     let mut app = opened(false);
     update(&mut app, ch('j'));
     update(&mut app, key(KeyCode::Enter));
-    assert!(matches!(&tab(&app).modal, Some(Modal::Detail(c)) if c.id == 104));
+    assert_eq!(detail_of(&app), Some(104));
     revoke_form(&mut app, 'x', "duplicate");
-    update(&mut app, key(KeyCode::Enter));
-    let mut c = update(&mut app, key(KeyCode::Enter));
+    review(&mut app);
+    let mut c = apply(&mut app);
     c.extend(update(&mut app, key(KeyCode::Enter)));
     assert!(
         matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::RevokeGiftCard { card: CardKey::Id(104), reason } if reason.as_str() == "duplicate")),
@@ -557,17 +611,36 @@ fn revoking_from_the_detail_revokes_that_card_by_id() {
 
 #[test]
 fn revoking_a_redeemed_card_points_to_a_balance_adjustment() {
+    // A redeemed card offers no revoke; its detail says what to do instead.
     let mut app = opened(false);
     update(&mut app, ch('j'));
     update(&mut app, ch('j'));
-    assert!(runs(&update(&mut app, ch('x'))).is_empty());
-    insta::assert_snapshot!("gift_cards_revoke_redeemed", render(&app, 80, 24).backend());
-    assert!(screen(&app).contains("balance adjustment"));
-    // The same answer from the database (the card was redeemed meanwhile).
+    assert!(!rows(&app, 80, 24)[22].contains("x revoke"));
+    assert!(update(&mut app, ch('x')).is_empty());
+    assert!(!modal(&app), "no dialog only to refuse");
+    update(&mut app, key(KeyCode::Enter));
+    insta::assert_snapshot!("gift_cards_revoke_redeemed", body(&app, 80, 24));
+    assert!(screen(&app).contains("adjust that user's balance"));
+    assert!(!screen(&app).contains("x d revoke"));
+    // Redeemed meanwhile: the review reads it fresh and says so, no
+    // confirmation.
     let mut app = opened(false);
     revoke_form(&mut app, 'x', "mistake");
-    update(&mut app, key(KeyCode::Enter));
     let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, |_| {
+        let mut card = cards().remove(0);
+        card.status = GiftCardStatus::Redeemed;
+        card.stored_status = GiftCardStatus::Redeemed;
+        Some(Outcome::GiftCard(Ok(Box::new(card))))
+    });
+    let text = screen(&app);
+    assert!(text.contains("Refused: Revoke gift card"), "{text}");
+    assert!(text.contains("use a balance"), "{text}");
+    // And the same answer from the database, if it comes from there.
+    let mut app = opened(false);
+    revoke_form(&mut app, 'x', "mistake");
+    review(&mut app);
+    let c = apply(&mut app);
     let none = answer(&mut app, c, |_| {
         Some(Outcome::GiftCardRevoked(Err(
             Refusal::GiftCardNotRevocable {
@@ -590,14 +663,14 @@ fn snapshot_redeem_dialog_result_and_refusal() {
     assert!(text.contains("••••-JKMN"), "{text}");
     update(&mut app, key(KeyCode::Esc));
     redeem_form(&mut app, "k7qf 9xm2 abcd efgh jkmn", "Ana@Example.com");
-    insta::assert_snapshot!("gift_cards_redeem_form", render(&app, 80, 24).backend());
-    update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!("gift_cards_redeem_confirm", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_redeem_form", body(&app, 80, 24));
+    review(&mut app);
+    insta::assert_snapshot!("gift_cards_redeem_confirm", body(&app, 80, 24));
     assert!(!screen(&app).contains("warning"));
-    let c = update(&mut app, key(KeyCode::Enter));
+    let c = apply(&mut app);
     let r = runs(&c);
     assert!(
-        matches!(&r[..], [r] if matches!(&r.job, Job::RedeemGiftCard { card: CardRef::Code(code), user: UserRef::Email(e) } if e == "ana@example.com" && code.as_str() == "k7qf 9xm2 abcd efgh jkmn")),
+        matches!(&r[..], [r] if matches!(&r.job, Job::RedeemGiftCard { card: CardRef::Code(code), user: UserRef::Id(12) } if code.as_str() == "k7qf 9xm2 abcd efgh jkmn")),
         "{r:?}"
     );
     assert!(!format!("{:?}", r[0].job).contains("k7qf"), "Debug masks");
@@ -606,31 +679,28 @@ fn snapshot_redeem_dialog_result_and_refusal() {
     });
     assert!(matches!(&runs(&reload)[..], [r] if matches!(r.job, Job::GiftCards(_))));
     answer(&mut app, reload, fixture);
-    insta::assert_snapshot!("gift_cards_redeem_done", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_redeem_done", body(&app, 80, 24));
     assert!(screen(&app).contains("70 → 170"));
 
     let mut app = opened(false);
     redeem_form(&mut app, CODE_105, "12");
-    update(&mut app, key(KeyCode::Enter));
-    let c = update(&mut app, key(KeyCode::Enter));
+    review(&mut app);
+    let c = apply(&mut app);
     answer(&mut app, c, |_| {
         Some(Outcome::GiftCardRedeemed(Err(
             Refusal::GiftCardAlreadyRedeemed.into(),
         )))
     });
-    insta::assert_snapshot!("gift_cards_redeem_refused", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_redeem_refused", body(&app, 80, 24));
 }
 
 #[test]
 fn redeem_with_an_empty_code_redeems_the_selected_card_by_id() {
     let mut app = opened(false);
     redeem_form(&mut app, "", "12");
-    update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!(
-        "gift_cards_redeem_selected_confirm",
-        render(&app, 80, 24).backend()
-    );
-    let mut c = update(&mut app, key(KeyCode::Enter));
+    review(&mut app);
+    insta::assert_snapshot!("gift_cards_redeem_selected_confirm", body(&app, 80, 24));
+    let mut c = apply(&mut app);
     c.extend(update(&mut app, key(KeyCode::Enter)));
     let r = runs(&c);
     assert!(
@@ -655,14 +725,11 @@ fn redeem_with_another_cards_code_warns_and_sends_that_code() {
     update(&mut app, key(KeyCode::Esc));
     // Another card's code: a warning, and the database decides by the code.
     redeem_form(&mut app, ISSUED[0], "12");
-    update(&mut app, key(KeyCode::Enter));
-    insta::assert_snapshot!(
-        "gift_cards_redeem_other_code",
-        render(&app, 80, 24).backend()
-    );
+    review(&mut app);
+    insta::assert_snapshot!("gift_cards_redeem_other_code", body(&app, 80, 24));
     let text = screen(&app);
     assert!(text.contains("ends in C9V0, not JKMN"), "{text}");
-    let c = update(&mut app, key(KeyCode::Enter));
+    let c = apply(&mut app);
     let r = runs(&c);
     assert!(
         matches!(&r[..], [r] if matches!(&r.job, Job::RedeemGiftCard { card: CardRef::Code(code), .. } if code.as_str() == ISSUED[0])),
@@ -679,31 +746,17 @@ fn redeem_with_another_cards_code_warns_and_sends_that_code() {
 
 #[test]
 fn redeem_without_a_redeemable_selection_needs_the_code() {
-    // The selected card was redeemed: the code must be typed.
+    // The selected card was redeemed: redeem is not offered on it.
     let mut app = opened(false);
     update(&mut app, ch('j'));
     update(&mut app, ch('j'));
-    redeem_form(&mut app, "", "12");
-    let text = screen(&app);
-    assert!(text.contains("#103"), "{text}");
-    assert!(!text.contains("empty: the selected card"), "{text}");
-    assert!(runs(&update(&mut app, key(KeyCode::Enter))).is_empty());
-    assert!(screen(&app).contains("enter the card's full code"));
-    update(&mut app, key(KeyCode::Up));
-    typed(&mut app, CODE_105);
-    update(&mut app, key(KeyCode::Enter));
-    update(&mut app, key(KeyCode::Enter));
-    let c = update(&mut app, key(KeyCode::Enter));
-    assert!(
-        matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::RedeemGiftCard { card: CardRef::Code(code), .. } if code.as_str() == CODE_105)),
-        "{c:?}"
-    );
-    assert!(
-        !screen(&app).contains("warning"),
-        "no selected card to differ from"
-    );
+    assert!(selected_row(&app, 80, 24).unwrap().contains("redeemed"));
+    assert!(!rows(&app, 80, 24)[22].contains("r redeem"));
+    assert!(update(&mut app, ch('r')).is_empty());
+    assert!(!modal(&app));
 
-    // An empty list: r redeems a typed code (R refreshes).
+    // Nothing selected (an empty list): r redeems a typed code (R
+    // refreshes).
     let mut app = App::new(
         &config(false, Some("PRODUCTION")),
         t0(),
@@ -712,9 +765,18 @@ fn redeem_without_a_redeemable_selection_needs_the_code() {
     );
     let c = show_tab(&mut app);
     answer(&mut app, c, |_| Some(Outcome::GiftCards(Ok(vec![]))));
-    redeem_form(&mut app, CODE_105, "12");
+    redeem_form(&mut app, "", "12");
+    assert!(runs(&update(&mut app, key(KeyCode::Enter))).is_empty());
+    assert!(screen(&app).contains("enter the card's full code"));
+    update(&mut app, key(KeyCode::Up));
+    typed(&mut app, CODE_105);
     update(&mut app, key(KeyCode::Enter));
-    let c = update(&mut app, key(KeyCode::Enter));
+    review(&mut app);
+    assert!(
+        !screen(&app).contains("warning"),
+        "no selected card to differ from"
+    );
+    let c = apply(&mut app);
     assert!(
         matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::RedeemGiftCard { card: CardRef::Code(_), .. }))
     );
@@ -723,10 +785,10 @@ fn redeem_without_a_redeemable_selection_needs_the_code() {
 #[test]
 fn snapshot_reveal_confirm_then_the_code_until_closed() {
     let mut app = opened(false);
-    update(&mut app, ch('v'));
-    insta::assert_snapshot!("gift_cards_reveal_confirm", render(&app, 80, 24).backend());
+    reveal(&mut app);
+    insta::assert_snapshot!("gift_cards_reveal_confirm", body(&app, 80, 24));
     assert!(screen(&app).contains("audit log"));
-    let mut c = update(&mut app, key(KeyCode::Enter));
+    let mut c = apply(&mut app);
     c.extend(update(&mut app, key(KeyCode::Enter)));
     let r = runs(&c);
     assert!(
@@ -738,22 +800,19 @@ fn snapshot_reveal_confirm_then_the_code_until_closed() {
             CODE_105.to_owned(),
         ))))
     });
-    insta::assert_snapshot!("gift_cards_revealed", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_revealed", body(&app, 80, 24));
     assert!(screen(&app).contains(CODE_105));
-    let Some(Modal::Reveal(d)) = &tab(&app).modal else {
-        panic!("no reveal popup");
-    };
-    assert!(d.is_shown());
+    assert!(shows(&app, "Gift card #105: full code"));
     // Other keys leave it up; Esc closes it and the code is gone.
     update(&mut app, ch('j'));
     assert!(screen(&app).contains(CODE_105));
     update(&mut app, key(KeyCode::Esc));
-    assert!(tab(&app).modal.is_none());
+    assert!(!modal(&app));
     assert!(!screen(&app).contains("K7QF"));
     // Enter closes it too.
     let mut app = revealed_app();
     update(&mut app, key(KeyCode::Enter));
-    assert!(tab(&app).modal.is_none());
+    assert!(!modal(&app));
     // Debug never shows it.
     let code = RevealedCode::new(CODE_105.to_owned());
     assert!(!format!("{code:?}").contains("K7QF"));
@@ -765,8 +824,8 @@ fn reveal_from_the_detail_and_a_refusal() {
     update(&mut app, key(KeyCode::End));
     update(&mut app, key(KeyCode::Enter));
     assert!(screen(&app).contains("v reveal"));
-    update(&mut app, ch('v'));
-    let c = update(&mut app, key(KeyCode::Enter));
+    reveal(&mut app);
+    let c = apply(&mut app);
     assert!(
         matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::RevealGiftCard { card: CardKey::Id(101) }))
     );
@@ -778,33 +837,33 @@ fn reveal_from_the_detail_and_a_refusal() {
     });
     let text = screen(&app);
     assert!(text.contains("can't be recorded"), "{text}");
-    assert!(matches!(&tab(&app).modal, Some(Modal::Reveal(d)) if !d.is_shown()));
-    // Esc stops waiting for an answer: no code shown even if it comes.
+    assert!(!text.contains(": full code"), "{text}");
+    // Esc stops waiting for an answer; the reveal (an audited write) is
+    // not aborted, and what it did is said when it answers.
     let mut app = opened(false);
-    update(&mut app, ch('v'));
-    let sent = update(&mut app, key(KeyCode::Enter));
+    reveal(&mut app);
+    let sent = apply(&mut app);
     let esc = update(&mut app, key(KeyCode::Esc));
-    assert!(esc.iter().any(|c| matches!(c, Command::Cancel(_))));
+    assert!(!esc.iter().any(|c| matches!(c, Command::Cancel(_))));
+    assert!(!modal(&app));
     answer(&mut app, sent, |_| {
         Some(Outcome::GiftCardRevealed(Ok(RevealedCode::new(
             CODE_105.to_owned(),
         ))))
     });
-    assert!(tab(&app).modal.is_none());
-    assert!(!screen(&app).contains("K7QF"));
+    assert!(shows(&app, "Gift card #105: full code"), "{}", screen(&app));
 }
 
 #[test]
 fn snapshot_read_only_list_offers_no_change() {
     let mut app = opened(true);
-    insta::assert_snapshot!("gift_cards_read_only", render(&app, 80, 24).backend());
+    insta::assert_snapshot!("gift_cards_read_only", body(&app, 80, 24));
     for k in ['n', 'x', 'd', 'v'] {
         let c = update(&mut app, ch(k));
         assert!(runs(&c).is_empty(), "{k}");
-        assert!(tab(&app).modal.is_none(), "{k} opens nothing");
+        assert!(!modal(&app), "{k} opens nothing");
     }
-    use creditdesk::tui::tabs::Tab;
-    let keys = tab(&app).keys(true);
+    let keys = app.active_tab().hints(&app.allow);
     assert!(
         !keys
             .iter()
@@ -815,7 +874,7 @@ fn snapshot_read_only_list_offers_no_change() {
     assert!(runs(&update(&mut app, ch('r'))).is_empty());
     let c = update(&mut app, ch('R'));
     assert!(matches!(&runs(&c)[..], [r] if matches!(r.job, Job::GiftCards(_))));
-    assert!(tab(&app).modal.is_none());
+    assert!(!modal(&app));
     answer(&mut app, c, fixture);
     // The detail offers no change either.
     update(&mut app, key(KeyCode::Enter));
@@ -824,24 +883,140 @@ fn snapshot_read_only_list_offers_no_change() {
         assert!(!text.contains(offered), "{offered}: {text}");
     }
     assert!(
-        !tab(&app)
-            .keys(true)
+        !app.active_tab()
+            .hints(&app.allow)
             .iter()
             .any(|k| k.action.contains("reveal"))
     );
     for k in ['x', 'v'] {
         assert!(runs(&update(&mut app, ch(k))).is_empty());
-        assert!(matches!(tab(&app).modal, Some(Modal::Detail(_))), "{k}");
+        assert!(detail_of(&app).is_some(), "{k}");
     }
+}
+
+#[test]
+fn a_role_sees_and_may_use_only_what_it_allows() {
+    use creditdesk::domain::role::Group;
+    // Support redeems and reveals, but neither issues nor revokes.
+    let mut app = App::new(&config_as(&[Group::Support]), t0(), Theme::COLOR, "test");
+    let c = show_tab(&mut app);
+    answer(&mut app, c, fixture);
+    let footer = rows(&app, 80, 24)[22].clone();
+    assert!(footer.contains("r redeem"), "{footer}");
+    for hidden in ["n issue", "x revoke"] {
+        assert!(!footer.contains(hidden), "{hidden}: {footer}");
+    }
+    for k in ['n', 'x', 'd'] {
+        let c = update(&mut app, ch(k));
+        assert!(runs(&c).is_empty(), "{k}");
+        assert!(!modal(&app), "{k} opens nothing");
+    }
+    update(&mut app, ch('?'));
+    let help = rows(&app, 80, 24).concat();
+    assert!(help.contains("reveal") && !help.contains("issue"), "{help}");
+    update(&mut app, key(KeyCode::Esc));
+    update(&mut app, ch('r'));
+    assert!(modal(&app), "support may redeem");
+
+    // An auditor reads only.
+    let mut app = App::new(&config_as(&[Group::Auditor]), t0(), Theme::COLOR, "test");
+    let c = show_tab(&mut app);
+    answer(&mut app, c, fixture);
+    for k in ['n', 'x', 'd', 'r', 'v'] {
+        assert!(runs(&update(&mut app, ch(k))).is_empty(), "{k}");
+        assert!(!modal(&app), "{k}");
+    }
+    let footer = rows(&app, 80, 24)[22].clone();
+    assert!(
+        footer.contains("Enter details") && !footer.contains("redeem"),
+        "{footer}"
+    );
 }
 
 // ------------------------------------------------------------ update rules
 
 #[test]
+fn c_copies_a_codes_last_characters_never_the_code() {
+    let mut app = opened(false);
+    let c = update(&mut app, ch('c'));
+    assert!(matches!(&c[..], [Command::Copy(t)] if t == "JKMN"), "{c:?}");
+    assert!(shows(&app, "copied the code's last characters JKMN"));
+    // The issued codes are on screen: c copies nothing there.
+    let mut app = issued_app();
+    let c = update(&mut app, ch('c'));
+    assert!(!c.iter().any(|c| matches!(c, Command::Copy(_))), "{c:?}");
+    // The status line says it for a moment only.
+    let mut app = opened(false);
+    update(&mut app, ch('c'));
+    let later = app.now + chrono::Duration::seconds(4);
+    update(&mut app, Msg::Tick(later));
+    assert!(!shows(&app, "copied"));
+}
+
+#[test]
+fn six_digit_ids_show_in_full_even_when_narrow() {
+    let mut app = App::new(&config(false, None), t0(), Theme::COLOR, "test");
+    let c = show_tab(&mut app);
+    let mut big = cards();
+    big[0].id = 123_456;
+    big[1].id = 9_999_999;
+    answer(&mut app, c, |_| Some(Outcome::GiftCards(Ok(big.clone()))));
+    for w in [60u16, 80] {
+        let s = rows(&app, w, 24).join("\n");
+        assert!(
+            s.contains("#123456 ") && s.contains("#9999999 "),
+            "at {w}:\n{s}"
+        );
+    }
+}
+
+#[test]
+fn enter_never_carries_a_change_through() {
+    use crossterm::event::{KeyEvent, KeyEventKind, KeyModifiers};
+    // Not production: Enter may apply, but only when pressed on its own.
+    let mut app = App::new(&config(false, None), t0(), Theme::COLOR, "test");
+    let c = show_tab(&mut app);
+    answer(&mut app, c, fixture);
+    issue_form(&mut app);
+    fill_issue(&mut app, ["1", "100", "9.99", "", "", ""], 0);
+    update(&mut app, key(KeyCode::Home)); // no effect in a field
+    for _ in 0..6 {
+        update(&mut app, key(KeyCode::BackTab));
+    }
+    // A new user's burst of Enters from the first field: every field, the
+    // review, then nothing more, however many.
+    let mut sent = Vec::new();
+    for _ in 0..12 {
+        sent.extend(update(&mut app, key(KeyCode::Enter)));
+        wait(&mut app, 50);
+    }
+    assert_eq!(changes(&sent), 0, "{sent:?}");
+    assert!(shows(&app, "Confirm: issue gift cards"));
+    // A held key's repeats never apply, however late.
+    wait(&mut app, 1000);
+    let held = KeyEvent::new_with_kind(KeyCode::Enter, KeyModifiers::NONE, KeyEventKind::Repeat);
+    assert_eq!(changes(&update(&mut app, Msg::Key(held))), 0);
+    // A press a moment after the last one applies, once.
+    wait(&mut app, 400);
+    let c = update(&mut app, key(KeyCode::Enter));
+    assert_eq!(changes(&c), 1);
+
+    // In production only y applies, and only a moment after it showed.
+    let mut app = opened(false);
+    issue_confirming(&mut app);
+    assert!(changes(&update(&mut app, ch('y'))) == 0, "too soon");
+    wait(&mut app, 400);
+    assert_eq!(changes(&update(&mut app, key(KeyCode::Enter))), 0, "Enter");
+    wait(&mut app, 400);
+    assert!(shows(&app, "y issue   Esc back"), "{}", screen(&app));
+    assert_eq!(changes(&update(&mut app, ch('y'))), 1);
+}
+
+#[test]
 fn enter_twice_on_the_issue_confirmation_issues_once() {
     let mut app = opened(false);
     issue_confirming(&mut app);
-    let mut c = update(&mut app, key(KeyCode::Enter));
+    let mut c = apply(&mut app);
     c.extend(update(&mut app, key(KeyCode::Enter)));
     let r = runs(&c);
     assert_eq!(r.len(), 1);
@@ -869,7 +1044,7 @@ fn enter_twice_on_the_issue_confirmation_issues_once() {
     let next = answer(&mut app, c, |_| {
         Some(Outcome::GiftCardsIssued(Ok(Change::Applied(issued()))))
     });
-    assert!(matches!(tab(&app).modal, Some(Modal::Codes(_))));
+    assert!(shows(&app, CODES_OPEN));
     assert!(matches!(&runs(&next)[..], [r] if matches!(r.job, Job::GiftCards(_))));
 }
 
@@ -878,12 +1053,12 @@ fn a_pack_is_issued_by_name() {
     let mut app = opened(false);
     issue_form(&mut app);
     fill_issue(&mut app, ["2", "", "", "", "2026-12-31", ""], 2);
-    update(&mut app, key(KeyCode::Enter));
+    review(&mut app);
     let text = screen(&app);
     assert!(text.contains("Pro"), "{text}");
     assert!(text.contains("200 each, 400 in all"), "{text}");
     assert!(text.contains("59.98"), "{text}");
-    let c = update(&mut app, key(KeyCode::Enter));
+    let c = apply(&mut app);
     let r = runs(&c);
     assert!(
         matches!(&r[..], [r] if matches!(&r.job, Job::IssueGiftCards(req) if req.value == CardValue::Pack("Pro".into()) && req.count == 2))
@@ -898,39 +1073,31 @@ fn stale_replies_are_ignored() {
     let second = update(&mut app, ch('s'));
     assert!(second.iter().any(|c| matches!(c, Command::Cancel(_))));
     answer(&mut app, second, |_| Some(Outcome::GiftCards(Ok(vec![]))));
-    assert!(tab(&app).window.is_empty());
+    assert_eq!(listed(&app), 0);
     answer(&mut app, first, fixture);
-    assert!(
-        tab(&app).window.is_empty(),
-        "the late answer changes nothing"
-    );
+    assert_eq!(listed(&app), 0, "the late answer changes nothing");
 
-    // An issue answer after Esc stopped waiting: no codes dialog.
+    // Esc while issuing stops waiting, but the issue goes on: when it
+    // answers, its codes are shown (they are shown only once).
     let mut app = opened(false);
     issue_confirming(&mut app);
-    let sent = update(&mut app, key(KeyCode::Enter));
+    let sent = apply(&mut app);
     let esc = update(&mut app, key(KeyCode::Esc));
-    assert!(esc.iter().any(|c| matches!(c, Command::Cancel(_))));
-    assert!(tab(&app).modal.is_none());
-    assert!(
-        tab(&app)
-            .notice
-            .as_deref()
-            .unwrap_or("")
-            .contains("may or may not")
-    );
+    assert!(!esc.iter().any(|c| matches!(c, Command::Cancel(_))));
+    assert!(!modal(&app));
+    assert!(shows(&app, "stopped waiting"));
     answer(&mut app, sent, |_| {
         Some(Outcome::GiftCardsIssued(Ok(Change::Applied(issued()))))
     });
-    assert!(tab(&app).modal.is_none());
-    assert!(!screen(&app).contains("Q1W2"));
+    assert!(shows(&app, CODES_OPEN));
+    assert!(screen(&app).contains("Q1W2"));
 
     // Packs answering after the form closed change nothing.
     let mut app = opened(false);
     let c = update(&mut app, ch('n'));
     update(&mut app, key(KeyCode::Esc));
     assert!(answer(&mut app, c, fixture).is_empty());
-    assert!(tab(&app).modal.is_none());
+    assert!(!modal(&app));
 }
 
 #[test]
@@ -947,17 +1114,24 @@ fn a_link_opens_the_card_by_id() {
     assert_eq!(app.active, TabId::GiftCards);
     let r = runs(&c);
     assert!(
-        matches!(&r[..], [r] if matches!(&r.job, Job::GiftCard { card: CardKey::Id(105) })),
-        "shown by id, no list search: {r:?}"
+        r.iter().any(|r| matches!(
+            &r.job,
+            Job::GiftCard {
+                card: CardKey::Id(105)
+            }
+        )),
+        "shown by id: {r:?}"
     );
-    assert!(matches!(
-        tab(&app).modal,
-        Some(Modal::Loading { id: 105, .. })
-    ));
-    insta::assert_snapshot!("gift_cards_link_loading", render(&app, 80, 24).backend());
+    assert!(
+        r.iter()
+            .all(|r| !matches!(&r.job, Job::GiftCards(f) if f.code_suffix.is_some())),
+        "no list search: {r:?}"
+    );
+    assert!(shows(&app, "Gift card #105") && shows(&app, "loading"));
+    insta::assert_snapshot!("gift_cards_link_loading", body(&app, 80, 24));
     answer(&mut app, c, fixture);
-    assert!(matches!(&tab(&app).modal, Some(Modal::Detail(c)) if c.id == 105));
-    assert_eq!(tab(&app).window.selected().map(|c| c.id), Some(105));
+    assert!(detail_of(&app) == Some(105));
+    assert_eq!(selected_id(&app), Some(105));
 
     // A card far down the list (an issue's audit row has only the id):
     // still one request, by id.
@@ -974,7 +1148,7 @@ fn a_link_opens_the_card_by_id() {
         matches!(&r[..], [r] if matches!(&r.job, Job::GiftCard { card: CardKey::Id(42) })),
         "{r:?}"
     );
-    answer(&mut app, c, |_| {
+    let card_42 = |_: &Job| {
         Some(Outcome::GiftCard(Ok(Box::new(card(
             42,
             GiftCardStatus::Active,
@@ -982,13 +1156,15 @@ fn a_link_opens_the_card_by_id() {
             1,
             100,
         )))))
-    });
-    assert!(matches!(&tab(&app).modal, Some(Modal::Detail(c)) if c.id == 42));
+    };
+    answer(&mut app, c, card_42);
+    assert!(detail_of(&app) == Some(42));
     // Its actions go by id too.
     update(&mut app, ch('x'));
     typed(&mut app, "test card");
-    update(&mut app, key(KeyCode::Enter));
     let c = update(&mut app, key(KeyCode::Enter));
+    answer(&mut app, c, card_42);
+    let c = apply(&mut app);
     assert!(
         matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::RevokeGiftCard { card: CardKey::Id(42), .. }))
     );
@@ -1018,9 +1194,9 @@ fn a_link_opens_the_card_by_id() {
     );
     let esc = update(&mut app, key(KeyCode::Esc));
     assert!(esc.iter().any(|c| matches!(c, Command::Cancel(_))));
-    assert!(tab(&app).modal.is_none());
+    assert!(!modal(&app));
     answer(&mut app, c, fixture);
-    assert!(tab(&app).modal.is_none(), "the stale answer is dropped");
+    assert!(!modal(&app), "the stale answer is dropped");
 }
 
 #[test]
@@ -1054,7 +1230,7 @@ fn a_link_to_a_tab_not_started_loads_the_list_too() {
         "{r:?}"
     );
     answer(&mut app, c, fixture);
-    assert!(matches!(&tab(&app).modal, Some(Modal::Detail(c)) if c.id == 103));
+    assert!(detail_of(&app) == Some(103));
 }
 
 #[test]
@@ -1119,8 +1295,8 @@ fn a_full_code_is_never_on_screen_but_in_the_issue_result_and_the_reveal() {
     screens.push(("redeem confirmation, another card's code", redeem_other));
     let mut redeem_confirm = opened(false);
     redeem_form(&mut redeem_confirm, CODE_105, "12");
-    update(&mut redeem_confirm, key(KeyCode::Enter));
-    let c = update(&mut redeem_confirm, key(KeyCode::Enter));
+    review(&mut redeem_confirm);
+    let c = apply(&mut redeem_confirm);
     answer(&mut redeem_confirm, c, |_| {
         Some(Outcome::GiftCardRedeemed(Ok(Box::new(redemption()))))
     });
@@ -1129,8 +1305,8 @@ fn a_full_code_is_never_on_screen_but_in_the_issue_result_and_the_reveal() {
     update(&mut reveal_confirm, ch('v'));
     screens.push(("reveal confirmation", reveal_confirm));
     let mut reveal_waiting = opened(false);
-    update(&mut reveal_waiting, ch('v'));
-    update(&mut reveal_waiting, key(KeyCode::Enter));
+    reveal(&mut reveal_waiting);
+    apply(&mut reveal_waiting);
     screens.push(("reveal in flight", reveal_waiting));
     let mut reveal_closed = revealed_app();
     update(&mut reveal_closed, key(KeyCode::Esc));
@@ -1213,7 +1389,7 @@ fn any_size_renders_without_panic() {
     screens.push(confirm);
     let mut in_flight = opened(false);
     issue_confirming(&mut in_flight);
-    update(&mut in_flight, key(KeyCode::Enter));
+    apply(&mut in_flight);
     screens.push(in_flight);
     screens.push(issued_app());
     let mut prompt = issued_app();
@@ -1310,7 +1486,7 @@ mod real_database {
         );
         let mut effects = Effects::new(db.tool.clone(), Operator::parse("ana").unwrap());
         keys(&mut app, &mut effects, vec![Msg::Start, ch('2')]).await;
-        assert!(tab(&app).window.loaded() && tab(&app).window.is_empty());
+        assert!(shows(&app, "no gift cards yet"));
 
         // Three cards from the pack, for a recipient, expiring in 30 days.
         let mut msgs = vec![ch('n'), ctrl('u')];
@@ -1324,24 +1500,19 @@ mod real_database {
         msgs.extend(text("spring"));
         msgs.push(key(KeyCode::Enter)); // review
         keys(&mut app, &mut effects, msgs).await;
-        let mut c = update(&mut app, key(KeyCode::Enter));
+        let mut c = apply(&mut app);
         c.extend(update(&mut app, key(KeyCode::Enter))); // a second Enter: ignored
         settle(&mut app, &mut effects, c).await;
-        let Some(Modal::Codes(codes)) = &tab(&app).modal else {
-            panic!("no codes dialog: {}", screen(&app));
-        };
-        assert_eq!(codes.len(), 3);
-        assert_eq!(tab(&app).window.len(), 3, "the list reloaded");
+        assert!(shows(&app, CODES_OPEN), "no codes dialog: {}", screen(&app));
+        assert!(shows(&app, "row 1 of 3"), "{}", screen(&app));
 
         // Save them to a new file in the temp dir.
         let mut msgs = vec![ch('s'), ctrl('u')];
         msgs.extend(text(file.to_str().unwrap()));
         msgs.push(key(KeyCode::Enter));
         keys(&mut app, &mut effects, msgs).await;
-        let Some(Modal::Codes(codes)) = &tab(&app).modal else {
-            panic!("the codes dialog closed");
-        };
-        assert!(codes.saved_to().is_some(), "{}", screen(&app));
+        assert!(shows(&app, CODES_OPEN), "the codes dialog closed");
+        assert!(shows(&app, "saved to"), "{}", screen(&app));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -1360,7 +1531,8 @@ mod real_database {
         assert!(screen(&app).contains("already exists"), "{}", screen(&app));
         keys(&mut app, &mut effects, vec![key(KeyCode::Esc)]).await;
         keys(&mut app, &mut effects, vec![key(KeyCode::Enter)]).await;
-        assert!(tab(&app).modal.is_none(), "saved: Enter closes");
+        assert!(!modal(&app), "saved: Enter closes");
+        assert_eq!(listed(&app), 3, "the list reloaded");
 
         let issued: Vec<(i32, String)> = lines[1..]
             .iter()
@@ -1379,27 +1551,28 @@ mod real_database {
         assert_eq!((rows, recipients, audits), (3, 3, 1));
 
         // Revoke the selected (newest) card: by its id, no code typed.
-        let selected = tab(&app).window.selected().unwrap().id;
+        let selected = selected_id(&app).unwrap();
         let mut msgs = vec![ch('x')];
         msgs.extend(text("sent to the wrong address"));
         msgs.push(key(KeyCode::Enter));
         keys(&mut app, &mut effects, msgs).await;
-        let mut c = update(&mut app, key(KeyCode::Enter));
+        let mut c = apply(&mut app);
         c.extend(update(&mut app, key(KeyCode::Enter)));
         assert!(
             matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::RevokeGiftCard { card: CardKey::Id(id), .. } if *id == selected)),
             "{c:?}"
         );
         settle(&mut app, &mut effects, c).await;
-        let notice = tab(&app).notice.clone().unwrap_or_default();
         assert!(
-            notice.starts_with(&format!("revoked gift card #{selected} ")),
-            "{notice}"
+            shows(&app, &format!("revoked gift card #{selected} ")),
+            "{}",
+            screen(&app)
         );
-        assert_eq!(
-            tab(&app).window.selected().map(|c| c.status),
-            Some(GiftCardStatus::Revoked),
-            "the list reloaded"
+        keys(&mut app, &mut effects, vec![key(KeyCode::Enter)]).await;
+        assert!(
+            selected_row(&app, 80, 24).unwrap().contains("revoked"),
+            "the list reloaded: {}",
+            screen(&app)
         );
         let (status, by, why): (String, String, String) = sqlx::query_as(
             "select status::text, \"revokedBy\", \"revokeReason\" from gift_cards where id = $1",
@@ -1420,25 +1593,26 @@ mod real_database {
 
         // Redeem the next card for a user: the code left empty, by its id.
         let user = creditdesk::testing::user(&db.pool, "bob@example.com").await;
-        keys(&mut app, &mut effects, vec![key(KeyCode::Enter), ch('j')]).await;
-        assert!(tab(&app).modal.is_none());
-        let second = tab(&app).window.selected().unwrap().id;
+        keys(&mut app, &mut effects, vec![ch('j')]).await;
+        assert!(!modal(&app));
+        let second = selected_id(&app).unwrap();
         assert_ne!(second, selected);
         let mut msgs = vec![ch('r'), key(KeyCode::Tab)];
         msgs.extend(text("bob@example.com"));
         msgs.push(key(KeyCode::Enter));
         keys(&mut app, &mut effects, msgs).await;
-        let mut c = update(&mut app, key(KeyCode::Enter));
+        let mut c = apply(&mut app);
         c.extend(update(&mut app, key(KeyCode::Enter)));
         assert!(
             matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::RedeemGiftCard { card: CardRef::Id(id), .. } if *id == second)),
             "{c:?}"
         );
         settle(&mut app, &mut effects, c).await;
-        let notice = tab(&app).notice.clone().unwrap_or_default();
         assert!(
-            notice.starts_with(&format!("redeemed gift card #{second} for bob@example.com")),
-            "{notice}: {}",
+            screen(&app)
+                .replace('\n', "")
+                .contains(&format!("redeemed gift card #{second} for bob@example.com")),
+            "{}",
             screen(&app)
         );
         let redeemed_by: Option<i32> =
@@ -1449,14 +1623,14 @@ mod real_database {
                 .unwrap();
         assert_eq!(redeemed_by, Some(user));
         keys(&mut app, &mut effects, vec![key(KeyCode::Enter)]).await;
-        assert!(tab(&app).modal.is_none());
+        assert!(!modal(&app));
 
         // Reveal the third card's code: the one in the file, audit logged.
         keys(&mut app, &mut effects, vec![ch('j')]).await;
-        let third = tab(&app).window.selected().unwrap().id;
+        let third = selected_id(&app).unwrap();
         let (_, code) = issued.iter().find(|(id, _)| *id == third).unwrap();
         keys(&mut app, &mut effects, vec![ch('v')]).await;
-        let mut c = update(&mut app, key(KeyCode::Enter));
+        let mut c = apply(&mut app);
         c.extend(update(&mut app, key(KeyCode::Enter)));
         assert!(
             matches!(&runs(&c)[..], [r] if matches!(&r.job, Job::RevealGiftCard { card: CardKey::Id(id) } if *id == third)),
@@ -1473,7 +1647,7 @@ mod real_database {
         .await;
         assert_eq!(reveals, 1);
         keys(&mut app, &mut effects, vec![key(KeyCode::Esc)]).await;
-        assert!(tab(&app).modal.is_none());
+        assert!(!modal(&app));
         assert!(!screen(&app).contains(code.as_str()));
         std::fs::remove_dir_all(&dir).unwrap();
     }

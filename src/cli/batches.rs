@@ -4,8 +4,9 @@ use clap::Subcommand;
 
 use super::context::{Ctx, opt, when};
 use super::output::{self, Cell, Format, Table, both, csv, human};
-use crate::db::batches::{self, BatchFilter, BatchSummary, GenerationOptions, Refund};
+use crate::db::batches::{self, BatchFilter, BatchSummary, Refund};
 use crate::domain::amounts::{parse_count, parse_duration, parse_positive_credits, short_age};
+use crate::domain::batch_options::full_text;
 use crate::domain::ledger::BatchStatus;
 use crate::domain::text::Reason;
 use crate::domain::user_ref::UserRef;
@@ -220,7 +221,7 @@ async fn show(ctx: &Ctx, id: i32) -> Result<()> {
         b.user.email,
         opt(&b.user.name),
         b.user.credits,
-        options_text(&b.options),
+        full_text(&b.options),
         b.charged,
         b.refunded,
         b.photos.len(),
@@ -231,7 +232,7 @@ async fn show(ctx: &Ctx, id: i32) -> Result<()> {
             Cell::show(p.id),
             Cell::show(p.credits_used),
             Cell::Time(p.created_at),
-            Cell::Text(options_text(&p.options)),
+            Cell::Text(full_text(&p.options)),
             Cell::from(p.url.as_str()),
         ]);
     }
@@ -239,30 +240,6 @@ async fn show(ctx: &Ctx, id: i32) -> Result<()> {
     text.push_str("\nledger entries:\n");
     text.push_str(&super::credits::ledger_table(&b.entries).render());
     output::record(ctx.format, &b, &text)
-}
-
-/// `aspect 9:16, glasses no, hair brown/long, backgrounds beach, city, styles ...`
-fn options_text(o: &GenerationOptions) -> String {
-    let list = |v: &Option<serde_json::Value>| match v {
-        Some(serde_json::Value::Array(items)) if !items.is_empty() => items
-            .iter()
-            .map(|i| match i {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-        _ => "-".to_owned(),
-    };
-    format!(
-        "aspect {}, glasses {}, hair {}/{}, backgrounds [{}], styles [{}]",
-        opt(&o.aspect_ratio),
-        opt(&o.glasses),
-        opt(&o.hair_color),
-        opt(&o.hair_style),
-        list(&o.backgrounds),
-        list(&o.styles),
-    )
 }
 
 #[cfg(test)]

@@ -164,6 +164,11 @@ async fn serve(
         env_label: Some(flags.env_label.clone().unwrap_or_else(|| "DEMO".to_owned())),
         frame_colour: None,
         confirm_first_change: false,
+        permissions: db
+            .session()
+            .map_or_else(crate::domain::role::Permissions::owner, |s| {
+                s.permissions.clone()
+            }),
     };
     tokio::select! {
         done = crate::tui::run(db, config) => done,

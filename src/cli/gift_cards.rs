@@ -13,13 +13,11 @@ use super::context::{Ctx, opt, when};
 use super::output::{self, Cell, Format, Table, both, csv, human};
 use crate::db::Change;
 use crate::db::gift_cards::{
-    self, CardValue, GiftCard, GiftCardFilter, IssueRequest, IssuedCard, KeyedIssue, MAX_ISSUE,
-    RecipientEmail, parse_code_suffix,
+    self, GiftCard, GiftCardFilter, IssuedCard, KeyedIssue, RecipientEmail, parse_code_suffix,
 };
-use crate::domain::amounts::{
-    parse_count, parse_duration, parse_positive_credits, parse_price, parse_time,
-};
+use crate::domain::amounts::parse_count;
 use crate::domain::gift_card::GiftCardStatus;
+use crate::domain::gift_card_issue::{IssueFields, issued_summary};
 use crate::domain::text::Reason;
 use crate::domain::user_ref::UserRef;
 use crate::error::{Error, Result};
@@ -230,47 +228,18 @@ struct Revealed<'a> {
 /// Parses every argument first, creates the output file (so a bad path
 /// fails before anything is issued), then issues.
 async fn issue(ctx: &Ctx, a: &IssueArgs) -> Result<()> {
-    let value = match (&a.credits, &a.price, &a.pack) {
-        (Some(credits), Some(price), None) => CardValue::Custom {
-            credits: parse_positive_credits("credits", credits)?,
-            price: parse_price("price", price)?,
-        },
-        (None, None, Some(pack)) => {
-            let name = crate::domain::text::check_free_text("pack", pack, 100)?;
-            if name.is_empty() {
-                return Err(Error::invalid("pack", "enter a credit pack name"));
-            }
-            CardValue::Pack(name)
-        }
-        _ => {
-            return Err(Error::invalid(
-                "credits",
-                "give --credits and --price, or --pack",
-            ));
-        }
-    };
-    let expires_at = match (&a.expires_at, &a.expires_in) {
-        (Some(at), None) => Some(parse_time("expires-at", at, ctx.now)?),
-        (None, Some(d)) => Some(ctx.now + parse_duration("expires-in", d)?),
-        (None, None) => None,
-        (Some(_), Some(_)) => {
-            return Err(Error::invalid(
-                "expires-at",
-                "give --expires-at or --expires-in, not both",
-            ));
-        }
-    };
-    let req = IssueRequest {
-        value,
-        count: parse_count("count", &a.count, MAX_ISSUE)?,
-        recipient: a
-            .recipient
-            .as_deref()
-            .map(RecipientEmail::parse)
-            .transpose()?,
-        expires_at,
-        reason: a.reason.as_deref().map(Reason::parse).transpose()?,
-    };
+    let req = IssueFields {
+        count: &a.count,
+        pack: a.pack.as_deref(),
+        credits: a.credits.as_deref(),
+        price: a.price.as_deref(),
+        recipient: a.recipient.as_deref(),
+        expires_at: a.expires_at.as_deref(),
+        expires_in: a.expires_in.as_deref(),
+        reason: a.reason.as_deref(),
+    }
+    .parse(ctx.now)
+    .map_err(Error::Invalid)?;
     let file = match a.output.as_deref() {
         Some(p) if p.trim().is_empty() => {
             return Err(Error::invalid("output", "enter a file name"));
@@ -323,7 +292,7 @@ async fn issue(ctx: &Ctx, a: &IssueArgs) -> Result<()> {
             return Err(e);
         }
     };
-    let summary = format!("{}{note}", summary(&cards));
+    let summary = format!("{}{note}", issued_summary(&cards));
     match file {
         Some(f) => {
             let shown = f.path().display().to_string();
@@ -399,23 +368,6 @@ struct Saved {
     first_id: Option<i32>,
     last_id: Option<i32>,
     file: String,
-}
-
-fn summary(cards: &[IssuedCard]) -> String {
-    let (Some(first), Some(last)) = (cards.first(), cards.last()) else {
-        return "issued no gift cards".to_owned();
-    };
-    let ids = if first.id == last.id {
-        format!("id {}", first.id)
-    } else {
-        format!("ids {}..{}", first.id, last.id)
-    };
-    let n = cards.len();
-    let plural = if n == 1 { "" } else { "s" };
-    format!(
-        "issued {n} gift card{plural} ({ids}), {} credits each, price {}",
-        first.credits, first.price
-    )
 }
 
 fn issued_table(cards: &[IssuedCard]) -> Table {

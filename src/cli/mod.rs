@@ -420,6 +420,11 @@ fn console_config(settings: Settings, db: &db::Db) -> Result<crate::tui::Console
         env_label: settings.env_label,
         frame_colour: settings.frame_colour,
         confirm_first_change: settings.confirm_first_change,
+        permissions: db
+            .session()
+            .map_or_else(crate::domain::role::Permissions::owner, |s| {
+                s.permissions.clone()
+            }),
     })
 }
 

@@ -5,10 +5,12 @@
 
 pub mod adjust_file;
 pub mod amounts;
+pub mod batch_options;
 pub mod codes;
 pub mod coupon;
 pub mod error;
 pub mod gift_card;
+pub mod gift_card_issue;
 pub mod ledger;
 // `operator.rs` comes from the CLI work (it reads $USER for a default name);
 // `cli` and `db` import `domain::operator::Operator`.

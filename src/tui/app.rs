@@ -14,7 +14,8 @@ use crossterm::event::{KeyCode, KeyEvent};
 use super::ConsoleConfig;
 use super::command::{Command, Job, Outcome, Owner, Reply, RequestId};
 use super::ctx::{Ctx, Ids, Outbox};
-use super::keys::{KeyHint, is_char, is_ctrl, is_esc, is_press};
+use super::keymap::{Allow, BACK, Bind, Hint, Key, Keymap};
+use super::keys::{is_char, is_ctrl, is_esc, is_press};
 use super::link::Link;
 use super::tabs::{Handled, Tab, TabId, Tabs};
 use super::theme::Theme;
@@ -37,6 +38,9 @@ pub enum Msg {
     Resize(u16, u16),
     /// The clock moved (spinner, times typed as "now" or "+7d").
     Tick(DateTime<Utc>),
+    /// The time, given before the keys that come with it (how long a
+    /// confirmation has been on screen).
+    Now(DateTime<Utc>),
     Reply(Reply),
     /// Follow a link: switch to the tab that shows it.
     Open(Link),
@@ -58,14 +62,15 @@ pub enum DbHealth {
 pub enum Popup {
     Help,
     /// Quit although something would be lost (the reason).
-    ConfirmQuit(&'static str),
+    ConfirmQuit(String),
 }
 
 pub struct App {
     /// `host:port/db` or `socket/db`: never the password.
     pub target: String,
     pub operator: Operator,
-    pub read_only: bool,
+    /// Read-only mode, the role's permissions, production.
+    pub allow: Allow,
     pub env_label: Option<String>,
     /// A frame around the whole console in this colour (see `ConsoleConfig`).
     pub frame_colour: Option<ratatui::style::Color>,
@@ -79,17 +84,97 @@ pub struct App {
     /// Shown in the help screen, so the operator can find the log.
     pub log_path: Option<String>,
     ids: Ids,
+    /// The links followed, newest last: where back returns.
+    trail: Vec<Mark>,
+    /// What was just done (a copy), shown in the status line until then.
+    pub flash: Option<(String, DateTime<Utc>)>,
     quit: bool,
 }
 
-/// Keys that work on every screen.
-pub const GLOBAL_KEYS: [KeyHint; 5] = [
-    KeyHint::help("1-5  Tab  Shift-Tab", "switch tab"),
-    KeyHint::help("R  F5", "refresh"),
-    KeyHint::help("?", "these keys"),
-    KeyHint::help("Esc", "back / cancel"),
-    KeyHint::help("q  Ctrl-C", "quit"),
-];
+/// A link followed: from tab `from` to a page of tab `to`, which then had
+/// `depth` pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Mark {
+    from: TabId,
+    to: TabId,
+    depth: usize,
+}
+
+/// How long the status line says what was just done.
+const FLASH_FOR: chrono::Duration = chrono::Duration::seconds(3);
+
+/// Links remembered at most.
+const MAX_TRAIL: usize = 64;
+
+/// What a key does on every screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Global {
+    Switch,
+    Refresh,
+    Help,
+    Back,
+    Pause,
+    Copy,
+    Quit,
+}
+
+/// `1-5  Tab  Shift-Tab`, for as many tabs as there are.
+const SWITCH_LABEL: &str = [
+    "Tab  Shift-Tab",
+    "1  Tab  Shift-Tab",
+    "1-2  Tab  Shift-Tab",
+    "1-3  Tab  Shift-Tab",
+    "1-4  Tab  Shift-Tab",
+    "1-5  Tab  Shift-Tab",
+    "1-6  Tab  Shift-Tab",
+    "1-7  Tab  Shift-Tab",
+    "1-8  Tab  Shift-Tab",
+    "1-9  Tab  Shift-Tab",
+][TabId::ALL.len()];
+
+/// The keys that work on every screen (after the screen's own).
+pub const GLOBAL_KEYS: Keymap<Global> = Keymap(&[
+    Bind::new(
+        &[
+            Key::Digit,
+            Key::Code(KeyCode::Tab),
+            Key::Code(KeyCode::BackTab),
+        ],
+        SWITCH_LABEL,
+        "switch tab",
+        Global::Switch,
+    ),
+    Bind::new(
+        &[Key::Char('R'), Key::Code(KeyCode::F(5))],
+        "R  F5",
+        "refresh",
+        Global::Refresh,
+    ),
+    Bind::new(&[Key::Char('?')], "?", "keys", Global::Help).footer(),
+    Bind::new(BACK, "Esc  Backspace", "back / cancel", Global::Back),
+    Bind::new(
+        &[Key::Char('p')],
+        "p",
+        "pause / resume refreshing this list",
+        Global::Pause,
+    ),
+    Bind::new(
+        &[Key::Char('c')],
+        "c",
+        "copy code, email or id",
+        Global::Copy,
+    ),
+    Bind::new(
+        &[Key::Char('q'), Key::Ctrl('c')],
+        "q  Ctrl-C",
+        "quit",
+        Global::Quit,
+    )
+    .footer(),
+]);
+
+/// The footer's short forms of the global keys.
+pub const GLOBAL_FOOTER: [Hint; 2] = [Hint::footer("?", "keys"), Hint::footer("q", "quit")];
 
 impl App {
     /// `now` and `session` are given so tests can fix them; `session` makes
@@ -103,7 +188,11 @@ impl App {
         Self {
             target: config.target.to_string(),
             operator: config.operator.clone(),
-            read_only: config.read_only,
+            allow: Allow {
+                read_only: config.read_only,
+                permissions: config.permissions.clone(),
+                production: config.is_production(),
+            },
             env_label: config.env_label.clone().filter(|l| !l.trim().is_empty()),
             frame_colour: config.frame_colour,
             theme,
@@ -115,8 +204,14 @@ impl App {
             db: DbHealth::Ok,
             log_path: None,
             ids: Ids::new(session),
+            trail: Vec::new(),
+            flash: None,
             quit: false,
         }
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.allow.read_only
     }
 
     pub fn should_quit(&self) -> bool {
@@ -138,12 +233,12 @@ impl App {
         out: &mut Outbox,
         f: impl FnOnce(&mut dyn Tab, &mut Ctx) -> R,
     ) -> R {
-        let mut ctx = Ctx::new(Owner::Tab(id), self.now, self.read_only, &mut self.ids, out);
+        let mut ctx = Ctx::new(Owner::Tab(id), self.now, &self.allow, &mut self.ids, out);
         f(self.tabs.get_mut(id), &mut ctx)
     }
 
     fn app_ctx<'a>(&'a mut self, out: &'a mut Outbox) -> Ctx<'a> {
-        Ctx::new(Owner::App, self.now, self.read_only, &mut self.ids, out)
+        Ctx::new(Owner::App, self.now, &self.allow, &mut self.ids, out)
     }
 
     fn handle(&mut self, msg: Msg, out: &mut Outbox) {
@@ -152,7 +247,14 @@ impl App {
             Msg::Tick(now) => {
                 self.now = now;
                 self.tick = self.tick.wrapping_add(1);
+                if self.flash.as_ref().is_some_and(|(_, until)| now >= *until) {
+                    self.flash = None;
+                }
+                if self.popup.is_none() && self.db == DbHealth::Ok {
+                    self.with_tab(self.active, out, |t, ctx| t.tick(ctx));
+                }
             }
+            Msg::Now(now) => self.now = now,
             Msg::Resize(..) => {}
             Msg::Quit => self.quit = true,
             Msg::Key(key) if is_press(&key) => self.key(&key, out),
@@ -164,11 +266,25 @@ impl App {
             }
             Msg::Reply(reply) => self.reply(reply, out),
             Msg::Open(link) => {
+                let from = self.active;
                 let target = link.tab();
                 self.switch(target, out);
+                let depth = self.tabs.get(target).depth();
                 let shown = self.with_tab(target, out, |t, ctx| t.open(&link, ctx));
                 if !shown {
                     tracing::warn!(%link, "no tab could open the link");
+                }
+                // The page the link put on top: back returns to `from`.
+                let now = self.tabs.get(target).depth();
+                if now > depth {
+                    self.trail.push(Mark {
+                        from,
+                        to: target,
+                        depth: now,
+                    });
+                    if self.trail.len() > MAX_TRAIL {
+                        self.trail.remove(0);
+                    }
                 }
             }
         }
@@ -205,34 +321,80 @@ impl App {
             return;
         }
         let active = self.active;
-        if self.tabs.get(active).modal() {
-            // The tab's dialog or text field comes first; only quit and
-            // help remain global.
-            if self.with_tab(active, out, |t, ctx| t.key(key, ctx)) == Handled::Yes {
-                return;
-            }
-            if is_char(key, 'q') {
-                self.request_quit();
-            } else if is_char(key, '?') {
-                self.popup = Some(Popup::Help);
-            }
+        // The screen's own keys come first; a dialog or a text field keeps
+        // every key but quit and help.
+        let modal = self.tabs.get(active).modal();
+        if self.with_tab(active, out, |t, ctx| t.key(key, ctx)) == Handled::Yes {
             return;
         }
-        if is_char(key, 'q') {
-            self.request_quit();
-        } else if is_char(key, '?') {
-            self.popup = Some(Popup::Help);
-        } else if let Some(tab) = match key.code {
-            KeyCode::Char(c) if is_char(key, c) => TabId::from_digit(c),
-            KeyCode::Tab => Some(active.next()),
-            KeyCode::BackTab => Some(active.prev()),
-            _ => None,
-        } {
-            self.switch(tab, out);
-        } else if self.with_tab(active, out, |t, ctx| t.key(key, ctx)) == Handled::No
-            && (is_char(key, 'R') || key.code == KeyCode::F(5))
+        let polls = self.tabs.get(active).polls();
+        let copy = self.tabs.get(active).copy();
+        let offers = |g: Global| match g {
+            // Back when the screen had nothing left to close or cancel.
+            Global::Quit | Global::Help | Global::Back => true,
+            Global::Pause => !modal && polls,
+            Global::Copy => copy.is_some(),
+            _ => !modal,
+        };
+        match GLOBAL_KEYS.find(key, &self.allow, offers) {
+            Some(Global::Copy) => {
+                if let Some(c) = copy {
+                    self.flash = Some((
+                        format!("copied the {} {}", c.what, c.value),
+                        self.now + FLASH_FOR,
+                    ));
+                    out.commands.push(Command::Copy(c.value));
+                }
+            }
+            Some(Global::Pause) => self.tabs.get_mut(active).pause(),
+            Some(Global::Quit) => self.request_quit(),
+            Some(Global::Help) => self.popup = Some(Popup::Help),
+            Some(Global::Switch) => {
+                let tab = match key.code {
+                    KeyCode::Char(c) => TabId::from_digit(c),
+                    KeyCode::BackTab => Some(active.prev()),
+                    _ => Some(active.next()),
+                };
+                if let Some(tab) = tab {
+                    self.switch(tab, out);
+                }
+            }
+            Some(Global::Refresh) => self.with_tab(active, out, |t, ctx| t.refresh(ctx)),
+            Some(Global::Back) => self.back(out),
+            None => {}
+        }
+    }
+
+    /// Back one page, as a browser's back button: the page a link opened
+    /// returns to where the link was followed (that tab, as it was); else
+    /// the tab's own page below.
+    fn back(&mut self, out: &mut Outbox) {
+        let active = self.active;
+        let depth = self.tabs.get(active).depth();
+        // Marks of pages left some other way (closed, replaced) are stale.
+        while self
+            .trail
+            .last()
+            .is_some_and(|m| m.to == active && m.depth > depth)
         {
-            self.with_tab(active, out, |t, ctx| t.refresh(ctx));
+            self.trail.pop();
+        }
+        if depth == 0 {
+            return;
+        }
+        let came_from = match self.trail.last() {
+            Some(m) if m.to == active && m.depth == depth => {
+                let from = m.from;
+                self.trail.pop();
+                Some(from)
+            }
+            _ => None,
+        };
+        self.with_tab(active, out, |t, ctx| t.back(ctx));
+        if let Some(from) = came_from
+            && from != active
+        {
+            self.switch(from, out);
         }
     }
 

@@ -9,7 +9,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::db::Change;
 use crate::db::audit::{AuditEntry, AuditFilter};
 use crate::db::batches::{BatchDetail, BatchFilter, BatchSummary, FailedBatch, Refund};
 use crate::db::coupons::{Coupon, CouponDetail, CouponFilter, CouponRedemption};
@@ -18,13 +17,15 @@ use crate::db::gift_cards::{
     CardKey, CreditPack, GiftCard, GiftCardFilter, GiftCardRedemption, IssueRequest, IssuedCard,
 };
 use crate::db::users::User;
+use crate::db::{self, Change, Db};
 use crate::domain::coupon::NewCoupon;
+use crate::domain::operator::Operator;
 use crate::domain::text::Reason;
 use crate::domain::user_ref::UserRef;
 use crate::error::{Error, Result};
 
+use super::secret::{CardRef, RevealedCode};
 use super::tabs::TabId;
-use super::tabs::gift_cards::{CardRef, RevealedCode};
 
 /// Identifies one request for its whole life; never reused in a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -43,6 +44,8 @@ pub enum Command {
     Run(Request),
     /// Abort the task if it still runs; its reply, if any, is dropped.
     Cancel(RequestId),
+    /// Put this text on the operator's clipboard (OSC 52).
+    Copy(String),
 }
 
 #[derive(Debug, Clone)]
@@ -56,7 +59,7 @@ pub struct Request {
 }
 
 /// One call into `crate::db`. Add a variant (and its [`Outcome`]) per
-/// operation a tab needs, and its arm in `effects::perform`.
+/// operation a tab needs, and its arm in [`Job::perform`].
 #[derive(Debug, Clone)]
 pub enum Job {
     /// Is the database reachable (a connection can be had)?
@@ -64,6 +67,10 @@ pub enum Job {
     FindUsers {
         text: String,
         limit: i64,
+    },
+    /// `users::get`: one user as they are now (a confirmation's balance).
+    User {
+        user: UserRef,
     },
     Overview {
         user: UserRef,
@@ -164,6 +171,7 @@ impl Job {
         match self {
             Job::Ping => "ping",
             Job::FindUsers { .. } => "users.find",
+            Job::User { .. } => "users.get",
             Job::Overview { .. } => "credits.overview",
             Job::History(_) => "credits.history",
             Job::Adjust { .. } => "credits.adjust",
@@ -188,64 +196,56 @@ impl Job {
     }
 }
 
-/// The result of a [`Job`], one variant per job.
-#[derive(Debug)]
-pub enum Outcome {
-    Ping(Result<()>),
-    Users(Result<Vec<User>>),
-    Overview(Result<Overview>),
-    History(Result<HistoryPage>),
-    Adjusted(Result<Change<Adjustment>>),
-    Audit(Result<Vec<AuditEntry>>),
-    GiftCards(Result<Vec<GiftCard>>),
-    GiftCardPacks(Result<Vec<CreditPack>>),
+/// Declares [`Outcome`] (one variant per job, each a `Result`) and its
+/// `error()`: adding a job's outcome is one line here.
+macro_rules! outcomes {
+    ($( $(#[$doc:meta])* $name:ident($t:ty), )*) => {
+        /// The result of a [`Job`], one variant per job.
+        #[derive(Debug)]
+        pub enum Outcome {
+            $( $(#[$doc])* $name(Result<$t>), )*
+        }
+
+        impl Outcome {
+            pub fn error(&self) -> Option<&Error> {
+                match self {
+                    $( Outcome::$name(r) => r.as_ref().err(), )*
+                }
+            }
+        }
+    };
+}
+
+outcomes! {
+    Ping(()),
+    Users(Vec<User>),
+    User(User),
+    Overview(Overview),
+    History(HistoryPage),
+    Adjusted(Change<Adjustment>),
+    Audit(Vec<AuditEntry>),
+    GiftCards(Vec<GiftCard>),
+    GiftCardPacks(Vec<CreditPack>),
     /// The full codes: only the issue result dialog keeps them.
-    GiftCardsIssued(Result<Change<Vec<IssuedCard>>>),
+    GiftCardsIssued(Change<Vec<IssuedCard>>),
     /// Where the codes were written.
-    GiftCardCodesSaved(Result<PathBuf>),
-    GiftCard(Result<Box<GiftCard>>),
+    GiftCardCodesSaved(PathBuf),
+    GiftCard(Box<GiftCard>),
     /// The full code: only the reveal popup keeps it (`Debug` masks it).
-    GiftCardRevealed(Result<RevealedCode>),
-    GiftCardRevoked(Result<Box<GiftCard>>),
-    GiftCardRedeemed(Result<Box<GiftCardRedemption>>),
-    Coupons(Result<Vec<Coupon>>),
-    Coupon(Result<CouponDetail>),
-    CouponCreated(Result<Coupon>),
-    CouponDeactivated(Result<Coupon>),
-    CouponRedeemed(Result<CouponRedemption>),
-    Batches(Result<Vec<BatchSummary>>),
-    Batch(Result<Box<BatchDetail>>),
-    BatchFailed(Result<FailedBatch>),
+    GiftCardRevealed(RevealedCode),
+    GiftCardRevoked(Box<GiftCard>),
+    GiftCardRedeemed(Box<GiftCardRedemption>),
+    Coupons(Vec<Coupon>),
+    Coupon(CouponDetail),
+    CouponCreated(Coupon),
+    CouponDeactivated(Coupon),
+    CouponRedeemed(CouponRedemption),
+    Batches(Vec<BatchSummary>),
+    Batch(Box<BatchDetail>),
+    BatchFailed(FailedBatch),
 }
 
 impl Outcome {
-    pub fn error(&self) -> Option<&Error> {
-        match self {
-            Outcome::Ping(r) => r.as_ref().err(),
-            Outcome::Users(r) => r.as_ref().err(),
-            Outcome::Overview(r) => r.as_ref().err(),
-            Outcome::History(r) => r.as_ref().err(),
-            Outcome::Adjusted(r) => r.as_ref().err(),
-            Outcome::Audit(r) => r.as_ref().err(),
-            Outcome::GiftCards(r) => r.as_ref().err(),
-            Outcome::GiftCardPacks(r) => r.as_ref().err(),
-            Outcome::GiftCardsIssued(r) => r.as_ref().err(),
-            Outcome::GiftCardCodesSaved(r) => r.as_ref().err(),
-            Outcome::GiftCard(r) => r.as_ref().err(),
-            Outcome::GiftCardRevealed(r) => r.as_ref().err(),
-            Outcome::GiftCardRevoked(r) => r.as_ref().err(),
-            Outcome::GiftCardRedeemed(r) => r.as_ref().err(),
-            Outcome::Coupons(r) => r.as_ref().err(),
-            Outcome::Coupon(r) => r.as_ref().err(),
-            Outcome::CouponCreated(r) => r.as_ref().err(),
-            Outcome::CouponDeactivated(r) => r.as_ref().err(),
-            Outcome::CouponRedeemed(r) => r.as_ref().err(),
-            Outcome::Batches(r) => r.as_ref().err(),
-            Outcome::Batch(r) => r.as_ref().err(),
-            Outcome::BatchFailed(r) => r.as_ref().err(),
-        }
-    }
-
     /// A broken connection or server, as opposed to a refusal or bad input.
     pub fn is_infrastructure_error(&self) -> bool {
         matches!(self.error(), Some(Error::Infrastructure(_)))
@@ -257,4 +257,101 @@ pub struct Reply {
     pub id: RequestId,
     pub owner: Owner,
     pub outcome: Outcome,
+}
+
+/// A health check that takes longer than this counts as a failure.
+const PING_TIMEOUT: Duration = Duration::from_secs(3);
+
+impl Job {
+    /// Runs the job against the database.
+    pub async fn perform(self, db: &Db, operator: &Operator) -> Outcome {
+        match self {
+            Job::Ping => Outcome::Ping(
+                match tokio::time::timeout(PING_TIMEOUT, db.pool().acquire()).await {
+                    Ok(Ok(_connection)) => Ok(()),
+                    Ok(Err(e)) => Err(Error::Infrastructure(format!("database unreachable: {e}"))),
+                    Err(_) => Err(Error::Infrastructure(
+                        "database unreachable: timed out".into(),
+                    )),
+                },
+            ),
+            Job::FindUsers { text, limit } => {
+                Outcome::Users(db::users::find(db, &text, limit).await)
+            }
+            Job::User { user } => Outcome::User(db::users::get(db, &user).await),
+            Job::Overview { user } => Outcome::Overview(db::credits::overview(db, &user, 1).await),
+            Job::History(query) => Outcome::History(db::credits::history(db, &query).await),
+            Job::Adjust {
+                user,
+                amount,
+                reason,
+                idempotency_key,
+            } => Outcome::Adjusted(
+                db::credits::adjust(db, operator, &user, amount, &reason, Some(&idempotency_key))
+                    .await,
+            ),
+            Job::Audit(filter) => Outcome::Audit(db::audit::list(db, &filter).await),
+            Job::GiftCards(filter) => Outcome::GiftCards(db::gift_cards::list(db, &filter).await),
+            Job::GiftCardPacks => Outcome::GiftCardPacks(db::gift_cards::packs(db).await),
+            Job::IssueGiftCards(req) => {
+                Outcome::GiftCardsIssued(db::gift_cards::issue(db, operator, &req).await)
+            }
+            Job::SaveGiftCardCodes { path, cards } => Outcome::GiftCardCodesSaved(
+                // Creating, writing and syncing a file: off the async threads.
+                tokio::task::spawn_blocking(move || save_gift_card_codes(&path, &cards))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(Error::Infrastructure(format!("saving the codes: {e}")))
+                    }),
+            ),
+            Job::GiftCard { card } => {
+                Outcome::GiftCard(db::gift_cards::show(db, card).await.map(Box::new))
+            }
+            Job::RevealGiftCard { card } => Outcome::GiftCardRevealed(
+                db::gift_cards::reveal(db, operator, card)
+                    .await
+                    .map(RevealedCode::new),
+            ),
+            Job::RevokeGiftCard { card, reason } => Outcome::GiftCardRevoked(
+                db::gift_cards::revoke(db, operator, card, &reason)
+                    .await
+                    .map(Box::new),
+            ),
+            Job::RedeemGiftCard { card, user } => Outcome::GiftCardRedeemed(
+                db::gift_cards::redeem(db, operator, card, &user)
+                    .await
+                    .map(Box::new),
+            ),
+            Job::Coupons(filter) => Outcome::Coupons(db::coupons::list(db, &filter).await),
+            Job::Coupon { code } => Outcome::Coupon(db::coupons::show(db, &code).await),
+            Job::CreateCoupon { new, generated } => Outcome::CouponCreated(if generated {
+                db::coupons::create_generated(db, operator, new).await
+            } else {
+                db::coupons::create(db, operator, new).await
+            }),
+            Job::DeactivateCoupon { code, reason } => Outcome::CouponDeactivated(
+                db::coupons::deactivate(db, operator, &code, &reason).await,
+            ),
+            Job::RedeemCoupon { code, user } => {
+                Outcome::CouponRedeemed(db::coupons::redeem(db, operator, &code, &user).await)
+            }
+            Job::Batches(filter) => Outcome::Batches(db::batches::list(db, &filter).await),
+            Job::Batch { id } => Outcome::Batch(db::batches::show(db, id).await.map(Box::new)),
+            Job::FailBatch { id, reason, refund } => {
+                Outcome::BatchFailed(db::batches::fail(db, operator, id, &reason, refund).await)
+            }
+        }
+    }
+}
+
+/// The issued codes to a new file readable by its owner only, as
+/// `gift-cards issue --output` writes them; returns where (absolute when it
+/// can tell).
+fn save_gift_card_codes(
+    path: &std::path::Path,
+    cards: &[db::gift_cards::IssuedCard],
+) -> crate::error::Result<std::path::PathBuf> {
+    let file = crate::files::CodesFile::create(path)?;
+    file.write(cards)?;
+    Ok(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned()))
 }

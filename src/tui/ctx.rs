@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 
 use super::app::Msg;
 use super::command::{Command, Job, Owner, Request, RequestId};
+use super::keymap::Allow;
+use crate::domain::role::Action;
 
 /// Hands out request ids and idempotency keys, unique in the session.
 #[derive(Debug, Clone)]
@@ -49,7 +51,8 @@ pub struct Outbox {
 
 pub struct Ctx<'a> {
     pub now: DateTime<Utc>,
-    pub read_only: bool,
+    /// What the session and the operator's role may do.
+    pub allow: &'a Allow,
     owner: Owner,
     ids: &'a mut Ids,
     out: &'a mut Outbox,
@@ -59,17 +62,23 @@ impl<'a> Ctx<'a> {
     pub fn new(
         owner: Owner,
         now: DateTime<Utc>,
-        read_only: bool,
+        allow: &'a Allow,
         ids: &'a mut Ids,
         out: &'a mut Outbox,
     ) -> Self {
         Self {
             now,
-            read_only,
+            allow,
             owner,
             ids,
             out,
         }
+    }
+
+    /// Whether `action` may be done in this session (read-only mode and the
+    /// operator's role).
+    pub fn permits(&self, action: Action) -> bool {
+        self.allow.permits(action)
     }
 
     /// Runs `job` now; the reply comes back to this tab with the returned id.

@@ -3,6 +3,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use super::keymap::Hint;
+
 /// A movement in a list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
@@ -60,35 +62,8 @@ pub fn is_esc(key: &KeyEvent) -> bool {
     key.code == KeyCode::Esc
 }
 
-/// One line of the key help.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KeyHint {
-    pub keys: &'static str,
-    pub action: &'static str,
-    /// Also shown in the footer line (the most used keys only).
-    pub footer: bool,
-}
-
-impl KeyHint {
-    pub const fn footer(keys: &'static str, action: &'static str) -> Self {
-        Self {
-            keys,
-            action,
-            footer: true,
-        }
-    }
-
-    pub const fn help(keys: &'static str, action: &'static str) -> Self {
-        Self {
-            keys,
-            action,
-            footer: false,
-        }
-    }
-}
-
 /// The keys every list understands, for the help screen.
-pub const LIST_KEYS: [KeyHint; 1] = [KeyHint::help("↑↓ jk PgUp PgDn Home End", "move in a list")];
+pub const LIST_KEYS: [Hint; 1] = [Hint::help("↑↓ jk PgUp PgDn Home End", "move in a list")];
 
 #[cfg(test)]
 mod tests {

@@ -9,12 +9,18 @@
 //! beside this file.
 
 pub mod app;
+pub mod change;
+pub mod clipboard;
 pub mod command;
 pub mod ctx;
+pub mod dialog;
 pub mod effects;
+pub mod format;
+pub mod keymap;
 pub mod keys;
 pub mod link;
 pub mod logging;
+pub mod secret;
 pub mod tabs;
 pub mod theme;
 pub mod view;
@@ -33,6 +39,7 @@ use ratatui::backend::Backend;
 
 use crate::db::{Db, Target};
 use crate::domain::operator::Operator;
+use crate::domain::role::Permissions;
 use crate::error::{Error, Result};
 
 pub use app::{App, DbHealth, Msg, Popup, update};
@@ -59,6 +66,18 @@ pub struct ConsoleConfig {
     /// `--write` on a profile that is read-only by default: the console
     /// asks again before the first change of the session.
     pub confirm_first_change: bool,
+    /// What the operator's role may do: the console offers only that.
+    pub permissions: Permissions,
+}
+
+impl ConsoleConfig {
+    /// The environment label says production (`PRODUCTION`, `prod-eu`):
+    /// confirmations then need `y`.
+    pub fn is_production(&self) -> bool {
+        self.env_label
+            .as_deref()
+            .is_some_and(|l| l.to_ascii_lowercase().contains("prod"))
+    }
 }
 
 /// Redraw often while something spins, rarely otherwise.
@@ -83,7 +102,14 @@ pub async fn run(db: Db, config: ConsoleConfig) -> Result<()> {
     let session = format!("{:016x}", rand::random::<u64>());
     let mut app = App::new(&config, Utc::now(), Theme::from_env(), session);
     app.log_path = log.as_ref().map(|l| l.path.display().to_string());
-    let mut effects = Effects::new(db, config.operator.clone());
+    let in_tmux = std::env::var_os("TMUX").is_some();
+    let mut effects =
+        Effects::new(db, config.operator.clone()).with_clipboard(Box::new(move |text: &str| {
+            use std::io::Write;
+            let mut out = std::io::stdout();
+            let _ = out.write_all(clipboard::osc52(text, in_tmux).as_bytes());
+            let _ = out.flush();
+        }));
 
     install_panic_hook();
     // Also installs a panic hook that restores the terminal first.
@@ -174,6 +200,11 @@ where
         // waker (`now_or_never`) would leave keys unnoticed until a tick.
         while let Poll::Ready(Some(Ok(event))) = futures::poll!(events.next()) {
             inbox.extend(to_msg(event));
+        }
+        // Keys are judged by when they came (a confirmation applies only
+        // with a key pressed a moment after it appeared).
+        if inbox.iter().any(|m| matches!(m, Msg::Key(_))) {
+            inbox.insert(0, Msg::Now(Utc::now()));
         }
         while let Some(msg) = effects.try_next() {
             inbox.push(msg);

@@ -8,10 +8,11 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Tabs as TabBar};
 
-use super::app::{App, DbHealth, GLOBAL_KEYS, Popup};
-use super::keys::{KeyHint, LIST_KEYS};
+use super::app::{App, DbHealth, GLOBAL_FOOTER, GLOBAL_KEYS, Global, Popup};
+use super::keymap::Hint;
+use super::keys::LIST_KEYS;
 use super::tabs::{TabId, Ui};
-use super::widgets::{popup, safe, spinner};
+use super::widgets::{popup, safe, safe_owned, spinner};
 
 /// The screen's rows: tab bar, body, key hints, status line.
 struct Areas {
@@ -63,7 +64,7 @@ pub fn view(app: &App, frame: &mut Frame) {
         theme,
         tick: app.tick,
         now: app.now,
-        read_only: app.read_only,
+        allow: &app.allow,
     };
     if !a.tabs.is_empty() {
         let titles = TabId::ALL
@@ -84,12 +85,14 @@ pub fn view(app: &App, frame: &mut Frame) {
     status_line(app, frame, a.status);
     match &app.popup {
         Some(Popup::Help) => {
-            let tab_keys = app.active_tab().keys(app.read_only);
-            let mut sections: Vec<(&str, &[KeyHint])> = Vec::new();
+            let tab_keys = app.active_tab().hints(&app.allow);
+            let polls = app.active_tab().polls();
+            let global = GLOBAL_KEYS.hints(&app.allow, |g| g != Global::Pause || polls);
+            let mut sections: Vec<(&str, &[Hint])> = Vec::new();
             if !tab_keys.is_empty() {
                 sections.push((app.active.title(), &tab_keys));
             }
-            sections.push(("Everywhere", &GLOBAL_KEYS));
+            sections.push(("Everywhere", &global));
             sections.push(("Lists", &LIST_KEYS));
             popup::help(
                 frame,
@@ -154,18 +157,18 @@ fn environment_frame(app: &App, frame: &mut Frame, area: Rect) -> Rect {
 fn hints_line(app: &App) -> Line<'static> {
     let theme = &app.theme;
     let keys = match &app.popup {
-        Some(Popup::Help) => vec![KeyHint::footer("Esc", "close")],
+        Some(Popup::Help) => vec![Hint::footer("Esc", "close")],
         Some(Popup::ConfirmQuit(_)) => {
-            vec![KeyHint::footer("y", "quit"), KeyHint::footer("n", "stay")]
+            vec![Hint::footer("y", "quit"), Hint::footer("n", "stay")]
         }
         None => {
-            let mut keys: Vec<KeyHint> = app
+            let mut keys: Vec<Hint> = app
                 .active_tab()
-                .keys(app.read_only)
+                .hints(&app.allow)
                 .into_iter()
                 .filter(|k| k.footer)
                 .collect();
-            keys.extend([KeyHint::footer("?", "keys"), KeyHint::footer("q", "quit")]);
+            keys.extend(GLOBAL_FOOTER);
             keys
         }
     };
@@ -192,7 +195,7 @@ fn status_line(app: &App, frame: &mut Frame, area: Rect) {
         ));
         left.push(Span::raw(" "));
     }
-    if app.read_only {
+    if app.allow.read_only {
         left.push(Span::styled(" READ-ONLY ", theme.read_only()));
         left.push(Span::raw(" "));
     }
@@ -210,6 +213,12 @@ fn status_line(app: &App, frame: &mut Frame, area: Rect) {
             format!("{} checking the database… ", spinner::frame(app.tick)),
             theme.warning(),
         ),
+        // Says what was copied: a value from the database, sanitised.
+        DbHealth::Ok if app.flash.is_some() => safe_owned(format!(
+            "{} ",
+            app.flash.as_ref().map_or("", |(text, _)| text.as_str())
+        ))
+        .style(theme.success()),
         DbHealth::Ok if app.busy() => Span::styled(
             format!("{} ", spinner::loading(app.tick, "loading…")),
             theme.warning(),
@@ -256,6 +265,7 @@ mod tests {
             env_label: Some("PRODUCTION".into()),
             frame_colour,
             confirm_first_change: false,
+            permissions: crate::domain::role::Permissions::owner(),
         };
         let app = App::new(&config, chrono::Utc::now(), theme, "test");
         let mut terminal = Terminal::new(TestBackend::new(60, 12)).expect("terminal");

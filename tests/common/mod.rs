@@ -27,6 +27,15 @@ pub fn config(read_only: bool, env: Option<&str>) -> ConsoleConfig {
         env_label: env.map(str::to_owned),
         frame_colour: None,
         confirm_first_change: false,
+        permissions: creditdesk::domain::role::Permissions::owner(),
+    }
+}
+
+/// A session whose role allows what `groups` allow (not the owner).
+pub fn config_as(groups: &[creditdesk::domain::role::Group]) -> ConsoleConfig {
+    ConsoleConfig {
+        permissions: creditdesk::domain::role::Permissions::of(groups),
+        ..config(false, None)
     }
 }
 
@@ -46,6 +55,19 @@ pub fn ch(c: char) -> Msg {
 
 pub fn ctrl(c: char) -> Msg {
     Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+/// Lets `ms` milliseconds pass (the clock `update` sees).
+pub fn wait(app: &mut App, ms: i64) {
+    let now = app.now + chrono::Duration::milliseconds(ms);
+    update(app, Msg::Now(now));
+}
+
+/// Applies the confirmation on screen as an operator does: a moment after
+/// it appeared, `y` (which applies in production too).
+pub fn apply(app: &mut App) -> Vec<Command> {
+    wait(app, 400);
+    update(app, ch('y'))
 }
 
 pub fn typed(app: &mut App, text: &str) -> Vec<Command> {
@@ -75,7 +97,7 @@ pub fn runs(commands: &[Command]) -> Vec<&Request> {
         .iter()
         .filter_map(|c| match c {
             Command::Run(r) => Some(r),
-            Command::Cancel(_) => None,
+            Command::Cancel(_) | Command::Copy(_) => None,
         })
         .collect()
 }
@@ -98,6 +120,23 @@ pub fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
     terminal
 }
 
+/// What a snapshot holds: the screen below the tab bar (the body, the key
+/// hints and the status line), one quoted row per line as `TestBackend`
+/// prints them. The tab bar has a snapshot of its own, so adding a tab
+/// doesn't change every other snapshot.
+pub fn body(app: &App, w: u16, h: u16) -> String {
+    let t = render(app, w, h);
+    let buf = t.backend().buffer();
+    (1..buf.area.height)
+        .map(|y| {
+            let row: String = (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_owned())
+                .collect();
+            format!("\"{row}\"\n")
+        })
+        .collect()
+}
+
 /// The screen's rows, cell by cell (no quotes, unlike the backend's
 /// `Display`).
 pub fn rows(app: &App, w: u16, h: u16) -> Vec<String> {
@@ -110,6 +149,22 @@ pub fn rows(app: &App, w: u16, h: u16) -> Vec<String> {
                 .collect::<String>()
         })
         .collect()
+}
+
+/// The row of a list drawn selected (reversed, from its first column), its
+/// text: `None` when no row is.
+pub fn selected_row(app: &App, w: u16, h: u16) -> Option<String> {
+    use ratatui::style::Modifier;
+    let t = render(app, w, h);
+    let buf = t.backend().buffer();
+    // Below the tab bar and the lines a tab puts above its list.
+    (3..buf.area.height.saturating_sub(2))
+        .find(|&y| buf[(1, y)].modifier.contains(Modifier::REVERSED))
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_owned())
+                .collect()
+        })
 }
 
 /// Database text on `screen` is defused: an escape shows as U+FFFD and no

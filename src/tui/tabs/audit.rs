@@ -1,26 +1,29 @@
 //! Tab 5, Audit: every change made with this tool, newest first, paged as
 //! you scroll (keyset on the id), filtered by operator and action.
 
+use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Row};
 
-use super::users::when;
-use super::{Handled, Tab, Ui};
+use super::{Copied, Handled, Tab, Ui};
 use crate::db::audit::{AuditEntry, AuditFilter};
 use crate::domain::InvalidInput;
+use crate::domain::amounts::parse_time;
 use crate::domain::text::check_free_text;
-use crate::tui::app::Msg;
 use crate::tui::command::{Job, Outcome, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{KeyHint, is_char, is_enter, is_esc, nav};
+use crate::tui::dialog::{Dialogs, Event, Filter as DialogFilter, FilterDialog, Record};
+use crate::tui::format::{exact, when};
+use crate::tui::keymap::{Allow, Bind, ENTER, ESC, Hint, Key, Keymap, always};
+use crate::tui::keys::nav;
 use crate::tui::link::Link;
-use crate::tui::widgets::popup::message;
+use crate::tui::theme::Theme;
 use crate::tui::widgets::{
-    Fetch, Field, Form, FormAction, ListTable, PagedWindow, Received, paged_status, render_empty,
-    safe, safe_opt, safe_owned,
+    Fetch, Field, Form, ListTable, PagedWindow, Poll, Received, paged_status, render_empty, safe,
+    safe_opt, safe_owned,
 };
 
 pub const PAGE: i64 = 100;
@@ -29,12 +32,34 @@ const MARGIN: usize = 20;
 /// Lines of the details JSON shown in the entry dialog.
 const DETAIL_LINES: usize = 14;
 
-/// The filter in force.
+/// What a key does in the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Act {
+    Details,
+    Filter,
+    Clear,
+}
+
+const LIST_KEYS: Keymap<Act> = Keymap(&[
+    Bind::new(ENTER, "Enter", "details", Act::Details).footer(),
+    Bind::new(
+        &[Key::Char('f'), Key::Char('/')],
+        "f /",
+        "filter",
+        Act::Filter,
+    )
+    .footer(),
+    Bind::new(ESC, "Esc", "clear the filter / stop loading", Act::Clear),
+]);
+
+/// The filter in force, as `creditdesk audit --actor --action --since`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     pub actor: Option<String>,
     /// An action (`credits.adjust`) or an area (`coupon`).
     pub action: Option<String>,
+    /// Entries from this time on.
+    pub since: Option<DateTime<Utc>>,
 }
 
 impl Filter {
@@ -46,11 +71,16 @@ impl Filter {
         if let Some(a) = &self.action {
             parts.push(format!("action {a}"));
         }
+        if let Some(t) = self.since {
+            parts.push(format!("since {}", when(t)));
+        }
         parts.join(", ")
     }
+}
 
+impl DialogFilter for Filter {
     fn form(&self) -> Form {
-        let mut form = Form::new(
+        Form::new(
             "Filter the audit log",
             vec![
                 Field::new("actor", "Operator", "blank for everyone")
@@ -61,43 +91,59 @@ impl Filter {
                     "blank for all; credits.adjust, or an area: coupon, batch…",
                 )
                 .with_value(self.action.clone().unwrap_or_default()),
+                Field::new(
+                    "since",
+                    "Since",
+                    "blank for all time; 2026-01-02 or 2026-01-02 15:04 (UTC)",
+                )
+                .with_value(self.since.map(when).unwrap_or_default()),
             ],
-        );
-        form.help = "Tab next field   Enter apply   Esc cancel";
-        form
+        )
     }
 
-    fn parse(form: &Form) -> Result<Self, Vec<InvalidInput>> {
-        let actor = check_free_text("actor", form.value("actor"), 100);
-        let action = check_free_text("action", form.value("action"), 100);
-        match (actor, action) {
-            (Ok(actor), Ok(action)) => Ok(Self {
-                actor: Some(actor).filter(|a| !a.is_empty()),
-                action: Some(action).filter(|a| !a.is_empty()),
-            }),
-            (a, b) => Err([a.err(), b.err()].into_iter().flatten().collect()),
+    fn parse(form: &Form, now: DateTime<Utc>) -> Result<Self, Vec<InvalidInput>> {
+        let text = |name: &'static str| check_free_text(name, form.value(name), 100);
+        let since = match form.value("since").trim() {
+            "" => Ok(None),
+            t => parse_time("since", t, now).map(Some),
+        };
+        let mut errors = Vec::new();
+        let mut keep = |r: Result<String, InvalidInput>| {
+            r.map_err(|e| errors.push(e)).ok().filter(|v| !v.is_empty())
+        };
+        let actor = keep(text("actor"));
+        let action = keep(text("action"));
+        let since = since.map_err(|e| errors.push(e)).ok().flatten();
+        if errors.is_empty() {
+            Ok(Self {
+                actor,
+                action,
+                since,
+            })
+        } else {
+            Err(errors)
         }
     }
 }
 
-pub enum Modal {
-    Filter(Form),
-    Entry(Box<AuditEntry>),
-}
-
 pub struct AuditTab {
-    pub window: PagedWindow<AuditEntry, i64>,
-    pub filter: Filter,
-    pub modal: Option<Modal>,
+    window: PagedWindow<AuditEntry, i64>,
+    filter: Filter,
+    dialogs: Dialogs,
+    poll: Poll,
+    /// The limit of the request on its way.
+    limit: i64,
     started: bool,
 }
 
 impl Default for AuditTab {
     fn default() -> Self {
         Self {
-            window: PagedWindow::new(MAX_PAGES, MARGIN),
+            window: PagedWindow::new(MAX_PAGES, MARGIN, PAGE as usize, |e| e.id),
             filter: Filter::default(),
-            modal: None,
+            dialogs: Dialogs::default(),
+            poll: Poll::default(),
+            limit: PAGE,
             started: false,
         }
     }
@@ -105,15 +151,22 @@ impl Default for AuditTab {
 
 impl AuditTab {
     fn load(&mut self, fetch: Fetch<i64>, ctx: &mut Ctx) {
+        self.limit = self.window.limit(fetch);
         let id = ctx.request(Job::Audit(AuditFilter {
             actor: self.filter.actor.clone(),
             action: self.filter.action.clone(),
-            since: None,
+            since: self.filter.since,
             until: None,
             before_id: fetch.before(),
-            limit: PAGE,
+            limit: self.limit,
         }));
         ctx.cancel(self.window.begin(id, fetch));
+    }
+
+    /// Loads again what is shown: in place when it can (the selection and
+    /// scroll position stay), else from the newest entry.
+    fn reload(&mut self, ctx: &mut Ctx) {
+        self.load(self.window.refresh(), ctx);
     }
 
     fn restart(&mut self, ctx: &mut Ctx) {
@@ -127,56 +180,47 @@ impl AuditTab {
         }
     }
 
-    /// The filter form takes every key; the entry dialog leaves the keys it
-    /// doesn't use (q, ?) to the app.
-    fn modal_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
-        match &mut self.modal {
-            Some(Modal::Entry(entry)) => {
-                if is_esc(key) {
-                    self.modal = None;
-                } else if is_enter(key) || is_char(key, 'o') {
-                    if let Some(link) = Link::from_audit(entry) {
-                        ctx.emit(Msg::Open(link));
-                    }
-                    self.modal = None;
-                } else {
-                    return Handled::No;
-                }
-            }
-            Some(Modal::Filter(form)) => match form.key(key) {
-                FormAction::Cancel => self.modal = None,
-                FormAction::Submit => match Filter::parse(form) {
-                    Ok(filter) => {
-                        self.modal = None;
-                        if filter != self.filter {
-                            self.filter = filter;
-                            self.restart(ctx);
-                        }
-                    }
-                    Err(errors) => {
-                        form.clear_errors();
-                        form.set_errors(&errors);
-                    }
-                },
-                FormAction::None => {}
-            },
-            None => return Handled::No,
+    fn event(&mut self, event: Option<Event>, ctx: &mut Ctx) {
+        if let Some(Event::Filter(f)) = event
+            && let Ok(filter) = f.downcast::<Filter>()
+            && *filter != self.filter
+        {
+            self.filter = *filter;
+            self.restart(ctx);
         }
-        Handled::Yes
     }
 }
 
 impl Tab for AuditTab {
+    /// The first time, the newest entries; shown again, loaded again.
     fn activate(&mut self, ctx: &mut Ctx) {
-        if !self.started {
+        if self.started {
+            self.reload(ctx);
+        } else {
             self.started = true;
             self.load(Fetch::First, ctx);
         }
     }
 
+    fn tick(&mut self, ctx: &mut Ctx) {
+        if self.poll.due(ctx.now) && self.window.reloadable() && !self.dialogs.is_open() {
+            self.load(Fetch::Reload, ctx);
+        }
+    }
+
+    fn polls(&self) -> bool {
+        !self.dialogs.is_open()
+    }
+
+    fn pause(&mut self) {
+        self.poll.toggle();
+    }
+
     fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
-        if self.modal.is_some() {
-            return self.modal_key(key, ctx);
+        if self.dialogs.is_open() {
+            let (handled, event) = self.dialogs.key(key, ctx);
+            self.event(event, ctx);
+            return handled;
         }
         if let Some(n) = nav(key) {
             if let Some(fetch) = self.window.apply(n) {
@@ -185,37 +229,41 @@ impl Tab for AuditTab {
             self.more(ctx);
             return Handled::Yes;
         }
-        if is_enter(key) {
-            if let Some(e) = self.window.selected() {
-                self.modal = Some(Modal::Entry(Box::new(e.clone())));
+        match LIST_KEYS.find(key, ctx.allow, always) {
+            Some(Act::Details) => {
+                if let Some(e) = self.window.selected().cloned() {
+                    let title = format!("Audit entry #{}", e.id);
+                    let links = Link::from_audit(&e).into_iter().collect();
+                    self.dialogs.open(Record::new(
+                        title,
+                        move |theme| entry_lines(&e, theme),
+                        links,
+                    ));
+                }
+                Handled::Yes
             }
-            return Handled::Yes;
-        }
-        if is_char(key, 'f') || is_char(key, '/') {
-            self.modal = Some(Modal::Filter(self.filter.form()));
-            return Handled::Yes;
-        }
-        if is_esc(key) {
-            if self.window.is_loading() {
+            Some(Act::Filter) => {
+                self.dialogs.open(FilterDialog::new(&self.filter));
+                Handled::Yes
+            }
+            Some(Act::Clear) if self.window.is_loading() => {
                 ctx.cancel(self.window.cancel());
-                return Handled::Yes;
+                Handled::Yes
             }
-            if self.filter != Filter::default() {
+            Some(Act::Clear) if self.filter != Filter::default() => {
                 self.filter = Filter::default();
                 self.restart(ctx);
-                return Handled::Yes;
+                Handled::Yes
             }
+            Some(Act::Clear) | None => Handled::No,
         }
-        Handled::No
     }
 
     fn paste(&mut self, text: &str, _ctx: &mut Ctx) -> Handled {
-        match &mut self.modal {
-            Some(Modal::Filter(form)) => {
-                form.paste(text);
-                Handled::Yes
-            }
-            _ => Handled::No,
+        if self.dialogs.paste(text) {
+            Handled::Yes
+        } else {
+            Handled::No
         }
     }
 
@@ -223,24 +271,36 @@ impl Tab for AuditTab {
         let Outcome::Audit(result) = outcome else {
             return;
         };
+        let limit = self.limit;
         let page = result
             .map(|rows| {
-                let next = (rows.len() as i64 >= PAGE)
+                let next = (rows.len() as i64 >= limit)
                     .then(|| rows.last().map(|e| e.id))
                     .flatten();
                 (rows, next)
             })
             .map_err(|e| e.to_string());
         match self.window.receive(id, page) {
-            Received::Applied => self.more(ctx),
+            Received::Applied => {
+                self.poll.loaded(ctx.now);
+                self.more(ctx);
+            }
             Received::Restart => self.restart(ctx),
             Received::Stale | Received::Failed => {}
         }
     }
 
+    fn copy(&self) -> Option<Copied> {
+        if self.dialogs.is_open() {
+            return None;
+        }
+        let e = self.window.selected()?;
+        Some(Copied::new("audit entry id", e.id.to_string()))
+    }
+
     fn refresh(&mut self, ctx: &mut Ctx) {
         self.started = true;
-        self.load(Fetch::First, ctx);
+        self.reload(ctx);
     }
 
     fn retry(&mut self, ctx: &mut Ctx) {
@@ -250,30 +310,17 @@ impl Tab for AuditTab {
     }
 
     fn modal(&self) -> bool {
-        self.modal.is_some()
+        self.dialogs.is_open()
     }
 
     fn busy(&self) -> bool {
         self.window.is_loading()
     }
 
-    fn keys(&self, _read_only: bool) -> Vec<KeyHint> {
-        match &self.modal {
-            Some(Modal::Entry(_)) => vec![
-                KeyHint::footer("Enter", "open what it changed"),
-                KeyHint::footer("Esc", "close"),
-            ],
-            Some(Modal::Filter(_)) => vec![
-                KeyHint::footer("Tab", "next field"),
-                KeyHint::footer("Enter", "apply"),
-                KeyHint::footer("Esc", "cancel"),
-            ],
-            None => vec![
-                KeyHint::footer("Enter", "details"),
-                KeyHint::footer("f /", "filter"),
-                KeyHint::help("Esc", "clear the filter / stop loading"),
-            ],
-        }
+    fn hints(&self, allow: &Allow) -> Vec<Hint> {
+        self.dialogs
+            .hints(allow)
+            .unwrap_or_else(|| LIST_KEYS.hints(allow, always))
     }
 
     fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
@@ -284,6 +331,9 @@ impl Tab for AuditTab {
         if !filter.is_empty() {
             title.push(Span::styled(" · ", theme.warning()));
             title.push(safe_owned(filter));
+        }
+        if self.poll.paused() {
+            title.push(Span::styled(" · paused (p)", theme.warning()));
         }
         title.push(Span::raw(" "));
         let status = paged_status(w, area.width, theme, ui.tick);
@@ -310,33 +360,41 @@ impl Tab for AuditTab {
                     .column("when", Constraint::Length(16))
                     .column("operator", Constraint::Length(12))
                     .column("action", Constraint::Length(17))
-                    .column("entity", Constraint::Length(12))
+                    .column("entity", Constraint::Length(entity_width(w.iter())))
                     .column("reason", Constraint::Fill(1))
                     .render(frame, inner, &w.nav, w.len(), w.iter(), |e| {
                         Row::new(vec![
                             Cell::from(when(e.created_at)),
                             Cell::from(safe(&e.actor)),
                             Cell::from(safe(&e.action)),
-                            Cell::from(safe_owned(format!(
-                                "{} {}",
-                                e.entity_type,
-                                e.entity_id.as_deref().unwrap_or("-")
-                            ))),
+                            Cell::from(safe_owned(entity(e))),
                             Cell::from(safe_opt(e.reason.as_deref())),
                         ])
                     });
             }
         }
-        match &self.modal {
-            Some(Modal::Filter(form)) => form.render(frame, area, theme),
-            Some(Modal::Entry(e)) => render_entry(frame, area, ui, e),
-            None => {}
-        }
+        self.dialogs.render(frame, area, ui);
     }
 }
 
-fn render_entry(frame: &mut Frame, area: Rect, ui: &Ui, e: &AuditEntry) {
-    let theme = ui.theme;
+/// `gift_card 123456`: an audit row's entity, whole.
+fn entity(e: &AuditEntry) -> String {
+    format!(
+        "{} {}",
+        e.entity_type,
+        e.entity_id.as_deref().unwrap_or("-")
+    )
+}
+
+/// The entity column as wide as its widest row (it identifies the row),
+/// 12 to 28.
+fn entity_width<'a>(rows: impl Iterator<Item = &'a AuditEntry>) -> u16 {
+    let widest = rows.map(|e| entity(e).chars().count()).max().unwrap_or(0);
+    u16::try_from(widest.clamp(12, 28)).unwrap_or(12)
+}
+
+/// One entry, for its dialog: who did what, why, and the details.
+fn entry_lines(e: &AuditEntry, theme: &Theme) -> Vec<Line<'static>> {
     let field = |label: &'static str, value: Span<'static>| {
         Line::from(vec![
             Span::styled(format!("{label:>9}  "), theme.dim()),
@@ -344,20 +402,10 @@ fn render_entry(frame: &mut Frame, area: Rect, ui: &Ui, e: &AuditEntry) {
         ])
     };
     let mut lines = vec![
-        field(
-            "when",
-            Span::raw(e.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
-        ),
+        field("when", Span::raw(exact(e.created_at))),
         field("operator", safe_owned(e.actor.clone())),
         field("action", safe_owned(e.action.clone())),
-        field(
-            "entity",
-            safe_owned(format!(
-                "{} {}",
-                e.entity_type,
-                e.entity_id.as_deref().unwrap_or("-")
-            )),
-        ),
+        field("entity", safe_owned(entity(e))),
         field(
             "reason",
             safe_owned(e.reason.clone().unwrap_or_else(|| "-".into())),
@@ -377,18 +425,5 @@ fn render_entry(frame: &mut Frame, area: Rect, ui: &Ui, e: &AuditEntry) {
             theme.dim(),
         )));
     }
-    lines.push(Line::raw(""));
-    match Link::from_audit(e) {
-        Some(link) => lines.push(Line::from(vec![
-            Span::styled("Enter", theme.key()),
-            Span::raw(format!(" open {link}   ")),
-            Span::styled("Esc", theme.key()),
-            Span::raw(" close"),
-        ])),
-        None => lines.push(Line::from(vec![
-            Span::styled("Esc", theme.key()),
-            Span::raw(" close"),
-        ])),
-    }
-    message(frame, area, theme, &format!("Audit entry #{}", e.id), lines);
+    lines
 }

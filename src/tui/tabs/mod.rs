@@ -1,12 +1,15 @@
-//! The tabs. Each is a module with a struct implementing [`Tab`]; [`Tabs`]
-//! holds one of each and [`TabId`] names them. To add or replace a tab see
-//! the steps in `src/tui/README.md`.
+//! The tabs. Each is a private module with a struct implementing [`Tab`];
+//! [`TabId`] lists them, in the order of the tab bar, and builds each one
+//! ([`TabId::build`]); [`Tabs`] holds one of each. The modules are private,
+//! so the compiler keeps the walls: a tab reaches another only through a
+//! [`Link`] (`Msg::Open`), shared formatting through `tui::format`. To add a
+//! tab see `src/tui/README.md`.
 
-pub mod audit;
-pub mod batches;
-pub mod coupons;
-pub mod gift_cards;
-pub mod users;
+mod audit;
+mod batches;
+mod coupons;
+mod gift_cards;
+mod users;
 
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
@@ -15,25 +18,11 @@ use ratatui::layout::Rect;
 
 use super::command::{Outcome, RequestId};
 use super::ctx::Ctx;
-use super::keys::KeyHint;
+use super::keymap::{Allow, Hint};
 use super::link::Link;
 use super::theme::Theme;
 
-/// e.g. `pending approval #12: adjust user #3 by -800 credits (waits for a
-/// second person)`.
-pub fn pending_summary(p: &crate::db::PendingRequest) -> String {
-    format!(
-        "pending approval #{}: {} (nothing changed yet; a second person must approve it)",
-        p.id,
-        crate::domain::text::sanitize(&p.summary)
-    )
-}
-
-pub use audit::AuditTab;
-pub use batches::BatchesTab;
-pub use coupons::CouponsTab;
-pub use gift_cards::GiftCardsTab;
-pub use users::UsersTab;
+pub use super::change::pending_summary;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TabId {
@@ -53,6 +42,17 @@ impl TabId {
         TabId::Batches,
         TabId::Audit,
     ];
+
+    /// A new, empty tab of this kind.
+    fn build(self) -> Box<dyn Tab> {
+        match self {
+            TabId::Coupons => Box::<coupons::CouponsTab>::default(),
+            TabId::GiftCards => Box::<gift_cards::GiftCardsTab>::default(),
+            TabId::Users => Box::<users::UsersTab>::default(),
+            TabId::Batches => Box::<batches::BatchesTab>::default(),
+            TabId::Audit => Box::<audit::AuditTab>::default(),
+        }
+    }
 
     pub fn title(self) -> &'static str {
         match self {
@@ -83,6 +83,62 @@ impl TabId {
     }
 }
 
+/// The pages under a tab's top page (a detail opened by a link over
+/// another one): `Esc`/`Backspace` comes back to them as they were, as a
+/// browser's back button does.
+pub(super) struct Below<T>(Vec<T>);
+
+impl<T> Default for Below<T> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<T> Below<T> {
+    /// Pages kept at most; the oldest go first.
+    const MAX: usize = 32;
+
+    /// `new` on top; what was on top waits below.
+    pub fn push(&mut self, top: &mut Option<T>, new: T) {
+        if let Some(old) = top.replace(new) {
+            self.0.push(old);
+            if self.0.len() > Self::MAX {
+                self.0.remove(0);
+            }
+        }
+    }
+
+    /// Back one: returns the page left; the one below is on top again.
+    pub fn pop(&mut self, top: &mut Option<T>) -> Option<T> {
+        let left = top.take();
+        *top = self.0.pop();
+        left
+    }
+
+    /// Pages above the root: `top` and those below it.
+    pub fn depth(&self, top: &Option<T>) -> usize {
+        usize::from(top.is_some()) + self.0.len()
+    }
+}
+
+/// What `c` copies from a screen: the selected row's main value (never a
+/// full gift-card code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Copied {
+    /// For the status line: `code`, `email`, `batch id`.
+    pub what: &'static str,
+    pub value: String,
+}
+
+impl Copied {
+    pub fn new(what: &'static str, value: impl Into<String>) -> Self {
+        Self {
+            what,
+            value: value.into(),
+        }
+    }
+}
+
 /// Whether a tab used a key; an unused one falls through to the global keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handled {
@@ -96,7 +152,7 @@ pub struct Ui<'a> {
     /// Advances with the clock; picks the spinner frame.
     pub tick: u64,
     pub now: DateTime<Utc>,
-    pub read_only: bool,
+    pub allow: &'a Allow,
 }
 
 /// One tab. Handlers only change state and ask `ctx` for requests; `render`
@@ -119,13 +175,41 @@ pub trait Tab {
     /// request you wait for and ignore anything else (it is stale).
     fn reply(&mut self, id: RequestId, outcome: Outcome, ctx: &mut Ctx);
 
-    /// Show what `link` points to (the app has switched to this tab).
-    /// Return false if this tab can't.
+    /// Pages shown over the tab's root (a detail; links followed): what
+    /// `back` goes back through.
+    fn depth(&self) -> usize {
+        0
+    }
+
+    /// `Esc`/`Backspace` with nothing else to do: back one page, to the
+    /// one below as it was (and loaded again).
+    fn back(&mut self, _ctx: &mut Ctx) {}
+
+    /// Show what `link` points to (the app has switched to this tab), as a
+    /// page on top of what was shown, so `back` returns there. Return false
+    /// if this tab can't.
     fn open(&mut self, _link: &Link, _ctx: &mut Ctx) -> bool {
         false
     }
 
-    /// `r`: load again what is shown.
+    /// The clock moved while this tab is shown: a list loads again by
+    /// itself when its [`Poll`](crate::tui::widgets::Poll) is due.
+    fn tick(&mut self, _ctx: &mut Ctx) {}
+
+    /// Whether the screen shown refreshes by itself (`p` pauses it).
+    fn polls(&self) -> bool {
+        false
+    }
+
+    /// `p`: pauses or resumes the refreshing.
+    fn pause(&mut self) {}
+
+    /// `c`: what the screen's selected row would copy, if anything.
+    fn copy(&self) -> Option<Copied> {
+        None
+    }
+
+    /// `R` (or F5): load again what is shown.
     fn refresh(&mut self, ctx: &mut Ctx) {
         self.retry(ctx);
     }
@@ -141,7 +225,7 @@ pub trait Tab {
 
     /// What would be lost by quitting now, e.g. "the adjust form holds
     /// unsaved input"; the app asks before quitting.
-    fn unsaved(&self) -> Option<&'static str> {
+    fn unsaved(&self) -> Option<String> {
         None
     }
 
@@ -150,42 +234,29 @@ pub trait Tab {
         false
     }
 
-    /// The keys of the current screen, for the footer and `?`. In read-only
-    /// mode, leave out the keys that change things.
-    fn keys(&self, read_only: bool) -> Vec<KeyHint>;
+    /// The keys of the current screen, for the footer and `?`: from the
+    /// screen's keymap, filtered by `allow` and by what can be done now.
+    fn hints(&self, allow: &Allow) -> Vec<Hint>;
 
     fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui);
 }
 
-/// One of each tab.
-#[derive(Default)]
-pub struct Tabs {
-    pub coupons: CouponsTab,
-    pub gift_cards: GiftCardsTab,
-    pub users: UsersTab,
-    pub batches: BatchesTab,
-    pub audit: AuditTab,
+/// One of each tab, in the order of [`TabId::ALL`].
+pub struct Tabs(Vec<Box<dyn Tab>>);
+
+impl Default for Tabs {
+    fn default() -> Self {
+        Self(TabId::ALL.iter().map(|t| t.build()).collect())
+    }
 }
 
 impl Tabs {
     pub fn get(&self, id: TabId) -> &dyn Tab {
-        match id {
-            TabId::Coupons => &self.coupons,
-            TabId::GiftCards => &self.gift_cards,
-            TabId::Users => &self.users,
-            TabId::Batches => &self.batches,
-            TabId::Audit => &self.audit,
-        }
+        self.0[id.index()].as_ref()
     }
 
     pub fn get_mut(&mut self, id: TabId) -> &mut dyn Tab {
-        match id {
-            TabId::Coupons => &mut self.coupons,
-            TabId::GiftCards => &mut self.gift_cards,
-            TabId::Users => &mut self.users,
-            TabId::Batches => &mut self.batches,
-            TabId::Audit => &mut self.audit,
-        }
+        self.0[id.index()].as_mut()
     }
 }
 

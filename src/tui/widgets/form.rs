@@ -2,14 +2,15 @@
 //! inline message under each field the owner finds invalid, and a line for
 //! anything that concerns the whole form.
 //!
-//! Keys: Tab/↓ next field, Shift-Tab/↑ previous, Enter next field or submit
-//! on the last one, Esc cancel. Everything else edits the focused field.
+//! Keys ([`FORM_KEYS`] and its variants, one declaration each): Tab/↓ next
+//! field, Shift-Tab/↑ previous, Enter next field or submit on the last one,
+//! Esc cancel. Everything else edits the focused field.
 
 use crossterm::event::{Event, KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::Paragraph;
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
@@ -17,7 +18,65 @@ use super::popup::centered;
 use super::safe::safe;
 use crate::domain::InvalidInput;
 use crate::domain::text::sanitize;
+use crate::tui::keymap::{Allow, Bind, ENTER, ESC, Hint, Key, Keymap, key_line};
 use crate::tui::theme::Theme;
+
+/// What a key does in a form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormKey {
+    Next,
+    Prev,
+    /// Enter: the next field, or on the last one, submit.
+    Submit,
+    Cancel,
+}
+
+const NEXT: Bind<FormKey> = Bind::new(
+    &[Key::Code(KeyCode::Tab), Key::Code(KeyCode::Down)],
+    "Tab",
+    "next field",
+    FormKey::Next,
+)
+.footer();
+const PREV: Bind<FormKey> = Bind::new(
+    &[Key::Code(KeyCode::BackTab), Key::Code(KeyCode::Up)],
+    "Shift-Tab",
+    "previous field",
+    FormKey::Prev,
+);
+const CANCEL: Bind<FormKey> = Bind::new(ESC, "Esc", "cancel", FormKey::Cancel).footer();
+
+/// A form whose last Enter reviews a change.
+pub const FORM_KEYS: Keymap<FormKey> = Keymap(&[
+    NEXT,
+    PREV,
+    Bind::new(ENTER, "Enter", "review", FormKey::Submit).footer(),
+    CANCEL,
+]);
+
+/// A form that applies a filter.
+pub const FILTER_KEYS: Keymap<FormKey> = Keymap(&[
+    NEXT,
+    PREV,
+    Bind::new(ENTER, "Enter", "apply", FormKey::Submit).footer(),
+    CANCEL,
+]);
+
+/// A form that looks a user up first.
+pub const LOOKUP_KEYS: Keymap<FormKey> = Keymap(&[
+    NEXT,
+    PREV,
+    Bind::new(ENTER, "Enter", "look up the user", FormKey::Submit).footer(),
+    CANCEL,
+]);
+
+/// A form that saves a file.
+pub const SAVE_KEYS: Keymap<FormKey> = Keymap(&[
+    NEXT,
+    PREV,
+    Bind::new(ENTER, "Enter", "save", FormKey::Submit).footer(),
+    CANCEL,
+]);
 
 #[derive(Debug, Clone)]
 pub struct Field {
@@ -83,8 +142,12 @@ pub struct Form {
     pub focus: usize,
     /// A message for the whole form (e.g. a refusal).
     pub error: Option<String>,
-    /// The footer, e.g. "Enter: review  Esc: cancel".
-    pub help: &'static str,
+    /// The form's keys (dispatch, the key line and the footer).
+    pub keys: Keymap<FormKey>,
+    /// Keys the owner handles itself (Ctrl-G, ←→), shown after Tab.
+    pub extra: Vec<Hint>,
+    /// Shown instead of the key line while the owner waits (e.g. a lookup).
+    pub waiting: Option<&'static str>,
 }
 
 impl Form {
@@ -95,8 +158,29 @@ impl Form {
             fields,
             focus: 0,
             error: None,
-            help: "Tab: next field   Enter: submit   Esc: cancel",
+            keys: FORM_KEYS,
+            extra: Vec::new(),
+            waiting: None,
         }
+    }
+
+    /// Uses `keys` (e.g. [`FILTER_KEYS`]) for dispatch and the key line.
+    #[must_use]
+    pub fn with_keys(mut self, keys: Keymap<FormKey>) -> Self {
+        self.keys = keys;
+        self
+    }
+
+    /// The form's keys as hints: only what applies (no "next field" with
+    /// one field), the owner's extra keys after the field keys.
+    pub fn hints(&self) -> Vec<Hint> {
+        let many = self.fields.len() > 1;
+        let moves = |k: FormKey| matches!(k, FormKey::Next | FormKey::Prev);
+        let all = Allow::all();
+        let mut hints = self.keys.hints(&all, |k| many && moves(k));
+        hints.extend(self.extra.iter().copied());
+        hints.extend(self.keys.hints(&all, |k| !moves(k)));
+        hints
     }
 
     pub fn value(&self, name: &str) -> &str {
@@ -138,14 +222,12 @@ impl Form {
 
     pub fn key(&mut self, key: &KeyEvent) -> FormAction {
         let last = self.fields.len().saturating_sub(1);
-        match key.code {
-            KeyCode::Esc => return FormAction::Cancel,
-            KeyCode::Enter if self.focus >= last => return FormAction::Submit,
-            KeyCode::Enter | KeyCode::Tab | KeyCode::Down => {
-                self.focus = (self.focus + 1).min(last);
-            }
-            KeyCode::BackTab | KeyCode::Up => self.focus = self.focus.saturating_sub(1),
-            _ => {
+        match self.keys.find(key, &Allow::all(), |_| true) {
+            Some(FormKey::Cancel) => return FormAction::Cancel,
+            Some(FormKey::Submit) if self.focus >= last => return FormAction::Submit,
+            Some(FormKey::Submit | FormKey::Next) => self.focus = (self.focus + 1).min(last),
+            Some(FormKey::Prev) => self.focus = self.focus.saturating_sub(1),
+            None => {
                 if let Some(f) = self.fields.get_mut(self.focus)
                     && f.input.handle_event(&Event::Key(*key)).is_some()
                 {
@@ -213,28 +295,40 @@ impl Form {
             }
         }
         rows.push(RowKind::Text(Line::raw("")));
-        rows.push(RowKind::Text(Line::from(Span::styled(
-            self.help,
-            theme.dim(),
-        ))));
+        rows.push(RowKind::Text(match self.waiting {
+            Some(w) => Line::from(Span::styled(w, theme.dim())),
+            None => {
+                let shown: Vec<Hint> = self.hints().into_iter().filter(|h| h.footer).collect();
+                key_line(&shown, theme).style(theme.dim())
+            }
+        }));
 
         let height = u16::try_from(rows.len() + 2).unwrap_or(u16::MAX);
         let popup = centered(area, width, height);
         if popup.is_empty() {
             return;
         }
-        frame.render_widget(Clear, popup);
-        let block = Block::bordered()
-            .border_style(theme.focused_border())
-            .title(Span::styled(format!(" {} ", self.title), theme.title()));
-        let inner = block.inner(popup);
-        frame.render_widget(block, popup);
-        let inner = Rect {
-            x: inner.x.saturating_add(1),
-            width: inner.width.saturating_sub(2),
-            ..inner
+        let inner = super::popup::open(frame, popup, theme, &self.title);
+        let room = usize::from(inner.height);
+        // Too many rows for the window: the key line stays at the bottom and
+        // the rest scrolls so the focused field and its note show.
+        let (shown, footer) = if rows.len() > room && room >= 2 {
+            let footer = rows.pop();
+            rows.pop(); // the blank line above it
+            let body = room - 1;
+            let focused = rows
+                .iter()
+                .position(|r| matches!(r, RowKind::Input(i) if *i == self.focus))
+                .unwrap_or(0);
+            let end = (focused + 2).min(rows.len());
+            let start = end.saturating_sub(body);
+            let start = if self.focus == 0 { 0 } else { start };
+            let shown: Vec<RowKind> = rows.into_iter().skip(start).take(body).collect();
+            (shown, footer)
+        } else {
+            (rows, None)
         };
-        for (y, row) in (inner.y..inner.bottom()).zip(rows) {
+        for (y, row) in (inner.y..inner.bottom()).zip(shown) {
             match row {
                 RowKind::Text(line) => {
                     frame
@@ -242,6 +336,10 @@ impl Form {
                 }
                 RowKind::Input(i) => self.render_input(frame, inner, y, i, label_width, theme),
             }
+        }
+        if let Some(RowKind::Text(line)) = footer {
+            let y = inner.bottom().saturating_sub(1);
+            frame.render_widget(Paragraph::new(line), Rect::new(inner.x, y, inner.width, 1));
         }
     }
 

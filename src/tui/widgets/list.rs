@@ -55,6 +55,13 @@ impl<'a> ListTable<'a> {
     }
 }
 
+/// The width of an id column (`#123456`): the widest id shown, so no id is
+/// ever cut; at least `min` (its header).
+pub fn id_width(ids: impl Iterator<Item = i64>, min: u16) -> u16 {
+    let widest = ids.map(|id| id.to_string().len() + 1).max().unwrap_or(0);
+    u16::try_from(widest).unwrap_or(u16::MAX).max(min)
+}
+
 /// What a list without rows says instead (e.g. "no coupons yet").
 pub fn render_empty(frame: &mut Frame, area: Rect, theme: &Theme, text: &str) {
     frame.render_widget(Paragraph::new(Span::styled(text, theme.dim())), area);

@@ -1,21 +1,21 @@
 //! Pieces every tab uses: safe text, list navigation and drawing, paged
-//! windows, forms, the confirmation dialog, popups and the spinner.
+//! windows, forms, popups and the spinner.
 
-pub mod confirm;
 pub mod form;
 pub mod list;
 pub mod list_nav;
 pub mod paged;
+pub mod poll;
 pub mod popup;
 pub mod safe;
 pub mod search;
 pub mod spinner;
 
-pub use confirm::{Confirm, ConfirmAction, ConfirmState, DialogKey};
 pub use form::{Field, Form, FormAction};
-pub use list::{ListTable, load_status, paged_status, render_empty};
+pub use list::{ListTable, id_width, load_status, paged_status, render_empty};
 pub use list_nav::ListNav;
 pub use paged::{Fetch, PagedWindow, Received};
+pub use poll::Poll;
 pub use safe::{safe, safe_cell, safe_opt, safe_owned, safe_styled};
 
 /// `text` cut (with '…') to fit a block title over `width` columns, leaving

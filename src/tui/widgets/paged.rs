@@ -5,6 +5,10 @@
 //! full, the top page is dropped and the cursor it was fetched with is kept,
 //! so scrolling back up fetches it again. Memory stays flat: `max_pages`
 //! pages plus one cursor per dropped page.
+//!
+//! A window that hasn't dropped pages can be reloaded in place
+//! ([`Fetch::Reload`]: every row it holds, in one query): the selected row
+//! stays selected (found again by its key) and on the same screen row.
 
 use std::collections::VecDeque;
 
@@ -26,6 +30,9 @@ struct Page<T, C> {
 pub enum Fetch<C> {
     /// The newest page; the window starts over.
     First,
+    /// Every row held, again (limit [`PagedWindow::reload_limit`]), keeping
+    /// the selection and the scroll position.
+    Reload,
     /// The page after the window's last one.
     Older(C),
     /// The page just above the window, dropped earlier.
@@ -35,7 +42,7 @@ pub enum Fetch<C> {
 impl<C: Copy> Fetch<C> {
     pub fn before(&self) -> Option<C> {
         match *self {
-            Fetch::First => None,
+            Fetch::First | Fetch::Reload => None,
             Fetch::Older(c) => Some(c),
             Fetch::Newer(c) => c,
         }
@@ -69,10 +76,16 @@ pub struct PagedWindow<T, C> {
     max_pages: usize,
     /// Fetch the next page when the selection comes this close to an edge.
     margin: usize,
+    /// Rows per page.
+    page: usize,
+    /// A row's position in the order (its cursor): finds it again.
+    key: fn(&T) -> C,
 }
 
 impl<T, C: Copy + PartialEq> PagedWindow<T, C> {
-    pub fn new(max_pages: usize, margin: usize) -> Self {
+    /// `page` rows per page; `key` gives a row's cursor (its place in the
+    /// order, unique).
+    pub fn new(max_pages: usize, margin: usize, page: usize, key: fn(&T) -> C) -> Self {
         Self {
             pages: VecDeque::new(),
             above: Vec::new(),
@@ -84,7 +97,43 @@ impl<T, C: Copy + PartialEq> PagedWindow<T, C> {
             nav: ListNav::default(),
             max_pages: max_pages.max(2),
             margin,
+            page: page.max(1),
+            key,
         }
+    }
+
+    /// Whether it can be reloaded in place: loaded, nothing on its way,
+    /// no page dropped above (then only starting over shows the top).
+    pub fn reloadable(&self) -> bool {
+        self.loaded && self.pending.is_none() && self.above.is_empty()
+    }
+
+    /// How many rows a [`Fetch::Reload`] asks for: every row held.
+    pub fn reload_limit(&self) -> usize {
+        self.len().max(self.page)
+    }
+
+    /// What loading again means now: in place if it can, else from the top.
+    pub fn refresh(&self) -> Fetch<C> {
+        if self.reloadable() {
+            Fetch::Reload
+        } else {
+            Fetch::First
+        }
+    }
+
+    /// The limit of a request for `fetch`: a page, or every row held.
+    pub fn limit(&self, fetch: Fetch<C>) -> i64 {
+        let rows = match fetch {
+            Fetch::Reload => self.reload_limit(),
+            _ => self.page,
+        };
+        i64::try_from(rows).unwrap_or(i64::MAX)
+    }
+
+    /// The index of the row whose key is `k`.
+    fn position(&self, k: C) -> Option<usize> {
+        self.iter().position(|r| (self.key)(r) == k)
     }
 
     pub fn len(&self) -> usize {
@@ -150,6 +199,7 @@ impl<T, C: Copy + PartialEq> PagedWindow<T, C> {
 
     /// A request for `fetch` is on its way; returns the one it replaces, to cancel.
     pub fn begin(&mut self, id: RequestId, fetch: Fetch<C>) -> Option<RequestId> {
+        // A reload keeps showing what is there until it answers.
         if fetch == Fetch::First {
             self.loaded = false;
             self.failed = None;
@@ -265,6 +315,41 @@ impl<T, C: Copy + PartialEq> PagedWindow<T, C> {
                     }
                 }
             }
+            Fetch::Reload => {
+                let old_key = self.selected().map(self.key);
+                let old_index = self.nav.selected();
+                self.pages.clear();
+                self.above.clear();
+                self.rows_above = 0;
+                // Back into pages of `page` rows, each with its cursors, so
+                // paging on works as before.
+                let mut rows = rows.into_iter().peekable();
+                let mut before = None;
+                while rows.peek().is_some() {
+                    let chunk: Vec<T> = rows.by_ref().take(self.page).collect();
+                    let last = chunk.last().map(self.key);
+                    let after = if rows.peek().is_some() { last } else { next };
+                    self.pages.push_back(Page {
+                        before,
+                        rows: chunk,
+                        next: after,
+                    });
+                    before = last;
+                }
+                if self.pages.is_empty() {
+                    self.pages.push_back(Page {
+                        before: None,
+                        rows: Vec::new(),
+                        next: None,
+                    });
+                }
+                let len = self.len();
+                match old_key.and_then(|k| self.position(k)) {
+                    // Same row, same place on screen.
+                    Some(i) => self.nav.shift(i as isize - old_index as isize, len),
+                    None => self.nav.select(old_index, len),
+                }
+            }
             Fetch::Newer(before) => {
                 let front_before = self.pages.front().and_then(|p| p.before);
                 if rows.is_empty() || next != front_before {
@@ -302,7 +387,7 @@ mod tests {
 
     #[test]
     fn scrolling_far_keeps_memory_flat_and_comes_back() {
-        let mut w: PagedWindow<u32, u32> = PagedWindow::new(4, 10);
+        let mut w: PagedWindow<u32, u32> = PagedWindow::new(4, 10, 100, |r| *r);
         let mut ids = 0u64;
         let mut id = || {
             ids += 1;
@@ -351,7 +436,7 @@ mod tests {
 
     #[test]
     fn stale_and_failed_replies() {
-        let mut w: PagedWindow<u32, u32> = PagedWindow::new(4, 10);
+        let mut w: PagedWindow<u32, u32> = PagedWindow::new(4, 10, 100, |r| *r);
         w.begin(RequestId(1), Fetch::First);
         let replaced = w.begin(RequestId(2), Fetch::First);
         assert_eq!(replaced, Some(RequestId(1)));
@@ -370,8 +455,40 @@ mod tests {
     }
 
     #[test]
+    fn a_reload_keeps_the_selected_row_where_it_was() {
+        let mut w: PagedWindow<u32, u32> = PagedWindow::new(6, 5, 10, |r| *r);
+        w.begin(RequestId(1), Fetch::First);
+        w.receive(RequestId(1), Ok(page(100, None, 10)));
+        w.begin(RequestId(2), Fetch::Older(91));
+        w.receive(RequestId(2), Ok(page(100, Some(91), 10)));
+        for _ in 0..12 {
+            w.apply(Nav::Down);
+        }
+        assert_eq!(*w.selected().unwrap(), 88);
+        w.nav.visible_from(w.len(), 5);
+        assert!(w.reloadable());
+        assert_eq!(w.reload_limit(), 20);
+        // Two rows arrived on top meanwhile.
+        w.begin(RequestId(3), Fetch::Reload);
+        let rows: Vec<u32> = (1..=102).rev().take(20).collect();
+        assert_eq!(
+            w.receive(RequestId(3), Ok((rows, Some(83)))),
+            Received::Applied
+        );
+        assert_eq!(*w.selected().unwrap(), 88, "the same row");
+        assert_eq!(w.nav.selected(), 14);
+        assert_eq!(w.pages_held(), 2, "back in pages of 10");
+        assert_eq!(w.wanted(), None);
+        // Paging on from there.
+        for _ in 0..10 {
+            w.apply(Nav::Down);
+        }
+        assert_eq!(w.wanted(), Some(Fetch::Older(83)));
+    }
+
+    #[test]
     fn new_rows_on_top_restart_the_window() {
-        let mut w: PagedWindow<u32, u32> = PagedWindow::new(2, 5);
+        let mut w: PagedWindow<u32, u32> = PagedWindow::new(2, 5, 10, |r| *r);
         w.begin(RequestId(1), Fetch::First);
         w.receive(RequestId(1), Ok(page(1000, None, 10)));
         let mut n = 1;

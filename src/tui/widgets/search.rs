@@ -10,7 +10,47 @@ use tui_input::backend::crossterm::EventHandler;
 use tui_input::{Input, InputRequest};
 
 use super::{safe, safe_owned};
+use crate::tui::keymap::{Allow, Bind, ENTER, ESC, Key, Keymap};
 use crate::tui::theme::Theme;
+
+/// What a key does while typing in a list's search line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypingKey {
+    Done,
+    Leave,
+}
+
+/// The keys of a search line that searches as you type.
+pub const TYPING_KEYS: Keymap<TypingKey> = Keymap(&[
+    Bind::new(
+        &[
+            Key::Code(KeyCode::Enter),
+            Key::Code(KeyCode::Down),
+            Key::Code(KeyCode::Tab),
+        ],
+        "Enter",
+        "to the list",
+        TypingKey::Done,
+    )
+    .footer(),
+    Bind::new(ESC, "Esc", "stop typing", TypingKey::Leave).footer(),
+]);
+
+/// `/` (or `s`) on a list that searches as you type.
+pub const fn search_key<A>(act: A) -> Bind<A> {
+    Bind::new(&[Key::Char('/'), Key::Char('s')], "/", "search", act).footer()
+}
+
+/// Esc on such a list.
+pub const fn clear_key<A>(act: A) -> Bind<A> {
+    Bind::new(ESC, "Esc", "clear the search / stop loading", act)
+}
+
+/// The keys of a search line applied with Enter.
+pub const APPLY_KEYS: Keymap<TypingKey> = Keymap(&[
+    Bind::new(ENTER, "Enter", "search", TypingKey::Done).footer(),
+    Bind::new(ESC, "Esc", "cancel", TypingKey::Leave).footer(),
+]);
 
 #[derive(Debug, Default)]
 pub struct SearchField {
@@ -47,16 +87,16 @@ impl SearchField {
 
     /// A key while typing, for a list that searches as you type.
     pub fn key(&mut self, key: &KeyEvent) -> Typed {
-        match key.code {
-            KeyCode::Esc => {
+        match TYPING_KEYS.find(key, &Allow::all(), |_| true) {
+            Some(TypingKey::Leave) => {
                 self.editing = false;
                 Typed::Left
             }
-            KeyCode::Enter | KeyCode::Down | KeyCode::Tab => {
+            Some(TypingKey::Done) => {
                 self.editing = false;
                 Typed::Done
             }
-            _ => {
+            None => {
                 let before = self.input.value().to_owned();
                 self.input.handle_event(&Event::Key(*key));
                 if self.input.value() != before {

@@ -12,22 +12,49 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::age;
-use super::fail::{FailDialog, summary};
-use crate::db::batches::{BatchDetail, BatchSummary, GenerationOptions};
+use super::fail::Fail;
+use crate::db::batches::{BatchDetail, BatchSummary};
+use crate::domain::batch_options::{list_text, options_text};
+use crate::domain::role::Action;
 use crate::domain::text::truncate_width;
 use crate::tui::app::Msg;
+use crate::tui::change::ChangeDialog;
 use crate::tui::command::{Job, Outcome, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{KeyHint, Nav, is_char, is_esc, nav};
+use crate::tui::dialog::{Dialogs, Event};
+use crate::tui::format::{type_label, when};
+use crate::tui::keymap::{Allow, Bind, ESC, Hint, Key, Keymap};
+use crate::tui::keys::{Nav, nav};
 use crate::tui::link::Link;
 use crate::tui::tabs::Ui;
-use crate::tui::tabs::users::detail::type_label;
-use crate::tui::tabs::users::when;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{DialogKey, fit, safe_owned, spinner};
+use crate::tui::widgets::{fit, safe_owned, spinner};
 
 /// Width of the labels on the left.
 const LABEL: usize = 12;
+
+/// What a key does on a batch's screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Act {
+    Fail,
+    User,
+    Scroll,
+    Back,
+}
+
+const KEYS: Keymap<Act> = Keymap(&[
+    Bind::new(
+        &[Key::Char('F'), Key::Char('x')],
+        "F x",
+        "fail & refund",
+        Act::Fail,
+    )
+    .footer()
+    .writes(Action::BatchFail),
+    Bind::new(&[Key::Char('u')], "u", "open user", Act::User).footer(),
+    Bind::new(&[], "↑↓", "scroll", Act::Scroll).footer(),
+    Bind::new(ESC, "Esc", "back", Act::Back).footer(),
+]);
 
 pub(super) enum KeyResult {
     Handled,
@@ -52,7 +79,8 @@ pub struct Detail {
     height: Cell<usize>,
     /// Generating longer than this is stuck (the list's threshold).
     stuck_after: Duration,
-    pub fail: Option<Box<FailDialog>>,
+    /// The fail-and-refund dialog.
+    dialogs: Dialogs,
     /// Open the fail dialog once the batch arrives (`F` in the list).
     fail_on_load: bool,
     /// The last thing done here, e.g. the batch failed (one line each).
@@ -79,7 +107,7 @@ impl Detail {
             scroll: 0,
             height: Cell::new(0),
             stuck_after,
-            fail: None,
+            dialogs: Dialogs::default(),
             fail_on_load: false,
             notice: None,
             changed: false,
@@ -90,7 +118,7 @@ impl Detail {
 
     /// Opens the fail dialog as soon as the batch is loaded.
     pub(super) fn fail_when_loaded(&mut self, ctx: &Ctx) {
-        if !ctx.read_only {
+        if ctx.permits(Action::BatchFail) {
             self.fail_on_load = true;
         }
     }
@@ -118,20 +146,31 @@ impl Detail {
     }
 
     pub fn modal(&self) -> bool {
-        self.fail.is_some()
+        self.dialogs.is_open()
     }
 
     pub fn busy(&self) -> bool {
-        self.pending.is_some() || self.fail.as_ref().is_some_and(|f| f.in_flight().is_some())
+        self.pending.is_some() || self.dialogs.busy()
     }
 
-    pub fn unsaved(&self) -> Option<&'static str> {
-        match &self.fail {
-            Some(f) if f.in_flight().is_some() => Some("A batch is being failed"),
-            Some(f) if f.confirm.is_some() || f.is_dirty() => {
-                Some("The fail form holds input not applied")
-            }
-            _ => None,
+    pub fn unsaved(&self) -> Option<String> {
+        self.dialogs.unsaved()
+    }
+
+    /// What the batch screen offers: failing only a batch that can still be
+    /// failed (generating) or refunded (failed, charged, never refunded).
+    fn offers(&self, act: Act) -> bool {
+        if act != Act::Fail {
+            return true;
+        }
+        match (&self.batch, &self.summary) {
+            (Some(b), _) => match b.status.as_str() {
+                "generating" => true,
+                "failed" => b.charged > 0 && b.refunded == 0,
+                _ => false,
+            },
+            (None, Some(s)) => matches!(s.status.as_str(), "generating" | "failed"),
+            (None, None) => false,
         }
     }
 
@@ -145,30 +184,46 @@ impl Detail {
         }
     }
 
-    fn open_fail(&mut self, ctx: &Ctx) {
-        if ctx.read_only {
+    fn open_fail(&mut self, ctx: &mut Ctx) {
+        if !ctx.permits(Action::BatchFail) || !self.offers(Act::Fail) {
             return;
         }
         if let Some(b) = &self.batch {
             let age = self.age_now(ctx.now).unwrap_or(b.age_seconds);
-            self.fail = Some(Box::new(FailDialog::new(b, age)));
+            let fail = Fail {
+                batch: b.clone(),
+                age_seconds: age,
+                reviewed: None,
+            };
+            self.dialogs.open(ChangeDialog::open(fail, ctx));
             self.notice = None;
         }
     }
 
     pub(super) fn paste(&mut self, text: &str) -> bool {
-        match &mut self.fail {
-            Some(f) => {
-                f.paste(text);
-                true
+        self.dialogs.paste(text)
+    }
+
+    fn event(&mut self, event: Option<Event>, ctx: &mut Ctx) {
+        match event {
+            Some(Event::Changed(notice)) => {
+                self.notice = Some(notice);
+                self.changed = true;
+                self.load(ctx);
             }
-            None => false,
+            Some(Event::Notice(notice)) => self.notice = Some(notice),
+            Some(Event::Filter(_)) | None => {}
         }
     }
 
     pub(super) fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> KeyResult {
-        if self.fail.is_some() {
-            return self.fail_key(key, ctx);
+        if self.dialogs.is_open() {
+            let (handled, event) = self.dialogs.key(key, ctx);
+            self.event(event, ctx);
+            return match handled {
+                crate::tui::tabs::Handled::Yes => KeyResult::Handled,
+                crate::tui::tabs::Handled::No => KeyResult::Ignored,
+            };
         }
         if let Some(n) = nav(key) {
             let page = self.height.get().max(2) - 1;
@@ -185,105 +240,64 @@ impl Detail {
             .min(last);
             return KeyResult::Handled;
         }
-        if (is_char(key, 'F') || is_char(key, 'x')) && !ctx.read_only {
-            self.open_fail(ctx);
-            return KeyResult::Handled;
-        }
-        if is_char(key, 'u') {
-            let user = match (&self.batch, &self.summary) {
-                (Some(b), _) => Some(b.user.id),
-                (None, Some(s)) => Some(s.user_id),
-                (None, None) => None,
-            };
-            if let Some(id) = user {
-                ctx.emit(Msg::Open(Link::User(id)));
+        match KEYS.find(key, ctx.allow, |a| self.offers(a)) {
+            Some(Act::Fail) => {
+                self.open_fail(ctx);
+                KeyResult::Handled
             }
-            return KeyResult::Handled;
-        }
-        if is_esc(key) {
-            if self.pending.is_some() {
+            Some(Act::User) => {
+                let user = match (&self.batch, &self.summary) {
+                    (Some(b), _) => Some(b.user.id),
+                    (None, Some(s)) => Some(s.user_id),
+                    (None, None) => None,
+                };
+                if let Some(id) = user {
+                    ctx.emit(Msg::Open(Link::User(id)));
+                }
+                KeyResult::Handled
+            }
+            Some(Act::Back) if self.pending.is_some() => {
                 ctx.cancel(self.pending.take());
                 self.fail_on_load = false;
-                return KeyResult::Handled;
+                KeyResult::Handled
             }
-            return KeyResult::Back;
+            Some(Act::Back) => KeyResult::Back,
+            Some(Act::Scroll) | None => KeyResult::Ignored,
         }
-        KeyResult::Ignored
-    }
-
-    fn fail_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> KeyResult {
-        let age = self.age_now(ctx.now).unwrap_or(0);
-        let (Some(dialog), Some(batch)) = (&mut self.fail, &self.batch) else {
-            self.fail = None;
-            return KeyResult::Handled;
-        };
-        match dialog.key(key, batch, age, ctx) {
-            DialogKey::Stay => {}
-            DialogKey::Ignored => return KeyResult::Ignored,
-            DialogKey::Close => self.fail = None,
-            DialogKey::Abandoned => {
-                self.fail = None;
-                self.notice = Some(
-                    "stopped waiting: the batch may or may not have been failed; reloaded".into(),
-                );
-                self.changed = true;
-                self.load(ctx);
-            }
-        }
-        KeyResult::Handled
     }
 
     pub(super) fn reply(&mut self, id: RequestId, outcome: Outcome, ctx: &mut Ctx) {
-        match outcome {
-            Outcome::Batch(result) => {
-                if self.pending != Some(id) {
-                    return;
-                }
-                self.pending = None;
-                match result {
-                    Ok(b) => {
-                        self.batch = Some(*b);
-                        self.loaded_at = Some(ctx.now);
-                        if std::mem::take(&mut self.fail_on_load) {
-                            self.open_fail(ctx);
-                        }
-                    }
-                    Err(e) => {
-                        self.error = Some(e.to_string());
-                        self.failed = true;
-                        self.fail_on_load = false;
-                    }
+        let outcome = match self.dialogs.reply(id, outcome, ctx) {
+            Ok(event) => return self.event(event, ctx),
+            Err(outcome) => outcome,
+        };
+        let Outcome::Batch(result) = outcome else {
+            return;
+        };
+        if self.pending != Some(id) {
+            return;
+        }
+        self.pending = None;
+        match result {
+            Ok(b) => {
+                self.batch = Some(*b);
+                self.loaded_at = Some(ctx.now);
+                if std::mem::take(&mut self.fail_on_load) {
+                    self.open_fail(ctx);
                 }
             }
-            Outcome::BatchFailed(result) => {
-                let Some(dialog) = &mut self.fail else {
-                    return;
-                };
-                if !dialog.finish(id, &result) {
-                    return;
-                }
-                if let Ok(done) = &result {
-                    self.notice = Some(summary(done).join("\n"));
-                    self.changed = true;
-                    self.load(ctx);
-                }
+            Err(e) => {
+                self.error = Some(e.to_string());
+                self.failed = true;
+                self.fail_on_load = false;
             }
-            _ => {}
         }
     }
 
-    pub(super) fn keys(&self, read_only: bool) -> Vec<KeyHint> {
-        if let Some(f) = &self.fail {
-            return f.keys();
-        }
-        let mut keys = Vec::new();
-        if !read_only {
-            keys.push(KeyHint::footer("F x", "fail & refund"));
-        }
-        keys.push(KeyHint::footer("u", "open user"));
-        keys.push(KeyHint::footer("↑↓", "scroll"));
-        keys.push(KeyHint::footer("Esc", "back"));
-        keys
+    pub(super) fn hints(&self, allow: &Allow) -> Vec<Hint> {
+        self.dialogs
+            .hints(allow)
+            .unwrap_or_else(|| KEYS.hints(allow, |a| self.offers(a)))
     }
 
     /// Lines of the body; they never wrap, so their number doesn't depend
@@ -309,7 +323,7 @@ impl Detail {
         title.push(Span::raw(" "));
         let bottom = if let Some(e) = &self.error {
             Span::styled(
-                fit(&format!(" {e} — r to retry "), area.width),
+                fit(&format!(" {e} — R to retry "), area.width),
                 theme.error(),
             )
         } else if self.pending.is_some() {
@@ -340,9 +354,7 @@ impl Detail {
             let shown: Vec<Line> = lines.into_iter().skip(scroll).take(height).collect();
             frame.render_widget(Paragraph::new(shown), inner);
         }
-        if let Some(f) = &self.fail {
-            f.render(frame, area, ui);
-        }
+        self.dialogs.render(frame, area, ui);
     }
 
     fn lines(&self, theme: &Theme, now: DateTime<Utc>, width: usize) -> Vec<Line<'static>> {
@@ -533,34 +545,5 @@ impl Detail {
             lines.push(Line::from(spans));
         }
         lines
-    }
-}
-
-/// `aspect 9:16, glasses no, hair brown / long`
-fn options_text(o: &GenerationOptions) -> String {
-    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-    format!(
-        "aspect {}, glasses {}, hair {} / {}",
-        opt(&o.aspect_ratio),
-        opt(&o.glasses),
-        opt(&o.hair_color),
-        opt(&o.hair_style)
-    )
-}
-
-/// A JSON array as `beach, city`; anything else as its JSON; absent `-`.
-fn list_text(v: Option<&serde_json::Value>) -> String {
-    match v {
-        Some(serde_json::Value::Array(items)) if items.is_empty() => "-".into(),
-        Some(serde_json::Value::Array(items)) => items
-            .iter()
-            .map(|i| match i {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-        Some(serde_json::Value::Null) | None => "-".into(),
-        Some(other) => other.to_string(),
     }
 }

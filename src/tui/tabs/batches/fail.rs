@@ -3,21 +3,22 @@
 //! `batches::fail`, which decides what may be done (see `creditdesk batches
 //! fail --help`): the dialog shows its result or its refusal.
 
-use crossterm::event::KeyEvent;
-use ratatui::Frame;
-use ratatui::layout::Rect;
+use chrono::{DateTime, Utc};
 
 use super::age;
 use crate::db::batches::{BatchDetail, FailedBatch, Refund};
 use crate::domain::InvalidInput;
+use crate::domain::Refusal;
 use crate::domain::amounts::parse_positive_credits;
+use crate::domain::ledger::{BatchStatus, check_failable, refundable};
 use crate::domain::text::Reason;
-use crate::error::Result;
-use crate::tui::command::{Job, RequestId};
+use crate::error::Error;
+use crate::tui::change::{
+    Change, Done, Review, both, changed_meanwhile, field, unexpected, unreadable,
+};
+use crate::tui::command::{Job, Outcome};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::KeyHint;
-use crate::tui::tabs::Ui;
-use crate::tui::widgets::{Confirm, ConfirmState, DialogKey, Field, Form, FormAction};
+use crate::tui::widgets::{Field, Form};
 
 /// `none`, `all` or a number of credits (1 to 1,000,000).
 pub fn parse_refund(s: &str) -> Result<Refund, InvalidInput> {
@@ -36,16 +37,55 @@ pub fn parse_refund(s: &str) -> Result<Refund, InvalidInput> {
     }
 }
 
-pub struct FailDialog {
-    pub batch_id: i32,
-    pub form: Form,
-    /// After a valid form: the summary to confirm, and what it will send.
-    pub confirm: Option<(Confirm, Reason, Refund)>,
+/// Failing batch `batch` (as read when the dialog opened).
+pub struct Fail {
+    pub batch: BatchDetail,
+    /// Its age now.
+    pub age_seconds: i64,
+    /// What the confirmation showed: the balance, and the refund.
+    pub reviewed: Option<(i32, i64)>,
 }
 
-impl FailDialog {
-    /// `age_seconds` is the batch's age now.
-    pub fn new(b: &BatchDetail, age_seconds: i64) -> Self {
+/// What the rules refuse about failing `b` with `refund`, as
+/// `batches::fail` would.
+fn failable(b: &BatchDetail, refund: Refund) -> Result<(), Refusal> {
+    let status = BatchStatus::parse(&b.status).map_err(|_| Refusal::BatchNotFailable {
+        status: b.status.clone(),
+    })?;
+    match (status, refund) {
+        (BatchStatus::Failed, Refund::None) => return Err(Refusal::BatchAlreadyFailed),
+        (BatchStatus::Failed, _) => {}
+        (other, _) => check_failable(other)?,
+    }
+    match refund {
+        Refund::None => Ok(()),
+        Refund::All => refundable(b.charged, b.refunded, None).map(|_| ()),
+        Refund::Amount(n) => refundable(b.charged, b.refunded, Some(i64::from(n))).map(|_| ()),
+    }
+}
+
+/// The credits `refund` gives back for `b`.
+fn refund_amount(b: &BatchDetail, refund: Refund) -> i64 {
+    match refund {
+        Refund::None => 0,
+        Refund::All => b.charged,
+        Refund::Amount(n) => i64::from(n),
+    }
+}
+
+impl Change for Fail {
+    type Input = (Reason, Refund);
+
+    fn question(&self) -> String {
+        format!("Fail batch #{}?", self.batch.id)
+    }
+
+    fn applying(&self) -> &'static str {
+        "A batch is being failed"
+    }
+
+    fn form(&mut self, _ctx: &mut Ctx) -> Option<Form> {
+        let b = &self.batch;
         // Refunding a batch that charged and was never refunded is the
         // usual case; anything else starts at none.
         let refund = if b.charged > 0 && b.refunded == 0 {
@@ -69,7 +109,7 @@ impl FailDialog {
             format!(
                 "{}, {} old, {} images",
                 b.status,
-                age(age_seconds),
+                age(self.age_seconds),
                 b.images
             ),
             format!(
@@ -79,86 +119,48 @@ impl FailDialog {
             format!("charged {}, refunded {}", b.charged, b.refunded),
             String::new(),
         ];
-        form.help = "Tab next field   Enter review   Esc cancel";
-        Self {
-            batch_id: b.id,
-            form,
-            confirm: None,
-        }
+        Some(form)
     }
 
-    pub fn in_flight(&self) -> Option<RequestId> {
-        self.confirm.as_ref().and_then(|(c, _, _)| c.in_flight())
+    fn parse(
+        &self,
+        form: Option<&Form>,
+        _now: DateTime<Utc>,
+    ) -> Result<Self::Input, Vec<InvalidInput>> {
+        both(
+            Reason::parse(field(form, "reason")),
+            parse_refund(field(form, "refund")),
+        )
     }
 
-    pub fn is_dirty(&self) -> bool {
-        self.form.is_dirty()
+    /// The batch as it is now: its status, what it charged and refunded,
+    /// its user's balance.
+    fn fresh(&self, _input: &Self::Input) -> Vec<Job> {
+        vec![Job::Batch { id: self.batch.id }]
     }
 
-    /// The footer while the dialog shows.
-    pub fn keys(&self) -> Vec<KeyHint> {
-        match self.confirm.as_ref().map(|(c, _, _)| &c.state) {
-            None => vec![
-                KeyHint::footer("Tab", "next field"),
-                KeyHint::footer("Enter", "review"),
-                KeyHint::footer("Esc", "cancel"),
-            ],
-            Some(ConfirmState::InFlight(_)) => vec![KeyHint::footer("Esc", "stop waiting")],
-            Some(ConfirmState::Done(_)) => vec![KeyHint::footer("Enter", "close")],
-            Some(ConfirmState::Failed(_)) => vec![
-                KeyHint::footer("Enter", "try again"),
-                KeyHint::footer("Esc", "back"),
-            ],
-            Some(ConfirmState::Ready) => vec![
-                KeyHint::footer("Enter", "apply"),
-                KeyHint::footer("Esc", "back"),
-            ],
-        }
-    }
-
-    /// `batch` is the freshest known state (for the summary).
-    pub(super) fn key(
+    /// `batches::fail` decides; what the rules already refuse on the fresh
+    /// numbers is said instead of asked.
+    fn review(
         &mut self,
-        key: &KeyEvent,
-        batch: &BatchDetail,
-        age_seconds: i64,
-        ctx: &mut Ctx,
-    ) -> DialogKey {
-        if let Some((confirm, reason, refund)) = &mut self.confirm {
-            let done = confirm.dialog_key(key, ctx, |ctx| {
-                ctx.request(Job::FailBatch {
-                    id: self.batch_id,
-                    reason: reason.clone(),
-                    refund: *refund,
-                })
-            });
-            return done.unwrap_or_else(|| {
-                self.confirm = None;
-                DialogKey::Stay
-            });
-        }
-        match self.form.key(key) {
-            FormAction::Cancel => return DialogKey::Close,
-            FormAction::Submit => self.review(batch, age_seconds),
-            FormAction::None => {}
-        }
-        DialogKey::Stay
-    }
-
-    /// Checks the form; if valid, shows the confirmation. What may be done
-    /// is `batches::fail`'s to decide: a refusal comes back as the result.
-    fn review(&mut self, b: &BatchDetail, age_seconds: i64) {
-        self.form.clear_errors();
-        let reason = Reason::parse(self.form.value("reason"));
-        let refund = parse_refund(self.form.value("refund"));
-        let (reason, refund) = match (reason, refund) {
-            (Ok(r), Ok(f)) => (r, f),
-            (r, f) => {
-                let errors: Vec<InvalidInput> = [r.err(), f.err()].into_iter().flatten().collect();
-                self.form.set_errors(&errors);
-                return;
+        (reason, refund): &Self::Input,
+        fresh: Vec<Outcome>,
+        _now: DateTime<Utc>,
+    ) -> Review {
+        match fresh.into_iter().next() {
+            Some(Outcome::Batch(Ok(b))) => {
+                // The age counts on from the fresh read.
+                self.age_seconds = b.age_seconds;
+                self.batch = *b;
             }
-        };
+            Some(Outcome::Batch(Err(e))) => return unreadable("the batch", Some(&e)),
+            _ => return unreadable("the batch", None),
+        }
+        let b = &self.batch;
+        if let Err(r) = failable(b, *refund) {
+            return Review::Refused(format!("batch #{}: {r}", b.id));
+        }
+        self.reviewed = Some((b.user.credits, refund_amount(b, *refund)));
         let status = if b.status == "failed" {
             "failed (stays failed)".to_owned()
         } else {
@@ -173,52 +175,63 @@ impl FailDialog {
         if i64::from(b.credits_used) != b.charged {
             charged.push_str(&format!(" (creditsUsed says {})", b.credits_used));
         }
-        let confirm = Confirm::new(
-            format!("Fail batch #{}?", b.id),
-            vec![
-                (
-                    "batch".into(),
-                    format!("#{}, {} old, {} images", b.id, age(age_seconds), b.images),
+        Review::Confirm(vec![
+            (
+                "batch".into(),
+                format!(
+                    "#{}, {} old, {} images",
+                    b.id,
+                    age(self.age_seconds),
+                    b.images
                 ),
-                (
-                    "user".into(),
-                    format!(
-                        "{} (#{}), balance {}",
-                        b.user.email, b.user.id, b.user.credits
-                    ),
+            ),
+            (
+                "user".into(),
+                format!(
+                    "{} (#{}), balance {}",
+                    b.user.email, b.user.id, b.user.credits
                 ),
-                ("status".into(), status),
-                ("refund".into(), refund_text),
-                ("charged".into(), charged),
-                ("already refunded".into(), b.refunded.to_string()),
-                ("reason".into(), reason.as_str().to_owned()),
-            ],
-        );
-        self.confirm = Some((confirm, reason, refund));
+            ),
+            ("status".into(), status),
+            ("refund".into(), refund_text),
+            ("charged".into(), charged),
+            ("already refunded".into(), b.refunded.to_string()),
+            ("reason".into(), reason.as_str().to_owned()),
+        ])
     }
 
-    /// The answer to the fail; false if it isn't the one in flight.
-    pub(super) fn finish(&mut self, id: RequestId, result: &Result<FailedBatch>) -> bool {
-        let Some((confirm, _, _)) = &mut self.confirm else {
-            return false;
-        };
-        let result = match result {
-            Ok(done) => Ok(summary(done)),
-            Err(e) => Err(e.to_string()),
-        };
-        confirm.finish(id, result)
-    }
-
-    pub fn paste(&mut self, text: &str) {
-        if self.confirm.is_none() {
-            self.form.paste(text);
+    fn job(&self, (reason, refund): &Self::Input) -> Job {
+        Job::FailBatch {
+            id: self.batch.id,
+            reason: reason.clone(),
+            refund: *refund,
         }
     }
 
-    pub fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
-        match &self.confirm {
-            Some((confirm, _, _)) => confirm.render(frame, area, ui.theme, ui.tick),
-            None => self.form.render(frame, area, ui.theme),
+    fn done(&mut self, outcome: Outcome) -> Result<Done, Error> {
+        match outcome {
+            Outcome::BatchFailed(r) => r.map(|done| {
+                let mut lines = summary(&done);
+                if let Some((balance, refund)) = self.reviewed {
+                    if i64::from(done.refunded) != refund {
+                        lines.push(format!(
+                            "note: {} credits were refunded, not {refund} as reviewed",
+                            done.refunded
+                        ));
+                    }
+                    if done.entry_id.is_some() && done.old_balance != balance {
+                        lines.push(changed_meanwhile(
+                            balance,
+                            done.old_balance,
+                            done.new_balance,
+                        ));
+                    }
+                }
+                let mut d = Done::new("Batch failed", lines);
+                d.notice = summary(&done).join("\n");
+                d
+            }),
+            other => Err(unexpected(&other)),
         }
     }
 }

@@ -16,15 +16,18 @@ use crate::db::batches::{BatchFilter, BatchSummary, STUCK_AFTER};
 use crate::domain::InvalidInput;
 use crate::domain::amounts::parse_duration;
 use crate::domain::ledger::BatchStatus;
+use crate::domain::role::Action;
 use crate::domain::user_ref::UserRef;
 use crate::error::Result;
 use crate::tui::command::{Job, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{KeyHint, is_char, is_enter, is_esc, nav};
+use crate::tui::format::when;
+use crate::tui::keymap::{Allow, Bind, ENTER, ESC, Hint, Key, Keymap};
+use crate::tui::keys::nav;
 use crate::tui::tabs::Ui;
-use crate::tui::tabs::users::when;
 use crate::tui::widgets::{
-    Field, Form, FormAction, ListNav, ListTable, fit, load_status, render_empty, safe, safe_owned,
+    Field, Form, FormAction, ListNav, ListTable, Poll, fit, id_width, load_status, render_empty,
+    safe, safe_owned,
 };
 
 /// Batches shown at most; a full list says "narrow it".
@@ -120,7 +123,7 @@ impl View {
                 .with_value(duration_label(self.stuck_after)),
             ],
         );
-        form.help = "Tab next field   Enter apply   Esc cancel";
+        form.keys = crate::tui::widgets::form::FILTER_KEYS;
         form
     }
 
@@ -163,6 +166,53 @@ fn user_text(u: &UserRef) -> String {
     }
 }
 
+/// What a key does on the batch list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Act {
+    Details,
+    Stuck,
+    All,
+    Threshold,
+    /// The help's note about the threshold, outside the stuck view.
+    ThresholdNote,
+    Status,
+    Leave,
+    Filter,
+    Fail,
+    Clear,
+}
+
+const KEYS: Keymap<Act> = Keymap(&[
+    Bind::new(ENTER, "Enter", "details", Act::Details).footer(),
+    Bind::new(&[Key::Char('s')], "s", "all batches", Act::All).footer(),
+    Bind::new(&[Key::Char('s')], "s", "stuck", Act::Stuck).footer(),
+    Bind::new(
+        &[Key::Char('+'), Key::Char('='), Key::Char('-')],
+        "+ -",
+        "threshold",
+        Act::Threshold,
+    )
+    .footer(),
+    Bind::new(&[Key::Char('f')], "f", "status", Act::Status).footer(),
+    Bind::new(&[Key::Char('/')], "/", "filter", Act::Filter).footer(),
+    Bind::new(&[Key::Char('F'), Key::Char('x')], "F x", "fail", Act::Fail)
+        .footer()
+        .writes(Action::BatchFail),
+    Bind::new(
+        &[Key::Char('f')],
+        "f",
+        "leave the stuck view: by status",
+        Act::Leave,
+    ),
+    Bind::new(
+        &[],
+        "+ -",
+        "stuck threshold (in the stuck view)",
+        Act::ThresholdNote,
+    ),
+    Bind::new(ESC, "Esc", "clear the filters / stop loading", Act::Clear),
+]);
+
 pub(super) enum KeyResult {
     Handled,
     Ignored,
@@ -188,6 +238,7 @@ pub struct List {
     started: bool,
     /// The filter form (`/`).
     pub form: Option<Form>,
+    poll: Poll,
 }
 
 impl List {
@@ -203,9 +254,20 @@ impl List {
         self.batches.iter().find(|b| b.id == id)
     }
 
-    /// Whether the rows are for the view in force.
-    pub fn shows(&self) -> Option<&View> {
-        self.shown.as_ref()
+    pub fn started(&self) -> bool {
+        self.started
+    }
+
+    /// Loads again by itself when due (the list or the stuck view, shown,
+    /// nothing loading, no form over it).
+    pub(super) fn tick(&mut self, ctx: &mut Ctx) {
+        if self.poll.due(ctx.now) && self.pending.is_none() && self.form.is_none() {
+            self.load(None, ctx);
+        }
+    }
+
+    pub(super) fn pause(&mut self) {
+        self.poll.toggle();
     }
 
     /// First time shown: load.
@@ -276,69 +338,67 @@ impl List {
             self.nav.apply(n, self.batches.len());
             return KeyResult::Handled;
         }
-        if is_enter(key) {
-            return match self.selected() {
+        let stuck = self.view.stuck;
+        match KEYS.find(key, ctx.allow, |a| self.offers(a)) {
+            Some(Act::Details) => match self.selected() {
                 Some(b) => KeyResult::Open(b.clone()),
                 None => KeyResult::Handled,
-            };
-        }
-        if is_char(key, 's') {
-            let view = View {
-                stuck: !self.view.stuck,
-                ..self.view.clone()
-            };
-            self.set_view(view, None, ctx);
-            return KeyResult::Handled;
-        }
-        if is_char(key, 'f') {
-            // From the stuck view, back to the list by status.
-            let status = if self.view.stuck {
-                self.view.status
-            } else {
-                self.view.status.next()
-            };
-            let view = View {
-                stuck: false,
-                status,
-                ..self.view.clone()
-            };
-            self.set_view(view, None, ctx);
-            return KeyResult::Handled;
-        }
-        if (is_char(key, '+') || is_char(key, '=') || is_char(key, '-')) && self.view.stuck {
-            let view = View {
-                stuck_after: self.view.step(!is_char(key, '-')),
-                ..self.view.clone()
-            };
-            self.set_view(view, Some(DEBOUNCE), ctx);
-            return KeyResult::Handled;
-        }
-        if is_char(key, '/') {
-            self.form = Some(self.view.form());
-            return KeyResult::Handled;
-        }
-        if (is_char(key, 'F') || is_char(key, 'x')) && !ctx.read_only {
-            return match self.selected() {
+            },
+            Some(Act::Stuck | Act::All) => {
+                let view = View {
+                    stuck: !self.view.stuck,
+                    ..self.view.clone()
+                };
+                self.set_view(view, None, ctx);
+                KeyResult::Handled
+            }
+            Some(Act::Status | Act::Leave) => {
+                // From the stuck view, back to the list by status.
+                let status = if stuck {
+                    self.view.status
+                } else {
+                    self.view.status.next()
+                };
+                let view = View {
+                    stuck: false,
+                    status,
+                    ..self.view.clone()
+                };
+                self.set_view(view, None, ctx);
+                KeyResult::Handled
+            }
+            Some(Act::Threshold) => {
+                let down = key.code == crossterm::event::KeyCode::Char('-');
+                let view = View {
+                    stuck_after: self.view.step(!down),
+                    ..self.view.clone()
+                };
+                self.set_view(view, Some(DEBOUNCE), ctx);
+                KeyResult::Handled
+            }
+            Some(Act::Filter) => {
+                self.form = Some(self.view.form());
+                KeyResult::Handled
+            }
+            Some(Act::Fail) => match self.selected() {
                 Some(b) => KeyResult::Fail(b.clone()),
                 None => KeyResult::Handled,
-            };
-        }
-        if is_esc(key) {
-            if self.pending.is_some() {
+            },
+            Some(Act::Clear) if self.pending.is_some() => {
                 ctx.cancel(self.pending.take());
-                return KeyResult::Handled;
+                KeyResult::Handled
             }
-            if self.view.is_filtered() {
+            Some(Act::Clear) if self.view.is_filtered() => {
                 let view = View {
                     user: None,
                     status: StatusFilter::All,
                     ..self.view.clone()
                 };
                 self.set_view(view, None, ctx);
-                return KeyResult::Handled;
+                KeyResult::Handled
             }
+            Some(Act::Clear | Act::ThresholdNote) | None => KeyResult::Ignored,
         }
-        KeyResult::Ignored
     }
 
     pub(super) fn reply(&mut self, id: RequestId, result: Result<Vec<BatchSummary>>, ctx: &Ctx) {
@@ -348,6 +408,7 @@ impl List {
         self.pending = None;
         match result {
             Ok(batches) => {
+                self.poll.loaded(ctx.now);
                 let same = self.shown.as_ref() == Some(&self.asked);
                 // Keep the selected batch selected when it is still there.
                 let selected = self.selected().map(|b| b.id);
@@ -370,33 +431,11 @@ impl List {
         }
     }
 
-    pub(super) fn keys(&self, read_only: bool) -> Vec<KeyHint> {
-        if self.form.is_some() {
-            return vec![
-                KeyHint::footer("Tab", "next field"),
-                KeyHint::footer("Enter", "apply"),
-                KeyHint::footer("Esc", "cancel"),
-            ];
+    pub(super) fn hints(&self, allow: &Allow) -> Vec<Hint> {
+        if let Some(form) = &self.form {
+            return form.hints();
         }
-        let mut keys = vec![KeyHint::footer("Enter", "details")];
-        if self.view.stuck {
-            keys.push(KeyHint::footer("s", "all batches"));
-            keys.push(KeyHint::footer("+ -", "threshold"));
-        } else {
-            keys.push(KeyHint::footer("s", "stuck"));
-            keys.push(KeyHint::footer("f", "status"));
-        }
-        keys.push(KeyHint::footer("/", "filter"));
-        if !read_only {
-            keys.push(KeyHint::footer("F x", "fail"));
-        }
-        if self.view.stuck {
-            keys.push(KeyHint::help("f", "leave the stuck view: by status"));
-        } else {
-            keys.push(KeyHint::help("+ -", "stuck threshold (in the stuck view)"));
-        }
-        keys.push(KeyHint::help("Esc", "clear the filters / stop loading"));
-        keys
+        KEYS.hints(allow, |a| self.offers(a))
     }
 
     fn title(&self, ui: &Ui) -> Line<'static> {
@@ -420,6 +459,9 @@ impl List {
         if let Some(u) = &view.user {
             spans.push(Span::styled(" · user ", theme.warning()));
             spans.push(safe_owned(user_text(u)));
+        }
+        if self.poll.paused() {
+            spans.push(Span::styled(" · paused (p)", theme.warning()));
         }
         spans.push(Span::raw(" "));
         Line::from(spans)
@@ -484,7 +526,10 @@ impl List {
         let stuck_after = self.view.stuck_after.num_seconds();
         let wide = inner.width >= 120;
         let mut table = ListTable::new(theme)
-            .column("id", Constraint::Length(7))
+            .column(
+                "id",
+                Constraint::Length(id_width(self.batches.iter().map(|b| i64::from(b.id)), 7)),
+            )
             .column("status", Constraint::Length(10))
             .column(Line::from("age").right_aligned(), Constraint::Length(7))
             .column("user", Constraint::Fill(3))
@@ -531,6 +576,28 @@ impl List {
             }
             Row::new(cells)
         });
+    }
+}
+
+impl List {
+    /// What the list offers now: its view's keys, and failing only a batch
+    /// that can still be failed or refunded.
+    fn offers(&self, act: Act) -> bool {
+        match act {
+            Act::Fail => self
+                .selected()
+                .is_some_and(|b| matches!(b.status.as_str(), "generating" | "failed")),
+            other => offers(self.view.stuck, other),
+        }
+    }
+}
+
+/// What the list offers in the stuck view (`stuck`) or by status.
+fn offers(stuck: bool, act: Act) -> bool {
+    match act {
+        Act::All | Act::Leave | Act::Threshold => stuck,
+        Act::Stuck | Act::Status | Act::ThresholdNote => !stuck,
+        _ => true,
     }
 }
 

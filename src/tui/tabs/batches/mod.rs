@@ -2,24 +2,23 @@
 //! generating longer than a threshold, oldest first), a batch in full, and
 //! failing it with a refund through `batches::fail`.
 
-pub mod detail;
-pub mod fail;
-pub mod list;
+mod detail;
+mod fail;
+mod list;
 
 use chrono::Duration;
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
-use super::{Handled, Tab, Ui};
+use super::{Below, Copied, Handled, Tab, Ui};
 use crate::tui::command::{Outcome, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::KeyHint;
+use crate::tui::keymap::{Allow, Hint};
 use crate::tui::link::Link;
 
-pub use detail::Detail;
-pub use fail::FailDialog;
-pub use list::{List, StatusFilter, View};
+use detail::Detail;
+use list::List;
 
 pub use crate::domain::amounts::short_age as age;
 
@@ -40,16 +39,23 @@ pub struct BatchesTab {
     pub list: List,
     /// The batch opened from the list or by a link (Esc goes back).
     pub detail: Option<Detail>,
+    /// Batches opened before, by links: back returns to them.
+    below: Below<Detail>,
 }
 
 impl BatchesTab {
-    fn open_detail(&mut self, id: i32, ctx: &mut Ctx) -> &mut Detail {
-        if let Some(d) = self.detail.take() {
+    /// Opens batch `id` on top of what is shown (back returns there);
+    /// `fail`: with its fail dialog once it is loaded.
+    fn open_detail(&mut self, id: i32, fail: bool, ctx: &mut Ctx) {
+        if let Some(d) = &self.detail {
             d.close(ctx);
         }
         let known = self.list.batch(id).cloned();
-        self.detail
-            .insert(Detail::open(id, known, self.list.view.stuck_after, ctx))
+        let mut page = Detail::open(id, known, self.list.view.stuck_after, ctx);
+        if fail {
+            page.fail_when_loaded(ctx);
+        }
+        self.below.push(&mut self.detail, page);
     }
 
     /// A change was made in the detail: the list loads again behind it.
@@ -63,8 +69,27 @@ impl BatchesTab {
 }
 
 impl Tab for BatchesTab {
+    /// The first time, the batches; shown again, loaded again.
     fn activate(&mut self, ctx: &mut Ctx) {
-        self.list.start(ctx);
+        if self.list.started() {
+            self.refresh(ctx);
+        } else {
+            self.list.start(ctx);
+        }
+    }
+
+    fn tick(&mut self, ctx: &mut Ctx) {
+        if self.detail.is_none() {
+            self.list.tick(ctx);
+        }
+    }
+
+    fn polls(&self) -> bool {
+        self.detail.is_none() && self.list.form.is_none()
+    }
+
+    fn pause(&mut self) {
+        self.list.pause();
     }
 
     fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
@@ -72,11 +97,8 @@ impl Tab for BatchesTab {
             let handled = match detail.key(key, ctx) {
                 detail::KeyResult::Handled => Handled::Yes,
                 detail::KeyResult::Ignored => Handled::No,
-                detail::KeyResult::Back => {
-                    detail.close(ctx);
-                    self.detail = None;
-                    Handled::Yes
-                }
+                // The app goes back (through the links followed).
+                detail::KeyResult::Back => Handled::No,
             };
             self.after_detail(ctx);
             return handled;
@@ -85,11 +107,11 @@ impl Tab for BatchesTab {
             list::KeyResult::Handled => Handled::Yes,
             list::KeyResult::Ignored => Handled::No,
             list::KeyResult::Open(b) => {
-                self.open_detail(b.id, ctx);
+                self.open_detail(b.id, false, ctx);
                 Handled::Yes
             }
             list::KeyResult::Fail(b) => {
-                self.open_detail(b.id, ctx).fail_when_loaded(ctx);
+                self.open_detail(b.id, true, ctx);
                 Handled::Yes
             }
         }
@@ -119,8 +141,32 @@ impl Tab for BatchesTab {
         let Link::Batch(id) = link else {
             return false;
         };
-        self.open_detail(*id, ctx);
+        self.open_detail(*id, false, ctx);
         true
+    }
+
+    fn depth(&self) -> usize {
+        self.below.depth(&self.detail)
+    }
+
+    fn back(&mut self, ctx: &mut Ctx) {
+        if let Some(left) = self.below.pop(&mut self.detail) {
+            left.close(ctx);
+        }
+        match &mut self.detail {
+            Some(d) => d.refresh(ctx),
+            None => self.list.refresh(ctx),
+        }
+    }
+
+    fn copy(&self) -> Option<Copied> {
+        let id = match &self.detail {
+            Some(d) if d.modal() => return None,
+            Some(d) => d.id,
+            None if self.list.form.is_some() => return None,
+            None => self.list.selected()?.id,
+        };
+        Some(Copied::new("batch id", id.to_string()))
     }
 
     fn refresh(&mut self, ctx: &mut Ctx) {
@@ -144,7 +190,7 @@ impl Tab for BatchesTab {
         }
     }
 
-    fn unsaved(&self) -> Option<&'static str> {
+    fn unsaved(&self) -> Option<String> {
         self.detail.as_ref().and_then(Detail::unsaved)
     }
 
@@ -152,10 +198,10 @@ impl Tab for BatchesTab {
         self.list.busy() || self.detail.as_ref().is_some_and(Detail::busy)
     }
 
-    fn keys(&self, read_only: bool) -> Vec<KeyHint> {
+    fn hints(&self, allow: &Allow) -> Vec<Hint> {
         match &self.detail {
-            Some(d) => d.keys(read_only),
-            None => self.list.keys(read_only),
+            Some(d) => d.hints(allow),
+            None => self.list.hints(allow),
         }
     }
 

@@ -7,39 +7,54 @@
 
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
-use ratatui::Frame;
-use ratatui::layout::Rect;
 use tui_input::Input;
 
-use super::confirm_keys;
 use crate::db::coupons::Coupon;
 use crate::domain::codes::CouponCode;
 use crate::domain::coupon::{CouponFields, DiscountType, NewCoupon};
 use crate::domain::{InvalidInput, Refusal};
-use crate::error::{Error, Result};
-use crate::tui::command::{Job, RequestId};
+use crate::error::Error;
+use crate::tui::change::{Change, Done, Review, unexpected};
+use crate::tui::command::{Job, Outcome};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{KeyHint, is_ctrl};
-use crate::tui::tabs::Ui;
-use crate::tui::widgets::{Confirm, DialogKey, Field, Form, FormAction};
+use crate::tui::keymap::Hint;
+use crate::tui::keys::is_ctrl;
+use crate::tui::widgets::{Field, Form};
 
-pub struct CreateDialog {
-    pub form: Form,
+#[derive(Default)]
+pub struct Create {
     /// The code Ctrl-G put in the code field; while the field still holds
     /// it, a clash draws another code instead of refusing.
-    pub generated: Option<String>,
-    /// After a valid form: the summary to confirm, and what it will send.
-    pub confirm: Option<(Confirm, NewCoupon, bool)>,
+    generated: Option<String>,
 }
 
-impl Default for CreateDialog {
-    fn default() -> Self {
-        Self::new()
+impl Create {
+    /// Puts a fresh random code in the code field.
+    fn generate(&mut self, form: &mut Form) {
+        let code = CouponCode::generate().to_string();
+        if let Some(i) = form.fields.iter().position(|f| f.name == "code") {
+            let f = &mut form.fields[i];
+            f.input = Input::new(code.clone());
+            f.error = None;
+            form.focus = i;
+        }
+        self.generated = Some(code);
     }
 }
 
-impl CreateDialog {
-    pub fn new() -> Self {
+impl Change for Create {
+    /// The coupon, and whether its code was generated.
+    type Input = (NewCoupon, bool);
+
+    fn question(&self) -> String {
+        "Create this coupon?".into()
+    }
+
+    fn applying(&self) -> &'static str {
+        "A coupon is being created"
+    }
+
+    fn form(&mut self, _ctx: &mut Ctx) -> Option<Form> {
         let mut form = Form::new(
             "New coupon",
             vec![
@@ -68,141 +83,75 @@ impl CreateDialog {
                 Field::new("description", "Description", "optional"),
             ],
         );
-        form.help = "Tab next field   Ctrl-G generate code   Enter review   Esc cancel";
-        Self {
-            form,
-            generated: None,
-            confirm: None,
-        }
+        form.extra = vec![Hint::footer("Ctrl-G", "generate code")];
+        Some(form)
     }
 
-    pub fn in_flight(&self) -> Option<RequestId> {
-        self.confirm.as_ref().and_then(|(c, _, _)| c.in_flight())
-    }
-
-    pub fn is_dirty(&self) -> bool {
-        self.form.is_dirty() || self.confirm.is_some()
-    }
-
-    pub fn keys(&self) -> Vec<KeyHint> {
-        match &self.confirm {
-            Some((c, _, _)) => confirm_keys(c),
-            None => vec![
-                KeyHint::footer("Tab", "next field"),
-                KeyHint::footer("Ctrl-G", "generate code"),
-                KeyHint::footer("Enter", "review"),
-                KeyHint::footer("Esc", "cancel"),
-            ],
-        }
-    }
-
-    pub(super) fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> DialogKey {
-        if let Some((confirm, new, generated)) = &mut self.confirm {
-            let done = confirm.dialog_key(key, ctx, |ctx| {
-                ctx.request(Job::CreateCoupon {
-                    new: new.clone(),
-                    generated: *generated,
-                })
-            });
-            return done.unwrap_or_else(|| {
-                self.confirm = None;
-                DialogKey::Stay
-            });
-        }
+    fn form_key(&mut self, form: &mut Form, key: &KeyEvent, _ctx: &mut Ctx) -> bool {
         if is_ctrl(key, 'g') {
-            self.generate();
-            return DialogKey::Stay;
+            self.generate(form);
+            return true;
         }
-        match self.form.key(key) {
-            FormAction::Cancel => return DialogKey::Close,
-            FormAction::Submit => self.review(ctx.now),
-            FormAction::None => {}
-        }
-        DialogKey::Stay
+        false
     }
 
-    /// Puts a fresh random code in the code field.
-    pub fn generate(&mut self) {
-        let code = CouponCode::generate().to_string();
-        if let Some(i) = self.form.fields.iter().position(|f| f.name == "code") {
-            let f = &mut self.form.fields[i];
-            f.input = Input::new(code.clone());
-            f.error = None;
-            self.form.focus = i;
-        }
-        self.generated = Some(code);
-    }
-
-    /// Whether the code field still holds the generated code.
-    fn is_generated(&self) -> bool {
-        self.generated
-            .as_deref()
-            .is_some_and(|g| g == self.form.value("code").trim())
-    }
-
-    /// Checks the form like `coupons create` does; if valid, shows the
-    /// confirmation.
-    fn review(&mut self, now: DateTime<Utc>) {
-        self.form.clear_errors();
-        let optional = |name: &str| Some(self.form.value(name)).filter(|v| !v.trim().is_empty());
+    /// Like `coupons create`: `CouponFields::parse`, every error at once.
+    fn parse(
+        &self,
+        form: Option<&Form>,
+        now: DateTime<Utc>,
+    ) -> Result<Self::Input, Vec<InvalidInput>> {
+        let value = |name: &'static str| form.map_or("", |f| f.value(name));
+        let optional = |name: &'static str| Some(value(name)).filter(|v| !v.trim().is_empty());
         let fields = CouponFields {
-            code: Some(self.form.value("code")),
-            kind: self.form.value("type"),
-            value: self.form.value("value"),
+            code: Some(value("code")),
+            kind: value("type"),
+            value: value("value"),
             max_uses: optional("max_uses"),
             valid_from: optional("valid_from"),
             valid_until: optional("valid_until"),
             description: optional("description"),
         };
-        match fields.parse(now) {
-            Ok(new) => {
-                let generated = self.is_generated();
-                let confirm = Confirm::new("Create this coupon?", summary(&new, generated, now));
-                self.confirm = Some((confirm, new, generated));
-            }
-            Err(errors) => self.form.set_errors(&errors),
+        let new = fields.parse(now)?;
+        // Whether the code field still holds the generated code.
+        let generated = self
+            .generated
+            .as_deref()
+            .is_some_and(|g| g == value("code").trim());
+        Ok((new, generated))
+    }
+
+    fn review(
+        &mut self,
+        (new, generated): &Self::Input,
+        _fresh: Vec<Outcome>,
+        now: DateTime<Utc>,
+    ) -> Review {
+        Review::Confirm(summary(new, *generated, now))
+    }
+
+    fn job(&self, (new, generated): &Self::Input) -> Job {
+        Job::CreateCoupon {
+            new: new.clone(),
+            generated: *generated,
         }
     }
 
-    /// The answer to the create request; false if it isn't the one in
-    /// flight. Field errors go back to the form, under their fields.
-    pub(super) fn finish(&mut self, id: RequestId, result: &Result<Coupon>) -> bool {
-        let Some((confirm, _, _)) = &mut self.confirm else {
-            return false;
-        };
-        if confirm.in_flight() != Some(id) {
-            return false;
+    fn done(&mut self, outcome: Outcome) -> Result<Done, Error> {
+        match outcome {
+            Outcome::CouponCreated(r) => r.map(|c| Done::new("Coupon created", vec![created(&c)])),
+            other => Err(unexpected(&other)),
         }
-        let field_errors: Vec<InvalidInput> = match result {
-            Err(Error::Invalid(errors)) => errors.clone(),
-            Err(Error::Refused(r @ Refusal::DuplicateCode { .. })) => {
+    }
+
+    /// A code already taken goes back under the code field.
+    fn field_errors(&self, e: &Error) -> Vec<InvalidInput> {
+        match e {
+            Error::Invalid(errors) => errors.clone(),
+            Error::Refused(r @ Refusal::DuplicateCode { .. }) => {
                 vec![InvalidInput::new("code", r.to_string())]
             }
             _ => Vec::new(),
-        };
-        if !field_errors.is_empty() {
-            self.confirm = None;
-            self.form.clear_errors();
-            self.form.set_errors(&field_errors);
-            return true;
-        }
-        let result = match result {
-            Ok(c) => Ok(vec![created(c)]),
-            Err(e) => Err(e.to_string()),
-        };
-        confirm.finish(id, result)
-    }
-
-    pub fn paste(&mut self, text: &str) {
-        if self.confirm.is_none() {
-            self.form.paste(text);
-        }
-    }
-
-    pub fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
-        match &self.confirm {
-            Some((confirm, _, _)) => confirm.render(frame, area, ui.theme, ui.tick),
-            None => self.form.render(frame, area, ui.theme),
         }
     }
 }

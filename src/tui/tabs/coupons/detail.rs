@@ -7,24 +7,42 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 
+use super::list::Act;
 use super::status_style;
 use crate::db::coupons::{Coupon, CouponDetail};
 use crate::domain::coupon::DiscountType;
+use crate::domain::role::Action;
 use crate::error::Result;
 use crate::tui::app::Msg;
 use crate::tui::command::{Job, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{is_enter, is_esc, nav};
+use crate::tui::format::when;
+use crate::tui::keymap::{Allow, Bind, ENTER, ESC, Hint, Key, Keymap};
+use crate::tui::keys::nav;
 use crate::tui::link::Link;
 use crate::tui::tabs::Ui;
-use crate::tui::tabs::users::when;
 use crate::tui::widgets::{ListNav, fit, safe, safe_owned, safe_styled, spinner};
+
+/// The keys of a coupon's screen (`Act::Open` opens the selected
+/// redemption's user, `Act::Clear` goes back).
+const KEYS: Keymap<Act> = Keymap(&[
+    Bind::new(ENTER, "Enter", "open user", Act::Open).footer(),
+    Bind::new(&[Key::Char('d')], "d", "deactivate", Act::Deactivate)
+        .footer()
+        .writes(Action::CouponDeactivate),
+    Bind::new(&[Key::Char('r')], "r", "redeem", Act::Redeem)
+        .footer()
+        .writes(Action::CouponRedeem),
+    Bind::new(ESC, "Esc", "back", Act::Clear).footer(),
+]);
 
 pub(super) enum KeyResult {
     Handled,
     Ignored,
     /// Esc with nothing to cancel: back to the list.
     Back,
+    /// A change for the tab to open on this coupon.
+    Change(Act),
 }
 
 pub struct Detail {
@@ -72,10 +90,6 @@ impl Detail {
         self.pending.is_some()
     }
 
-    pub fn error(&self) -> Option<&str> {
-        self.error.as_deref()
-    }
-
     fn load(&mut self, ctx: &mut Ctx) {
         ctx.cancel(self.pending.take());
         self.error = None;
@@ -114,21 +128,33 @@ impl Detail {
             self.nav.apply(n, len);
             return KeyResult::Handled;
         }
-        if is_enter(key) {
-            let selected = self.nav.selected();
-            if let Some(r) = self.data.as_ref().and_then(|d| d.redemptions.get(selected)) {
-                ctx.emit(Msg::Open(Link::User(r.user_id)));
+        match KEYS.find(key, ctx.allow, |a| self.offers(a)) {
+            Some(Act::Open) => {
+                let selected = self.nav.selected();
+                if let Some(r) = self.data.as_ref().and_then(|d| d.redemptions.get(selected)) {
+                    ctx.emit(Msg::Open(Link::User(r.user_id)));
+                }
+                KeyResult::Handled
             }
-            return KeyResult::Handled;
-        }
-        if is_esc(key) {
-            if self.pending.is_some() {
+            Some(Act::Clear) if self.pending.is_some() => {
                 ctx.cancel(self.pending.take());
-                return KeyResult::Handled;
+                KeyResult::Handled
             }
-            return KeyResult::Back;
+            Some(Act::Clear) => KeyResult::Back,
+            Some(act) => KeyResult::Change(act),
+            None => KeyResult::Ignored,
         }
-        KeyResult::Ignored
+    }
+
+    fn offers(&self, act: Act) -> bool {
+        match act {
+            Act::Deactivate | Act::Redeem => self.coupon().is_some_and(|c| super::can(act, c)),
+            _ => true,
+        }
+    }
+
+    pub(super) fn hints(&self, allow: &Allow) -> Vec<Hint> {
+        KEYS.hints(allow, |a| self.offers(a))
     }
 
     pub(super) fn reply(&mut self, id: RequestId, result: Result<CouponDetail>) {

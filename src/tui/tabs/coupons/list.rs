@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -12,14 +14,16 @@ use ratatui::widgets::{Block, Cell, Row};
 
 use super::{short_type, short_validity, short_value, status_style};
 use crate::db::coupons::{Coupon, CouponFilter};
+use crate::domain::role::Action;
 use crate::error::Result;
 use crate::tui::command::{Job, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{is_char, is_enter, is_esc, nav};
+use crate::tui::keymap::{Allow, Bind, ENTER, Hint, Key, Keymap};
+use crate::tui::keys::nav;
 use crate::tui::tabs::Ui;
-use crate::tui::widgets::search::{SearchField, Typed};
+use crate::tui::widgets::search::{SearchField, Typed, clear_key, search_key};
 use crate::tui::widgets::{
-    ListNav, ListTable, fit, load_status, render_empty, safe, safe_opt, safe_owned,
+    ListNav, ListTable, Poll, fit, load_status, render_empty, safe, safe_opt, safe_owned,
 };
 
 /// Typing waits this long for the next key before asking.
@@ -29,10 +33,43 @@ pub const LIMIT: i64 = 500;
 /// From this width the list shows validity to the minute and descriptions.
 const WIDE: u16 = 120;
 
+/// What a key does on the coupon list (the changes act on the selected
+/// coupon; the tab carries them out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Act {
+    Open,
+    Search,
+    All,
+    Valid,
+    New,
+    Deactivate,
+    Redeem,
+    Clear,
+}
+
+pub(super) const KEYS: Keymap<Act> = Keymap(&[
+    Bind::new(ENTER, "Enter", "open", Act::Open).footer(),
+    search_key(Act::Search),
+    Bind::new(&[Key::Char('a')], "a", "all", Act::All).footer(),
+    Bind::new(&[Key::Char('a')], "a", "valid", Act::Valid).footer(),
+    Bind::new(&[Key::Char('n')], "n", "new", Act::New)
+        .footer()
+        .writes(Action::CouponCreate),
+    Bind::new(&[Key::Char('d')], "d", "deactivate", Act::Deactivate)
+        .footer()
+        .writes(Action::CouponDeactivate),
+    Bind::new(&[Key::Char('r')], "r", "redeem", Act::Redeem)
+        .footer()
+        .writes(Action::CouponRedeem),
+    clear_key(Act::Clear),
+]);
+
 pub(super) enum KeyResult {
     Handled,
     Ignored,
     Open(Coupon),
+    /// A change for the tab to open (on the selected coupon).
+    Change(Act),
 }
 
 /// What a list shows: the text searched for and whether all coupons.
@@ -56,6 +93,7 @@ pub struct CouponList {
     error: Option<String>,
     failed: bool,
     started: bool,
+    poll: Poll,
 }
 
 impl CouponList {
@@ -67,28 +105,27 @@ impl CouponList {
         self.pending.is_some()
     }
 
-    pub fn coupons(&self) -> &[Coupon] {
-        &self.coupons
-    }
-
-    pub fn text(&self) -> &str {
-        self.search.value()
-    }
-
-    pub fn loaded(&self) -> bool {
-        self.shown.is_some()
-    }
-
-    pub fn error(&self) -> Option<&str> {
-        self.error.as_deref()
-    }
-
     pub fn selected(&self) -> Option<&Coupon> {
         self.coupons.get(self.nav.selected())
     }
 
     pub fn coupon(&self, id: i32) -> Option<&Coupon> {
         self.coupons.iter().find(|c| c.id == id)
+    }
+
+    pub fn started(&self) -> bool {
+        self.started
+    }
+
+    /// Loads again by itself when due (shown, not typing, nothing loading).
+    pub(super) fn tick(&mut self, ctx: &mut Ctx) {
+        if self.poll.due(ctx.now) && self.pending.is_none() && !self.search.editing {
+            self.load(None, ctx);
+        }
+    }
+
+    pub(super) fn pause(&mut self) {
+        self.poll.toggle();
     }
 
     /// First time shown: list what is redeemable now.
@@ -146,46 +183,63 @@ impl CouponList {
             }
             return KeyResult::Handled;
         }
-        if is_char(key, '/') || is_char(key, 's') {
-            self.search.editing = true;
-            return KeyResult::Handled;
-        }
-        if is_char(key, 'a') {
-            self.all = !self.all;
-            self.load(None, ctx);
-            return KeyResult::Handled;
-        }
         if let Some(n) = nav(key) {
             self.nav.apply(n, self.coupons.len());
             return KeyResult::Handled;
         }
-        if is_enter(key) {
-            return match self.selected() {
+        match KEYS.find(key, ctx.allow, |a| self.offers(a)) {
+            Some(Act::Search) => {
+                self.search.editing = true;
+                KeyResult::Handled
+            }
+            Some(Act::All | Act::Valid) => {
+                self.all = !self.all;
+                self.load(None, ctx);
+                KeyResult::Handled
+            }
+            Some(Act::Open) => match self.selected() {
                 Some(c) => KeyResult::Open(c.clone()),
                 None => KeyResult::Handled,
-            };
-        }
-        if is_esc(key) {
-            if self.pending.is_some() {
+            },
+            Some(Act::Clear) if self.pending.is_some() => {
                 ctx.cancel(self.pending.take());
-                return KeyResult::Handled;
+                KeyResult::Handled
             }
-            if !self.search.value().is_empty() {
+            Some(Act::Clear) if !self.search.value().is_empty() => {
                 self.search.input.reset();
                 self.load(None, ctx);
-                return KeyResult::Handled;
+                KeyResult::Handled
             }
+            Some(act @ (Act::New | Act::Deactivate | Act::Redeem)) => KeyResult::Change(act),
+            Some(Act::Clear) | None => KeyResult::Ignored,
         }
-        KeyResult::Ignored
     }
 
-    pub(super) fn reply(&mut self, id: RequestId, result: Result<Vec<Coupon>>) {
+    /// What the list can do now.
+    fn offers(&self, act: Act) -> bool {
+        match act {
+            Act::All => !self.all,
+            Act::Valid => self.all,
+            Act::Deactivate | Act::Redeem => self.selected().is_some_and(|c| super::can(act, c)),
+            _ => true,
+        }
+    }
+
+    pub(super) fn hints(&self, allow: &Allow) -> Vec<Hint> {
+        if self.search.editing {
+            return crate::tui::widgets::search::TYPING_KEYS.hints(allow, |_| true);
+        }
+        KEYS.hints(allow, |a| self.offers(a))
+    }
+
+    pub(super) fn reply(&mut self, id: RequestId, result: Result<Vec<Coupon>>, now: DateTime<Utc>) {
         if self.pending != Some(id) {
             return; // an older request: its answer no longer matters
         }
         self.pending = None;
         match result {
             Ok(coupons) => {
+                self.poll.loaded(now);
                 let same = self.shown.as_ref() == Some(&self.asked);
                 // Keep the same coupon selected when the list is reloaded.
                 let keep = self.selected().map(|c| c.id);
@@ -255,6 +309,9 @@ impl CouponList {
             title.push(Span::raw(" matching “"));
             title.push(safe(&q.text));
             title.push(Span::raw("”"));
+        }
+        if self.poll.paused() {
+            title.push(Span::styled(" · paused (p)", theme.warning()));
         }
         title.push(Span::raw(" "));
         let block = Block::bordered()

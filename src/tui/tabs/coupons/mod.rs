@@ -4,66 +4,66 @@
 //! coupon for a user (`r`), each confirmed before it is sent. Read-only
 //! sessions get the lists only.
 
-pub mod change;
-pub mod create;
-pub mod detail;
-pub mod list;
+mod create;
+mod deactivate;
+mod detail;
+mod list;
+mod redeem;
 
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::text::{Line, Span};
+use ratatui::text::Span;
 
-use super::{Handled, Tab, Ui};
+use super::{Below, Copied, Handled, Tab, Ui};
 use crate::db::coupons::{Coupon, CouponStatus};
-use crate::domain::Refusal;
-use crate::domain::coupon::{DiscountType, check_redeemable};
+use crate::domain::coupon::{DiscountType, check_redeemable, credits_awarded};
+use crate::tui::change::ChangeDialog;
 use crate::tui::command::{Outcome, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{KeyHint, is_char, is_enter, is_esc};
+use crate::tui::dialog::{Dialogs, Event};
+use crate::tui::keymap::{Allow, Hint};
 use crate::tui::link::Link;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::popup::message;
-use crate::tui::widgets::{Confirm, ConfirmState, DialogKey, safe, safe_owned};
+use crate::tui::widgets::safe;
 
-pub use change::{DeactivateDialog, RedeemDialog};
-pub use create::CreateDialog;
-pub use detail::Detail;
-pub use list::CouponList;
-
-/// A dialog over the list or the detail.
-pub enum Dialog {
-    Create(Box<CreateDialog>),
-    Deactivate(Box<DeactivateDialog>),
-    Redeem(Box<RedeemDialog>),
-    /// Known without asking the database, e.g. that a discount coupon
-    /// can't be redeemed here.
-    Notice {
-        title: &'static str,
-        lines: Vec<String>,
-    },
-}
-
-impl Dialog {
-    fn in_flight(&self) -> Option<RequestId> {
-        match self {
-            Dialog::Create(d) => d.in_flight(),
-            Dialog::Deactivate(d) => d.in_flight(),
-            Dialog::Redeem(d) => d.in_flight(),
-            Dialog::Notice { .. } => None,
-        }
-    }
-}
+use create::Create;
+use deactivate::Deactivate;
+use detail::Detail;
+use list::CouponList;
+use redeem::Redeem;
 
 #[derive(Default)]
 pub struct CouponsTab {
-    pub list: CouponList,
+    list: CouponList,
     /// The coupon opened from the list or a link (Esc goes back).
-    pub detail: Option<Detail>,
-    pub dialog: Option<Dialog>,
+    detail: Option<Detail>,
+    /// Coupons opened before, by links: back returns to them.
+    below: Below<Detail>,
+    dialogs: Dialogs,
     /// The last change made here.
-    pub notice: Option<String>,
+    notice: Option<String>,
+}
+
+/// Whether `act` can be done to `c`: only that is offered. (Dates and
+/// whether a user already redeemed it are checked fresh by the review.)
+fn can(act: list::Act, c: &Coupon) -> bool {
+    match act {
+        list::Act::Deactivate => c.is_active,
+        list::Act::Redeem => {
+            c.is_active
+                && c.kind() == Some(DiscountType::Credits)
+                && credits_awarded(c.discount_value).is_some()
+                && c.max_uses.is_none_or(|m| c.used_count < m)
+        }
+        _ => true,
+    }
+}
+
+/// `CODE (#3)`
+fn name(c: &Coupon) -> String {
+    format!("{} (#{})", c.code, c.id)
 }
 
 impl CouponsTab {
@@ -76,124 +76,85 @@ impl CouponsTab {
         }
     }
 
-    /// n, d, r: the changes. `None` when the key isn't one of them (or
-    /// nothing is there to act on), so it falls through.
-    fn change_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Option<Handled> {
-        if ctx.read_only {
-            return None;
-        }
-        if is_char(key, 'n') && self.detail.is_none() {
-            self.dialog = Some(Dialog::Create(Box::default()));
-            self.notice = None;
-            return Some(Handled::Yes);
-        }
-        if is_char(key, 'd') {
-            let coupon = self.target()?.clone();
-            self.notice = None;
-            self.dialog = Some(if coupon.is_active {
-                Dialog::Deactivate(Box::new(DeactivateDialog::new(coupon)))
-            } else {
-                Dialog::Notice {
-                    title: "Deactivate coupon",
-                    lines: vec![
-                        format!("{}: {}", coupon.code, Refusal::CouponAlreadyInactive),
-                        "nothing to do".into(),
-                    ],
-                }
-            });
-            return Some(Handled::Yes);
-        }
-        if is_char(key, 'r') {
-            let coupon = self.target()?.clone();
-            self.notice = None;
-            self.dialog = Some(redeem_dialog(coupon, ctx.now));
-            return Some(Handled::Yes);
-        }
-        None
-    }
-
-    fn dialog_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
-        let Some(dialog) = &mut self.dialog else {
-            return Handled::No;
-        };
-        let k = match dialog {
-            Dialog::Create(d) => d.key(key, ctx),
-            Dialog::Deactivate(d) => d.key(key, ctx),
-            Dialog::Redeem(d) => d.key(key, ctx),
-            Dialog::Notice { .. } => {
-                if is_esc(key) || is_enter(key) {
-                    DialogKey::Close
-                } else {
-                    DialogKey::Ignored
+    /// n, d, r (dispatched by the list's or the detail's keymap): open the
+    /// change's dialog on the coupon shown or selected.
+    fn change(&mut self, act: list::Act, ctx: &mut Ctx) {
+        let coupon = self.target().cloned();
+        self.notice = None;
+        match (act, coupon) {
+            (list::Act::New, _) => self
+                .dialogs
+                .open(ChangeDialog::open(Create::default(), ctx)),
+            (list::Act::Deactivate, Some(coupon)) if can(act, &coupon) => {
+                self.dialogs
+                    .open(ChangeDialog::open(Deactivate { coupon }, ctx));
+            }
+            (list::Act::Redeem, Some(coupon)) if can(act, &coupon) => {
+                // What the list knows may be stale: dates only warn here;
+                // the review reads the coupon again and decides.
+                let warning = coupon
+                    .state()
+                    .and_then(|s| check_redeemable(&s, ctx.now).err())
+                    .map(|r| r.to_string());
+                if let Some(r) = Redeem::new(coupon, warning) {
+                    self.dialogs.open(ChangeDialog::open(r, ctx));
                 }
             }
-        };
-        match k {
-            DialogKey::Stay => {}
-            DialogKey::Ignored => return Handled::No,
-            DialogKey::Close => self.dialog = None,
-            DialogKey::Abandoned => {
-                self.dialog = None;
-                self.notice =
-                    Some("stopped waiting: the change may or may not be applied; reloaded".into());
+            _ => {}
+        }
+    }
+
+    fn event(&mut self, event: Option<Event>, ctx: &mut Ctx) {
+        match event {
+            Some(Event::Changed(notice)) => {
+                self.notice = Some(notice);
                 self.refresh(ctx);
             }
+            Some(Event::Notice(notice)) => self.notice = Some(notice),
+            Some(Event::Filter(_)) | None => {}
         }
-        Handled::Yes
-    }
-
-    /// A change was applied: show it and load again what is shown.
-    fn changed(&mut self, notice: String, ctx: &mut Ctx) {
-        self.notice = Some(notice);
-        self.refresh(ctx);
-    }
-}
-
-/// The redeem dialog, or why this coupon can't be redeemed here.
-fn redeem_dialog(coupon: Coupon, now: DateTime<Utc>) -> Dialog {
-    let refuse = |r: Refusal| Dialog::Notice {
-        title: "Redeem coupon",
-        lines: vec![format!("{}: {r}", coupon.code)],
-    };
-    if coupon.kind() != Some(DiscountType::Credits) {
-        return refuse(Refusal::CouponAppliesAtCheckout {
-            discount_type: coupon.discount_type.clone(),
-        });
-    }
-    // What the list knows may be stale, so other rules only warn: the
-    // database decides when the redemption is sent.
-    let warning = coupon
-        .state()
-        .and_then(|s| check_redeemable(&s, now).err())
-        .map(|r| r.to_string());
-    match RedeemDialog::new(coupon.clone(), warning) {
-        Some(d) => Dialog::Redeem(Box::new(d)),
-        None => refuse(Refusal::CouponValueNotPayable {
-            value: coupon.discount_value.to_string(),
-        }),
     }
 }
 
 impl Tab for CouponsTab {
+    /// The first time, what is redeemable now; shown again, loaded again.
     fn activate(&mut self, ctx: &mut Ctx) {
-        self.list.start(ctx);
+        if self.list.started() {
+            self.refresh(ctx);
+        } else {
+            self.list.start(ctx);
+        }
+    }
+
+    fn tick(&mut self, ctx: &mut Ctx) {
+        if self.polls() {
+            self.list.tick(ctx);
+        }
+    }
+
+    /// The list, with nothing over it.
+    fn polls(&self) -> bool {
+        self.detail.is_none() && !self.dialogs.is_open()
+    }
+
+    fn pause(&mut self) {
+        self.list.pause();
     }
 
     fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
-        if self.dialog.is_some() {
-            return self.dialog_key(key, ctx);
-        }
-        let typing = self.detail.is_none() && self.list.editing();
-        if !typing && let Some(h) = self.change_key(key, ctx) {
-            return h;
+        if self.dialogs.is_open() {
+            let (handled, event) = self.dialogs.key(key, ctx);
+            self.event(event, ctx);
+            return handled;
         }
         if let Some(d) = &mut self.detail {
             return match d.key(key, ctx) {
                 detail::KeyResult::Handled => Handled::Yes,
                 detail::KeyResult::Ignored => Handled::No,
-                detail::KeyResult::Back => {
-                    d.close(ctx);
-                    self.detail = None;
+                // The app goes back (through the links followed).
+                detail::KeyResult::Back => Handled::No,
+                detail::KeyResult::Change(act) => {
+                    self.change(act, ctx);
                     Handled::Yes
                 }
             };
@@ -206,65 +167,32 @@ impl Tab for CouponsTab {
                 self.detail = Some(Detail::open(c.id, Some(c.code.clone()), Some(c), ctx));
                 Handled::Yes
             }
+            list::KeyResult::Change(act) => {
+                self.change(act, ctx);
+                Handled::Yes
+            }
         }
     }
 
     fn paste(&mut self, text: &str, ctx: &mut Ctx) -> Handled {
-        let used = match &mut self.dialog {
-            Some(Dialog::Create(d)) => {
-                d.paste(text);
-                true
-            }
-            Some(Dialog::Deactivate(d)) => {
-                d.paste(text);
-                true
-            }
-            Some(Dialog::Redeem(d)) => {
-                d.paste(text);
-                true
-            }
-            Some(Dialog::Notice { .. }) => false,
-            None if self.detail.is_none() => self.list.paste(text, ctx),
-            None => false,
+        let used = if self.dialogs.is_open() {
+            self.dialogs.paste(text)
+        } else {
+            self.detail.is_none() && self.list.paste(text, ctx)
         };
         if used { Handled::Yes } else { Handled::No }
     }
 
     fn reply(&mut self, id: RequestId, outcome: Outcome, ctx: &mut Ctx) {
+        let outcome = match self.dialogs.reply(id, outcome, ctx) {
+            Ok(event) => return self.event(event, ctx),
+            Err(outcome) => outcome,
+        };
         match outcome {
-            Outcome::Coupons(result) => self.list.reply(id, result),
+            Outcome::Coupons(result) => self.list.reply(id, result, ctx.now),
             Outcome::Coupon(result) => {
                 if let Some(d) = &mut self.detail {
                     d.reply(id, result);
-                }
-            }
-            Outcome::CouponCreated(result) => {
-                if let Some(Dialog::Create(d)) = &mut self.dialog
-                    && d.finish(id, &result)
-                    && let Ok(c) = &result
-                {
-                    self.changed(create::created(c), ctx);
-                }
-            }
-            Outcome::CouponDeactivated(result) => {
-                if let Some(Dialog::Deactivate(d)) = &mut self.dialog
-                    && d.finish(id, &result)
-                    && let Ok(c) = &result
-                {
-                    self.changed(change::deactivated(c), ctx);
-                }
-            }
-            Outcome::CouponRedeemed(result) => {
-                if let Some(Dialog::Redeem(d)) = &mut self.dialog
-                    && d.finish(id, &result)
-                    && let Ok(r) = &result
-                {
-                    self.changed(change::redeemed_notice(r), ctx);
-                }
-            }
-            Outcome::Overview(result) => {
-                if let Some(Dialog::Redeem(d)) = &mut self.dialog {
-                    d.looked_up(id, result);
                 }
             }
             _ => {}
@@ -275,21 +203,39 @@ impl Tab for CouponsTab {
         let Link::Coupon { id, code } = link else {
             return false;
         };
-        if let Some(d) = self.detail.take() {
+        if let Some(d) = &self.detail {
             d.close(ctx);
         }
         // A dialog left open stays only while its change is on its way.
-        if self
-            .dialog
-            .as_ref()
-            .is_some_and(|d| d.in_flight().is_none())
-        {
-            self.dialog = None;
+        if !self.dialogs.holds() {
+            self.dialogs.close();
         }
         let known = self.list.coupon(*id).cloned();
         self.notice = None;
-        self.detail = Some(Detail::open(*id, code.clone(), known, ctx));
+        let page = Detail::open(*id, code.clone(), known, ctx);
+        self.below.push(&mut self.detail, page);
         true
+    }
+
+    fn depth(&self) -> usize {
+        self.below.depth(&self.detail)
+    }
+
+    fn back(&mut self, ctx: &mut Ctx) {
+        if let Some(left) = self.below.pop(&mut self.detail) {
+            left.close(ctx);
+        }
+        self.notice = None;
+        if let Some(d) = &mut self.detail {
+            d.refresh(ctx);
+        }
+    }
+
+    fn copy(&self) -> Option<Copied> {
+        if self.dialogs.is_open() || (self.detail.is_none() && self.list.editing()) {
+            return None;
+        }
+        self.target().map(|c| Copied::new("code", c.code.clone()))
     }
 
     fn refresh(&mut self, ctx: &mut Ctx) {
@@ -304,75 +250,29 @@ impl Tab for CouponsTab {
         if let Some(d) = &mut self.detail {
             d.retry(ctx);
         }
+        self.dialogs.retry(ctx);
     }
 
     fn modal(&self) -> bool {
-        self.dialog.is_some() || (self.detail.is_none() && self.list.editing())
+        self.dialogs.is_open() || (self.detail.is_none() && self.list.editing())
     }
 
-    fn unsaved(&self) -> Option<&'static str> {
-        match &self.dialog {
-            Some(d) if d.in_flight().is_some() => Some("A coupon change is being applied"),
-            Some(Dialog::Create(d)) if d.is_dirty() => {
-                Some("The new-coupon form holds input not created")
-            }
-            Some(Dialog::Deactivate(d)) if d.is_dirty() => {
-                Some("The deactivate form holds input not applied")
-            }
-            Some(Dialog::Redeem(d)) if d.is_dirty() => {
-                Some("The redeem form holds input not applied")
-            }
-            _ => None,
-        }
+    fn unsaved(&self) -> Option<String> {
+        self.dialogs.unsaved()
     }
 
     fn busy(&self) -> bool {
-        let dialog = match &self.dialog {
-            Some(Dialog::Redeem(d)) => d.busy(),
-            Some(d) => d.in_flight().is_some(),
-            None => false,
-        };
-        dialog || self.list.busy() || self.detail.as_ref().is_some_and(Detail::busy)
+        self.dialogs.busy() || self.list.busy() || self.detail.as_ref().is_some_and(Detail::busy)
     }
 
-    fn keys(&self, read_only: bool) -> Vec<KeyHint> {
-        match &self.dialog {
-            Some(Dialog::Create(d)) => return d.keys(),
-            Some(Dialog::Deactivate(d)) => return d.keys(),
-            Some(Dialog::Redeem(d)) => return d.keys(),
-            Some(Dialog::Notice { .. }) => return vec![KeyHint::footer("Enter", "close")],
-            None => {}
+    fn hints(&self, allow: &Allow) -> Vec<Hint> {
+        if let Some(h) = self.dialogs.hints(allow) {
+            return h;
         }
-        let mut keys = Vec::new();
-        if let Some(d) = &self.detail {
-            keys.push(KeyHint::footer("Enter", "open user"));
-            if !read_only && d.coupon().is_some() {
-                keys.push(KeyHint::footer("d", "deactivate"));
-                keys.push(KeyHint::footer("r", "redeem"));
-            }
-            keys.push(KeyHint::footer("Esc", "back"));
-            return keys;
+        match &self.detail {
+            Some(d) => d.hints(allow),
+            None => self.list.hints(allow),
         }
-        if self.list.editing() {
-            return vec![
-                KeyHint::footer("Enter", "to the list"),
-                KeyHint::footer("Esc", "stop typing"),
-            ];
-        }
-        keys.push(KeyHint::footer("Enter", "open"));
-        keys.push(KeyHint::footer("/", "search"));
-        keys.push(if self.list.all {
-            KeyHint::footer("a", "valid")
-        } else {
-            KeyHint::footer("a", "all")
-        });
-        if !read_only {
-            keys.push(KeyHint::footer("n", "new"));
-            keys.push(KeyHint::footer("d", "deactivate"));
-            keys.push(KeyHint::footer("r", "redeem"));
-        }
-        keys.push(KeyHint::help("Esc", "clear the search / stop loading"));
-        keys
     }
 
     fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
@@ -381,40 +281,7 @@ impl Tab for CouponsTab {
             Some(d) => d.render(frame, area, ui, notice),
             None => self.list.render(frame, area, ui, notice),
         }
-        match &self.dialog {
-            Some(Dialog::Create(d)) => d.render(frame, area, ui),
-            Some(Dialog::Deactivate(d)) => d.render(frame, area, ui),
-            Some(Dialog::Redeem(d)) => d.render(frame, area, ui),
-            Some(Dialog::Notice { title, lines }) => {
-                let mut text: Vec<Line> = lines
-                    .iter()
-                    .map(|l| Line::from(safe_owned(l.clone())))
-                    .collect();
-                text.push(Line::raw(""));
-                text.push(Line::from(vec![
-                    Span::styled("Enter", ui.theme.key()),
-                    Span::raw(" close"),
-                ]));
-                message(frame, area, ui.theme, title, text);
-            }
-            None => {}
-        }
-    }
-}
-
-/// The footer while a confirmation shows.
-pub(super) fn confirm_keys(c: &Confirm) -> Vec<KeyHint> {
-    match &c.state {
-        ConfirmState::InFlight(_) => vec![KeyHint::footer("Esc", "stop waiting")],
-        ConfirmState::Done(_) => vec![KeyHint::footer("Enter", "close")],
-        ConfirmState::Failed(_) => vec![
-            KeyHint::footer("Enter", "try again"),
-            KeyHint::footer("Esc", "back"),
-        ],
-        ConfirmState::Ready => vec![
-            KeyHint::footer("Enter", "apply"),
-            KeyHint::footer("Esc", "back"),
-        ],
+        self.dialogs.render(frame, area, ui);
     }
 }
 

@@ -1,6 +1,6 @@
 //! Revoking a card (with a required reason) and redeeming one for a user:
-//! a form, a confirmation summing it up, one call to `gift_cards::revoke` or
-//! `gift_cards::redeem`, then the result or the refusal.
+//! two [`Change`]s, each one call to `gift_cards::revoke` or
+//! `gift_cards::redeem`.
 //!
 //! Revoking acts on the selected card, by its id: the operator never sees
 //! its full code and doesn't type it. Redeeming takes the code the customer
@@ -8,54 +8,26 @@
 //! its id; a typed code that doesn't end like the selected card's is only a
 //! warning, the database finds the card by that code.
 
-use crossterm::event::KeyEvent;
-use ratatui::Frame;
-use ratatui::layout::Rect;
+use chrono::{DateTime, Utc};
 
-use super::{CardRef, DialogKey, TypedCode, status_text, visible_tail};
+use super::{CardRef, TypedCode, status_text, visible_tail};
 use crate::db::gift_cards::{CardKey, GiftCard, GiftCardRedemption};
+use crate::db::users::User;
 use crate::domain::InvalidInput;
 use crate::domain::codes::{GiftCardCode, lookup_key, mask_code};
+use crate::domain::gift_card::{check_redeemable, check_revocable};
 use crate::domain::text::{Reason, check_free_text};
 use crate::domain::user_ref::UserRef;
-use crate::error::Result;
-use crate::tui::command::{Job, RequestId};
+use crate::error::Error;
+use crate::tui::change::{
+    Change, Done, Review, both, changed_meanwhile, field, unexpected, unreadable,
+};
+use crate::tui::command::{Job, Outcome};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::KeyHint;
-use crate::tui::tabs::Ui;
-use crate::tui::widgets::{Confirm, ConfirmState, Field, Form, FormAction};
+use crate::tui::widgets::{Field, Form};
 
 /// A masked code shows its last four letters or digits.
 const TAIL: usize = 4;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeKind {
-    Revoke,
-    Redeem,
-}
-
-impl ChangeKind {
-    pub fn past(self) -> &'static str {
-        match self {
-            ChangeKind::Revoke => "revoked",
-            ChangeKind::Redeem => "redeemed",
-        }
-    }
-
-    pub fn in_flight(self) -> &'static str {
-        match self {
-            ChangeKind::Revoke => "A gift card is being revoked",
-            ChangeKind::Redeem => "A gift card is being redeemed",
-        }
-    }
-
-    pub fn unsaved(self) -> &'static str {
-        match self {
-            ChangeKind::Revoke => "The revoke form holds input not applied",
-            ChangeKind::Redeem => "The redeem form holds input not applied",
-        }
-    }
-}
 
 /// `••••-JKMN`: a masked code cut to its visible end.
 pub fn short_masked(masked: &str) -> String {
@@ -118,16 +90,6 @@ pub fn check_code(input: &str, selected: Option<&GiftCard>) -> Result<RedeemTarg
     })
 }
 
-pub struct ChangeDialog {
-    pub kind: ChangeKind,
-    /// Revoke: the card revoked. Redeem: the selected card when it can be
-    /// redeemed (an empty code means it), else `None` and a code is needed.
-    pub card: Option<GiftCard>,
-    pub form: Form,
-    /// After a valid form: the summary, and the request it sends.
-    pub confirm: Option<(Confirm, Job)>,
-}
-
 /// `#105  ••••-••••-••••-••••-JKMN  active  100 credits`
 fn card_line(c: &GiftCard) -> String {
     format!(
@@ -145,9 +107,28 @@ fn recipient(c: &GiftCard) -> String {
         .unwrap_or_else(|| "none".to_owned())
 }
 
-impl ChangeDialog {
-    /// Revoking `card`, by its id: the form only asks why.
-    pub fn revoke(card: GiftCard) -> Self {
+/// Revoking a card, by its id: the form only asks why.
+pub struct Revoke {
+    pub card: GiftCard,
+}
+
+impl Change for Revoke {
+    type Input = Reason;
+
+    fn question(&self) -> String {
+        "Confirm: revoke gift card".into()
+    }
+
+    fn verb(&self) -> &'static str {
+        "revoke"
+    }
+
+    fn applying(&self) -> &'static str {
+        "A gift card is being revoked"
+    }
+
+    fn form(&mut self, _ctx: &mut Ctx) -> Option<Form> {
+        let card = &self.card;
         let mut form = Form::new(
             "Revoke gift card",
             vec![Field::new(
@@ -158,25 +139,96 @@ impl ChangeDialog {
         );
         form.intro = vec![
             format!("     card  #{}  {}", card.id, card.code_masked),
-            format!("   status  {}", status_text(&card)),
+            format!("   status  {}", status_text(card)),
             format!("  credits  {}", card.credits),
-            format!("recipient  {}", recipient(&card)),
+            format!("recipient  {}", recipient(card)),
             String::new(),
         ];
-        form.help = "Enter review   Esc cancel";
-        Self {
-            kind: ChangeKind::Revoke,
-            card: Some(card),
-            form,
-            confirm: None,
+        Some(form)
+    }
+
+    fn parse(&self, form: Option<&Form>, _now: DateTime<Utc>) -> Result<Reason, Vec<InvalidInput>> {
+        Reason::parse(field(form, "reason")).map_err(|e| vec![e])
+    }
+
+    /// The card as it is now: revoked or redeemed meanwhile is said, not
+    /// asked.
+    fn fresh(&self, _reason: &Reason) -> Vec<Job> {
+        vec![Job::GiftCard {
+            card: CardKey::Id(self.card.id),
+        }]
+    }
+
+    fn review(&mut self, reason: &Reason, fresh: Vec<Outcome>, _now: DateTime<Utc>) -> Review {
+        match fresh.into_iter().next() {
+            Some(Outcome::GiftCard(Ok(card))) => self.card = *card,
+            Some(Outcome::GiftCard(Err(e))) => return unreadable("the card", Some(&e)),
+            _ => return unreadable("the card", None),
+        }
+        let c = &self.card;
+        if let Err(refusal) = check_revocable(c.stored_status) {
+            return Review::Refused(format!("gift card #{}: {refusal}", c.id));
+        }
+        Review::Confirm(vec![
+            ("card".into(), format!("#{}  {}", c.id, c.code_masked)),
+            ("status".into(), status_text(c)),
+            ("credits".into(), c.credits.to_string()),
+            ("recipient".into(), recipient(c)),
+            ("reason".into(), reason.as_str().to_owned()),
+            ("after".into(), "the card can no longer be redeemed".into()),
+        ])
+    }
+
+    fn job(&self, reason: &Reason) -> Job {
+        Job::RevokeGiftCard {
+            card: CardKey::Id(self.card.id),
+            reason: reason.clone(),
         }
     }
 
-    /// Redeeming for a user: the code the customer reads out, or empty for
-    /// `selected` (a card that can be redeemed). `note` says why a selected
-    /// card can't be (then a code is needed).
-    pub fn redeem(selected: Option<GiftCard>, note: Option<String>) -> Self {
-        let code_hint = if selected.is_some() {
+    fn done(&mut self, outcome: Outcome) -> Result<Done, Error> {
+        match outcome {
+            Outcome::GiftCardRevoked(r) => r.map(|card| {
+                Done::new(
+                    "Gift card revoked",
+                    vec![format!(
+                        "revoked gift card #{} {} ({} credits)",
+                        card.id, card.code_masked, card.credits
+                    )],
+                )
+            }),
+            other => Err(unexpected(&other)),
+        }
+    }
+}
+
+/// Redeeming a card for a user: the code the customer reads out, or empty
+/// for the selected card (one that can be redeemed).
+pub struct Redeem {
+    /// The selected card when it can be redeemed, else `None` (a code is
+    /// needed).
+    pub card: Option<GiftCard>,
+    /// The user the review showed.
+    pub user: Option<User>,
+}
+
+impl Change for Redeem {
+    type Input = (RedeemTarget, UserRef);
+
+    fn question(&self) -> String {
+        "Confirm: redeem gift card".into()
+    }
+
+    fn verb(&self) -> &'static str {
+        "redeem"
+    }
+
+    fn applying(&self) -> &'static str {
+        "A gift card is being redeemed"
+    }
+
+    fn form(&mut self, _ctx: &mut Ctx) -> Option<Form> {
+        let code_hint = if self.card.is_some() {
             "empty: the selected card (above); or the full code the customer reads out"
         } else {
             "the full code the customer reads out"
@@ -184,8 +236,8 @@ impl ChangeDialog {
         let code = Field::new("code", "Code", code_hint).secret();
         let user = Field::new("user", "User", "a numeric id or an email");
         let mut form = Form::new("Redeem gift card", vec![code, user]);
-        form.intro = match (&selected, note) {
-            (Some(card), _) => vec![
+        form.intro = match &self.card {
+            Some(card) => vec![
                 card_line(card),
                 format!(
                     "Leave the code empty to redeem the selected card {}.",
@@ -193,91 +245,63 @@ impl ChangeDialog {
                 ),
                 String::new(),
             ],
-            (None, Some(note)) => vec![note, String::new()],
-            (None, None) => vec!["No card selected: type its code.".into(), String::new()],
+            None => vec![
+                "No card that can be redeemed is selected: type its code.".into(),
+                String::new(),
+            ],
         };
-        form.help = "Tab next field   Enter review   Esc cancel";
-        Self {
-            kind: ChangeKind::Redeem,
-            card: selected,
-            form,
-            confirm: None,
-        }
+        Some(form)
     }
 
-    pub fn in_flight(&self) -> Option<RequestId> {
-        self.confirm.as_ref().and_then(|(c, _)| c.in_flight())
+    fn parse(
+        &self,
+        form: Option<&Form>,
+        _now: DateTime<Utc>,
+    ) -> Result<Self::Input, Vec<InvalidInput>> {
+        both(
+            check_code(field(form, "code"), self.card.as_ref()),
+            UserRef::parse(field(form, "user")),
+        )
     }
 
-    pub fn is_dirty(&self) -> bool {
-        self.confirm.is_some() || self.form.is_dirty()
-    }
-
-    pub fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> DialogKey {
-        if let Some((confirm, job)) = &mut self.confirm {
-            let done = confirm.dialog_key(key, ctx, |ctx| ctx.request(job.clone()));
-            return done.unwrap_or_else(|| {
-                self.confirm = None;
-                DialogKey::Stay
+    /// The user's balance now, and the selected card as it is now.
+    fn fresh(&self, (target, user): &Self::Input) -> Vec<Job> {
+        let mut jobs = vec![Job::User { user: user.clone() }];
+        if let CardRef::Id(id) = target.card {
+            jobs.push(Job::GiftCard {
+                card: CardKey::Id(id),
             });
         }
-        match self.form.key(key) {
-            FormAction::Cancel => return DialogKey::Close,
-            FormAction::Submit => self.review(),
-            FormAction::None => {}
-        }
-        DialogKey::Stay
+        jobs
     }
 
-    pub fn paste(&mut self, text: &str) {
-        if self.confirm.is_none() {
-            self.form.paste(text);
-        }
-    }
-
-    fn review(&mut self) {
-        self.form.clear_errors();
-        let reviewed = match self.kind {
-            ChangeKind::Revoke => self.review_revoke(),
-            ChangeKind::Redeem => self.review_redeem(),
+    fn review(
+        &mut self,
+        (target, _user): &Self::Input,
+        fresh: Vec<Outcome>,
+        now: DateTime<Utc>,
+    ) -> Review {
+        let mut fresh = fresh.into_iter();
+        let u = match fresh.next() {
+            Some(Outcome::User(Ok(u))) => u,
+            Some(Outcome::User(Err(Error::Refused(r)))) => {
+                return Review::Invalid(vec![InvalidInput::new("user", r.to_string())]);
+            }
+            Some(Outcome::User(Err(e))) => return unreadable("the user", Some(&e)),
+            _ => return unreadable("the user", None),
         };
-        match reviewed {
-            Ok(confirm) => self.confirm = Some(confirm),
-            Err(errors) => self.form.set_errors(&errors),
+        if let CardRef::Id(_) = target.card {
+            match fresh.next() {
+                Some(Outcome::GiftCard(Ok(card))) => {
+                    if let Err(r) = check_redeemable(card.stored_status, card.expires_at, now) {
+                        return Review::Refused(format!("gift card #{}: {r}", card.id));
+                    }
+                    self.card = Some(*card);
+                }
+                Some(Outcome::GiftCard(Err(e))) => return unreadable("the card", Some(&e)),
+                _ => return unreadable("the card", None),
+            }
         }
-    }
-
-    fn review_revoke(&self) -> Result<(Confirm, Job), Vec<InvalidInput>> {
-        let reason = Reason::parse(self.form.value("reason")).map_err(|e| vec![e])?;
-        let Some(c) = &self.card else {
-            return Err(vec![InvalidInput::new("card", "no card selected")]);
-        };
-        Ok((
-            Confirm::new(
-                "Confirm: revoke gift card",
-                vec![
-                    ("card".into(), format!("#{}  {}", c.id, c.code_masked)),
-                    ("status".into(), status_text(c)),
-                    ("credits".into(), c.credits.to_string()),
-                    ("recipient".into(), recipient(c)),
-                    ("reason".into(), reason.as_str().to_owned()),
-                    ("after".into(), "the card can no longer be redeemed".into()),
-                ],
-            ),
-            Job::RevokeGiftCard {
-                card: CardKey::Id(c.id),
-                reason,
-            },
-        ))
-    }
-
-    fn review_redeem(&self) -> Result<(Confirm, Job), Vec<InvalidInput>> {
-        let target = check_code(self.form.value("code"), self.card.as_ref());
-        let user = UserRef::parse(self.form.value("user"));
-        let (target, user) = match (target, user) {
-            (Ok(t), Ok(u)) => (t, u),
-            (a, b) => return Err([a.err(), b.err()].into_iter().flatten().collect()),
-        };
         let mut lines: Vec<(String, String)> = Vec::new();
         match (&target.card, &self.card) {
             (CardRef::Id(_), Some(c)) => {
@@ -303,62 +327,51 @@ impl ChangeDialog {
             }
             (CardRef::Id(id), None) => lines.push(("card".into(), format!("#{id}"))),
         }
+        lines.push(("for user".into(), format!("{} (#{})", u.email, u.id)));
+        let credits = match (&target.card, &self.card) {
+            (CardRef::Id(_), Some(c)) => Some(c.credits),
+            (CardRef::Code(_), Some(c)) if target.warning.is_none() => Some(c.credits),
+            _ => None,
+        };
         lines.push((
-            "for user".into(),
-            match &user {
-                UserRef::Id(id) => format!("#{id}"),
-                UserRef::Email(e) => e.clone(),
+            "balance".into(),
+            match credits {
+                Some(n) => format!("{} → {}", u.credits, i64::from(u.credits) + i64::from(n)),
+                None => format!("{} now", u.credits),
             },
         ));
+        self.user = Some(u);
         if let Some(w) = &target.warning {
             lines.push(("warning".into(), w.clone()));
         }
-        Ok((
-            Confirm::new("Confirm: redeem gift card", lines),
-            Job::RedeemGiftCard {
-                card: target.card,
-                user,
-            },
-        ))
+        Review::Confirm(lines)
     }
 
-    /// The answer to the revocation; false if it isn't the one in flight.
-    pub fn finish_revoke(&mut self, id: RequestId, result: &Result<Box<GiftCard>>) -> bool {
-        let Some((confirm, _)) = &mut self.confirm else {
-            return false;
-        };
-        let result = match result {
-            Ok(card) => Ok(vec![format!(
-                "revoked gift card #{} {} ({} credits)",
-                card.id, card.code_masked, card.credits
-            )]),
-            Err(e) => Err(e.to_string()),
-        };
-        confirm.finish(id, result)
+    fn job(&self, (target, user): &Self::Input) -> Job {
+        Job::RedeemGiftCard {
+            card: target.card.clone(),
+            // The user the review showed, by id.
+            user: self
+                .user
+                .as_ref()
+                .map_or_else(|| user.clone(), |u| UserRef::Id(u.id)),
+        }
     }
 
-    /// The answer to the redemption; false if it isn't the one in flight.
-    pub fn finish_redeem(
-        &mut self,
-        id: RequestId,
-        result: &Result<Box<GiftCardRedemption>>,
-    ) -> bool {
+    fn done(&mut self, outcome: Outcome) -> Result<Done, Error> {
         let selected = self.card.as_ref().map(|c| c.id);
-        let Some((confirm, _)) = &mut self.confirm else {
-            return false;
-        };
-        let result = match result {
-            Ok(done) => {
-                let mut lines = vec![format!(
-                    "redeemed gift card #{} for {} (#{}): +{} credits, balance {} → {} (entry #{})",
-                    done.card.id,
-                    done.email,
-                    done.user_id,
-                    done.credits,
-                    done.old_balance,
-                    done.new_balance,
-                    done.entry_id
-                )];
+        match outcome {
+            Outcome::GiftCardRedeemed(r) => r.map(|done| {
+                let mut lines = vec![redeemed(&done)];
+                if let Some(u) = &self.user
+                    && u.credits != done.old_balance
+                {
+                    lines.push(changed_meanwhile(
+                        u.credits,
+                        done.old_balance,
+                        done.new_balance,
+                    ));
+                }
                 if let Some(selected) = selected
                     && done.card.id != selected
                 {
@@ -367,55 +380,24 @@ impl ChangeDialog {
                         done.card.id
                     ));
                 }
-                Ok(lines)
-            }
-            Err(e) => Err(e.to_string()),
-        };
-        confirm.finish(id, result)
-    }
-
-    /// The result line once done, for the list's notice.
-    pub fn done_summary(&self) -> Option<String> {
-        match self.confirm.as_ref().map(|(c, _)| &c.state) {
-            Some(ConfirmState::Done(lines)) => lines.first().cloned(),
-            _ => None,
+                Done::new("Gift card redeemed", lines)
+            }),
+            other => Err(unexpected(&other)),
         }
     }
+}
 
-    pub fn keys(&self) -> Vec<KeyHint> {
-        match self.confirm.as_ref().map(|(c, _)| &c.state) {
-            Some(ConfirmState::InFlight(_)) => vec![KeyHint::footer("Esc", "stop waiting")],
-            Some(ConfirmState::Done(_)) => vec![KeyHint::footer("Enter", "close")],
-            Some(ConfirmState::Failed(_)) => vec![
-                KeyHint::footer("Enter", "try again"),
-                KeyHint::footer("Esc", "back"),
-            ],
-            Some(ConfirmState::Ready) => vec![
-                KeyHint::footer(
-                    "Enter",
-                    match self.kind {
-                        ChangeKind::Revoke => "revoke",
-                        ChangeKind::Redeem => "redeem",
-                    },
-                ),
-                KeyHint::footer("Esc", "back"),
-            ],
-            None if self.form.fields.len() > 1 => vec![
-                KeyHint::footer("Tab", "next field"),
-                KeyHint::footer("Enter", "review"),
-                KeyHint::footer("Esc", "cancel"),
-            ],
-            None => vec![
-                KeyHint::footer("Enter", "review"),
-                KeyHint::footer("Esc", "cancel"),
-            ],
-        }
-    }
-
-    pub fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
-        match &self.confirm {
-            Some((confirm, _)) => confirm.render(frame, area, ui.theme, ui.tick),
-            None => self.form.render(frame, area, ui.theme),
-        }
-    }
+/// e.g. `redeemed gift card #105 for ana@example.com (#12): +100 credits,
+/// balance 20 → 120 (entry #900)`
+fn redeemed(done: &GiftCardRedemption) -> String {
+    format!(
+        "redeemed gift card #{} for {} (#{}): +{} credits, balance {} → {} (entry #{})",
+        done.card.id,
+        done.email,
+        done.user_id,
+        done.credits,
+        done.old_balance,
+        done.new_balance,
+        done.entry_id
+    )
 }

@@ -13,94 +13,44 @@ use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::Paragraph;
 use rust_decimal::Decimal;
 use tui_input::Input;
 
-use super::super::users::{date, when};
-use super::DialogKey;
-use crate::db::Change;
-use crate::db::gift_cards::{
-    CardValue, CreditPack, IssueRequest, IssuedCard, MAX_ISSUE, RecipientEmail,
-};
+use crate::db::gift_cards::{CardValue, CreditPack, IssueRequest, IssuedCard};
 use crate::domain::InvalidInput;
-use crate::domain::amounts::{
-    parse_count, parse_duration, parse_positive_credits, parse_price, parse_time,
-};
-use crate::domain::text::{Reason, check_free_text};
-use crate::error::{Error, Result};
-use crate::tui::command::{Job, RequestId};
+use crate::domain::gift_card_issue::{IssueFields, issued_summary};
+use crate::domain::text::check_free_text;
+use crate::error::Error;
+use crate::tui::change::{Change, Done, Review, unexpected, unreadable};
+use crate::tui::command::{Job, Outcome, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{KeyHint, is_char, is_enter, is_esc, nav};
+use crate::tui::dialog::{Dialog, Step};
+use crate::tui::format::{date, when};
+use crate::tui::keymap::{Allow, Bind, Hint, Key, Keymap, always, key_line};
+use crate::tui::keys::nav;
 use crate::tui::tabs::Ui;
-use crate::tui::widgets::popup::centered;
-use crate::tui::widgets::{
-    Confirm, ConfirmState, Field, Form, FormAction, ListNav, fit, safe_owned, spinner,
-};
+use crate::tui::widgets::popup::{self, centered};
+use crate::tui::widgets::{Field, Form, FormAction, ListNav, fit, safe_owned, spinner};
 
 /// The form's value field: not typed in, chosen with ←/→.
 const PACK: usize = 1;
 const CUSTOM: &str = "credits and price below";
-const FORM_HELP: &str = "Tab next field   ←→ choose a pack   Enter review   Esc cancel";
-const SAVE_HELP: &str = "Enter save   Esc cancel";
 
 /// The credit packs for the value selector.
 #[derive(Debug, Clone)]
 pub enum Packs {
     Loading(RequestId),
     Ready(Vec<CreditPack>),
-    Failed(String),
+    Failed,
 }
 
-pub struct IssueDialog {
-    pub form: Form,
+/// Issuing cards: the form's value is a credit pack chosen with ←→, or
+/// credits and a price typed.
+pub struct Issue {
     pub packs: Packs,
     /// 0: credits and price as typed; n: the n-th active pack.
     pub choice: usize,
-    /// After a valid form: the summary, and the request it will send.
-    pub confirm: Option<(Confirm, IssueRequest)>,
-}
-
-/// What became of the answer to the issue request.
-pub enum Finished {
-    /// Not the request in flight.
-    Stale,
-    /// Shown in the confirmation (Enter tries again, Esc goes back).
-    Failed,
-    /// The cards, with their codes: the result dialog.
-    Issued(Box<CodesDialog>),
-    /// Above the approval threshold: stored as a request, shown in the
-    /// confirmation.
-    Pending,
-}
-
-/// An expiry as typed: blank (never), a time as `--expires-at` takes it
-/// (`2026-12-31`, `2026-12-31 18:00`, RFC 3339, `+90d`), or a duration as
-/// `--expires-in` takes it (`90d`, `52w`). It must be in the future.
-pub fn parse_expiry(s: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, InvalidInput> {
-    const F: &str = "expires-at";
-    let t = s.trim();
-    if t.is_empty() {
-        return Ok(None);
-    }
-    let at = match parse_time(F, t, now) {
-        Ok(at) => at,
-        Err(time_error) => {
-            // A trailing unit means a duration was meant: its message fits.
-            let looks_like_duration = t.chars().last().is_some_and(char::is_alphabetic);
-            match parse_duration(F, t) {
-                Ok(d) => now
-                    .checked_add_signed(d)
-                    .ok_or_else(|| InvalidInput::new(F, "is too far in the future"))?,
-                Err(e) if looks_like_duration => return Err(e),
-                Err(_) => return Err(time_error),
-            }
-        }
-    };
-    if at <= now {
-        return Err(InvalidInput::new(F, "must be in the future"));
-    }
-    Ok(Some(at))
 }
 
 /// `2026-12-31 00:00 UTC (in 292 days)`.
@@ -119,28 +69,70 @@ fn describe_expiry(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
     format!("{} UTC ({rel})", when(at))
 }
 
-/// Blank is `None`; otherwise the parsed value, or the error is collected.
-fn optional<T>(
-    text: &str,
-    parse: impl FnOnce(&str) -> Result<T, InvalidInput>,
-    errors: &mut Vec<InvalidInput>,
-) -> Option<Option<T>> {
-    if text.trim().is_empty() {
-        return Some(None);
+impl Issue {
+    /// The packs that can be chosen (inactive ones are refused by `issue`).
+    pub fn active_packs(&self) -> Vec<&CreditPack> {
+        match &self.packs {
+            Packs::Ready(all) => all.iter().filter(|p| p.is_active).collect(),
+            _ => Vec::new(),
+        }
     }
-    match parse(text) {
-        Ok(v) => Some(Some(v)),
-        Err(e) => {
-            errors.push(e);
-            None
+
+    fn chosen_pack(&self) -> Option<&CreditPack> {
+        self.choice
+            .checked_sub(1)
+            .and_then(|i| self.active_packs().get(i).copied())
+    }
+
+    fn choose(&mut self, form: &mut Form, delta: isize) {
+        let n = self.active_packs().len() + 1;
+        self.choice = (self.choice + n).saturating_add_signed(delta) % n;
+        self.show_choice(form);
+    }
+
+    fn show_choice(&self, form: &mut Form) {
+        let label = match self.chosen_pack() {
+            Some(p) => format!("{}: {} credits for {}", p.name, p.credits, p.price),
+            None => CUSTOM.to_owned(),
+        };
+        let custom = self.chosen_pack().is_none();
+        if let Some(f) = form.fields.get_mut(PACK) {
+            f.input = Input::new(label);
+            f.error = None;
+        }
+        for (i, typed, from_pack) in [
+            (2, "on each card", "leave blank: the pack sets the credits"),
+            (
+                3,
+                "of each card, like 9.99",
+                "leave blank: the pack sets the price",
+            ),
+        ] {
+            if let Some(f) = form.fields.get_mut(i) {
+                f.hint = if custom { typed } else { from_pack };
+            }
         }
     }
 }
 
-impl IssueDialog {
+impl Change for Issue {
+    type Input = IssueRequest;
+
+    fn question(&self) -> String {
+        "Confirm: issue gift cards".into()
+    }
+
+    fn verb(&self) -> &'static str {
+        "issue"
+    }
+
+    fn applying(&self) -> &'static str {
+        "Gift cards are being issued"
+    }
+
     /// The form, and the request for the credit packs.
-    pub fn open(ctx: &mut Ctx) -> Self {
-        let id = ctx.request(Job::GiftCardPacks);
+    fn form(&mut self, ctx: &mut Ctx) -> Option<Form> {
+        self.packs = Packs::Loading(ctx.request(Job::GiftCardPacks));
         let mut form = Form::new(
             "Issue gift cards",
             vec![
@@ -161,62 +153,36 @@ impl IssueDialog {
                 ),
             ],
         );
-        form.help = FORM_HELP;
-        Self {
-            form,
-            packs: Packs::Loading(id),
-            choice: 0,
-            confirm: None,
+        form.extra = vec![Hint::footer("←→", "choose a pack")];
+        Some(form)
+    }
+
+    /// The value is chosen with ←→ (or space), not typed.
+    fn form_key(&mut self, form: &mut Form, key: &KeyEvent, _ctx: &mut Ctx) -> bool {
+        if form.focus != PACK {
+            return false;
         }
-    }
-
-    /// The packs that can be chosen (inactive ones are refused by `issue`).
-    pub fn active_packs(&self) -> Vec<&CreditPack> {
-        match &self.packs {
-            Packs::Ready(all) => all.iter().filter(|p| p.is_active).collect(),
-            _ => Vec::new(),
+        match key.code {
+            KeyCode::Left => self.choose(form, -1),
+            KeyCode::Right | KeyCode::Char(' ') => self.choose(form, 1),
+            KeyCode::Char(_) | KeyCode::Backspace | KeyCode::Delete => {}
+            _ => return false,
         }
+        true
     }
 
-    fn chosen_pack(&self) -> Option<&CreditPack> {
-        self.choice
-            .checked_sub(1)
-            .and_then(|i| self.active_packs().get(i).copied())
-    }
-
-    fn choose(&mut self, delta: isize) {
-        let n = self.active_packs().len() + 1;
-        self.choice = (self.choice + n).saturating_add_signed(delta) % n;
-        self.show_choice();
-    }
-
-    fn show_choice(&mut self) {
-        let label = match self.chosen_pack() {
-            Some(p) => format!("{}: {} credits for {}", p.name, p.credits, p.price),
-            None => CUSTOM.to_owned(),
+    fn form_reply(
+        &mut self,
+        form: &mut Form,
+        id: RequestId,
+        outcome: Outcome,
+        _ctx: &mut Ctx,
+    ) -> Result<(), Outcome> {
+        let Outcome::GiftCardPacks(result) = outcome else {
+            return Err(outcome);
         };
-        let custom = self.chosen_pack().is_none();
-        if let Some(f) = self.form.fields.get_mut(PACK) {
-            f.input = Input::new(label);
-            f.error = None;
-        }
-        for (i, typed, from_pack) in [
-            (2, "on each card", "leave blank: the pack sets the credits"),
-            (
-                3,
-                "of each card, like 9.99",
-                "leave blank: the pack sets the price",
-            ),
-        ] {
-            if let Some(f) = self.form.fields.get_mut(i) {
-                f.hint = if custom { typed } else { from_pack };
-            }
-        }
-    }
-
-    pub fn packs_reply(&mut self, id: RequestId, result: Result<Vec<CreditPack>>) {
         if !matches!(self.packs, Packs::Loading(pending) if pending == id) {
-            return;
+            return Ok(());
         }
         let hint = match result {
             Ok(all) => {
@@ -228,200 +194,108 @@ impl IssueDialog {
                 }
             }
             Err(e) => {
-                self.packs = Packs::Failed(e.to_string());
+                tracing::warn!(error = %e, "credit packs unavailable");
+                self.packs = Packs::Failed;
                 "credit packs unavailable: enter credits and price"
             }
         };
-        if let Some(f) = self.form.fields.get_mut(PACK) {
+        if let Some(f) = form.fields.get_mut(PACK) {
             f.hint = hint;
         }
-        self.show_choice();
+        self.show_choice(form);
+        Ok(())
+    }
+
+    fn form_busy(&self) -> bool {
+        matches!(self.packs, Packs::Loading(_))
     }
 
     /// The database is back: ask for the packs again if that failed.
-    pub fn retry_packs(&mut self, ctx: &mut Ctx) {
-        if matches!(self.packs, Packs::Failed(_)) {
+    fn form_retry(&mut self, form: &mut Form, ctx: &mut Ctx) {
+        if matches!(self.packs, Packs::Failed) {
             self.packs = Packs::Loading(ctx.request(Job::GiftCardPacks));
-            if let Some(f) = self.form.fields.get_mut(PACK) {
+            if let Some(f) = form.fields.get_mut(PACK) {
                 f.hint = "loading the credit packs…";
             }
         }
     }
 
-    pub fn in_flight(&self) -> Option<RequestId> {
-        self.confirm.as_ref().and_then(|(c, _)| c.in_flight())
-    }
-
-    pub fn busy(&self) -> bool {
-        self.in_flight().is_some() || matches!(self.packs, Packs::Loading(_))
-    }
-
-    pub fn is_dirty(&self) -> bool {
-        self.confirm.is_some() || self.form.is_dirty()
-    }
-
-    pub fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> DialogKey {
-        if let Some((confirm, req)) = &mut self.confirm {
-            let done = confirm.dialog_key(key, ctx, |ctx| {
-                ctx.request(Job::IssueGiftCards(req.clone()))
-            });
-            return done.unwrap_or_else(|| {
-                self.confirm = None;
-                DialogKey::Stay
-            });
+    /// The domain's parser, as `gift-cards issue` uses it.
+    fn parse(
+        &self,
+        form: Option<&Form>,
+        now: DateTime<Utc>,
+    ) -> Result<IssueRequest, Vec<InvalidInput>> {
+        let v = |name| form.map(|f| f.value(name));
+        IssueFields {
+            count: v("count").unwrap_or(""),
+            pack: self.chosen_pack().map(|p| p.name.as_str()),
+            credits: v("credits"),
+            price: v("price"),
+            recipient: v("recipient"),
+            expires_at: v("expires-at"),
+            expires_in: None,
+            reason: v("reason"),
         }
-        if self.form.focus == PACK {
-            match key.code {
-                KeyCode::Left => {
-                    self.choose(-1);
-                    return DialogKey::Stay;
-                }
-                KeyCode::Right | KeyCode::Char(' ') => {
-                    self.choose(1);
-                    return DialogKey::Stay;
-                }
-                // The value is chosen, not typed.
-                KeyCode::Char(_) | KeyCode::Backspace | KeyCode::Delete => {
-                    return DialogKey::Stay;
-                }
-                _ => {}
-            }
-        }
-        match self.form.key(key) {
-            FormAction::Cancel => return DialogKey::Close,
-            FormAction::Submit => self.review(ctx.now),
-            FormAction::None => {}
-        }
-        DialogKey::Stay
+        .parse(now)
     }
 
-    pub fn paste(&mut self, text: &str) {
-        if self.confirm.is_none() && self.form.focus != PACK {
-            self.form.paste(text);
+    /// A pack's credits and price as they are now.
+    fn fresh(&self, req: &IssueRequest) -> Vec<Job> {
+        match req.value {
+            CardValue::Pack(_) => vec![Job::GiftCardPacks],
+            CardValue::Custom { .. } => Vec::new(),
         }
     }
 
-    /// Checks every field; if all are valid, shows the confirmation.
-    fn review(&mut self, now: DateTime<Utc>) {
-        self.form.clear_errors();
-        let mut errors = Vec::new();
-        let v = |name: &str| self.form.value(name).to_owned();
-        let count = parse_count("count", &v("count"), MAX_ISSUE)
-            .map_err(|e| errors.push(e))
-            .ok();
-        let pack = self.chosen_pack().cloned();
-        let value = match &pack {
-            None => {
-                let credits = parse_positive_credits("credits", &v("credits"))
-                    .map_err(|e| errors.push(e))
-                    .ok();
-                let price = parse_price("price", &v("price"))
-                    .map_err(|e| errors.push(e))
-                    .ok();
-                credits
-                    .zip(price)
-                    .map(|(credits, price)| CardValue::Custom { credits, price })
-            }
-            Some(p) => {
-                for (field, what) in [("credits", "credits"), ("price", "price")] {
-                    if !v(field).trim().is_empty() {
-                        errors.push(InvalidInput::new(
-                            field,
-                            format!("leave blank: the pack sets the {what}"),
+    fn review(&mut self, req: &IssueRequest, fresh: Vec<Outcome>, now: DateTime<Utc>) -> Review {
+        let pack = match (&req.value, fresh.into_iter().next()) {
+            (CardValue::Pack(name), Some(Outcome::GiftCardPacks(Ok(all)))) => {
+                match all.into_iter().find(|p| &p.name == name && p.is_active) {
+                    Some(p) => Some(p),
+                    None => {
+                        return Review::Refused(format!(
+                            "the credit pack {name} is no longer offered"
                         ));
                     }
                 }
-                Some(CardValue::Pack(p.name.clone()))
             }
+            (CardValue::Pack(_), Some(Outcome::GiftCardPacks(Err(e)))) => {
+                return unreadable("the credit packs", Some(&e));
+            }
+            (CardValue::Pack(_), _) => return unreadable("the credit packs", None),
+            (CardValue::Custom { .. }, _) => None,
         };
-        let recipient = optional(&v("recipient"), RecipientEmail::parse, &mut errors);
-        let expires_at = parse_expiry(&v("expires-at"), now)
-            .map_err(|e| errors.push(e))
-            .ok();
-        let reason = optional(&v("reason"), Reason::parse, &mut errors);
-        let (Some(count), Some(value), Some(recipient), Some(expires_at), Some(reason)) =
-            (count, value, recipient, expires_at, reason)
-        else {
-            self.form.set_errors(&errors);
-            return;
-        };
-        if !errors.is_empty() {
-            self.form.set_errors(&errors);
-            return;
-        }
-        let (credits, price) = match (&value, &pack) {
+        let (credits, price) = match (&req.value, &pack) {
             (CardValue::Custom { credits, price }, _) => (*credits, *price),
             (CardValue::Pack(_), Some(p)) => (p.credits, p.price),
-            (CardValue::Pack(_), None) => return,
-        };
-        let req = IssueRequest {
-            value,
-            count,
-            recipient,
-            expires_at,
-            reason,
-        };
-        let confirm = Confirm::new(
-            "Confirm: issue gift cards",
-            summary_lines(&req, pack.as_ref(), credits, price, now),
-        );
-        self.confirm = Some((confirm, req));
-    }
-
-    /// The answer to the issue request.
-    pub fn finish(&mut self, id: RequestId, result: Result<Change<Vec<IssuedCard>>>) -> Finished {
-        let Some((confirm, _)) = &mut self.confirm else {
-            return Finished::Stale;
-        };
-        if confirm.in_flight() != Some(id) {
-            return Finished::Stale;
-        }
-        match result {
-            Ok(Change::Applied(cards)) => Finished::Issued(Box::new(CodesDialog::new(cards))),
-            Ok(Change::Pending(p)) => {
-                confirm.finish(id, Ok(vec![crate::tui::tabs::pending_summary(&p)]));
-                Finished::Pending
+            (CardValue::Pack(name), None) => {
+                return Review::Refused(format!("the credit pack {name} is no longer offered"));
             }
-            Err(e) => {
-                let message = match &e {
-                    Error::Infrastructure(_) => format!(
-                        "{e}; the cards may or may not have been issued: check the list before \
-                         trying again"
-                    ),
-                    _ => e.to_string(),
-                };
-                confirm.finish(id, Err(message));
-                self.form.set_errors(e.field_errors());
-                Finished::Failed
-            }
+        };
+        Review::Confirm(summary_lines(req, pack.as_ref(), credits, price, now))
+    }
+
+    fn job(&self, req: &IssueRequest) -> Job {
+        Job::IssueGiftCards(req.clone())
+    }
+
+    fn done(&mut self, outcome: Outcome) -> Result<Done, Error> {
+        match outcome {
+            Outcome::GiftCardsIssued(r) => r.map(|booked| {
+                Done::of(booked, |cards| {
+                    let codes = CodesDialog::new(cards);
+                    let mut done = Done::new("Gift cards issued", vec![codes.summary().to_owned()]);
+                    done.then = Some(Box::new(codes));
+                    done
+                })
+            }),
+            other => Err(unexpected(&other)),
         }
     }
 
-    pub fn keys(&self) -> Vec<KeyHint> {
-        match self.confirm.as_ref().map(|(c, _)| &c.state) {
-            Some(ConfirmState::InFlight(_)) => vec![KeyHint::footer("Esc", "stop waiting")],
-            Some(ConfirmState::Failed(_)) => vec![
-                KeyHint::footer("Enter", "try again"),
-                KeyHint::footer("Esc", "back"),
-            ],
-            Some(_) => vec![
-                KeyHint::footer("Enter", "issue"),
-                KeyHint::footer("Esc", "back"),
-            ],
-            None => vec![
-                KeyHint::footer("Tab", "next field"),
-                KeyHint::footer("←→", "choose a pack"),
-                KeyHint::footer("Enter", "review"),
-                KeyHint::footer("Esc", "cancel"),
-            ],
-        }
-    }
-
-    pub fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
-        match &self.confirm {
-            Some((confirm, _)) => confirm.render(frame, area, ui.theme, ui.tick),
-            None => self.form.render(frame, area, ui.theme),
-        }
+    fn unknown_outcome(&self) -> &'static str {
+        "the cards may or may not have been issued: check the list before trying again"
     }
 }
 
@@ -479,23 +353,24 @@ fn summary_lines(
     lines
 }
 
-/// e.g. `issued 3 gift cards (ids 101..103), 100 credits each, price 9.99`
-pub fn issued_summary(cards: &[IssuedCard]) -> String {
-    let (Some(first), Some(last)) = (cards.first(), cards.last()) else {
-        return "issued no gift cards".to_owned();
-    };
-    let ids = if first.id == last.id {
-        format!("id {}", first.id)
-    } else {
-        format!("ids {}..{}", first.id, last.id)
-    };
-    let n = cards.len();
-    let plural = if n == 1 { "" } else { "s" };
-    format!(
-        "issued {n} gift card{plural} ({ids}), {} credits each, price {}",
-        first.credits, first.price
-    )
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CodesKey {
+    Scroll,
+    Save,
+    Close,
 }
+
+const CODES_KEYS: Keymap<CodesKey> = Keymap(&[
+    Bind::new(&[], "↑↓", "scroll", CodesKey::Scroll).footer(),
+    Bind::new(&[Key::Char('s')], "s", "save as CSV", CodesKey::Save).footer(),
+    Bind::new(
+        &[Key::Code(KeyCode::Enter), Key::Code(KeyCode::Esc)],
+        "Enter",
+        "close",
+        CodesKey::Close,
+    )
+    .footer(),
+]);
 
 /// The issue result: the full codes, shown this once.
 pub struct CodesDialog {
@@ -527,23 +402,6 @@ impl CodesDialog {
         &self.summary
     }
 
-    pub fn len(&self) -> usize {
-        self.cards.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.cards.is_empty()
-    }
-
-    /// Where the codes were saved, if they were.
-    pub fn saved_to(&self) -> Option<&str> {
-        self.saved.as_deref()
-    }
-
-    pub fn busy(&self) -> bool {
-        self.saving.is_some()
-    }
-
     fn save_form(now: DateTime<Utc>) -> Form {
         let path = format!("./gift-cards-{}.csv", now.format("%Y%m%d-%H%M%S"));
         let mut form = Form::new(
@@ -557,18 +415,20 @@ impl CodesDialog {
                 .with_value(path),
             ],
         );
-        form.help = SAVE_HELP;
+        form.keys = crate::tui::widgets::form::SAVE_KEYS;
         form
     }
+}
 
-    pub fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> DialogKey {
+impl Dialog for CodesDialog {
+    fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Step {
         if let Some(form) = &mut self.prompt {
             if self.saving.is_some() {
                 // Writing a file is quick: wait for it.
-                return if is_enter(key) || is_esc(key) {
-                    DialogKey::Stay
+                return if matches!(key.code, KeyCode::Enter | KeyCode::Esc) {
+                    Step::Stay
                 } else {
-                    DialogKey::Ignored
+                    Step::Ignored
                 };
             }
             match form.key(key) {
@@ -585,46 +445,53 @@ impl CodesDialog {
                                 cards: self.cards.clone(),
                             });
                             self.saving = Some(id);
-                            form.help = "saving…";
+                            form.waiting = Some("saving…");
                         }
                         Err(e) => form.set_errors(&[e]),
                     }
                 }
                 FormAction::None => {}
             }
-            return DialogKey::Stay;
+            return Step::Stay;
         }
         if let Some(n) = nav(key) {
             self.nav.apply(n, self.cards.len());
-            return DialogKey::Stay;
+            return Step::Stay;
         }
-        if is_char(key, 's') {
-            self.prompt = Some(Self::save_form(ctx.now));
-            self.warned = false;
-            return DialogKey::Stay;
-        }
-        if is_enter(key) || is_esc(key) {
-            if self.saved.is_some() || self.warned {
-                return DialogKey::Close;
+        match CODES_KEYS.find(key, ctx.allow, always) {
+            Some(CodesKey::Save) => {
+                self.prompt = Some(Self::save_form(ctx.now));
+                self.warned = false;
+                Step::Stay
             }
-            self.warned = true;
-            return DialogKey::Stay;
+            Some(CodesKey::Close) => {
+                if self.saved.is_some() || self.warned {
+                    return Step::Close;
+                }
+                self.warned = true;
+                Step::Stay
+            }
+            Some(CodesKey::Scroll) | None => Step::Ignored,
         }
-        DialogKey::Ignored
     }
 
-    pub fn paste(&mut self, text: &str) {
-        if let Some(form) = &mut self.prompt
-            && self.saving.is_none()
-        {
-            form.paste(text);
+    fn paste(&mut self, text: &str) -> bool {
+        match &mut self.prompt {
+            Some(form) if self.saving.is_none() => {
+                form.paste(text);
+                true
+            }
+            _ => false,
         }
     }
 
     /// The answer to the save request.
-    pub fn saved(&mut self, id: RequestId, result: Result<PathBuf>) {
+    fn reply(&mut self, id: RequestId, outcome: Outcome, _ctx: &mut Ctx) -> Result<Step, Outcome> {
+        let Outcome::GiftCardCodesSaved(result) = outcome else {
+            return Err(outcome);
+        };
         if self.saving != Some(id) {
-            return;
+            return Ok(Step::Stay);
         }
         self.saving = None;
         match result {
@@ -634,7 +501,7 @@ impl CodesDialog {
             }
             Err(e) => {
                 if let Some(form) = &mut self.prompt {
-                    form.help = SAVE_HELP;
+                    form.waiting = None;
                     if e.field_errors().is_empty() {
                         form.error = Some(e.to_string());
                     } else {
@@ -643,48 +510,46 @@ impl CodesDialog {
                 }
             }
         }
+        Ok(Step::Stay)
     }
 
-    pub fn keys(&self) -> Vec<KeyHint> {
+    fn hints(&self, allow: &Allow) -> Vec<Hint> {
         match (&self.prompt, self.saving) {
             (Some(_), Some(_)) => vec![],
-            (Some(_), None) => vec![
-                KeyHint::footer("Enter", "save"),
-                KeyHint::footer("Esc", "cancel"),
-            ],
-            (None, _) => vec![
-                KeyHint::footer("↑↓", "scroll"),
-                KeyHint::footer("s", "save as CSV"),
-                KeyHint::footer("Enter Esc", "close"),
-            ],
+            (Some(form), None) => form.hints(),
+            (None, _) => CODES_KEYS.hints(allow, always),
         }
     }
 
-    pub fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
+    fn busy(&self) -> bool {
+        self.saving.is_some()
+    }
+
+    fn unsaved(&self) -> Option<String> {
+        self.saved.is_none().then(|| {
+            "The issued gift card codes are not saved and will not be shown again".to_owned()
+        })
+    }
+
+    fn holds(&self) -> bool {
+        true
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
         let theme = ui.theme;
         let popup = centered(area, 78, area.height);
         if popup.is_empty() {
             return;
         }
-        frame.render_widget(Clear, popup);
         let n = self.cards.len();
-        let block = Block::bordered()
-            .border_style(theme.focused_border())
-            .title(Span::styled(
-                " Issued gift cards: full codes, shown once ",
-                theme.title(),
-            ))
-            .title_bottom(
-                Line::from(format!(" row {} of {n} ", (self.nav.selected() + 1).min(n)))
-                    .right_aligned(),
-            );
-        let inner = block.inner(popup);
-        frame.render_widget(block, popup);
-        let inner = Rect {
-            x: inner.x.saturating_add(1),
-            width: inner.width.saturating_sub(2),
-            ..inner
-        };
+        let row = format!(" row {} of {n} ", (self.nav.selected() + 1).min(n));
+        let inner = popup::open_with(
+            frame,
+            popup,
+            theme,
+            "Issued gift cards: full codes, shown once",
+            |b| b.title_bottom(Line::from(row).right_aligned()),
+        );
         let [top, warn, header, list, status] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(1),
@@ -768,47 +633,11 @@ impl CodesDialog {
                 theme.error(),
             ))
         } else {
-            Line::from(vec![
-                Span::styled("↑↓", theme.key()),
-                Span::raw(" scroll   "),
-                Span::styled("s", theme.key()),
-                Span::raw(" save as CSV   "),
-                Span::styled("Enter", theme.key()),
-                Span::raw(" close"),
-            ])
+            key_line(&CODES_KEYS.hints(ui.allow, always), theme)
         };
         frame.render_widget(Paragraph::new(status_line), status);
         if let Some(form) = &self.prompt {
             form.render(frame, area, theme);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn expiries_take_times_and_durations() {
-        let now = Utc.with_ymd_and_hms(2026, 3, 14, 9, 30, 0).unwrap();
-        assert_eq!(parse_expiry(" ", now), Ok(None));
-        assert_eq!(
-            parse_expiry("2026-12-31", now),
-            Ok(Some(Utc.with_ymd_and_hms(2026, 12, 31, 0, 0, 0).unwrap()))
-        );
-        let in_90 = Some(now + chrono::Duration::days(90));
-        assert_eq!(parse_expiry("90d", now), Ok(in_90));
-        assert_eq!(parse_expiry("+90d", now), Ok(in_90));
-        for bad in ["2020-01-01", "now", "soon", "0d", "2026-13-01"] {
-            let e = parse_expiry(bad, now).unwrap_err();
-            assert_eq!(e.field, "expires-at", "{bad}");
-        }
-        assert!(
-            parse_expiry("5000w", now)
-                .unwrap_err()
-                .message
-                .contains("at most")
-        );
     }
 }

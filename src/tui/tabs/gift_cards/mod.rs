@@ -12,13 +12,11 @@
 //! by its id (`CardKey::Id`), so the operator never types a code they
 //! can't see; a typed code (redeem) is shown masked while typed.
 
-pub mod change;
-pub mod issue;
-pub mod reveal;
+mod change;
+mod issue;
+mod reveal;
 
-use std::fmt;
-
-use crossterm::event::{Event, KeyCode, KeyEvent};
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -27,31 +25,33 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
-use super::users::{date, when};
-use super::{Handled, Tab, Ui};
+use super::{Below, Copied, Handled, Tab, Ui};
 use crate::db::gift_cards::{
     CardKey, GiftCard, GiftCardFilter, ListCursor, RecipientEmail, parse_code_suffix,
 };
 use crate::domain::InvalidInput;
-use crate::domain::codes::mask_code;
-use crate::domain::gift_card::{GiftCardStatus, check_redeemable, check_revocable};
+use crate::domain::gift_card::{GiftCardStatus, check_revocable};
+use crate::domain::role::Action;
 use crate::tui::app::Msg;
 use crate::tui::command::{Job, Outcome, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{KeyHint, is_char, is_enter, is_esc, nav};
+use crate::tui::format::{date, when};
+use crate::tui::keymap::{Allow, Bind, ENTER, ESC, Hint, Key, Keymap, always, key_line};
+use crate::tui::keys::nav;
 use crate::tui::link::Link;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::popup::message;
 use crate::tui::widgets::search::SearchField;
 use crate::tui::widgets::{
-    Fetch, ListTable, PagedWindow, Received, fit, paged_status, render_empty, safe_opt, safe_owned,
-    spinner,
+    Fetch, ListTable, PagedWindow, Poll, Received, fit, id_width, paged_status, render_empty,
+    safe_opt, safe_owned, spinner,
 };
 
-pub use crate::tui::widgets::DialogKey;
-pub use change::{ChangeDialog, ChangeKind};
-pub use issue::{CodesDialog, IssueDialog};
-pub use reveal::RevealDialog;
+use crate::tui::change::ChangeDialog;
+use crate::tui::dialog::{Dialogs, Event, Message};
+use crate::tui::secret::{CardRef, RevealedCode, TypedCode};
+use issue::Issue;
+use reveal::Reveal;
 
 /// Cards per page.
 pub const PAGE: i64 = 100;
@@ -63,72 +63,79 @@ const MARGIN: usize = 20;
 /// columns.
 const WIDE: u16 = 120;
 
-/// A code the operator typed, on its way to `redeem`. `Debug` masks it, so
-/// a logged request never holds a usable code.
-#[derive(Clone, PartialEq, Eq)]
-pub struct TypedCode(String);
-
-impl TypedCode {
-    pub fn new(code: impl Into<String>) -> Self {
-        Self(code.into())
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+/// What a key does on the card list or a card's detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Act {
+    Details,
+    Status,
+    StatusBack,
+    Search,
+    Issue,
+    Revoke,
+    Redeem,
+    Reveal,
+    OpenUser,
+    Clear,
 }
 
-impl fmt::Debug for TypedCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TypedCode({})", mask_code(&self.0))
-    }
+const LIST_KEYS: Keymap<Act> = Keymap(&[
+    Bind::new(ENTER, "Enter", "details", Act::Details).footer(),
+    Bind::new(&[Key::Char('s')], "s", "status", Act::Status).footer(),
+    Bind::new(&[Key::Char('/')], "/", "search", Act::Search).footer(),
+    Bind::new(&[Key::Char('n')], "n", "issue", Act::Issue)
+        .footer()
+        .writes(Action::GiftCardIssue),
+    Bind::new(&[Key::Char('x')], "x", "revoke", Act::Revoke)
+        .footer()
+        .writes(Action::GiftCardRevoke),
+    Bind::new(&[Key::Char('r')], "r", "redeem", Act::Redeem)
+        .footer()
+        .writes(Action::GiftCardRedeem),
+    Bind::new(&[Key::Char('d')], "d", "revoke", Act::Revoke).writes(Action::GiftCardRevoke),
+    Bind::new(
+        &[Key::Char('v')],
+        "v",
+        "reveal the full code (audit logged)",
+        Act::Reveal,
+    )
+    .writes(Action::GiftCardReveal),
+    Bind::new(&[Key::Char('S')], "S", "status, backwards", Act::StatusBack),
+    Bind::new(
+        ESC,
+        "Esc",
+        "clear the status and search / stop loading",
+        Act::Clear,
+    ),
+]);
+
+const DETAIL_KEYS: Keymap<Act> = Keymap(&[
+    Bind::new(
+        &[Key::Char('x'), Key::Char('d')],
+        "x d",
+        "revoke",
+        Act::Revoke,
+    )
+    .footer()
+    .writes(Action::GiftCardRevoke),
+    Bind::new(&[Key::Char('r')], "r", "redeem", Act::Redeem)
+        .footer()
+        .writes(Action::GiftCardRedeem),
+    Bind::new(&[Key::Char('v')], "v", "reveal", Act::Reveal)
+        .footer()
+        .writes(Action::GiftCardReveal),
+    Bind::new(ENTER, "Enter", "open the user", Act::OpenUser).footer(),
+    Bind::new(ESC, "Esc", "close", Act::Clear).footer(),
+]);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    Stop,
 }
 
-/// Which card a redemption is for: the selected row's id, or the code the
-/// customer read out. Unlike [`CardKey`], `Debug` masks the code.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CardRef {
-    Id(i32),
-    Code(TypedCode),
-}
-
-impl From<CardRef> for CardKey {
-    fn from(card: CardRef) -> Self {
-        match card {
-            CardRef::Id(id) => CardKey::Id(id),
-            CardRef::Code(code) => CardKey::Code(code.0),
-        }
-    }
-}
-
-/// A full code from `gift_cards::reveal`, held by the reveal popup only.
-/// `Debug` masks it, and its bytes are overwritten when it is dropped (a
-/// best effort: the terminal buffer held it too while it was shown).
-pub struct RevealedCode(String);
-
-impl RevealedCode {
-    pub fn new(code: String) -> Self {
-        Self(code)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for RevealedCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RevealedCode({})", mask_code(&self.0))
-    }
-}
-
-impl Drop for RevealedCode {
-    fn drop(&mut self) {
-        let mut bytes = std::mem::take(&mut self.0).into_bytes();
-        bytes.fill(0);
-        std::hint::black_box(&bytes);
-    }
-}
+const LOADING_KEYS: Keymap<Wait> =
+    Keymap(&[Bind::new(ESC, "Esc", "stop waiting", Wait::Stop).footer()]);
+/// The search line's hints while typing.
+const SEARCH_HINT: Hint = Hint::help("", "a code's last characters (JKMN) or a recipient's email");
 
 /// The status choices, in the order `s` cycles them (`None`: all).
 pub const STATUSES: [Option<GiftCardStatus>; 6] = [
@@ -183,48 +190,46 @@ pub struct Filter {
     pub search: Search,
 }
 
-/// A dialog over the list.
-pub enum Modal {
-    Detail(Box<GiftCard>),
-    /// A link's card on its way (`gift_cards::show` by id).
+/// A card shown over the list (its detail), or on its way (a link's).
+enum Page {
+    Card(Box<GiftCard>),
+    /// `gift_cards::show` by id.
     Loading {
         id: i32,
         request: RequestId,
     },
-    /// Something refused before asking the database (e.g. revoking a
-    /// redeemed card).
-    Message {
-        title: &'static str,
-        text: String,
-    },
-    Issue(Box<IssueDialog>),
-    /// The issue result: the full codes, once.
-    Codes(Box<CodesDialog>),
-    Change(Box<ChangeDialog>),
-    /// The reveal confirmation, then the full code until closed.
-    Reveal(Box<RevealDialog>),
 }
 
 pub struct GiftCardsTab {
-    pub window: PagedWindow<GiftCard, ListCursor>,
-    pub filter: Filter,
+    window: PagedWindow<GiftCard, ListCursor>,
+    filter: Filter,
     /// The search line (`/`): Enter applies what it holds.
-    pub search: SearchField,
+    search: SearchField,
     search_error: Option<String>,
-    pub modal: Option<Modal>,
+    page: Option<Page>,
+    /// Cards opened before, by links: back returns to them.
+    below: Below<Page>,
+    dialogs: Dialogs,
     /// The last thing done here (e.g. the card revoked).
-    pub notice: Option<String>,
+    notice: Option<String>,
+    poll: Poll,
+    /// The limit of the request on its way.
+    limit: i64,
     started: bool,
 }
 
 impl Default for GiftCardsTab {
     fn default() -> Self {
         Self {
-            window: PagedWindow::new(MAX_PAGES, MARGIN),
+            window: PagedWindow::new(MAX_PAGES, MARGIN, PAGE as usize, GiftCard::cursor),
+            poll: Poll::default(),
+            limit: PAGE,
             filter: Filter::default(),
             search: SearchField::default(),
             search_error: None,
-            modal: None,
+            page: None,
+            below: Below::default(),
+            dialogs: Dialogs::default(),
             notice: None,
             started: false,
         }
@@ -284,12 +289,13 @@ impl GiftCardsTab {
             Search::Suffix(s) => (None, Some(s.clone())),
             Search::Recipient(r) => (Some(r.clone()), None),
         };
+        self.limit = self.window.limit(fetch);
         let id = ctx.request(Job::GiftCards(GiftCardFilter {
             status: self.filter.status,
             recipient,
             code_suffix,
             before: fetch.before(),
-            limit: PAGE,
+            limit: self.limit,
         }));
         ctx.cancel(self.window.begin(id, fetch));
     }
@@ -300,9 +306,10 @@ impl GiftCardsTab {
         self.load(Fetch::First, ctx);
     }
 
-    /// Loads the first page again, keeping the selection where it was.
+    /// Loads again what is shown: in place when it can (the selection and
+    /// scroll position stay), else the first page.
     fn reload(&mut self, ctx: &mut Ctx) {
-        self.load(Fetch::First, ctx);
+        self.load(self.window.refresh(), ctx);
     }
 
     fn more(&mut self, ctx: &mut Ctx) {
@@ -353,7 +360,12 @@ impl GiftCardsTab {
                 Err(e) => self.search_error = Some(e.message),
             },
             _ => {
-                if self.search.input.handle_event(&Event::Key(*key)).is_some() {
+                if self
+                    .search
+                    .input
+                    .handle_event(&TermEvent::Key(*key))
+                    .is_some()
+                {
                     self.search_error = None;
                 }
             }
@@ -369,161 +381,108 @@ impl GiftCardsTab {
         }
     }
 
-    /// Opens the revoke dialog for `card`, or says right away why the rules
-    /// refuse it (a redeemed card: use a balance adjustment).
-    fn revoke(&mut self, card: &GiftCard) {
+    /// The changes on a card, from the list (`card` is the selected one, if
+    /// any) or its detail; only what can be done to it is offered.
+    fn card_change(&mut self, act: Act, card: Option<&GiftCard>, ctx: &mut Ctx) {
         self.notice = None;
-        self.modal = Some(match check_revocable(card.stored_status) {
-            Err(refusal) => Modal::Message {
-                title: "Cannot revoke",
-                text: refusal.to_string(),
-            },
-            Ok(()) => Modal::Change(Box::new(ChangeDialog::revoke(card.clone()))),
-        });
+        match (act, card) {
+            // An empty code means the selected card; without one, the code
+            // the customer reads out.
+            (Act::Redeem, card) => {
+                let redeem = change::Redeem {
+                    card: card.filter(|c| redeemable(c)).cloned(),
+                    user: None,
+                };
+                self.dialogs.open(ChangeDialog::open(redeem, ctx));
+            }
+            (Act::Revoke, Some(card)) if revocable(card) => {
+                let revoke = change::Revoke { card: card.clone() };
+                self.dialogs.open(ChangeDialog::open(revoke, ctx));
+            }
+            (Act::Reveal, Some(card)) => {
+                let reveal = Reveal { card: card.clone() };
+                self.dialogs.open(ChangeDialog::open(reveal, ctx));
+            }
+            _ => {}
+        }
     }
 
-    /// Opens the redeem dialog: an empty code means `selected` when the
-    /// rules let it be redeemed; otherwise the code must be typed.
-    fn redeem(&mut self, selected: Option<&GiftCard>, ctx: &Ctx) {
-        self.notice = None;
-        let (usable, note) = match selected {
-            Some(card) => match check_redeemable(card.stored_status, card.expires_at, ctx.now) {
-                Ok(()) => (Some(card.clone()), None),
-                Err(refusal) => (
-                    None,
-                    Some(format!(
-                        "The selected card #{} {} can't be: {refusal}. Type the code of the \
-                         card to redeem.",
-                        card.id,
-                        change::short_masked(&card.code_masked)
-                    )),
-                ),
-            },
-            None => (None, None),
-        };
-        self.modal = Some(Modal::Change(Box::new(ChangeDialog::redeem(usable, note))));
+    fn event(&mut self, event: Option<Event>, ctx: &mut Ctx) {
+        match event {
+            Some(Event::Changed(notice)) => {
+                self.notice = Some(notice);
+                self.reload(ctx);
+            }
+            Some(Event::Notice(notice)) => self.notice = Some(notice),
+            Some(Event::Filter(_)) | None => {}
+        }
     }
 
-    /// The keys that act on a card, from the list (`card` is the selected
-    /// one, if any) or its detail.
-    fn card_key(&mut self, key: &KeyEvent, card: Option<&GiftCard>, ctx: &Ctx) -> bool {
-        if ctx.read_only {
-            return false;
-        }
-        if is_char(key, 'r') {
-            self.redeem(card, ctx);
-            return true;
-        }
-        let Some(card) = card else {
-            return false;
-        };
-        if is_char(key, 'x') || is_char(key, 'd') {
-            self.revoke(card);
-        } else if is_char(key, 'v') {
-            self.notice = None;
-            self.modal = Some(Modal::Reveal(Box::new(RevealDialog::new(card.clone()))));
-        } else {
-            return false;
-        }
-        true
-    }
-
-    fn modal_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
-        let Some(modal) = &mut self.modal else {
-            return Handled::No;
-        };
-        match modal {
-            Modal::Detail(card) => {
+    fn page_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
+        match &self.page {
+            Some(Page::Card(card)) => {
                 let card = card.as_ref().clone();
-                if is_esc(key) {
-                    self.modal = None;
-                } else if is_enter(key) {
-                    if let Some(user) = card.redeemed_by_user_id {
-                        self.modal = None;
-                        ctx.emit(Msg::Open(Link::User(user)));
+                match DETAIL_KEYS.find(key, ctx.allow, |a| detail_offers(&card, a)) {
+                    // The app goes back (through the links followed).
+                    Some(Act::Clear) => return Handled::No,
+                    Some(Act::OpenUser) => {
+                        if let Some(user) = card.redeemed_by_user_id {
+                            ctx.emit(Msg::Open(Link::User(user)));
+                        }
                     }
-                } else if !self.card_key(key, Some(&card), ctx) {
-                    return Handled::No;
+                    Some(act) => self.card_change(act, Some(&card), ctx),
+                    None => return Handled::No,
                 }
             }
-            Modal::Loading { request, .. } => {
-                if is_esc(key) {
-                    ctx.cancel(Some(*request));
-                    self.modal = None;
-                } else {
-                    return Handled::No;
+            Some(Page::Loading { request, .. }) => {
+                match LOADING_KEYS.find(key, ctx.allow, always) {
+                    Some(Wait::Stop) => {
+                        ctx.cancel(Some(*request));
+                        self.below.pop(&mut self.page);
+                    }
+                    None => return Handled::No,
                 }
             }
-            Modal::Message { .. } => {
-                if is_esc(key) || is_enter(key) {
-                    self.modal = None;
-                } else {
-                    return Handled::No;
-                }
-            }
-            Modal::Issue(dialog) => match dialog.key(key, ctx) {
-                DialogKey::Stay => {}
-                DialogKey::Ignored => return Handled::No,
-                DialogKey::Close => self.modal = None,
-                DialogKey::Abandoned => {
-                    self.modal = None;
-                    self.notice = Some(
-                        "stopped waiting: the cards may or may not have been issued, and their \
-                         codes can't be shown; check the list"
-                            .into(),
-                    );
-                    self.reload(ctx);
-                }
-            },
-            Modal::Codes(dialog) => match dialog.key(key, ctx) {
-                DialogKey::Stay => {}
-                DialogKey::Ignored => return Handled::No,
-                // Dropping the dialog drops the codes.
-                DialogKey::Close | DialogKey::Abandoned => self.modal = None,
-            },
-            Modal::Change(dialog) => match dialog.key(key, ctx) {
-                DialogKey::Stay => {}
-                DialogKey::Ignored => return Handled::No,
-                DialogKey::Close => self.modal = None,
-                DialogKey::Abandoned => {
-                    let what = dialog.kind.past();
-                    self.modal = None;
-                    self.notice = Some(format!(
-                        "stopped waiting: the card may or may not have been {what}; reloaded"
-                    ));
-                    self.reload(ctx);
-                }
-            },
-            Modal::Reveal(dialog) => match dialog.key(key, ctx) {
-                DialogKey::Stay => {}
-                DialogKey::Ignored => return Handled::No,
-                // Dropping the dialog drops the code.
-                DialogKey::Close => self.modal = None,
-                DialogKey::Abandoned => {
-                    self.modal = None;
-                    self.notice = Some(
-                        "stopped waiting: the reveal may or may not have been recorded; no code \
-                         shown"
-                            .into(),
-                    );
-                }
-            },
+            None => return Handled::No,
         }
         Handled::Yes
     }
 }
 
 impl Tab for GiftCardsTab {
+    /// The first time, the newest cards; shown again, loaded again.
     fn activate(&mut self, ctx: &mut Ctx) {
-        if !self.started {
+        if self.started {
+            self.reload(ctx);
+        } else {
             self.started = true;
             self.load(Fetch::First, ctx);
         }
     }
 
+    fn tick(&mut self, ctx: &mut Ctx) {
+        if self.poll.due(ctx.now) && self.window.reloadable() && self.polls() {
+            self.load(Fetch::Reload, ctx);
+        }
+    }
+
+    /// The list, with nothing over it.
+    fn polls(&self) -> bool {
+        !self.dialogs.is_open() && self.page.is_none() && !self.search.editing
+    }
+
+    fn pause(&mut self) {
+        self.poll.toggle();
+    }
+
     fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
-        if self.modal.is_some() {
-            return self.modal_key(key, ctx);
+        if self.dialogs.is_open() {
+            let (handled, event) = self.dialogs.key(key, ctx);
+            self.event(event, ctx);
+            return handled;
+        }
+        if self.page.is_some() {
+            return self.page_key(key, ctx);
         }
         if self.search.editing {
             self.search_key(key, ctx);
@@ -536,143 +495,109 @@ impl Tab for GiftCardsTab {
             self.more(ctx);
             return Handled::Yes;
         }
-        if is_enter(key) {
-            if let Some(card) = self.window.selected() {
-                self.modal = Some(Modal::Detail(Box::new(card.clone())));
-            }
-            return Handled::Yes;
-        }
-        if is_char(key, '/') {
-            self.search.editing = true;
-            self.search_error = None;
-            return Handled::Yes;
-        }
-        if is_char(key, 's') || is_char(key, 'S') {
-            self.cycle_status(is_char(key, 's'), ctx);
-            return Handled::Yes;
-        }
-        if is_char(key, 'n') && !ctx.read_only {
-            self.notice = None;
-            self.modal = Some(Modal::Issue(Box::new(IssueDialog::open(ctx))));
-            return Handled::Yes;
-        }
         let selected = self.window.selected().cloned();
-        if self.card_key(key, selected.as_ref(), ctx) {
-            return Handled::Yes;
-        }
-        if is_esc(key) {
-            if self.window.is_loading() {
-                ctx.cancel(self.window.cancel());
-                return Handled::Yes;
+        match LIST_KEYS.find(key, ctx.allow, |a| list_offers(selected.as_ref(), a)) {
+            Some(Act::Details) => {
+                if let Some(card) = selected {
+                    self.page = Some(Page::Card(Box::new(card)));
+                }
             }
-            if self.filter != Filter::default() {
+            Some(Act::Search) => {
+                self.search.editing = true;
+                self.search_error = None;
+            }
+            Some(Act::Status) => self.cycle_status(true, ctx),
+            Some(Act::StatusBack) => self.cycle_status(false, ctx),
+            Some(Act::Issue) => {
+                self.notice = None;
+                let issue = Issue {
+                    packs: issue::Packs::Ready(Vec::new()),
+                    choice: 0,
+                };
+                self.dialogs.open(ChangeDialog::open(issue, ctx));
+            }
+            Some(Act::Clear) if self.window.is_loading() => ctx.cancel(self.window.cancel()),
+            Some(Act::Clear) if self.filter != Filter::default() => {
                 self.filter = Filter::default();
                 self.search.input = Input::default();
                 self.restart(ctx);
-                return Handled::Yes;
             }
-        }
-        Handled::No
-    }
-
-    fn paste(&mut self, text: &str, _ctx: &mut Ctx) -> Handled {
-        match &mut self.modal {
-            Some(Modal::Issue(d)) => d.paste(text),
-            Some(Modal::Codes(d)) => d.paste(text),
-            Some(Modal::Change(d)) => d.paste(text),
-            Some(_) => return Handled::No,
-            None if self.search.paste(text) => {}
-            None => return Handled::No,
+            Some(act @ (Act::Revoke | Act::Redeem | Act::Reveal)) => {
+                self.card_change(act, selected.as_ref(), ctx);
+            }
+            Some(Act::Clear | Act::OpenUser) | None => return Handled::No,
         }
         Handled::Yes
     }
 
+    fn paste(&mut self, text: &str, _ctx: &mut Ctx) -> Handled {
+        let used = if self.dialogs.is_open() {
+            self.dialogs.paste(text)
+        } else {
+            self.page.is_none() && self.search.paste(text)
+        };
+        if used { Handled::Yes } else { Handled::No }
+    }
+
     fn reply(&mut self, id: RequestId, outcome: Outcome, ctx: &mut Ctx) {
+        let outcome = match self.dialogs.reply(id, outcome, ctx) {
+            Ok(event) => {
+                if let Some(Event::Changed(_)) = &event
+                    && self.dialogs.holds()
+                {
+                    // Issued: the codes show; the list starts over, newest
+                    // first, to show the new cards.
+                    self.filter = Filter::default();
+                    self.search.input = Input::default();
+                    self.window.nav.reset();
+                }
+                return self.event(event, ctx);
+            }
+            Err(outcome) => outcome,
+        };
         match outcome {
             Outcome::GiftCards(result) => {
+                let limit = self.limit;
                 let page = result
                     .map(|rows| {
-                        let next = (rows.len() as i64 >= PAGE)
+                        let next = (rows.len() as i64 >= limit)
                             .then(|| rows.last().map(GiftCard::cursor))
                             .flatten();
                         (rows, next)
                     })
                     .map_err(|e| e.to_string());
                 match self.window.receive(id, page) {
-                    Received::Applied => self.more(ctx),
+                    Received::Applied => {
+                        self.poll.loaded(ctx.now);
+                        self.more(ctx);
+                    }
                     Received::Restart => self.restart(ctx),
                     Received::Stale | Received::Failed => {}
                 }
             }
-            Outcome::GiftCardPacks(result) => {
-                if let Some(Modal::Issue(d)) = &mut self.modal {
-                    d.packs_reply(id, result);
-                }
-            }
-            Outcome::GiftCardsIssued(result) => {
-                let Some(Modal::Issue(d)) = &mut self.modal else {
-                    return;
-                };
-                match d.finish(id, result) {
-                    issue::Finished::Stale | issue::Finished::Failed | issue::Finished::Pending => {
-                    }
-                    issue::Finished::Issued(codes) => {
-                        self.notice = Some(codes.summary().to_owned());
-                        self.modal = Some(Modal::Codes(codes));
-                        self.filter = Filter::default();
-                        self.search.input = Input::default();
-                        self.restart(ctx);
-                    }
-                }
-            }
-            Outcome::GiftCardCodesSaved(result) => {
-                if let Some(Modal::Codes(d)) = &mut self.modal {
-                    d.saved(id, result);
-                }
-            }
             Outcome::GiftCard(result) => {
-                let Some(Modal::Loading { request, .. }) = &self.modal else {
+                let Some(Page::Loading { request, .. }) = &self.page else {
                     return;
                 };
                 if *request != id {
                     return;
                 }
-                self.modal = Some(match result {
+                match result {
                     Ok(card) => {
                         let listed = self.window.iter().position(|c| c.id == card.id);
                         if let Some(i) = listed {
                             let len = self.window.len();
                             self.window.nav.select(i, len);
                         }
-                        Modal::Detail(card)
+                        self.page = Some(Page::Card(card));
                     }
-                    Err(e) => Modal::Message {
-                        title: "Cannot open the gift card",
-                        text: e.to_string(),
-                    },
-                });
-            }
-            Outcome::GiftCardRevealed(result) => {
-                if let Some(Modal::Reveal(d)) = &mut self.modal {
-                    d.finish(id, result);
-                }
-            }
-            Outcome::GiftCardRevoked(result) => {
-                let Some(Modal::Change(d)) = &mut self.modal else {
-                    return;
-                };
-                if d.finish_revoke(id, &result) && result.is_ok() {
-                    self.notice = d.done_summary();
-                    self.reload(ctx);
-                }
-            }
-            Outcome::GiftCardRedeemed(result) => {
-                let Some(Modal::Change(d)) = &mut self.modal else {
-                    return;
-                };
-                if d.finish_redeem(id, &result) && result.is_ok() {
-                    self.notice = d.done_summary();
-                    self.reload(ctx);
+                    Err(e) => {
+                        self.below.pop(&mut self.page);
+                        self.dialogs.open(Message::refusal(
+                            "Cannot open the gift card",
+                            vec![e.to_string()],
+                        ));
+                    }
                 }
             }
             _ => {}
@@ -684,15 +609,14 @@ impl Tab for GiftCardsTab {
             return false;
         };
         // Full codes on screen or a change on its way stay where they are.
-        if matches!(self.modal, Some(Modal::Codes(_)))
-            || matches!(&self.modal, Some(Modal::Change(d)) if d.in_flight().is_some())
-            || matches!(&self.modal, Some(Modal::Issue(d)) if d.in_flight().is_some())
-            || matches!(&self.modal, Some(Modal::Reveal(d)) if d.in_flight().is_some() || d.is_shown())
-        {
+        if self.dialogs.holds() {
             return true;
         }
-        if let Some(Modal::Loading { request, .. }) = &self.modal {
+        self.dialogs.close();
+        // A link's card still on its way is replaced, not kept below.
+        if let Some(Page::Loading { request, .. }) = &self.page {
             ctx.cancel(Some(*request));
+            self.below.pop(&mut self.page);
         }
         self.search.editing = false;
         self.search_error = None;
@@ -705,8 +629,36 @@ impl Tab for GiftCardsTab {
         let request = ctx.request(Job::GiftCard {
             card: CardKey::Id(*id),
         });
-        self.modal = Some(Modal::Loading { id: *id, request });
+        self.below
+            .push(&mut self.page, Page::Loading { id: *id, request });
         true
+    }
+
+    fn depth(&self) -> usize {
+        self.below.depth(&self.page)
+    }
+
+    fn back(&mut self, ctx: &mut Ctx) {
+        if let Some(Page::Loading { request, .. }) = self.below.pop(&mut self.page) {
+            ctx.cancel(Some(request));
+        }
+        self.reload(ctx);
+    }
+
+    /// A code's last characters (what the list shows): never a full code.
+    fn copy(&self) -> Option<Copied> {
+        if self.dialogs.is_open() || self.search.editing {
+            return None;
+        }
+        let card = match &self.page {
+            Some(Page::Card(c)) => c.as_ref(),
+            Some(Page::Loading { .. }) => return None,
+            None => self.window.selected()?,
+        };
+        Some(Copied::new(
+            "code's last characters",
+            visible_tail(&card.code_masked),
+        ))
     }
 
     fn refresh(&mut self, ctx: &mut Ctx) {
@@ -718,90 +670,38 @@ impl Tab for GiftCardsTab {
         if let Some(fetch) = self.window.take_failed() {
             self.load(fetch, ctx);
         }
-        if let Some(Modal::Issue(d)) = &mut self.modal {
-            d.retry_packs(ctx);
-        }
+        self.dialogs.retry(ctx);
     }
 
     fn modal(&self) -> bool {
-        self.modal.is_some() || self.search.editing
+        self.dialogs.is_open() || self.page.is_some() || self.search.editing
     }
 
-    fn unsaved(&self) -> Option<&'static str> {
-        match &self.modal {
-            Some(Modal::Codes(d)) if d.saved_to().is_none() => {
-                Some("The issued gift card codes are not saved and will not be shown again")
-            }
-            Some(Modal::Issue(d)) if d.in_flight().is_some() => Some("Gift cards are being issued"),
-            Some(Modal::Issue(d)) if d.is_dirty() => Some("The issue form holds input not applied"),
-            Some(Modal::Change(d)) if d.in_flight().is_some() => Some(d.kind.in_flight()),
-            Some(Modal::Change(d)) if d.is_dirty() => Some(d.kind.unsaved()),
-            Some(Modal::Reveal(d)) if d.in_flight().is_some() => {
-                Some("A gift card's code is being revealed")
-            }
-            _ => None,
-        }
+    fn unsaved(&self) -> Option<String> {
+        self.dialogs.unsaved()
     }
 
     fn busy(&self) -> bool {
         self.window.is_loading()
-            || match &self.modal {
-                Some(Modal::Issue(d)) => d.busy(),
-                Some(Modal::Codes(d)) => d.busy(),
-                Some(Modal::Change(d)) => d.in_flight().is_some(),
-                Some(Modal::Reveal(d)) => d.in_flight().is_some(),
-                Some(Modal::Loading { .. }) => true,
-                _ => false,
-            }
+            || self.dialogs.busy()
+            || matches!(self.page, Some(Page::Loading { .. }))
     }
 
-    fn keys(&self, read_only: bool) -> Vec<KeyHint> {
-        match &self.modal {
-            Some(Modal::Detail(card)) => {
-                let mut keys = Vec::new();
-                if !read_only {
-                    keys.push(KeyHint::footer("x d", "revoke"));
-                    keys.push(KeyHint::footer("r", "redeem"));
-                    keys.push(KeyHint::footer("v", "reveal"));
-                }
-                if card.redeemed_by_user_id.is_some() {
-                    keys.push(KeyHint::footer("Enter", "open the user"));
-                }
-                keys.push(KeyHint::footer("Esc", "close"));
+    fn hints(&self, allow: &Allow) -> Vec<Hint> {
+        if let Some(h) = self.dialogs.hints(allow) {
+            return h;
+        }
+        match &self.page {
+            Some(Page::Card(card)) => DETAIL_KEYS.hints(allow, |a| detail_offers(card, a)),
+            Some(Page::Loading { .. }) => LOADING_KEYS.hints(allow, always),
+            None if self.search.editing => {
+                let mut keys = crate::tui::widgets::search::APPLY_KEYS.hints(allow, always);
+                keys.push(SEARCH_HINT);
                 keys
             }
-            Some(Modal::Message { .. }) => vec![KeyHint::footer("Esc", "close")],
-            Some(Modal::Loading { .. }) => vec![KeyHint::footer("Esc", "stop waiting")],
-            Some(Modal::Reveal(d)) => d.keys(),
-            Some(Modal::Issue(d)) => d.keys(),
-            Some(Modal::Codes(d)) => d.keys(),
-            Some(Modal::Change(d)) => d.keys(),
-            None if self.search.editing => vec![
-                KeyHint::footer("Enter", "search"),
-                KeyHint::footer("Esc", "cancel"),
-                KeyHint::help("", "a code's last characters (JKMN) or a recipient's email"),
-            ],
             None => {
-                let mut keys = vec![
-                    KeyHint::footer("Enter", "details"),
-                    KeyHint::footer("s", "status"),
-                    KeyHint::footer("/", "search"),
-                ];
-                if read_only {
-                    keys.push(KeyHint::help("S", "status, backwards"));
-                } else {
-                    keys.push(KeyHint::footer("n", "issue"));
-                    keys.push(KeyHint::footer("x", "revoke"));
-                    keys.push(KeyHint::footer("r", "redeem"));
-                    keys.push(KeyHint::help("d", "revoke"));
-                    keys.push(KeyHint::help("v", "reveal the full code (audit logged)"));
-                    keys.push(KeyHint::help("S", "status, backwards"));
-                }
-                keys.push(KeyHint::help(
-                    "Esc",
-                    "clear the status and search / stop loading",
-                ));
-                keys
+                let selected = self.window.selected();
+                LIST_KEYS.hints(allow, |a| list_offers(selected, a))
             }
         }
     }
@@ -823,22 +723,16 @@ impl Tab for GiftCardsTab {
             self.search_error.as_deref(),
         );
         self.render_list(frame, list, ui);
-        match &self.modal {
-            Some(Modal::Detail(card)) => render_detail(frame, area, ui, card),
-            Some(Modal::Message { title, text }) => {
-                let theme = ui.theme;
-                let lines = vec![
-                    Line::from(Span::styled(text.clone(), theme.error())),
-                    Line::raw(""),
-                    Line::from(vec![Span::styled("Esc", theme.key()), Span::raw(" close")]),
-                ];
-                message(frame, area, theme, title, lines);
-            }
-            Some(Modal::Issue(d)) => d.render(frame, area, ui),
-            Some(Modal::Codes(d)) => d.render(frame, area, ui),
-            Some(Modal::Change(d)) => d.render(frame, area, ui),
-            Some(Modal::Reveal(d)) => d.render(frame, area, ui),
-            Some(Modal::Loading { id, .. }) => {
+        self.render_page(frame, area, ui);
+        self.dialogs.render(frame, area, ui);
+    }
+}
+
+impl GiftCardsTab {
+    fn render_page(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
+        match &self.page {
+            Some(Page::Card(card)) => render_detail(frame, area, ui, card),
+            Some(Page::Loading { id, .. }) => {
                 let theme = ui.theme;
                 let lines = vec![
                     Line::from(Span::styled(
@@ -846,10 +740,7 @@ impl Tab for GiftCardsTab {
                         theme.warning(),
                     )),
                     Line::raw(""),
-                    Line::from(vec![
-                        Span::styled("Esc", theme.key()),
-                        Span::raw(" stop waiting"),
-                    ]),
+                    key_line(&LOADING_KEYS.hints(ui.allow, always), theme),
                 ];
                 message(frame, area, theme, &format!("Gift card #{id}"), lines);
             }
@@ -889,6 +780,9 @@ impl GiftCardsTab {
             title.push(Span::styled(" · ", theme.warning()));
             title.push(safe_owned(parts.join(", ")));
         }
+        if self.poll.paused() {
+            title.push(Span::styled(" · paused (p)", theme.warning()));
+        }
         title.push(Span::raw(" "));
         let status = paged_status(w, area.width, theme, ui.tick);
         let mut block = Block::bordered()
@@ -923,7 +817,10 @@ impl GiftCardsTab {
         let wide = inner.width >= WIDE;
         let code_width: u16 = if wide { 24 } else { 10 };
         let mut table = ListTable::new(theme)
-            .column("id", Constraint::Length(6))
+            .column(
+                "id",
+                Constraint::Length(id_width(w.iter().map(|c| i64::from(c.id)), 6)),
+            )
             .column("code", Constraint::Length(code_width))
             .column("status", Constraint::Length(8))
             .column(Line::from("credits").right_aligned(), Constraint::Length(7))
@@ -960,6 +857,38 @@ impl GiftCardsTab {
             Row::new(cells)
         });
     }
+}
+
+/// What the list offers with `selected` (or nothing) selected.
+fn list_offers(selected: Option<&GiftCard>, act: Act) -> bool {
+    match (act, selected) {
+        (Act::Reveal | Act::Details, s) => s.is_some(),
+        (Act::Revoke, Some(c)) => revocable(c),
+        (Act::Revoke, None) => false,
+        // With nothing selected a code is typed.
+        (Act::Redeem, Some(c)) => redeemable(c),
+        (Act::OpenUser, _) => false,
+        _ => true,
+    }
+}
+
+/// What a card's detail offers: only what can be done to it.
+fn detail_offers(card: &GiftCard, act: Act) -> bool {
+    match act {
+        Act::OpenUser => card.redeemed_by_user_id.is_some(),
+        Act::Revoke => revocable(card),
+        Act::Redeem => redeemable(card),
+        _ => true,
+    }
+}
+
+fn revocable(c: &GiftCard) -> bool {
+    check_revocable(c.stored_status).is_ok()
+}
+
+/// Active as shown (the date already counted).
+fn redeemable(c: &GiftCard) -> bool {
+    c.status == GiftCardStatus::Active
 }
 
 /// One card, code masked.
@@ -1006,6 +935,15 @@ fn render_detail(frame: &mut Frame, area: Rect, ui: &Ui, c: &GiftCard) {
             )),
         ));
     }
+    if c.stored_status == GiftCardStatus::Redeemed {
+        lines.push(field(
+            "note",
+            Span::styled(
+                "to take its credits back, adjust that user's balance",
+                theme.dim(),
+            ),
+        ));
+    }
     if let Some(at) = c.revoked_at {
         lines.push(field(
             "revoked",
@@ -1021,24 +959,7 @@ fn render_detail(frame: &mut Frame, area: Rect, ui: &Ui, c: &GiftCard) {
         ));
     }
     lines.push(Line::raw(""));
-    let mut keys = Vec::new();
-    if !ui.read_only {
-        keys.extend([
-            Span::styled("x", theme.key()),
-            Span::raw(" revoke   "),
-            Span::styled("r", theme.key()),
-            Span::raw(" redeem   "),
-            Span::styled("v", theme.key()),
-            Span::raw(" reveal   "),
-        ]);
-    }
-    if let Some(user) = c.redeemed_by_user_id {
-        keys.extend([
-            Span::styled("Enter", theme.key()),
-            Span::raw(format!(" open user #{user}   ")),
-        ]);
-    }
-    keys.extend([Span::styled("Esc", theme.key()), Span::raw(" close")]);
-    lines.push(Line::from(keys));
+    let keys = DETAIL_KEYS.hints(ui.allow, |a| detail_offers(c, a));
+    lines.push(key_line(&keys, theme));
     message(frame, area, theme, &format!("Gift card #{}", c.id), lines);
 }

@@ -1,136 +1,149 @@
 //! Revealing a card's full code (`v`), for an operator who must read it to a
 //! customer: a confirmation saying the reveal is recorded in the audit log,
 //! one `gift_cards::reveal` call by the card's id, then the code in a popup
-//! until Esc or Enter closes it. The code lives in this dialog only and is
+//! until Esc or Enter closes it. The code lives in that popup only and is
 //! dropped with it; no other screen shows it. Not offered in read-only mode
 //! (the database refuses it there: it couldn't record the reveal).
 
-use crossterm::event::KeyEvent;
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::change::short_masked;
-use super::{DialogKey, RevealedCode, status_text};
+use super::{RevealedCode, status_text};
 use crate::db::gift_cards::{CardKey, GiftCard};
-use crate::error::Result;
-use crate::tui::command::{Job, RequestId};
+use crate::domain::InvalidInput;
+use crate::error::Error;
+use crate::tui::change::{Change, Done, Review, unexpected, unreadable};
+use crate::tui::command::{Job, Outcome};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{KeyHint, is_enter, is_esc};
+use crate::tui::dialog::{Dialog, Step};
+use crate::tui::keymap::{Allow, Bind, Hint, Key, Keymap, always, key_line};
 use crate::tui::tabs::Ui;
 use crate::tui::widgets::popup::message;
-use crate::tui::widgets::{Confirm, ConfirmAction, ConfirmState, safe_owned, safe_styled};
+use crate::tui::widgets::{Form, safe_owned, safe_styled};
 
-pub struct RevealDialog {
+/// The reveal: nothing to fill in, a confirmation, then the code.
+pub struct Reveal {
     pub card: GiftCard,
-    pub confirm: Confirm,
-    /// The answer: shown until the dialog closes.
-    code: Option<RevealedCode>,
 }
 
-impl RevealDialog {
-    pub fn new(card: GiftCard) -> Self {
-        let confirm = Confirm::new(
-            "Confirm: reveal the full code",
-            vec![
-                ("card".into(), format!("#{}  {}", card.id, card.code_masked)),
-                ("status".into(), status_text(&card)),
-                ("credits".into(), card.credits.to_string()),
-                (
-                    "recipient".into(),
-                    card.recipient_email
-                        .clone()
-                        .unwrap_or_else(|| "none".to_owned()),
-                ),
-                (
-                    "audit".into(),
-                    "the reveal is recorded in the audit log, under your name".into(),
-                ),
-            ],
-        );
-        Self {
-            card,
-            confirm,
-            code: None,
+impl Change for Reveal {
+    type Input = ();
+
+    fn question(&self) -> String {
+        "Confirm: reveal the full code".into()
+    }
+
+    fn verb(&self) -> &'static str {
+        "reveal"
+    }
+
+    fn applying(&self) -> &'static str {
+        "A gift card's code is being revealed"
+    }
+
+    fn form(&mut self, _ctx: &mut Ctx) -> Option<Form> {
+        None
+    }
+
+    fn parse(&self, _form: Option<&Form>, _now: DateTime<Utc>) -> Result<(), Vec<InvalidInput>> {
+        Ok(())
+    }
+
+    fn fresh(&self, _input: &()) -> Vec<Job> {
+        vec![Job::GiftCard {
+            card: CardKey::Id(self.card.id),
+        }]
+    }
+
+    fn review(&mut self, _input: &(), fresh: Vec<Outcome>, _now: DateTime<Utc>) -> Review {
+        match fresh.into_iter().next() {
+            Some(Outcome::GiftCard(Ok(card))) => self.card = *card,
+            Some(Outcome::GiftCard(Err(e))) => return unreadable("the card", Some(&e)),
+            _ => return unreadable("the card", None),
+        }
+        let card = &self.card;
+        Review::Confirm(vec![
+            ("card".into(), format!("#{}  {}", card.id, card.code_masked)),
+            ("status".into(), status_text(card)),
+            ("credits".into(), card.credits.to_string()),
+            (
+                "recipient".into(),
+                card.recipient_email
+                    .clone()
+                    .unwrap_or_else(|| "none".to_owned()),
+            ),
+            (
+                "audit".into(),
+                "the reveal is recorded in the audit log, under your name".into(),
+            ),
+        ])
+    }
+
+    fn job(&self, _input: &()) -> Job {
+        Job::RevealGiftCard {
+            card: CardKey::Id(self.card.id),
         }
     }
 
-    pub fn in_flight(&self) -> Option<RequestId> {
-        self.confirm.in_flight()
+    fn done(&mut self, outcome: Outcome) -> Result<Done, Error> {
+        match outcome {
+            Outcome::GiftCardRevealed(r) => r.map(|code| {
+                let line = format!(
+                    "revealed the code of gift card #{} (recorded in the audit log)",
+                    self.card.id
+                );
+                let mut done = Done::new("Code revealed", vec![line]);
+                done.then = Some(Box::new(Revealed {
+                    card: self.card.clone(),
+                    code,
+                }));
+                done
+            }),
+            other => Err(unexpected(&other)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Close {
+    Close,
+}
+
+const REVEALED_KEYS: Keymap<Close> = Keymap(&[Bind::new(
+    &[Key::Code(KeyCode::Esc), Key::Code(KeyCode::Enter)],
+    "Esc Enter",
+    "close",
+    Close::Close,
+)
+.footer()]);
+
+/// The full code, until closed; closing drops it.
+struct Revealed {
+    card: GiftCard,
+    code: RevealedCode,
+}
+
+impl Dialog for Revealed {
+    fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Step {
+        match REVEALED_KEYS.find(key, ctx.allow, always) {
+            Some(Close::Close) => Step::Close,
+            None => Step::Ignored,
+        }
     }
 
-    /// The full code is on screen.
-    pub fn is_shown(&self) -> bool {
-        self.code.is_some()
+    fn hints(&self, allow: &Allow) -> Vec<Hint> {
+        REVEALED_KEYS.hints(allow, always)
     }
 
-    pub fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> DialogKey {
-        if self.code.is_some() {
-            // Closing drops the dialog, and the code with it.
-            return if is_esc(key) || is_enter(key) {
-                DialogKey::Close
-            } else {
-                DialogKey::Ignored
-            };
-        }
-        match self.confirm.key(key) {
-            ConfirmAction::Apply => {
-                let id = ctx.request(Job::RevealGiftCard {
-                    card: CardKey::Id(self.card.id),
-                });
-                self.confirm.sent(id);
-            }
-            ConfirmAction::Back | ConfirmAction::Close => return DialogKey::Close,
-            ConfirmAction::Abandon => {
-                ctx.cancel(self.confirm.in_flight());
-                return DialogKey::Abandoned;
-            }
-            // Enter while in flight: swallowed, so a double press asks once.
-            ConfirmAction::None if is_enter(key) => {}
-            ConfirmAction::None => return DialogKey::Ignored,
-        }
-        DialogKey::Stay
-    }
-
-    /// The answer to the reveal; false if it isn't the one in flight.
-    pub fn finish(&mut self, id: RequestId, result: Result<RevealedCode>) -> bool {
-        if self.confirm.in_flight() != Some(id) {
-            return false;
-        }
-        match result {
-            Ok(code) => {
-                self.confirm.state = ConfirmState::Done(Vec::new());
-                self.code = Some(code);
-            }
-            Err(e) => {
-                self.confirm.finish(id, Err(e.to_string()));
-            }
-        }
+    fn holds(&self) -> bool {
         true
     }
 
-    pub fn keys(&self) -> Vec<KeyHint> {
-        if self.code.is_some() {
-            return vec![KeyHint::footer("Esc Enter", "close")];
-        }
-        match &self.confirm.state {
-            ConfirmState::InFlight(_) => vec![KeyHint::footer("Esc", "stop waiting")],
-            ConfirmState::Failed(_) => vec![
-                KeyHint::footer("Enter", "try again"),
-                KeyHint::footer("Esc", "back"),
-            ],
-            ConfirmState::Ready | ConfirmState::Done(_) => vec![
-                KeyHint::footer("Enter", "reveal"),
-                KeyHint::footer("Esc", "cancel"),
-            ],
-        }
-    }
-
-    pub fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
-        let Some(code) = &self.code else {
-            self.confirm.render(frame, area, ui.theme, ui.tick);
-            return;
-        };
+    fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
         let theme = ui.theme;
         let c = &self.card;
         let lines = vec![
@@ -147,7 +160,7 @@ impl RevealDialog {
             Line::raw(""),
             Line::from(vec![
                 Span::raw("  "),
-                safe_styled(code.as_str(), theme.title()),
+                safe_styled(self.code.as_str(), theme.title()),
             ]),
             Line::raw(""),
             Line::from(Span::styled(
@@ -155,12 +168,7 @@ impl RevealDialog {
                 theme.warning(),
             )),
             Line::raw(""),
-            Line::from(vec![
-                Span::styled("Esc", theme.key()),
-                Span::raw(" / "),
-                Span::styled("Enter", theme.key()),
-                Span::raw(" close"),
-            ]),
+            key_line(&self.hints(ui.allow), theme),
         ];
         message(
             frame,

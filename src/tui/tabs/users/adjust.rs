@@ -1,12 +1,9 @@
-//! The balance adjustment: a form (signed amount, required reason), then a
+//! The balance adjustment: a signed amount and a required reason, a
 //! confirmation with the old and the new balance, then one call to
 //! `credits::adjust` with an idempotency key made when the form opened.
 
-use crossterm::event::KeyEvent;
-use ratatui::Frame;
-use ratatui::layout::Rect;
+use chrono::{DateTime, Utc};
 
-use crate::db::Change;
 use crate::db::credits::Adjustment;
 use crate::db::users::User;
 use crate::domain::InvalidInput;
@@ -14,24 +11,46 @@ use crate::domain::amounts::parse_credit_change;
 use crate::domain::ledger::apply_change;
 use crate::domain::text::Reason;
 use crate::domain::user_ref::UserRef;
-use crate::error::Result;
-use crate::tui::command::{Job, RequestId};
+use crate::error::Error;
+use crate::tui::change::{
+    Change, Done, Review, both, changed_meanwhile, field, unexpected, unreadable,
+};
+use crate::tui::command::{Job, Outcome};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::KeyHint;
-use crate::tui::tabs::Ui;
-use crate::tui::widgets::{Confirm, ConfirmState, DialogKey, Field, Form, FormAction};
+use crate::tui::widgets::{Field, Form};
 
-pub struct AdjustDialog {
-    user_id: i32,
+pub struct Adjust {
+    /// The user as last read (the form's balance; the review reads it
+    /// again).
+    user: User,
     /// Made once per opened form: submitting twice books once.
-    pub idempotency_key: String,
-    pub form: Form,
-    /// After a valid form: the summary to confirm, and what it will send.
-    pub confirm: Option<(Confirm, i32, Reason)>,
+    idempotency_key: String,
+    /// The balance the confirmation showed, to compare with what is booked.
+    reviewed: Option<i32>,
 }
 
-impl AdjustDialog {
-    pub fn new(user: &User, ctx: &mut Ctx) -> Self {
+impl Adjust {
+    pub fn new(user: User, ctx: &mut Ctx) -> Self {
+        Self {
+            user,
+            idempotency_key: ctx.idempotency_key(),
+            reviewed: None,
+        }
+    }
+}
+
+impl Change for Adjust {
+    type Input = (i32, Reason);
+
+    fn question(&self) -> String {
+        "Confirm adjustment".into()
+    }
+
+    fn applying(&self) -> &'static str {
+        "An adjustment is being applied"
+    }
+
+    fn form(&mut self, _ctx: &mut Ctx) -> Option<Form> {
         let mut form = Form::new(
             "Adjust balance",
             vec![
@@ -40,125 +59,83 @@ impl AdjustDialog {
             ],
         );
         form.intro = vec![
-            format!("{} (#{})", user.email, user.id),
-            format!("balance now: {}", user.credits),
+            format!("{} (#{})", self.user.email, self.user.id),
+            format!("balance now: {}", self.user.credits),
             String::new(),
         ];
-        form.help = "Tab next field   Enter review   Esc cancel";
-        Self {
-            user_id: user.id,
-            idempotency_key: ctx.idempotency_key(),
-            form,
-            confirm: None,
+        Some(form)
+    }
+
+    fn parse(
+        &self,
+        form: Option<&Form>,
+        _now: DateTime<Utc>,
+    ) -> Result<Self::Input, Vec<InvalidInput>> {
+        both(
+            parse_credit_change("amount", field(form, "amount")),
+            Reason::parse(field(form, "reason")),
+        )
+    }
+
+    /// The balance as it is now, not as the form showed it.
+    fn fresh(&self, _input: &Self::Input) -> Vec<Job> {
+        vec![Job::User {
+            user: UserRef::Id(self.user.id),
+        }]
+    }
+
+    fn review(
+        &mut self,
+        (amount, reason): &Self::Input,
+        fresh: Vec<Outcome>,
+        _now: DateTime<Utc>,
+    ) -> Review {
+        match fresh.into_iter().next() {
+            Some(Outcome::User(Ok(u))) => self.user = u,
+            Some(Outcome::User(Err(e))) => return unreadable("the balance", Some(&e)),
+            _ => return unreadable("the balance", None),
         }
-    }
-
-    pub fn in_flight(&self) -> Option<RequestId> {
-        self.confirm.as_ref().and_then(|(c, _, _)| c.in_flight())
-    }
-
-    /// The footer while the confirmation shows.
-    pub fn confirm_keys(&self) -> Vec<KeyHint> {
-        match self.confirm.as_ref().map(|(c, _, _)| &c.state) {
-            Some(ConfirmState::InFlight(_)) => vec![KeyHint::footer("Esc", "stop waiting")],
-            Some(ConfirmState::Done(_)) => vec![KeyHint::footer("Enter", "close")],
-            Some(ConfirmState::Failed(_)) => vec![
-                KeyHint::footer("Enter", "try again"),
-                KeyHint::footer("Esc", "back"),
-            ],
-            _ => vec![
-                KeyHint::footer("Enter", "apply"),
-                KeyHint::footer("Esc", "back"),
-            ],
-        }
-    }
-
-    pub fn is_dirty(&self) -> bool {
-        self.form.is_dirty()
-    }
-
-    /// `user` is the freshest known state (for the old balance).
-    pub(super) fn key(&mut self, key: &KeyEvent, user: &User, ctx: &mut Ctx) -> DialogKey {
-        if let Some((confirm, amount, reason)) = &mut self.confirm {
-            let done = confirm.dialog_key(key, ctx, |ctx| {
-                ctx.request(Job::Adjust {
-                    user: UserRef::Id(self.user_id),
-                    amount: *amount,
-                    reason: reason.clone(),
-                    idempotency_key: self.idempotency_key.clone(),
-                })
-            });
-            return done.unwrap_or_else(|| {
-                self.confirm = None;
-                DialogKey::Stay
-            });
-        }
-        match self.form.key(key) {
-            FormAction::Cancel => return DialogKey::Close,
-            FormAction::Submit => self.review(user),
-            FormAction::None => {}
-        }
-        DialogKey::Stay
-    }
-
-    /// Checks the form; if valid, shows the confirmation.
-    fn review(&mut self, user: &User) {
-        self.form.clear_errors();
-        let amount = parse_credit_change("amount", self.form.value("amount"));
-        let reason = Reason::parse(self.form.value("reason"));
-        let (amount, reason) = match (amount, reason) {
-            (Ok(a), Ok(r)) => (a, r),
-            (a, r) => {
-                let errors: Vec<InvalidInput> = [a.err(), r.err()].into_iter().flatten().collect();
-                self.form.set_errors(&errors);
-                return;
-            }
-        };
-        let old = i64::from(user.credits);
-        let new = match apply_change(old, i64::from(amount)) {
+        let u = &self.user;
+        self.reviewed = Some(u.credits);
+        let old = i64::from(u.credits);
+        let new = match apply_change(old, i64::from(*amount)) {
             Ok(n) => n,
             Err(refusal) => {
-                self.form
-                    .set_errors(&[InvalidInput::new("amount", refusal.to_string())]);
-                return;
+                return Review::Invalid(vec![InvalidInput::new("amount", refusal.to_string())]);
             }
         };
-        let confirm = Confirm::new(
-            "Confirm adjustment",
-            vec![
-                ("user".into(), format!("{} (#{})", user.email, user.id)),
-                ("change".into(), format!("{amount:+}")),
-                ("old balance".into(), old.to_string()),
-                ("new balance".into(), new.to_string()),
-                ("reason".into(), reason.as_str().to_owned()),
-            ],
-        );
-        self.confirm = Some((confirm, amount, reason));
+        Review::Confirm(vec![
+            ("user".into(), format!("{} (#{})", u.email, u.id)),
+            ("change".into(), format!("{amount:+}")),
+            ("old balance".into(), old.to_string()),
+            ("new balance".into(), new.to_string()),
+            ("reason".into(), reason.as_str().to_owned()),
+        ])
     }
 
-    /// The answer to the adjustment; false if it isn't the one in flight.
-    pub(super) fn finish(&mut self, id: RequestId, result: &Result<Change<Adjustment>>) -> bool {
-        let Some((confirm, _, _)) = &mut self.confirm else {
-            return false;
-        };
-        let result = match result {
-            Ok(Change::Applied(done)) => Ok(vec![summary(done)]),
-            Ok(Change::Pending(p)) => Ok(vec![crate::tui::tabs::pending_summary(p)]),
-            Err(e) => Err(e.to_string()),
-        };
-        confirm.finish(id, result)
-    }
-
-    pub fn paste(&mut self, text: &str) {
-        if self.confirm.is_none() {
-            self.form.paste(text);
+    fn job(&self, (amount, reason): &Self::Input) -> Job {
+        Job::Adjust {
+            user: UserRef::Id(self.user.id),
+            amount: *amount,
+            reason: reason.clone(),
+            idempotency_key: self.idempotency_key.clone(),
         }
     }
 
-    pub fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
-        match &self.confirm {
-            Some((confirm, _, _)) => confirm.render(frame, area, ui.theme, ui.tick),
-            None => self.form.render(frame, area, ui.theme),
+    fn done(&mut self, outcome: Outcome) -> Result<Done, Error> {
+        match outcome {
+            Outcome::Adjusted(r) => r.map(|b| {
+                Done::of(b, |a| {
+                    let mut lines = vec![summary(&a)];
+                    if let Some(old) = self.reviewed
+                        && old != a.old_balance
+                    {
+                        lines.push(changed_meanwhile(old, a.old_balance, a.new_balance));
+                    }
+                    Done::new("Balance adjusted", lines)
+                })
+            }),
+            other => Err(unexpected(&other)),
         }
     }
 }

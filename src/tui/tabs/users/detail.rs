@@ -10,24 +10,26 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 
-use super::adjust::{AdjustDialog, summary};
-use super::when;
+use super::adjust::Adjust;
 use crate::db::credits::{Cursor, HistoryQuery, LedgerEntry, Overview};
 use crate::db::users::User;
 use crate::domain::InvalidInput;
 use crate::domain::amounts::parse_time;
 use crate::domain::ledger::EntryType;
+use crate::domain::role::Action;
 use crate::domain::user_ref::UserRef;
-use crate::tui::app::Msg;
+use crate::tui::change::ChangeDialog;
 use crate::tui::command::{Job, Outcome, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{KeyHint, is_char, is_enter, is_esc, nav};
+use crate::tui::dialog::{Dialogs, Event, Filter, FilterDialog, Record};
+use crate::tui::format::{date, entry_label, exact, parse_entry_label, type_label, when};
+use crate::tui::keymap::{Allow, Bind, ENTER, ESC, Hint, Key, Keymap, always};
+use crate::tui::keys::nav;
 use crate::tui::link::Link;
 use crate::tui::tabs::Ui;
-use crate::tui::widgets::popup::message;
+use crate::tui::theme::Theme;
 use crate::tui::widgets::{
-    DialogKey, Fetch, Field, Form, FormAction, PagedWindow, Received, fit, safe, safe_opt,
-    safe_owned, safe_styled, spinner,
+    Fetch, Field, Form, PagedWindow, Received, fit, safe_opt, safe_owned, safe_styled, spinner,
 };
 
 /// Ledger entries per page.
@@ -44,6 +46,30 @@ pub(super) enum KeyResult {
     Back,
 }
 
+/// What a key does on a user's screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Act {
+    Entry,
+    Adjust,
+    Filter,
+    Back,
+}
+
+const KEYS: Keymap<Act> = Keymap(&[
+    Bind::new(ENTER, "Enter", "entry & links", Act::Entry).footer(),
+    Bind::new(&[Key::Char('a')], "a", "adjust", Act::Adjust)
+        .footer()
+        .writes(Action::CreditsAdjust),
+    Bind::new(
+        &[Key::Char('f'), Key::Char('/')],
+        "f /",
+        "filter",
+        Act::Filter,
+    )
+    .footer(),
+    Bind::new(ESC, "Esc", "back", Act::Back).footer(),
+]);
+
 /// The ledger filter in force (`f` or `/`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LedgerFilter {
@@ -56,7 +82,7 @@ impl LedgerFilter {
     fn describe(&self) -> String {
         let mut parts = Vec::new();
         if let Some(k) = self.kind {
-            parts.push(format!("type {k}"));
+            parts.push(format!("type {}", entry_label(k)));
         }
         if let Some(t) = self.since {
             parts.push(format!("since {}", when(t)));
@@ -66,17 +92,19 @@ impl LedgerFilter {
         }
         parts.join(", ")
     }
+}
 
+impl Filter for LedgerFilter {
     fn form(&self) -> Form {
-        let mut form = Form::new(
+        Form::new(
             "Filter the ledger",
             vec![
                 Field::new(
                     "type",
                     "Type",
-                    "blank for all: purchase, gift_card, coupon, generation…",
+                    "blank for all: purchase, gift card, coupon, generation…",
                 )
-                .with_value(self.kind.map(|k| k.as_str()).unwrap_or_default()),
+                .with_value(self.kind.map(entry_label).unwrap_or_default()),
                 Field::new(
                     "since",
                     "Since",
@@ -86,9 +114,7 @@ impl LedgerFilter {
                 Field::new("until", "Until", "blank or a time (exclusive), UTC")
                     .with_value(self.until.map(when).unwrap_or_default()),
             ],
-        );
-        form.help = "Tab next field   Enter apply   Esc cancel";
-        form
+        )
     }
 
     /// Reads the form; every invalid field gets its message.
@@ -97,7 +123,7 @@ impl LedgerFilter {
         let text = |name| form.value(name).trim();
         let kind = match text("type") {
             "" => None,
-            t => EntryType::parse(t).map_err(|e| errors.push(e)).ok(),
+            t => parse_entry_label(t).map_err(|e| errors.push(e)).ok(),
         };
         let mut time = |name: &'static str| match text(name) {
             "" => None,
@@ -118,18 +144,6 @@ impl LedgerFilter {
     }
 }
 
-/// A dialog over the user screen.
-pub enum Modal {
-    /// One ledger entry and its links (the selected one opens on Enter).
-    Entry {
-        entry: Box<LedgerEntry>,
-        links: Vec<Link>,
-        selected: usize,
-    },
-    Filter(Form),
-    Adjust(Box<AdjustDialog>),
-}
-
 pub struct Detail {
     pub user_id: i32,
     /// What we know of the user: the search row until the overview arrives.
@@ -140,7 +154,10 @@ pub struct Detail {
     overview_failed: bool,
     pub ledger: PagedWindow<LedgerEntry, Cursor>,
     pub filter: LedgerFilter,
-    pub modal: Option<Modal>,
+    /// The limit of the ledger request on its way.
+    limit: i64,
+    /// The entry, the filter, the adjustment.
+    dialogs: Dialogs,
     /// The last thing done here, e.g. the adjustment booked.
     pub notice: Option<String>,
 }
@@ -155,9 +172,10 @@ impl Detail {
             overview_pending: None,
             overview_error: None,
             overview_failed: false,
-            ledger: PagedWindow::new(MAX_PAGES, MARGIN),
+            ledger: PagedWindow::new(MAX_PAGES, MARGIN, PAGE as usize, LedgerEntry::cursor),
+            limit: PAGE,
             filter: LedgerFilter::default(),
-            modal: None,
+            dialogs: Dialogs::default(),
             notice: None,
         };
         d.load_overview(ctx);
@@ -181,13 +199,14 @@ impl Detail {
     }
 
     fn load_ledger(&mut self, fetch: Fetch<Cursor>, ctx: &mut Ctx) {
+        self.limit = self.ledger.limit(fetch);
         let id = ctx.request(Job::History(HistoryQuery {
             user_id: self.user_id,
             kind: self.filter.kind,
             since: self.filter.since,
             until: self.filter.until,
             before: fetch.before(),
-            limit: PAGE,
+            limit: self.limit,
         }));
         ctx.cancel(self.ledger.begin(id, fetch));
     }
@@ -199,9 +218,11 @@ impl Detail {
         }
     }
 
+    /// Loads the user again; the ledger in place when it can (the
+    /// selection and scroll position stay).
     pub(super) fn refresh(&mut self, ctx: &mut Ctx) {
         self.load_overview(ctx);
-        self.load_ledger(Fetch::First, ctx);
+        self.load_ledger(self.ledger.refresh(), ctx);
     }
 
     pub(super) fn retry(&mut self, ctx: &mut Ctx) {
@@ -214,25 +235,15 @@ impl Detail {
     }
 
     pub fn modal(&self) -> bool {
-        self.modal.is_some()
+        self.dialogs.is_open()
     }
 
     pub fn busy(&self) -> bool {
-        self.overview_pending.is_some()
-            || self.ledger.is_loading()
-            || matches!(&self.modal, Some(Modal::Adjust(a)) if a.in_flight().is_some())
+        self.overview_pending.is_some() || self.ledger.is_loading() || self.dialogs.busy()
     }
 
-    pub fn unsaved(&self) -> Option<&'static str> {
-        match &self.modal {
-            Some(Modal::Adjust(a)) if a.in_flight().is_some() => {
-                Some("An adjustment is being applied")
-            }
-            Some(Modal::Adjust(a)) if a.confirm.is_some() || a.is_dirty() => {
-                Some("The adjust form holds input not applied")
-            }
-            _ => None,
-        }
+    pub fn unsaved(&self) -> Option<String> {
+        self.dialogs.unsaved()
     }
 
     /// The freshest known user row.
@@ -244,17 +255,37 @@ impl Detail {
     }
 
     pub(super) fn paste(&mut self, text: &str) -> bool {
-        match &mut self.modal {
-            Some(Modal::Filter(form)) => form.paste(text),
-            Some(Modal::Adjust(a)) => a.paste(text),
-            _ => return false,
+        self.dialogs.paste(text)
+    }
+
+    fn event(&mut self, event: Option<Event>, ctx: &mut Ctx) {
+        match event {
+            Some(Event::Changed(notice)) => {
+                self.notice = Some(notice);
+                self.refresh(ctx);
+            }
+            Some(Event::Notice(notice)) => self.notice = Some(notice),
+            Some(Event::Filter(f)) => {
+                if let Ok(filter) = f.downcast::<LedgerFilter>()
+                    && *filter != self.filter
+                {
+                    self.filter = *filter;
+                    self.ledger.nav.reset();
+                    self.load_ledger(Fetch::First, ctx);
+                }
+            }
+            None => {}
         }
-        true
     }
 
     pub(super) fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> KeyResult {
-        if self.modal.is_some() {
-            return self.modal_key(key, ctx);
+        if self.dialogs.is_open() {
+            let (handled, event) = self.dialogs.key(key, ctx);
+            self.event(event, ctx);
+            return match handled {
+                crate::tui::tabs::Handled::Yes => KeyResult::Handled,
+                crate::tui::tabs::Handled::No => KeyResult::Ignored,
+            };
         }
         if let Some(n) = nav(key) {
             if let Some(fetch) = self.ledger.apply(n) {
@@ -263,111 +294,47 @@ impl Detail {
             self.more(ctx);
             return KeyResult::Handled;
         }
-        if is_enter(key) {
-            if let Some(entry) = self.ledger.selected() {
-                self.modal = Some(Modal::Entry {
-                    links: Link::from_ledger(entry),
-                    entry: Box::new(entry.clone()),
-                    selected: 0,
-                });
-            }
-            return KeyResult::Handled;
-        }
-        if is_char(key, 'f') || is_char(key, '/') {
-            self.modal = Some(Modal::Filter(self.filter.form()));
-            return KeyResult::Handled;
-        }
-        if is_char(key, 'a') && !ctx.read_only {
-            if let Some(user) = self.current_user() {
-                self.modal = Some(Modal::Adjust(Box::new(AdjustDialog::new(user, ctx))));
-                self.notice = None;
-            }
-            return KeyResult::Handled;
-        }
-        if is_esc(key) {
-            let loading = self.overview_pending.is_some() || self.ledger.is_loading();
-            if !loading {
-                return KeyResult::Back;
-            }
-            ctx.cancel(self.overview_pending.take());
-            ctx.cancel(self.ledger.cancel());
-            return KeyResult::Handled;
-        }
-        KeyResult::Ignored
-    }
-
-    /// Forms take every key; the other dialogs leave the keys they don't
-    /// use (q, ?) to the app.
-    fn modal_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> KeyResult {
-        let Some(modal) = &mut self.modal else {
-            return KeyResult::Ignored;
-        };
-        match modal {
-            Modal::Entry {
-                links, selected, ..
-            } => {
-                if is_esc(key) {
-                    self.modal = None;
-                } else if is_enter(key) || is_char(key, 'o') {
-                    if let Some(link) = links.get(*selected) {
-                        ctx.emit(Msg::Open(link.clone()));
-                    }
-                    self.modal = None;
-                } else if let Some(n) = nav(key) {
-                    let mut nav = crate::tui::widgets::ListNav::default();
-                    nav.select(*selected, links.len());
-                    nav.apply(n, links.len());
-                    *selected = nav.selected();
-                } else {
-                    return KeyResult::Ignored;
+        match KEYS.find(key, ctx.allow, always) {
+            Some(Act::Entry) => {
+                if let Some(e) = self.ledger.selected() {
+                    let title = format!("Ledger entry #{}", e.id);
+                    let links = Link::from_ledger(e);
+                    let e = e.clone();
+                    let record = Record::new(title, move |theme| entry_lines(&e, theme), links);
+                    self.dialogs.open(record);
                 }
+                KeyResult::Handled
             }
-            Modal::Filter(form) => match form.key(key) {
-                FormAction::Cancel => self.modal = None,
-                FormAction::Submit => match LedgerFilter::parse(form, ctx.now) {
-                    Ok(filter) => {
-                        self.modal = None;
-                        if filter != self.filter {
-                            self.filter = filter;
-                            self.ledger.nav.reset();
-                            self.load_ledger(Fetch::First, ctx);
-                        }
-                    }
-                    Err(errors) => {
-                        form.clear_errors();
-                        form.set_errors(&errors);
-                    }
-                },
-                FormAction::None => {}
-            },
-            Modal::Adjust(dialog) => {
-                let Some(user) = self
-                    .overview
-                    .as_ref()
-                    .map(|o| &o.user)
-                    .or(self.user.as_ref())
-                else {
-                    return KeyResult::Handled;
-                };
-                match dialog.key(key, user, ctx) {
-                    DialogKey::Stay => {}
-                    DialogKey::Ignored => return KeyResult::Ignored,
-                    DialogKey::Close => self.modal = None,
-                    DialogKey::Abandoned => {
-                        self.modal = None;
-                        self.notice = Some(
-                            "stopped waiting: the adjustment may or may not be booked; reloaded"
-                                .into(),
-                        );
-                        self.refresh(ctx);
-                    }
+            Some(Act::Filter) => {
+                self.dialogs.open(FilterDialog::new(&self.filter));
+                KeyResult::Handled
+            }
+            Some(Act::Adjust) => {
+                if let Some(user) = self.current_user().cloned() {
+                    let dialog = ChangeDialog::open(Adjust::new(user, ctx), ctx);
+                    self.dialogs.open(dialog);
+                    self.notice = None;
                 }
+                KeyResult::Handled
             }
+            Some(Act::Back) => {
+                let loading = self.overview_pending.is_some() || self.ledger.is_loading();
+                if !loading {
+                    return KeyResult::Back;
+                }
+                ctx.cancel(self.overview_pending.take());
+                ctx.cancel(self.ledger.cancel());
+                KeyResult::Handled
+            }
+            None => KeyResult::Ignored,
         }
-        KeyResult::Handled
     }
 
     pub(super) fn reply(&mut self, id: RequestId, outcome: Outcome, ctx: &mut Ctx) {
+        let outcome = match self.dialogs.reply(id, outcome, ctx) {
+            Ok(event) => return self.event(event, ctx),
+            Err(outcome) => outcome,
+        };
         match outcome {
             Outcome::Overview(result) => {
                 if self.overview_pending != Some(id) {
@@ -398,56 +365,14 @@ impl Detail {
                     Received::Stale | Received::Failed => {}
                 }
             }
-            Outcome::Adjusted(result) => {
-                let Some(Modal::Adjust(dialog)) = &mut self.modal else {
-                    return;
-                };
-                if !dialog.finish(id, &result) {
-                    return;
-                }
-                match &result {
-                    Ok(crate::db::Change::Applied(done)) => {
-                        self.notice = Some(summary(done));
-                        self.refresh(ctx);
-                    }
-                    Ok(crate::db::Change::Pending(p)) => {
-                        self.notice = Some(crate::tui::tabs::pending_summary(p));
-                    }
-                    Err(_) => {}
-                }
-            }
             _ => {}
         }
     }
 
-    pub(super) fn keys(&self, read_only: bool) -> Vec<KeyHint> {
-        match &self.modal {
-            Some(Modal::Entry { .. }) => vec![
-                KeyHint::footer("Enter", "open link"),
-                KeyHint::footer("↑↓", "choose link"),
-                KeyHint::footer("Esc", "close"),
-            ],
-            Some(Modal::Filter(_)) => vec![
-                KeyHint::footer("Tab", "next field"),
-                KeyHint::footer("Enter", "apply"),
-                KeyHint::footer("Esc", "cancel"),
-            ],
-            Some(Modal::Adjust(a)) if a.confirm.is_some() => a.confirm_keys(),
-            Some(Modal::Adjust(_)) => vec![
-                KeyHint::footer("Tab", "next field"),
-                KeyHint::footer("Enter", "review"),
-                KeyHint::footer("Esc", "cancel"),
-            ],
-            None => {
-                let mut keys = vec![KeyHint::footer("Enter", "entry & links")];
-                if !read_only {
-                    keys.push(KeyHint::footer("a", "adjust"));
-                }
-                keys.push(KeyHint::footer("f /", "filter"));
-                keys.push(KeyHint::footer("Esc", "back"));
-                keys
-            }
-        }
+    pub(super) fn hints(&self, allow: &Allow) -> Vec<Hint> {
+        self.dialogs
+            .hints(allow)
+            .unwrap_or_else(|| KEYS.hints(allow, always))
     }
 
     pub(super) fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
@@ -473,16 +398,7 @@ impl Detail {
             .title(title);
         frame.render_widget(Paragraph::new(header_lines).block(block), header);
         self.render_ledger(frame, ledger, ui);
-        match &self.modal {
-            Some(Modal::Entry {
-                entry,
-                links,
-                selected,
-            }) => render_entry(frame, area, ui, entry, links, *selected),
-            Some(Modal::Filter(form)) => form.render(frame, area, ui.theme),
-            Some(Modal::Adjust(dialog)) => dialog.render(frame, area, ui),
-            None => {}
-        }
+        self.dialogs.render(frame, area, ui);
     }
 
     fn header_lines(&self, ui: &Ui, width: usize) -> Vec<Line<'_>> {
@@ -507,7 +423,7 @@ impl Detail {
                     ));
                 }
                 spans.push(Span::styled(
-                    format!("   user since {}", super::date(o.user.created_at)),
+                    format!("   user since {}", date(o.user.created_at)),
                     theme.dim(),
                 ));
                 Line::from(spans)
@@ -653,24 +569,8 @@ impl Detail {
     }
 }
 
-/// Short names for the ledger types (they fit a narrow column).
-pub fn type_label(kind: &str) -> Span<'_> {
-    match kind {
-        "admin_adjustment" => Span::raw("adjustment"),
-        "gift_card" => Span::raw("gift card"),
-        other => safe(other),
-    }
-}
-
-fn render_entry(
-    frame: &mut Frame,
-    area: Rect,
-    ui: &Ui,
-    e: &LedgerEntry,
-    links: &[Link],
-    selected: usize,
-) {
-    let theme = ui.theme;
+/// One ledger entry, for its dialog (the links are listed by it).
+fn entry_lines(e: &LedgerEntry, theme: &Theme) -> Vec<Line<'static>> {
     let field = |label: &'static str, value: Span<'static>| {
         Line::from(vec![
             Span::styled(format!("{label:>12}  "), theme.dim()),
@@ -678,10 +578,7 @@ fn render_entry(
         ])
     };
     let mut lines = vec![
-        field(
-            "when",
-            Span::raw(e.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
-        ),
+        field("when", Span::raw(exact(e.created_at))),
         field(
             "amount",
             Span::styled(format!("{:+}", e.amount), theme.amount(i64::from(e.amount))),
@@ -701,36 +598,12 @@ fn render_entry(
             lines.push(field(label, Span::raw(format!("#{id}"))));
         }
     }
-    lines.push(Line::raw(""));
-    if links.is_empty() {
+    if e.coupon_id.is_none() && e.gift_card_id.is_none() && e.batch_id.is_none() {
+        lines.push(Line::raw(""));
         lines.push(Line::from(Span::styled(
             "no coupon, gift card or batch linked",
             theme.dim(),
         )));
-    } else {
-        lines.push(Line::from(Span::styled("links", theme.header())));
-        for (i, link) in links.iter().enumerate() {
-            let style = if i == selected {
-                theme.selected()
-            } else {
-                theme.base()
-            };
-            // Link's Display sanitises the codes it holds.
-            lines.push(Line::from(Span::styled(format!("  {link}  "), style)));
-        }
-        lines.push(Line::raw(""));
-        lines.push(Line::from(vec![
-            Span::styled("Enter", theme.key()),
-            Span::raw(" open   "),
-            Span::styled("Esc", theme.key()),
-            Span::raw(" close"),
-        ]));
     }
-    message(
-        frame,
-        area,
-        theme,
-        &format!("Ledger entry #{}", e.id),
-        lines,
-    );
+    lines
 }

@@ -2,43 +2,41 @@
 //! balance, totals by type and the ledger (paged as you scroll), follow a
 //! ledger entry's link, and adjust the balance with a reason.
 
-pub mod adjust;
-pub mod detail;
-pub mod search;
+mod adjust;
+mod detail;
+mod search;
 
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
-use super::{Handled, Tab, Ui};
+use super::{Below, Copied, Handled, Tab, Ui};
 use crate::tui::command::{Outcome, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::KeyHint;
+use crate::tui::keymap::{Allow, Hint};
 use crate::tui::link::Link;
 
-pub use adjust::AdjustDialog;
-pub use detail::{Detail, LedgerFilter, Modal as DetailModal};
-pub use search::Search;
-
-/// Times to the minute, in UTC.
-pub(crate) fn when(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M").to_string()
-}
-
-pub(crate) fn date(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d").to_string()
-}
+use detail::Detail;
+use search::Search;
 
 #[derive(Default)]
 pub struct UsersTab {
     pub search: Search,
     /// The user opened from the search (Esc goes back to it).
     pub detail: Option<Detail>,
+    /// Users opened before, by links: back returns to them.
+    below: Below<Detail>,
 }
 
 impl Tab for UsersTab {
+    /// The first time, the newest users; shown again, what is shown is
+    /// loaded again.
     fn activate(&mut self, ctx: &mut Ctx) {
-        self.search.start(ctx);
+        if self.search.started() {
+            self.refresh(ctx);
+        } else {
+            self.search.start(ctx);
+        }
     }
 
     fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
@@ -46,11 +44,8 @@ impl Tab for UsersTab {
             return match detail.key(key, ctx) {
                 detail::KeyResult::Handled => Handled::Yes,
                 detail::KeyResult::Ignored => Handled::No,
-                detail::KeyResult::Back => {
-                    detail.close(ctx);
-                    self.detail = None;
-                    Handled::Yes
-                }
+                // The app goes back (through the links followed).
+                detail::KeyResult::Back => Handled::No,
             };
         }
         match self.search.key(key, ctx) {
@@ -86,12 +81,37 @@ impl Tab for UsersTab {
         let Link::User(id) = link else {
             return false;
         };
-        if let Some(d) = self.detail.take() {
+        if let Some(d) = &self.detail {
             d.close(ctx);
         }
         let known = self.search.user(*id).cloned();
-        self.detail = Some(Detail::open(*id, known, ctx));
+        let page = Detail::open(*id, known, ctx);
+        self.below.push(&mut self.detail, page);
         true
+    }
+
+    fn depth(&self) -> usize {
+        self.below.depth(&self.detail)
+    }
+
+    fn back(&mut self, ctx: &mut Ctx) {
+        if let Some(left) = self.below.pop(&mut self.detail) {
+            left.close(ctx);
+        }
+        match &mut self.detail {
+            Some(d) => d.refresh(ctx),
+            None => self.search.refresh(ctx),
+        }
+    }
+
+    fn copy(&self) -> Option<Copied> {
+        let user = match &self.detail {
+            Some(d) if d.modal() => return None,
+            Some(d) => d.current_user(),
+            None if self.search.editing() => return None,
+            None => self.search.selected(),
+        };
+        user.map(|u| Copied::new("email", u.email.clone()))
     }
 
     fn refresh(&mut self, ctx: &mut Ctx) {
@@ -115,7 +135,7 @@ impl Tab for UsersTab {
         }
     }
 
-    fn unsaved(&self) -> Option<&'static str> {
+    fn unsaved(&self) -> Option<String> {
         self.detail.as_ref().and_then(Detail::unsaved)
     }
 
@@ -123,10 +143,10 @@ impl Tab for UsersTab {
         self.search.busy() || self.detail.as_ref().is_some_and(Detail::busy)
     }
 
-    fn keys(&self, read_only: bool) -> Vec<KeyHint> {
+    fn hints(&self, allow: &Allow) -> Vec<Hint> {
         match &self.detail {
-            Some(d) => d.keys(read_only),
-            None => self.search.keys(),
+            Some(d) => d.hints(allow),
+            None => self.search.hints(allow),
         }
     }
 

@@ -9,20 +9,37 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Row};
 
-use super::date;
 use crate::db::users::User;
 use crate::error::Result;
 use crate::tui::command::{Job, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keys::{KeyHint, is_char, is_enter, is_esc, nav};
+use crate::tui::format::date;
+use crate::tui::keymap::{Allow, Bind, ENTER, Hint, Keymap, always};
+use crate::tui::keys::nav;
 use crate::tui::tabs::Ui;
-use crate::tui::widgets::search::{SearchField, Typed};
-use crate::tui::widgets::{ListNav, ListTable, fit, load_status, render_empty, safe, safe_opt};
+use crate::tui::widgets::search::{SearchField, Typed, clear_key, search_key};
+use crate::tui::widgets::{
+    ListNav, ListTable, fit, id_width, load_status, render_empty, safe, safe_opt,
+};
 
 /// Typing waits this long for the next key before searching.
 pub const DEBOUNCE: Duration = Duration::from_millis(250);
 /// Matches shown at most; a longer list means "type more".
 pub const LIMIT: i64 = 200;
+
+/// What a key does on the user list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Act {
+    Search,
+    Open,
+    Clear,
+}
+
+const KEYS: Keymap<Act> = Keymap(&[
+    search_key(Act::Search),
+    Bind::new(ENTER, "Enter", "open user", Act::Open).footer(),
+    clear_key(Act::Clear),
+]);
 
 pub(super) enum KeyResult {
     Handled,
@@ -55,20 +72,16 @@ impl Search {
         self.pending.is_some()
     }
 
-    pub fn users(&self) -> &[User] {
-        &self.users
-    }
-
-    pub fn text(&self) -> &str {
-        self.field.value()
-    }
-
     pub fn user(&self, id: i32) -> Option<&User> {
         self.users.iter().find(|u| u.id == id)
     }
 
     pub fn selected(&self) -> Option<&User> {
         self.users.get(self.nav.selected())
+    }
+
+    pub fn started(&self) -> bool {
+        self.started
     }
 
     /// First time shown: list the newest users.
@@ -118,32 +131,30 @@ impl Search {
             }
             return KeyResult::Handled;
         }
-        if is_char(key, '/') || is_char(key, 's') {
-            self.field.editing = true;
-            return KeyResult::Handled;
-        }
         if let Some(n) = nav(key) {
             self.nav.apply(n, self.users.len());
             return KeyResult::Handled;
         }
-        if is_enter(key) {
-            return match self.selected() {
+        match KEYS.find(key, ctx.allow, always) {
+            Some(Act::Search) => {
+                self.field.editing = true;
+                KeyResult::Handled
+            }
+            Some(Act::Open) => match self.selected() {
                 Some(u) => KeyResult::Open(u.clone()),
                 None => KeyResult::Handled,
-            };
-        }
-        if is_esc(key) {
-            if self.pending.is_some() {
+            },
+            Some(Act::Clear) if self.pending.is_some() => {
                 ctx.cancel(self.pending.take());
-                return KeyResult::Handled;
+                KeyResult::Handled
             }
-            if !self.field.value().is_empty() {
+            Some(Act::Clear) if !self.field.value().is_empty() => {
                 self.field.input.reset();
                 self.search(None, ctx);
-                return KeyResult::Handled;
+                KeyResult::Handled
             }
+            Some(Act::Clear) | None => KeyResult::Ignored,
         }
-        KeyResult::Ignored
     }
 
     pub(super) fn reply(&mut self, id: RequestId, result: Result<Vec<User>>, _ctx: &mut Ctx) {
@@ -170,18 +181,11 @@ impl Search {
         }
     }
 
-    pub(super) fn keys(&self) -> Vec<KeyHint> {
+    pub(super) fn hints(&self, allow: &Allow) -> Vec<Hint> {
         if self.field.editing {
-            return vec![
-                KeyHint::footer("Enter", "to the list"),
-                KeyHint::footer("Esc", "stop typing"),
-            ];
+            return crate::tui::widgets::search::TYPING_KEYS.hints(allow, always);
         }
-        vec![
-            KeyHint::footer("/", "search"),
-            KeyHint::footer("Enter", "open user"),
-            KeyHint::help("Esc", "clear the search / stop loading"),
-        ]
+        KEYS.hints(allow, always)
     }
 
     pub(super) fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
@@ -242,7 +246,10 @@ impl Search {
             return;
         }
         let table = ListTable::new(theme)
-            .column("id", Constraint::Length(8))
+            .column(
+                "id",
+                Constraint::Length(id_width(self.users.iter().map(|u| i64::from(u.id)), 8)),
+            )
             .column("email", Constraint::Fill(3))
             .column("name", Constraint::Fill(2))
             .column(Line::from("credits").right_aligned(), Constraint::Length(8))
