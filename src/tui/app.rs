@@ -12,13 +12,17 @@ use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::ConsoleConfig;
+use super::approvals::{ApprovalsView, SessionStatus};
+use super::change::ARM_AFTER;
 use super::command::{Command, Job, Outcome, Owner, Reply, RequestId};
 use super::ctx::{Ctx, Ids, Outbox};
+use super::export::{ExportJob, Progress};
 use super::keymap::{Allow, BACK, Bind, Hint, Key, Keymap};
 use super::keys::{is_char, is_ctrl, is_esc, is_press};
 use super::link::Link;
 use super::tabs::{Handled, Tab, TabId, Tabs};
 use super::theme::Theme;
+use super::widgets::Poll;
 use crate::domain::operator::Operator;
 
 /// The tab shown at start-up.
@@ -44,6 +48,9 @@ pub enum Msg {
     Reply(Reply),
     /// Follow a link: switch to the tab that shows it.
     Open(Link),
+    /// A change's confirmation appeared (the first of a session on a
+    /// profile that is read-only by default asks once more first).
+    Confirming,
     Quit,
 }
 
@@ -63,6 +70,9 @@ pub enum Popup {
     Help,
     /// Quit although something would be lost (the reason).
     ConfirmQuit(String),
+    /// The first change of a session on a profile that is read-only by
+    /// default (`--write`): continue? (the question's first line).
+    FirstChange(String),
 }
 
 pub struct App {
@@ -88,7 +98,33 @@ pub struct App {
     trail: Vec<Mark>,
     /// What was just done (a copy), shown in the status line until then.
     pub flash: Option<(String, DateTime<Utc>)>,
+    /// The flash says something failed (an export).
+    pub flash_error: bool,
+    /// The login, its role, the pending requests and the replica lag, once
+    /// known ([`App::watch_session`]); polled every few seconds.
+    pub status: Option<SessionStatus>,
+    status_poll: Poll,
+    status_request: Option<RequestId>,
+    /// The Approvals view (`P`), shown over the active tab when `approvals_shown`.
+    pub approvals: ApprovalsView,
+    pub approvals_shown: bool,
+    /// A list being written to a CSV file (`e`).
+    pub export: Option<Exporting>,
+    /// Ask before the first change of the session (`--write` on a profile
+    /// that is read-only by default); false once answered yes.
+    first_change: bool,
+    /// Keys before this are dropped (right after the first-change question,
+    /// so its `y` can't also apply the confirmation under it).
+    keys_after: Option<DateTime<Utc>>,
     quit: bool,
+}
+
+/// An export on its way.
+#[derive(Debug, Clone)]
+pub struct Exporting {
+    pub id: RequestId,
+    pub list: &'static str,
+    pub progress: Progress,
 }
 
 /// A link followed: from tab `from` to a page of tab `to`, which then had
@@ -103,6 +139,9 @@ struct Mark {
 /// How long the status line says what was just done.
 const FLASH_FOR: chrono::Duration = chrono::Duration::seconds(3);
 
+/// How long it says where an export went (long enough to read the path).
+const EXPORTED_FOR: chrono::Duration = chrono::Duration::seconds(15);
+
 /// Links remembered at most.
 const MAX_TRAIL: usize = 64;
 
@@ -115,6 +154,8 @@ pub enum Global {
     Back,
     Pause,
     Copy,
+    Approvals,
+    Export,
     Quit,
 }
 
@@ -165,6 +206,18 @@ pub const GLOBAL_KEYS: Keymap<Global> = Keymap(&[
         Global::Copy,
     ),
     Bind::new(
+        &[Key::Char('P')],
+        "P",
+        "approvals (back: Esc)",
+        Global::Approvals,
+    ),
+    Bind::new(
+        &[Key::Char('e')],
+        "e",
+        "export the whole list to a CSV file",
+        Global::Export,
+    ),
+    Bind::new(
         &[Key::Char('q'), Key::Ctrl('c')],
         "q  Ctrl-C",
         "quit",
@@ -206,8 +259,105 @@ impl App {
             ids: Ids::new(session),
             trail: Vec::new(),
             flash: None,
+            flash_error: false,
+            status: None,
+            status_poll: Poll::default(),
+            status_request: None,
+            approvals: ApprovalsView::default(),
+            approvals_shown: false,
+            export: None,
+            first_change: config.confirm_first_change && !config.read_only,
+            keys_after: None,
             quit: false,
         }
+    }
+
+    /// The session as read at connect time: the status line shows it and
+    /// reads it again every few seconds (the pending count, the lag).
+    pub fn watch_session(&mut self, status: SessionStatus) {
+        self.approvals.me = Some(status.login.clone());
+        self.status = Some(status);
+    }
+
+    /// The screen shown: the Approvals view, or the active tab.
+    pub fn screen(&self) -> &dyn Tab {
+        if self.approvals_shown {
+            &self.approvals
+        } else {
+            self.tabs.get(self.active)
+        }
+    }
+
+    /// The title of the screen shown (for the help).
+    pub fn screen_title(&self) -> &'static str {
+        if self.approvals_shown {
+            "Approvals"
+        } else {
+            self.active.title()
+        }
+    }
+
+    fn with_screen<R>(
+        &mut self,
+        out: &mut Outbox,
+        f: impl FnOnce(&mut dyn Tab, &mut Ctx) -> R,
+    ) -> R {
+        if self.approvals_shown {
+            self.with_approvals(out, f)
+        } else {
+            self.with_tab(self.active, out, f)
+        }
+    }
+
+    fn with_approvals<R>(
+        &mut self,
+        out: &mut Outbox,
+        f: impl FnOnce(&mut dyn Tab, &mut Ctx) -> R,
+    ) -> R {
+        let mut ctx = Ctx::new(Owner::App, self.now, &self.allow, &mut self.ids, out);
+        f(&mut self.approvals, &mut ctx)
+    }
+
+    fn poll_status(&mut self, out: &mut Outbox) {
+        if self.status.is_some() && self.status_request.is_none() {
+            let id = self.app_ctx(out).request(Job::Status);
+            self.status_request = Some(id);
+        }
+    }
+
+    fn show_approvals(&mut self, out: &mut Outbox) {
+        self.approvals_shown = true;
+        self.popup = None;
+        self.with_approvals(out, |t, ctx| t.activate(ctx));
+    }
+
+    /// Back to the tab the view was opened from, shown again.
+    fn close_approvals(&mut self, out: &mut Outbox) {
+        self.approvals_shown = false;
+        self.with_tab(self.active, out, |t, ctx| t.activate(ctx));
+    }
+
+    fn start_export(&mut self, out: &mut Outbox) {
+        let Some(export) = self.screen().export() else {
+            return;
+        };
+        let list = export.list;
+        let path = std::path::PathBuf::from(format!(
+            "creditdesk-{list}-{}.csv",
+            self.now.format("%Y%m%d-%H%M%S")
+        ));
+        let progress = Progress::default();
+        let id = self.app_ctx(out).request(Job::Export(ExportJob {
+            export,
+            path,
+            progress: progress.clone(),
+        }));
+        self.export = Some(Exporting { id, list, progress });
+    }
+
+    fn say(&mut self, text: String, error: bool, for_: chrono::Duration) {
+        self.flash = Some((text, self.now + for_));
+        self.flash_error = error;
     }
 
     pub fn read_only(&self) -> bool {
@@ -221,6 +371,8 @@ impl App {
     /// Some request is on its way (the status line shows a spinner).
     pub fn busy(&self) -> bool {
         TabId::ALL.iter().any(|t| self.tabs.get(*t).busy())
+            || self.approvals.busy()
+            || self.export.is_some()
     }
 
     pub fn active_tab(&self) -> &dyn Tab {
@@ -243,7 +395,10 @@ impl App {
 
     fn handle(&mut self, msg: Msg, out: &mut Outbox) {
         match msg {
-            Msg::Start => self.with_tab(self.active, out, |t, ctx| t.activate(ctx)),
+            Msg::Start => {
+                self.with_tab(self.active, out, |t, ctx| t.activate(ctx));
+                self.poll_status(out);
+            }
             Msg::Tick(now) => {
                 self.now = now;
                 self.tick = self.tick.wrapping_add(1);
@@ -251,7 +406,22 @@ impl App {
                     self.flash = None;
                 }
                 if self.popup.is_none() && self.db == DbHealth::Ok {
-                    self.with_tab(self.active, out, |t, ctx| t.tick(ctx));
+                    self.with_screen(out, |t, ctx| t.tick(ctx));
+                }
+                if self.db == DbHealth::Ok && self.status_poll.due(now) {
+                    self.poll_status(out);
+                }
+            }
+            Msg::Confirming => {
+                if self.first_change {
+                    let place = match &self.env_label {
+                        Some(label) => format!(
+                            "This is {}, a profile read-only by default.",
+                            crate::domain::text::sanitize(label.trim())
+                        ),
+                        None => "This profile is read-only by default.".to_owned(),
+                    };
+                    self.popup = Some(Popup::FirstChange(place));
                 }
             }
             Msg::Now(now) => self.now = now,
@@ -261,11 +431,13 @@ impl App {
             Msg::Key(_) => {}
             Msg::Paste(text) => {
                 if self.popup.is_none() {
-                    self.with_tab(self.active, out, |t, ctx| t.paste(&text, ctx));
+                    self.with_screen(out, |t, ctx| t.paste(&text, ctx));
                 }
             }
             Msg::Reply(reply) => self.reply(reply, out),
             Msg::Open(link) => {
+                // A link leaves the Approvals view for the tab that shows it.
+                self.approvals_shown = false;
                 let from = self.active;
                 let target = link.tab();
                 self.switch(target, out);
@@ -317,36 +489,67 @@ impl App {
                         self.popup = None;
                     }
                 }
+                // Only `y` goes on (Enter is pressed by habit); anything
+                // else goes back from the confirmation.
+                Popup::FirstChange(_) => {
+                    self.popup = None;
+                    if is_char(key, 'y') {
+                        self.first_change = false;
+                        self.keys_after = Some(
+                            self.now + chrono::Duration::from_std(ARM_AFTER).unwrap_or_default(),
+                        );
+                    } else {
+                        let esc = KeyEvent::new(KeyCode::Esc, crossterm::event::KeyModifiers::NONE);
+                        self.with_screen(out, |t, ctx| t.key(&esc, ctx));
+                    }
+                }
             }
             return;
+        }
+        if let Some(after) = self.keys_after {
+            if self.now < after {
+                return;
+            }
+            self.keys_after = None;
         }
         let active = self.active;
         // The screen's own keys come first; a dialog or a text field keeps
         // every key but quit and help.
-        let modal = self.tabs.get(active).modal();
-        if self.with_tab(active, out, |t, ctx| t.key(key, ctx)) == Handled::Yes {
+        let modal = self.screen().modal();
+        if self.with_screen(out, |t, ctx| t.key(key, ctx)) == Handled::Yes {
             return;
         }
-        let polls = self.tabs.get(active).polls();
-        let copy = self.tabs.get(active).copy();
+        let polls = self.screen().polls();
+        let copy = self.screen().copy();
+        let exports = self.export.is_none() && self.screen().export().is_some();
         let offers = |g: Global| match g {
             // Back when the screen had nothing left to close or cancel.
             Global::Quit | Global::Help | Global::Back => true,
             Global::Pause => !modal && polls,
             Global::Copy => copy.is_some(),
+            Global::Export => !modal && exports,
             _ => !modal,
         };
         match GLOBAL_KEYS.find(key, &self.allow, offers) {
             Some(Global::Copy) => {
                 if let Some(c) = copy {
-                    self.flash = Some((
+                    self.say(
                         format!("copied the {} {}", c.what, c.value),
-                        self.now + FLASH_FOR,
-                    ));
+                        false,
+                        FLASH_FOR,
+                    );
                     out.commands.push(Command::Copy(c.value));
                 }
             }
-            Some(Global::Pause) => self.tabs.get_mut(active).pause(),
+            Some(Global::Pause) => {
+                if self.approvals_shown {
+                    self.approvals.pause();
+                } else {
+                    self.tabs.get_mut(active).pause();
+                }
+                // The status line's count pauses with the list.
+                self.status_poll.toggle();
+            }
             Some(Global::Quit) => self.request_quit(),
             Some(Global::Help) => self.popup = Some(Popup::Help),
             Some(Global::Switch) => {
@@ -356,11 +559,27 @@ impl App {
                     _ => Some(active.next()),
                 };
                 if let Some(tab) = tab {
+                    if self.approvals_shown {
+                        self.approvals_shown = false;
+                        if tab == active {
+                            self.with_tab(tab, out, |t, ctx| t.activate(ctx));
+                        }
+                    }
                     self.switch(tab, out);
                 }
             }
-            Some(Global::Refresh) => self.with_tab(active, out, |t, ctx| t.refresh(ctx)),
+            Some(Global::Refresh) => self.with_screen(out, |t, ctx| t.refresh(ctx)),
+            Some(Global::Back) if self.approvals_shown => {
+                if self.approvals.depth() > 0 {
+                    self.with_approvals(out, |t, ctx| t.back(ctx));
+                } else {
+                    self.close_approvals(out);
+                }
+            }
             Some(Global::Back) => self.back(out),
+            Some(Global::Approvals) if self.approvals_shown => self.close_approvals(out),
+            Some(Global::Approvals) => self.show_approvals(out),
+            Some(Global::Export) => self.start_export(out),
             None => {}
         }
     }
@@ -399,7 +618,10 @@ impl App {
     }
 
     fn request_quit(&mut self) {
-        let reason = TabId::ALL.iter().find_map(|t| self.tabs.get(*t).unsaved());
+        let reason = TabId::ALL
+            .iter()
+            .find_map(|t| self.tabs.get(*t).unsaved())
+            .or_else(|| self.approvals.unsaved());
         match reason {
             Some(reason) => self.popup = Some(Popup::ConfirmQuit(reason)),
             None => self.quit = true,
@@ -417,7 +639,21 @@ impl App {
     fn reply(&mut self, reply: Reply, out: &mut Outbox) {
         let Reply { id, owner, outcome } = reply;
         match owner {
-            Owner::App => self.health(id, outcome, out),
+            Owner::App if self.status_request == Some(id) => self.status_reply(outcome),
+            Owner::App if self.export.as_ref().is_some_and(|e| e.id == id) => {
+                self.export_reply(outcome);
+            }
+            Owner::App if matches!(self.db, DbHealth::Checking(c) | DbHealth::Unreachable(c) if c == id) =>
+            {
+                self.health(id, outcome, out);
+            }
+            // The rest of the app's requests are the Approvals view's.
+            Owner::App => {
+                if outcome.is_infrastructure_error() {
+                    self.suspect_database(out);
+                }
+                self.with_approvals(out, |t, ctx| t.reply(id, outcome, ctx));
+            }
             Owner::Tab(tab) => {
                 if outcome.is_infrastructure_error() {
                     self.suspect_database(out);
@@ -445,6 +681,50 @@ impl App {
         tracing::info!("the database answers again");
         for tab in TabId::ALL {
             self.with_tab(tab, out, |t, ctx| t.retry(ctx));
+        }
+        self.with_approvals(out, |t, ctx| t.retry(ctx));
+    }
+
+    fn status_reply(&mut self, outcome: Outcome) {
+        self.status_request = None;
+        // The next reading in a few seconds, whatever this one was.
+        self.status_poll.loaded(self.now);
+        match outcome {
+            Outcome::Status(Ok(s)) => {
+                self.approvals.me = Some(s.login.clone());
+                self.status = Some(s);
+            }
+            Outcome::Status(Err(e)) => tracing::debug!(error = %e, "reading the session failed"),
+            _ => {}
+        }
+    }
+
+    fn export_reply(&mut self, outcome: Outcome) {
+        let Some(export) = self.export.take() else {
+            return;
+        };
+        match outcome {
+            Outcome::Exported(Ok(done)) => {
+                let text = format!(
+                    "wrote {} rows to {}{}",
+                    super::export::thousands(done.rows),
+                    done.path.display(),
+                    done.note
+                        .as_deref()
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default()
+                );
+                tracing::info!(list = export.list, rows = done.rows, path = %done.path.display(), "exported");
+                self.say(text, false, EXPORTED_FOR);
+            }
+            Outcome::Exported(Err(e)) => {
+                self.say(
+                    format!("export of {} failed: {e}", export.list),
+                    true,
+                    EXPORTED_FOR,
+                );
+            }
+            _ => {}
         }
     }
 

@@ -24,6 +24,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
+use super::app::Msg;
 use super::command::{Job, Outcome, RequestId};
 use super::ctx::Ctx;
 use super::dialog::{Dialog, Step};
@@ -399,11 +400,16 @@ impl<C: Change> ChangeDialog<C> {
 
     fn review(&mut self, input: C::Input, fresh: Vec<Outcome>, ctx: &mut Ctx) {
         self.state = match self.change.review(&input, fresh, ctx.now) {
-            Review::Confirm(lines) => State::Confirm {
-                input,
-                lines,
-                since: ctx.now,
-            },
+            Review::Confirm(lines) => {
+                // The app may ask once more first (the first change of a
+                // session on a profile that is read-only by default).
+                ctx.emit(Msg::Confirming);
+                State::Confirm {
+                    input,
+                    lines,
+                    since: ctx.now,
+                }
+            }
             Review::Invalid(errors) => {
                 self.form_errors(&errors);
                 return;

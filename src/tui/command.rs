@@ -24,8 +24,11 @@ use crate::domain::text::Reason;
 use crate::domain::user_ref::UserRef;
 use crate::error::{Error, Result};
 
+use super::approvals::{ApprovalDone, SessionStatus};
+use super::export::{ExportJob, Exported};
 use super::secret::{CardRef, RevealedCode};
 use super::tabs::TabId;
+use crate::db::approvals::{Request as ApprovalRequest, RequestDetail, RequestFilter};
 
 /// Identifies one request for its whole life; never reused in a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -146,6 +149,29 @@ pub enum Job {
         reason: Reason,
         refund: Refund,
     },
+    // approvals and export
+    /// `session::load` and `session::replica_lag`: the status line's login,
+    /// role, pending requests and replica lag.
+    Status,
+    /// `approvals::list`: pending, or the recent ones.
+    Approvals(RequestFilter),
+    /// `approvals::show`: one request and its effect now.
+    Approval {
+        id: i64,
+    },
+    /// `approvals::approve`; issued gift-card codes go to a new file at
+    /// `codes_to` (mode 0600) before the reply, so none is lost.
+    Approve {
+        id: i64,
+        codes_to: PathBuf,
+    },
+    /// `approvals::reject`.
+    Reject {
+        id: i64,
+        reason: Reason,
+    },
+    /// A whole list (all pages, the filter shown) to a new CSV file.
+    Export(ExportJob),
 }
 
 impl Job {
@@ -163,6 +189,8 @@ impl Job {
                 | Job::DeactivateCoupon { .. }
                 | Job::RedeemCoupon { .. }
                 | Job::FailBatch { .. }
+                | Job::Approve { .. }
+                | Job::Reject { .. }
         )
     }
 
@@ -192,6 +220,12 @@ impl Job {
             Job::Batches(_) => "batches.list",
             Job::Batch { .. } => "batches.show",
             Job::FailBatch { .. } => "batches.fail",
+            Job::Status => "session.status",
+            Job::Approvals(_) => "approvals.list",
+            Job::Approval { .. } => "approvals.show",
+            Job::Approve { .. } => "approvals.approve",
+            Job::Reject { .. } => "approvals.reject",
+            Job::Export(_) => "export",
         }
     }
 }
@@ -243,6 +277,13 @@ outcomes! {
     Batches(Vec<BatchSummary>),
     Batch(Box<BatchDetail>),
     BatchFailed(FailedBatch),
+    // approvals and export
+    Status(SessionStatus),
+    Approvals(Vec<ApprovalRequest>),
+    Approval(Box<RequestDetail>),
+    Approved(Box<ApprovalDone>),
+    Rejected(Box<ApprovalRequest>),
+    Exported(Exported),
 }
 
 impl Outcome {
@@ -340,6 +381,23 @@ impl Job {
             Job::FailBatch { id, reason, refund } => {
                 Outcome::BatchFailed(db::batches::fail(db, operator, id, &reason, refund).await)
             }
+            // approvals and export
+            Job::Status => Outcome::Status(super::approvals::status(db).await),
+            Job::Approvals(filter) => Outcome::Approvals(db::approvals::list(db, &filter).await),
+            Job::Approval { id } => {
+                Outcome::Approval(db::approvals::show(db, id).await.map(Box::new))
+            }
+            Job::Approve { id, codes_to } => Outcome::Approved(
+                super::approvals::approve(db, operator, id, codes_to)
+                    .await
+                    .map(Box::new),
+            ),
+            Job::Reject { id, reason } => Outcome::Rejected(
+                db::approvals::reject(db, operator, id, &reason)
+                    .await
+                    .map(Box::new),
+            ),
+            Job::Export(job) => Outcome::Exported(super::export::run(db, job).await),
         }
     }
 }

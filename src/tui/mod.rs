@@ -9,12 +9,14 @@
 //! beside this file.
 
 pub mod app;
+pub mod approvals;
 pub mod change;
 pub mod clipboard;
 pub mod command;
 pub mod ctx;
 pub mod dialog;
 pub mod effects;
+pub mod export;
 pub mod format;
 pub mod keymap;
 pub mod keys;
@@ -101,6 +103,9 @@ pub async fn run(db: Db, config: ConsoleConfig) -> Result<()> {
     );
     let session = format!("{:016x}", rand::random::<u64>());
     let mut app = App::new(&config, Utc::now(), Theme::from_env(), session);
+    if let Some(s) = db.session() {
+        app.watch_session(approvals::SessionStatus::of(s));
+    }
     app.log_path = log.as_ref().map(|l| l.path.display().to_string());
     let in_tmux = std::env::var_os("TMUX").is_some();
     let mut effects =

@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Tabs as TabBar};
 
 use super::app::{App, DbHealth, GLOBAL_FOOTER, GLOBAL_KEYS, Global, Popup};
+use super::approvals::SessionStatus;
 use super::keymap::Hint;
 use super::keys::LIST_KEYS;
 use super::tabs::{TabId, Ui};
@@ -77,7 +78,7 @@ pub fn view(app: &App, frame: &mut Frame) {
         frame.render_widget(bar, a.tabs);
     }
     if !a.body.is_empty() {
-        app.active_tab().render(frame, a.body, &ui);
+        app.screen().render(frame, a.body, &ui);
     }
     if !a.hints.is_empty() {
         frame.render_widget(Paragraph::new(hints_line(app)), a.hints);
@@ -85,12 +86,17 @@ pub fn view(app: &App, frame: &mut Frame) {
     status_line(app, frame, a.status);
     match &app.popup {
         Some(Popup::Help) => {
-            let tab_keys = app.active_tab().hints(&app.allow);
-            let polls = app.active_tab().polls();
-            let global = GLOBAL_KEYS.hints(&app.allow, |g| g != Global::Pause || polls);
+            let tab_keys = app.screen().hints(&app.allow);
+            let polls = app.screen().polls();
+            let exports = app.screen().export().is_some();
+            let global = GLOBAL_KEYS.hints(&app.allow, |g| match g {
+                Global::Pause => polls,
+                Global::Export => exports,
+                _ => true,
+            });
             let mut sections: Vec<(&str, &[Hint])> = Vec::new();
             if !tab_keys.is_empty() {
-                sections.push((app.active.title(), &tab_keys));
+                sections.push((app.screen_title(), &tab_keys));
             }
             sections.push(("Everywhere", &global));
             sections.push(("Lists", &LIST_KEYS));
@@ -116,6 +122,21 @@ pub fn view(app: &App, frame: &mut Frame) {
                 ]),
             ];
             popup::message(frame, area, theme, "Quit?", lines);
+        }
+        Some(Popup::FirstChange(place)) => {
+            let lines = vec![
+                Line::from(Span::styled(place.clone(), theme.warning())),
+                Line::raw("This is the first change of this session."),
+                Line::raw("Continue to its confirmation? y/N"),
+                Line::raw(""),
+                Line::from(vec![
+                    Span::styled("y", theme.key()),
+                    Span::raw(" continue   "),
+                    Span::styled("n  Esc", theme.key()),
+                    Span::raw(" back"),
+                ]),
+            ];
+            popup::message(frame, area, theme, "First change of this session", lines);
         }
         None => {}
     }
@@ -161,9 +182,12 @@ fn hints_line(app: &App) -> Line<'static> {
         Some(Popup::ConfirmQuit(_)) => {
             vec![Hint::footer("y", "quit"), Hint::footer("n", "stay")]
         }
+        Some(Popup::FirstChange(_)) => {
+            vec![Hint::footer("y", "continue"), Hint::footer("n", "back")]
+        }
         None => {
             let mut keys: Vec<Hint> = app
-                .active_tab()
+                .screen()
                 .hints(&app.allow)
                 .into_iter()
                 .filter(|k| k.footer)
@@ -199,11 +223,21 @@ fn status_line(app: &App, frame: &mut Frame, area: Rect) {
         left.push(Span::styled(" READ-ONLY ", theme.read_only()));
         left.push(Span::raw(" "));
     }
-    // The target and the operator came from the command line or the
-    // environment: sanitised like database text.
-    left.push(safe(&app.target));
-    left.push(Span::styled("  as ", theme.dim()));
-    left.push(safe(app.operator.as_str()));
+    match &app.status {
+        // Who is connected first: it matters more than where, at 80 columns.
+        Some(status) => {
+            session_spans(app, status, &mut left);
+            left.push(Span::styled("  ", theme.dim()));
+            left.push(safe(&app.target));
+        }
+        None => {
+            // The target and the operator came from the command line or the
+            // environment: sanitised like database text.
+            left.push(safe(&app.target));
+            left.push(Span::styled("  as ", theme.dim()));
+            left.push(safe(app.operator.as_str()));
+        }
+    }
 
     let right = match app.db {
         DbHealth::Unreachable(_) => {
@@ -218,16 +252,38 @@ fn status_line(app: &App, frame: &mut Frame, area: Rect) {
             "{} ",
             app.flash.as_ref().map_or("", |(text, _)| text.as_str())
         ))
-        .style(theme.success()),
+        .style(if app.flash_error {
+            theme.error()
+        } else {
+            theme.success()
+        }),
+        DbHealth::Ok if app.export.is_some() => {
+            let (list, rows) = app
+                .export
+                .as_ref()
+                .map_or(("", 0), |e| (e.list, e.progress.rows()));
+            Span::styled(
+                format!(
+                    "{} ",
+                    spinner::loading(
+                        app.tick,
+                        &format!("exporting {list}… {} rows", super::export::thousands(rows))
+                    )
+                ),
+                theme.warning(),
+            )
+        }
         DbHealth::Ok if app.busy() => Span::styled(
             format!("{} ", spinner::loading(app.tick, "loading…")),
             theme.warning(),
         ),
         DbHealth::Ok => Span::raw(""),
     };
+    // The right part (a flash, the database's state) leaves the left some
+    // room when there is any.
     let right_width = u16::try_from(right.width())
         .unwrap_or(u16::MAX)
-        .min(area.width);
+        .min(area.width.saturating_sub(16).max(area.width / 2));
     let left_area = Rect {
         width: area.width - right_width,
         ..area
@@ -243,6 +299,48 @@ fn status_line(app: &App, frame: &mut Frame, area: Rect) {
     );
     if right_width > 0 {
         frame.render_widget(Paragraph::new(Line::from(right)), right_area);
+    }
+}
+
+/// `ana · support`, or the shared login's warning with the name claimed;
+/// the pending requests; the replica's lag.
+fn session_spans<'a>(app: &'a App, status: &SessionStatus, left: &mut Vec<Span<'a>>) {
+    let theme = &app.theme;
+    let login = crate::domain::text::sanitize(&status.login);
+    let role = crate::domain::text::sanitize(&status.role);
+    if status.personal {
+        left.push(Span::styled(format!("{login} · {role}"), theme.header()));
+        if app.operator.as_str() != status.login {
+            left.push(Span::styled(" as ", theme.dim()));
+            left.push(safe_owned(app.operator.as_str().to_owned()));
+        }
+    } else {
+        left.push(Span::styled(
+            format!(" ⚠ shared login {login} · {role} "),
+            theme.warning().add_modifier(Modifier::REVERSED),
+        ));
+        left.push(Span::styled(" claims ", theme.dim()));
+        left.push(safe_owned(app.operator.as_str().to_owned()));
+    }
+    left.push(Span::raw("  "));
+    let pending = format!("{} pending", status.pending);
+    left.push(if status.pending > 0 {
+        Span::styled(format!("{pending} (P)"), theme.warning())
+    } else {
+        Span::styled(pending, theme.dim())
+    });
+    if let Some(lag) = status.lag {
+        let secs = lag.as_secs_f64();
+        let text = if secs < 1.0 {
+            "  replica lag <1s".to_owned()
+        } else {
+            format!("  replica lag {secs:.0}s")
+        };
+        left.push(if secs >= 10.0 {
+            Span::styled(text, theme.error())
+        } else {
+            Span::styled(text, theme.dim())
+        });
     }
 }
 

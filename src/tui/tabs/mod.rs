@@ -209,6 +209,11 @@ pub trait Tab {
         None
     }
 
+    /// `e`: the list shown, whole, with its filter, for a CSV file.
+    fn export(&self) -> Option<super::export::Export> {
+        None
+    }
+
     /// `R` (or F5): load again what is shown.
     fn refresh(&mut self, ctx: &mut Ctx) {
         self.retry(ctx);

@@ -1,0 +1,865 @@
+//! The Approvals view (`P` from every tab, not a numbered tab): the
+//! requests waiting for a second person (and, with `f`, the recent ones),
+//! a request's detail with its effect computed afresh, and approve (`a`) and
+//! reject (`r`) as two [`Change`]s through the one change flow. Also what
+//! the status line polls: the login, its role and the pending count.
+//!
+//! The view is a [`Tab`] the app holds beside the numbered ones; its
+//! requests belong to the app (`Owner::App`), which hands it the replies.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::KeyEvent;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Wrap};
+
+use super::change::{Change, Done, Review, field, unexpected, unreadable};
+use super::command::{Job, Outcome, RequestId};
+use super::ctx::Ctx;
+use super::dialog::{Dialogs, Event};
+use super::export::{Export, Source};
+use super::format::{exact, when};
+use super::keymap::{Allow, BACK, Bind, ENTER, Hint, Key, Keymap};
+use super::keys::nav;
+use super::tabs::{Copied, Handled, Tab, Ui};
+use super::widgets::{
+    Field, Form, ListNav, ListTable, Poll, id_width, load_status, render_empty, safe_owned,
+    safe_styled,
+};
+use crate::db::Db;
+use crate::db::approvals::{Approved, Request, RequestDetail, RequestFilter};
+use crate::domain::InvalidInput;
+use crate::domain::operator::Operator;
+use crate::domain::role::Action;
+use crate::domain::text::{Reason, sanitize};
+use crate::error::{Error, Result};
+
+/// Requests listed at most.
+pub const LIMIT: i64 = 200;
+
+// ------------------------------------------------------------ the status
+
+/// What the status line shows about the session, read every few seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionStatus {
+    /// The login that connected (PostgreSQL's `session_user`).
+    pub login: String,
+    /// `support`, `finance+oncall`, `owner`.
+    pub role: String,
+    /// In a creditdesk group; otherwise a shared login.
+    pub personal: bool,
+    /// Requests waiting for a second person, not expired.
+    pub pending: i64,
+    /// How far the replica is behind, when reads go to one.
+    pub lag: Option<Duration>,
+}
+
+impl SessionStatus {
+    /// From the session read at connect time (no lag known yet).
+    pub fn of(session: &crate::db::Session) -> Self {
+        Self {
+            login: session.login.clone(),
+            role: session.permissions.label(),
+            personal: session.is_personal(),
+            pending: session.pending_approvals,
+            lag: None,
+        }
+    }
+}
+
+/// Reads the session again, and the replica's lag (a replica that doesn't
+/// answer is no reason to fail the rest: its lag is then unknown).
+pub async fn status(db: &Db) -> Result<SessionStatus> {
+    let session = crate::db::session::load(db).await?;
+    let lag = crate::db::session::replica_lag(db).await.unwrap_or(None);
+    Ok(SessionStatus {
+        lag,
+        ..SessionStatus::of(&session)
+    })
+}
+
+// ------------------------------------------------------------- approving
+
+/// What approving did, as the result dialog says it.
+#[derive(Debug)]
+pub struct ApprovalDone {
+    pub id: i64,
+    pub approved: Approved,
+    /// Where issued gift-card codes were written (mode 0600).
+    pub codes_saved: Option<PathBuf>,
+    /// Why they couldn't be: the codes are then shown in the result.
+    pub codes_error: Option<String>,
+}
+
+/// Approves request `id`; issued gift-card codes go straight to a new file
+/// at `codes_to`, so none is lost whatever the operator does meanwhile.
+pub async fn approve(
+    db: &Db,
+    operator: &Operator,
+    id: i64,
+    codes_to: PathBuf,
+) -> Result<ApprovalDone> {
+    let approved = crate::db::approvals::approve(db, operator, id, None).await?;
+    let (mut codes_saved, mut codes_error) = (None, None);
+    if let Approved::GiftCards(cards) = &approved {
+        let cards = cards.clone();
+        let path = codes_to.clone();
+        let saved = tokio::task::spawn_blocking(move || {
+            let file = crate::files::CodesFile::create(&path)?;
+            file.write(&cards)?;
+            Ok::<_, Error>(std::fs::canonicalize(&path).unwrap_or(path))
+        })
+        .await
+        .unwrap_or_else(|e| Err(Error::Infrastructure(format!("saving the codes: {e}"))));
+        match saved {
+            Ok(p) => codes_saved = Some(p),
+            Err(e) => codes_error = Some(e.to_string()),
+        }
+    }
+    Ok(ApprovalDone {
+        id,
+        approved,
+        codes_saved,
+        codes_error,
+    })
+}
+
+/// The result's lines.
+fn approved_lines(d: &ApprovalDone) -> Vec<String> {
+    let mut lines = vec![format!("approved request #{}", d.id)];
+    match &d.approved {
+        Approved::Adjustment(a) => lines.push(format!(
+            "booked entry #{}: balance {} → {}",
+            a.entry_id, a.old_balance, a.new_balance
+        )),
+        Approved::GiftCards(cards) => {
+            let credits: i64 = cards.iter().map(|c| i64::from(c.credits)).sum();
+            lines.push(format!(
+                "issued {} gift card(s), {credits} credits in all",
+                cards.len()
+            ));
+            match (&d.codes_saved, &d.codes_error) {
+                (Some(p), _) => lines.push(format!(
+                    "the codes are in {} (readable by you only)",
+                    p.display()
+                )),
+                (None, e) => {
+                    lines.push(format!(
+                        "the codes could not be saved ({}): copy them now, they are not shown again",
+                        e.as_deref().unwrap_or("unknown error")
+                    ));
+                    lines.extend(cards.iter().map(|c| format!("#{}  {}", c.id, c.code)));
+                }
+            }
+        }
+        Approved::AdjustMany(_) => lines.push("the file of adjustments was booked".into()),
+        Approved::FailMany(_) => lines.push("the batches were failed as previewed".into()),
+        Approved::Reversal(r) => lines.push(format!("reversal booked: {r:?}")),
+    }
+    lines
+}
+
+/// The confirmation's lines of a request read fresh, or why it can't be
+/// decided.
+fn decision_lines(
+    d: &RequestDetail,
+    me: Option<&str>,
+    decision: &str,
+) -> std::result::Result<Vec<(String, String)>, String> {
+    let r = &d.request;
+    if r.status != "pending" {
+        return Err(format!(
+            "request #{} is {} already: there is nothing to {decision}",
+            r.id, r.status
+        ));
+    }
+    if me.is_some_and(|m| m == r.requested_by_login) {
+        return Err(format!(
+            "request #{} is your own: another person must {decision} it",
+            r.id
+        ));
+    }
+    let mut lines = vec![
+        ("request".to_owned(), format!("#{} {}", r.id, r.kind)),
+        ("summary".to_owned(), r.summary.clone()),
+        ("asked by".to_owned(), requester(r)),
+        ("reason".to_owned(), r.reason.clone()),
+        ("expires".to_owned(), exact(r.expires_at)),
+    ];
+    for (i, e) in d.effect_now.iter().enumerate() {
+        let label = if i == 0 { "now" } else { "" };
+        lines.push((label.to_owned(), e.clone()));
+    }
+    Ok(lines)
+}
+
+/// `ana` or `ana (login postgres)` when the name given differs.
+fn requester(r: &Request) -> String {
+    if r.requested_by == r.requested_by_login {
+        r.requested_by.clone()
+    } else {
+        format!("{} (login {})", r.requested_by, r.requested_by_login)
+    }
+}
+
+/// `a`: approve someone else's request.
+pub struct Approve {
+    id: i64,
+    me: Option<String>,
+    codes_to: PathBuf,
+}
+
+impl Approve {
+    pub fn new(id: i64, me: Option<String>, now: DateTime<Utc>) -> Self {
+        Self {
+            id,
+            me,
+            codes_to: PathBuf::from(format!(
+                "creditdesk-approved-{id}-codes-{}.csv",
+                now.format("%Y%m%d-%H%M%S")
+            )),
+        }
+    }
+}
+
+impl Change for Approve {
+    type Input = ();
+
+    fn question(&self) -> String {
+        format!("Approve request #{}?", self.id)
+    }
+
+    fn verb(&self) -> &'static str {
+        "approve"
+    }
+
+    fn applying(&self) -> &'static str {
+        "An approval is being applied"
+    }
+
+    fn form(&mut self, _ctx: &mut Ctx) -> Option<Form> {
+        None
+    }
+
+    fn parse(
+        &self,
+        _form: Option<&Form>,
+        _now: DateTime<Utc>,
+    ) -> std::result::Result<(), Vec<InvalidInput>> {
+        Ok(())
+    }
+
+    /// The request and its effect as they are now.
+    fn fresh(&self, _input: &()) -> Vec<Job> {
+        vec![Job::Approval { id: self.id }]
+    }
+
+    fn review(&mut self, _input: &(), fresh: Vec<Outcome>, _now: DateTime<Utc>) -> Review {
+        match fresh.into_iter().next() {
+            Some(Outcome::Approval(Ok(d))) => {
+                match decision_lines(&d, self.me.as_deref(), "approve") {
+                    Ok(lines) => Review::Confirm(lines),
+                    Err(why) => Review::Refused(why),
+                }
+            }
+            Some(Outcome::Approval(Err(e))) => unreadable("the request", Some(&e)),
+            _ => unreadable("the request", None),
+        }
+    }
+
+    fn job(&self, _input: &()) -> Job {
+        Job::Approve {
+            id: self.id,
+            codes_to: self.codes_to.clone(),
+        }
+    }
+
+    fn done(&mut self, outcome: Outcome) -> std::result::Result<Done, Error> {
+        match outcome {
+            Outcome::Approved(r) => r.map(|d| Done::new("Request approved", approved_lines(&d))),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    fn unknown_outcome(&self) -> &'static str {
+        "it may or may not have been approved: look at the request before trying again"
+    }
+}
+
+/// `r`: reject someone else's request, with a reason.
+pub struct Reject {
+    id: i64,
+    me: Option<String>,
+}
+
+impl Reject {
+    pub fn new(id: i64, me: Option<String>) -> Self {
+        Self { id, me }
+    }
+}
+
+impl Change for Reject {
+    type Input = Reason;
+
+    fn question(&self) -> String {
+        format!("Reject request #{}?", self.id)
+    }
+
+    fn verb(&self) -> &'static str {
+        "reject"
+    }
+
+    fn applying(&self) -> &'static str {
+        "A rejection is being applied"
+    }
+
+    fn form(&mut self, _ctx: &mut Ctx) -> Option<Form> {
+        let mut form = Form::new(
+            format!("Reject request #{}", self.id),
+            vec![Field::new(
+                "reason",
+                "Reason",
+                "required; the requester and the audit log see it",
+            )],
+        );
+        form.intro = vec!["Nothing of the request is applied.".into(), String::new()];
+        Some(form)
+    }
+
+    fn parse(
+        &self,
+        form: Option<&Form>,
+        _now: DateTime<Utc>,
+    ) -> std::result::Result<Reason, Vec<InvalidInput>> {
+        Reason::parse(field(form, "reason")).map_err(|e| vec![e])
+    }
+
+    fn fresh(&self, _input: &Reason) -> Vec<Job> {
+        vec![Job::Approval { id: self.id }]
+    }
+
+    fn review(&mut self, reason: &Reason, fresh: Vec<Outcome>, _now: DateTime<Utc>) -> Review {
+        match fresh.into_iter().next() {
+            Some(Outcome::Approval(Ok(d))) => {
+                match decision_lines(&d, self.me.as_deref(), "reject") {
+                    Ok(mut lines) => {
+                        lines.push(("rejected as".into(), reason.as_str().to_owned()));
+                        Review::Confirm(lines)
+                    }
+                    Err(why) => Review::Refused(why),
+                }
+            }
+            Some(Outcome::Approval(Err(e))) => unreadable("the request", Some(&e)),
+            _ => unreadable("the request", None),
+        }
+    }
+
+    fn job(&self, reason: &Reason) -> Job {
+        Job::Reject {
+            id: self.id,
+            reason: reason.clone(),
+        }
+    }
+
+    fn done(&mut self, outcome: Outcome) -> std::result::Result<Done, Error> {
+        match outcome {
+            Outcome::Rejected(r) => r.map(|req| {
+                Done::new(
+                    "Request rejected",
+                    vec![format!(
+                        "rejected request #{} ({}): nothing of it was applied",
+                        req.id,
+                        sanitize(&req.summary)
+                    )],
+                )
+            }),
+            other => Err(unexpected(&other)),
+        }
+    }
+}
+
+// ------------------------------------------------------------------ view
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Act {
+    Details,
+    Approve,
+    Reject,
+    Recent,
+    Pending,
+    Back,
+}
+
+const KEYS: Keymap<Act> = Keymap(&[
+    Bind::new(ENTER, "Enter", "details", Act::Details).footer(),
+    Bind::new(&[Key::Char('a')], "a", "approve", Act::Approve)
+        .footer()
+        .writes(Action::ApprovalDecide),
+    Bind::new(&[Key::Char('r')], "r", "reject", Act::Reject)
+        .footer()
+        .writes(Action::ApprovalDecide),
+    Bind::new(&[Key::Char('f')], "f", "recent too", Act::Recent).footer(),
+    Bind::new(&[Key::Char('f')], "f", "pending only", Act::Pending).footer(),
+    Bind::new(BACK, "Esc", "back", Act::Back).footer(),
+]);
+
+/// One request's page.
+struct Detail {
+    id: i64,
+    loading: Option<RequestId>,
+    shown: Option<Box<RequestDetail>>,
+    error: Option<String>,
+}
+
+#[derive(Default)]
+pub struct ApprovalsView {
+    rows: Vec<Request>,
+    nav: ListNav,
+    /// Decided and expired requests too, not only the pending ones.
+    recent: bool,
+    loading: Option<RequestId>,
+    loaded: bool,
+    error: Option<String>,
+    poll: Poll,
+    detail: Option<Detail>,
+    dialogs: Dialogs,
+    /// The login connected: its own requests get no approve or reject.
+    pub me: Option<String>,
+    /// What the last change did.
+    notice: Option<String>,
+}
+
+impl ApprovalsView {
+    fn load(&mut self, ctx: &mut Ctx) {
+        ctx.cancel(self.loading.take());
+        self.loading = Some(ctx.request(Job::Approvals(RequestFilter {
+            pending_only: !self.recent,
+            limit: LIMIT,
+        })));
+    }
+
+    fn load_detail(&mut self, ctx: &mut Ctx) {
+        if let Some(d) = &mut self.detail {
+            ctx.cancel(d.loading.take());
+            d.loading = Some(ctx.request(Job::Approval { id: d.id }));
+        }
+    }
+
+    /// The request the keys act on: the detail's, else the selected row's.
+    fn current(&self) -> Option<&Request> {
+        match &self.detail {
+            Some(d) => d.shown.as_ref().map(|s| &s.request),
+            None => self.rows.get(self.nav.selected()),
+        }
+    }
+
+    /// Pending and someone else's: approve and reject are offered.
+    fn decidable(&self) -> bool {
+        self.current().is_some_and(|r| {
+            r.status == "pending" && self.me.as_deref() != Some(r.requested_by_login.as_str())
+        })
+    }
+
+    fn offers(&self, a: Act) -> bool {
+        match a {
+            Act::Details => self.detail.is_none() && !self.rows.is_empty(),
+            Act::Approve | Act::Reject => self.decidable(),
+            Act::Recent => self.detail.is_none() && !self.recent,
+            Act::Pending => self.detail.is_none() && self.recent,
+            Act::Back => true,
+        }
+    }
+
+    fn event(&mut self, event: Option<Event>, ctx: &mut Ctx) {
+        match event {
+            Some(Event::Changed(notice)) => {
+                self.notice = Some(notice);
+                self.load(ctx);
+                self.load_detail(ctx);
+            }
+            Some(Event::Notice(notice)) => self.notice = Some(notice),
+            Some(Event::Filter(_)) | None => {}
+        }
+    }
+
+    /// Whether the view waits for a reply of its own (the app routes it).
+    pub fn is_shown_detail(&self) -> bool {
+        self.detail.is_some()
+    }
+}
+
+impl Tab for ApprovalsView {
+    fn activate(&mut self, ctx: &mut Ctx) {
+        self.load(ctx);
+        self.load_detail(ctx);
+    }
+
+    fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Handled {
+        if self.dialogs.is_open() {
+            let (handled, event) = self.dialogs.key(key, ctx);
+            self.event(event, ctx);
+            return handled;
+        }
+        if self.detail.is_none()
+            && let Some(n) = nav(key)
+        {
+            self.nav.apply(n, self.rows.len());
+            return Handled::Yes;
+        }
+        match KEYS.find(key, ctx.allow, |a| self.offers(a)) {
+            Some(Act::Details) => {
+                if let Some(r) = self.rows.get(self.nav.selected()) {
+                    self.detail = Some(Detail {
+                        id: r.id,
+                        loading: None,
+                        shown: None,
+                        error: None,
+                    });
+                    self.load_detail(ctx);
+                }
+                Handled::Yes
+            }
+            Some(Act::Approve) => {
+                if let Some(r) = self.current() {
+                    let change = Approve::new(r.id, self.me.clone(), ctx.now);
+                    self.dialogs
+                        .open(super::change::ChangeDialog::open(change, ctx));
+                }
+                Handled::Yes
+            }
+            Some(Act::Reject) => {
+                if let Some(r) = self.current() {
+                    let change = Reject::new(r.id, self.me.clone());
+                    self.dialogs
+                        .open(super::change::ChangeDialog::open(change, ctx));
+                }
+                Handled::Yes
+            }
+            Some(Act::Recent | Act::Pending) => {
+                self.recent = !self.recent;
+                self.nav.reset();
+                self.load(ctx);
+                Handled::Yes
+            }
+            // Back is the app's: out of the detail, or out of the view.
+            Some(Act::Back) | None => Handled::No,
+        }
+    }
+
+    fn paste(&mut self, text: &str, _ctx: &mut Ctx) -> Handled {
+        if self.dialogs.paste(text) {
+            Handled::Yes
+        } else {
+            Handled::No
+        }
+    }
+
+    fn reply(&mut self, id: RequestId, outcome: Outcome, ctx: &mut Ctx) {
+        let outcome = match self.dialogs.reply(id, outcome, ctx) {
+            Ok(event) => return self.event(event, ctx),
+            Err(o) => o,
+        };
+        match outcome {
+            Outcome::Approvals(result) if self.loading == Some(id) => {
+                self.loading = None;
+                self.loaded = true;
+                match result {
+                    Ok(rows) => {
+                        // The same request stays selected.
+                        let was = self.rows.get(self.nav.selected()).map(|r| r.id);
+                        self.rows = rows;
+                        let at = was
+                            .and_then(|w| self.rows.iter().position(|r| r.id == w))
+                            .unwrap_or(self.nav.selected());
+                        self.nav.select(at, self.rows.len());
+                        self.error = None;
+                        self.poll.loaded(ctx.now);
+                    }
+                    Err(e) => self.error = Some(e.to_string()),
+                }
+            }
+            Outcome::Approval(result) => {
+                if let Some(d) = &mut self.detail
+                    && d.loading == Some(id)
+                {
+                    d.loading = None;
+                    match result {
+                        Ok(shown) => {
+                            d.shown = Some(shown);
+                            d.error = None;
+                        }
+                        Err(e) => d.error = Some(e.to_string()),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn depth(&self) -> usize {
+        usize::from(self.detail.is_some())
+    }
+
+    fn back(&mut self, ctx: &mut Ctx) {
+        if let Some(d) = self.detail.take() {
+            ctx.cancel(d.loading);
+        }
+    }
+
+    fn tick(&mut self, ctx: &mut Ctx) {
+        if self.poll.due(ctx.now) && self.loading.is_none() && !self.dialogs.is_open() {
+            self.load(ctx);
+            if self.detail.as_ref().is_some_and(|d| d.loading.is_none()) {
+                self.load_detail(ctx);
+            }
+        }
+    }
+
+    fn polls(&self) -> bool {
+        !self.dialogs.is_open()
+    }
+
+    fn pause(&mut self) {
+        self.poll.toggle();
+    }
+
+    fn copy(&self) -> Option<Copied> {
+        if self.dialogs.is_open() {
+            return None;
+        }
+        self.current()
+            .map(|r| Copied::new("request id", r.id.to_string()))
+    }
+
+    fn export(&self) -> Option<Export> {
+        (self.detail.is_none() && !self.dialogs.is_open()).then_some(Export {
+            list: "approvals",
+            source: Source::Approvals(RequestFilter {
+                pending_only: !self.recent,
+                limit: 1000,
+            }),
+        })
+    }
+
+    fn refresh(&mut self, ctx: &mut Ctx) {
+        self.load(ctx);
+        self.load_detail(ctx);
+    }
+
+    fn retry(&mut self, ctx: &mut Ctx) {
+        if self.error.is_some() {
+            self.load(ctx);
+        }
+        if self.detail.as_ref().is_some_and(|d| d.error.is_some()) {
+            self.load_detail(ctx);
+        }
+        self.dialogs.retry(ctx);
+    }
+
+    fn modal(&self) -> bool {
+        self.dialogs.is_open()
+    }
+
+    fn unsaved(&self) -> Option<String> {
+        self.dialogs.unsaved()
+    }
+
+    fn busy(&self) -> bool {
+        self.loading.is_some()
+            || self.detail.as_ref().is_some_and(|d| d.loading.is_some())
+            || self.dialogs.busy()
+    }
+
+    fn hints(&self, allow: &Allow) -> Vec<Hint> {
+        self.dialogs
+            .hints(allow)
+            .unwrap_or_else(|| KEYS.hints(allow, |a| self.offers(a)))
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
+        match &self.detail {
+            Some(d) => self.render_detail(d, frame, area, ui),
+            None => self.render_list(frame, area, ui),
+        }
+        self.dialogs.render(frame, area, ui);
+    }
+}
+
+impl ApprovalsView {
+    fn title(&self, ui: &Ui, what: String) -> Line<'static> {
+        let mut title = vec![Span::raw(format!(" Approvals · {what}"))];
+        if self.poll.paused() {
+            title.push(Span::styled(" · paused (p)", ui.theme.warning()));
+        }
+        title.push(Span::raw(" "));
+        Line::from(title)
+    }
+
+    fn render_list(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
+        let theme = ui.theme;
+        let what = if self.recent {
+            "recent requests".to_owned()
+        } else {
+            format!("{} pending", self.rows.len())
+        };
+        let status = load_status(
+            self.error.as_deref(),
+            self.loading.is_some(),
+            "loading…",
+            area.width,
+            theme,
+            ui.tick,
+        )
+        .unwrap_or_else(|| Span::raw(""));
+        let mut block = Block::bordered()
+            .border_style(theme.border())
+            .title(self.title(ui, what))
+            .title_bottom(Line::from(status).right_aligned());
+        if let Some(n) = &self.notice {
+            block = block.title_bottom(Line::from(safe_styled(n, theme.success())));
+        }
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        if inner.is_empty() {
+            return;
+        }
+        if self.rows.is_empty() {
+            let text = match (self.loaded, self.recent) {
+                (false, _) => "",
+                (true, false) => "no request waits for approval",
+                (true, true) => "no requests yet",
+            };
+            render_empty(frame, inner, theme, text);
+            return;
+        }
+        let me = self.me.as_deref();
+        let mut table = ListTable::new(theme)
+            .column(
+                "id",
+                Constraint::Length(id_width(self.rows.iter().map(|r| r.id), 3)),
+            )
+            .column("kind", Constraint::Length(15))
+            .column("by", Constraint::Length(12))
+            .column("asked", Constraint::Length(16));
+        if self.recent {
+            table = table.column("status", Constraint::Length(9));
+        }
+        table
+            .column("summary", Constraint::Fill(1))
+            .column("expires", Constraint::Length(16))
+            .render(
+                frame,
+                inner,
+                &self.nav,
+                self.rows.len(),
+                self.rows.iter(),
+                |r| {
+                    let by = if me == Some(r.requested_by_login.as_str()) {
+                        format!("{} (you)", r.requested_by)
+                    } else {
+                        r.requested_by.clone()
+                    };
+                    let mut cells = vec![
+                        Cell::from(format!("#{}", r.id)),
+                        Cell::from(safe_owned(r.kind.clone())),
+                        Cell::from(safe_owned(by)),
+                        Cell::from(when(r.requested_at)),
+                    ];
+                    if self.recent {
+                        cells.push(Cell::from(safe_owned(r.status.clone())));
+                    }
+                    cells.push(Cell::from(safe_owned(r.summary.clone())));
+                    cells.push(Cell::from(when(r.expires_at)));
+                    Row::new(cells)
+                },
+            );
+    }
+
+    fn render_detail(&self, d: &Detail, frame: &mut Frame, area: Rect, ui: &Ui) {
+        let theme = ui.theme;
+        let status = load_status(
+            d.error.as_deref(),
+            d.loading.is_some(),
+            "loading…",
+            area.width,
+            theme,
+            ui.tick,
+        )
+        .unwrap_or_else(|| Span::raw(""));
+        let mut block = Block::bordered()
+            .border_style(theme.border())
+            .title(self.title(ui, format!("request #{}", d.id)))
+            .title_bottom(Line::from(status).right_aligned());
+        if let Some(n) = &self.notice {
+            block = block.title_bottom(Line::from(safe_styled(n, theme.success())));
+        }
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        if inner.is_empty() {
+            return;
+        }
+        let Some(shown) = &d.shown else {
+            return;
+        };
+        let r = &shown.request;
+        let row = |label: &'static str, value: Span<'static>| {
+            Line::from(vec![
+                Span::styled(format!("{label:>10}  "), theme.dim()),
+                value,
+            ])
+        };
+        let mut lines = vec![
+            row("kind", safe_owned(r.kind.clone())),
+            row("summary", safe_owned(r.summary.clone())),
+            row("status", safe_owned(r.status.clone())),
+            row("asked by", safe_owned(requester(r))),
+            row("asked", Span::raw(exact(r.requested_at))),
+            row("expires", Span::raw(exact(r.expires_at))),
+            row("reason", safe_owned(r.reason.clone())),
+        ];
+        if let Some(by) = &r.decided_by {
+            let login = r.decided_by_login.as_deref().unwrap_or("");
+            let by = if login.is_empty() || login == by {
+                by.clone()
+            } else {
+                format!("{by} (login {login})")
+            };
+            lines.push(row("decided by", safe_owned(by)));
+        }
+        if let Some(t) = r.decided_at {
+            lines.push(row("decided", Span::raw(exact(t))));
+        }
+        if let Some(why) = &r.decision_reason {
+            lines.push(row("why", safe_owned(why.clone())));
+        }
+        lines.push(Line::raw(""));
+        lines.push(Line::from(Span::styled("effect now", theme.header())));
+        if shown.effect_now.is_empty() {
+            lines.push(Line::from(Span::styled(
+                "  (nothing to compute)",
+                theme.dim(),
+            )));
+        }
+        for e in &shown.effect_now {
+            lines.push(Line::from(vec![Span::raw("  "), safe_owned(e.clone())]));
+        }
+        if r.status == "pending" && self.me.as_deref() == Some(r.requested_by_login.as_str()) {
+            lines.push(Line::raw(""));
+            lines.push(Line::from(Span::styled(
+                "your own request: another person must approve or reject it",
+                theme.warning(),
+            )));
+        } else if r.status == "pending" && !ui.allow.permits(Action::ApprovalDecide) {
+            lines.push(Line::raw(""));
+            lines.push(Line::from(Span::styled(
+                "your role may not approve or reject requests",
+                theme.dim(),
+            )));
+        }
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    }
+}
