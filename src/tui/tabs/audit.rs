@@ -290,6 +290,20 @@ impl Tab for AuditTab {
         }
     }
 
+    fn export(&self) -> Option<crate::tui::export::Export> {
+        (!self.dialogs.is_open()).then(|| crate::tui::export::Export {
+            list: "audit",
+            source: crate::tui::export::Source::Audit(AuditFilter {
+                actor: self.filter.actor.clone(),
+                action: self.filter.action.clone(),
+                since: self.filter.since,
+                until: None,
+                before_id: None,
+                limit: PAGE,
+            }),
+        })
+    }
+
     fn copy(&self) -> Option<Copied> {
         if self.dialogs.is_open() {
             return None;

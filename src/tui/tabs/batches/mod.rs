@@ -159,6 +159,13 @@ impl Tab for BatchesTab {
         }
     }
 
+    fn export(&self) -> Option<crate::tui::export::Export> {
+        (self.detail.is_none() && self.list.form.is_none()).then(|| crate::tui::export::Export {
+            list: "batches",
+            source: crate::tui::export::Source::Batches(self.list.view.filter()),
+        })
+    }
+
     fn copy(&self) -> Option<Copied> {
         let id = match &self.detail {
             Some(d) if d.modal() => return None,

@@ -159,6 +159,16 @@ impl CouponList {
         self.load(None, ctx);
     }
 
+    /// The filter of the list shown (`e` exports it).
+    pub(super) fn shown_filter(&self) -> CouponFilter {
+        let q = self.shown.as_ref().unwrap_or(&self.asked);
+        CouponFilter {
+            all: q.all,
+            search: Some(q.text.clone()).filter(|t| !t.is_empty()),
+            limit: LIMIT,
+        }
+    }
+
     pub(super) fn retry(&mut self, ctx: &mut Ctx) {
         if self.failed {
             self.load(None, ctx);

@@ -231,6 +231,16 @@ impl Tab for CouponsTab {
         }
     }
 
+    fn export(&self) -> Option<crate::tui::export::Export> {
+        if self.dialogs.is_open() || self.detail.is_some() || self.list.editing() {
+            return None;
+        }
+        Some(crate::tui::export::Export {
+            list: "coupons",
+            source: crate::tui::export::Source::Coupons(self.list.shown_filter()),
+        })
+    }
+
     fn copy(&self) -> Option<Copied> {
         if self.dialogs.is_open() || (self.detail.is_none() && self.list.editing()) {
             return None;

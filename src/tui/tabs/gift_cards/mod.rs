@@ -645,6 +645,29 @@ impl Tab for GiftCardsTab {
         self.reload(ctx);
     }
 
+    /// The list with its filter (codes masked, as the list has them).
+    fn export(&self) -> Option<crate::tui::export::Export> {
+        if self.dialogs.is_open() || self.search.editing || self.page.is_some() {
+            return None;
+        }
+        let (recipient, code_suffix) = match &self.filter.search {
+            Search::None => (None, None),
+            Search::Suffix(s) => (None, Some(s.clone())),
+            Search::Recipient(r) => (Some(r.clone()), None),
+        };
+        let filter = GiftCardFilter {
+            status: self.filter.status,
+            recipient,
+            code_suffix,
+            before: None,
+            limit: 0,
+        };
+        Some(crate::tui::export::Export {
+            list: "gift-cards",
+            source: crate::tui::export::Source::GiftCards(filter),
+        })
+    }
+
     /// A code's last characters (what the list shows): never a full code.
     fn copy(&self) -> Option<Copied> {
         if self.dialogs.is_open() || self.search.editing {

@@ -104,6 +104,19 @@ impl Tab for UsersTab {
         }
     }
 
+    /// The search shown (the detail's ledger is not a list to export yet).
+    fn export(&self) -> Option<crate::tui::export::Export> {
+        if self.detail.is_some() || self.search.editing() {
+            return None;
+        }
+        Some(crate::tui::export::Export {
+            list: "users",
+            source: crate::tui::export::Source::Users {
+                text: self.search.shown_text().to_owned(),
+            },
+        })
+    }
+
     fn copy(&self) -> Option<Copied> {
         let user = match &self.detail {
             Some(d) if d.modal() => return None,

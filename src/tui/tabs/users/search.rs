@@ -64,6 +64,11 @@ pub struct Search {
 }
 
 impl Search {
+    /// The text the list shows matches for (`e` exports them).
+    pub fn shown_text(&self) -> &str {
+        self.shown.as_deref().unwrap_or("")
+    }
+
     pub fn editing(&self) -> bool {
         self.field.editing
     }
