@@ -110,6 +110,8 @@ pub struct App {
     pub approvals_shown: bool,
     /// A list being written to a CSV file (`e`).
     pub export: Option<Exporting>,
+    /// Where exports go: the current directory (tests change it).
+    pub export_dir: std::path::PathBuf,
     /// Ask before the first change of the session (`--write` on a profile
     /// that is read-only by default); false once answered yes.
     first_change: bool,
@@ -266,6 +268,7 @@ impl App {
             approvals: ApprovalsView::default(),
             approvals_shown: false,
             export: None,
+            export_dir: std::path::PathBuf::from("."),
             first_change: config.confirm_first_change && !config.read_only,
             keys_after: None,
             quit: false,
@@ -342,7 +345,7 @@ impl App {
             return;
         };
         let list = export.list;
-        let path = std::path::PathBuf::from(format!(
+        let path = self.export_dir.join(format!(
             "creditdesk-{list}-{}.csv",
             self.now.format("%Y%m%d-%H%M%S")
         ));

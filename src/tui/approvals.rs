@@ -737,46 +737,64 @@ impl ApprovalsView {
             return;
         }
         let me = self.me.as_deref();
+        let by = |r: &Request| {
+            if me == Some(r.requested_by_login.as_str()) {
+                format!("{} (you)", r.requested_by)
+            } else {
+                r.requested_by.clone()
+            }
+        };
+        // As wide as the widest name (it says whose request it is), 6 to 28.
+        let by_width = self
+            .rows
+            .iter()
+            .map(|r| by(r).chars().count())
+            .max()
+            .unwrap_or(0)
+            .clamp(6, 28);
         let mut table = ListTable::new(theme)
             .column(
                 "id",
                 Constraint::Length(id_width(self.rows.iter().map(|r| r.id), 3)),
             )
             .column("kind", Constraint::Length(15))
-            .column("by", Constraint::Length(12))
+            .column(
+                "by",
+                Constraint::Length(u16::try_from(by_width).unwrap_or(6)),
+            )
             .column("asked", Constraint::Length(16));
         if self.recent {
             table = table.column("status", Constraint::Length(9));
         }
-        table
-            .column("summary", Constraint::Fill(1))
-            .column("expires", Constraint::Length(16))
-            .render(
-                frame,
-                inner,
-                &self.nav,
-                self.rows.len(),
-                self.rows.iter(),
-                |r| {
-                    let by = if me == Some(r.requested_by_login.as_str()) {
-                        format!("{} (you)", r.requested_by)
-                    } else {
-                        r.requested_by.clone()
-                    };
-                    let mut cells = vec![
-                        Cell::from(format!("#{}", r.id)),
-                        Cell::from(safe_owned(r.kind.clone())),
-                        Cell::from(safe_owned(by)),
-                        Cell::from(when(r.requested_at)),
-                    ];
-                    if self.recent {
-                        cells.push(Cell::from(safe_owned(r.status.clone())));
-                    }
-                    cells.push(Cell::from(safe_owned(r.summary.clone())));
+        // The expiry when there is room for it beside a readable summary.
+        let expiry = inner.width >= 100;
+        table = table.column("summary", Constraint::Fill(1));
+        if expiry {
+            table = table.column("expires", Constraint::Length(16));
+        }
+        table.render(
+            frame,
+            inner,
+            &self.nav,
+            self.rows.len(),
+            self.rows.iter(),
+            |r| {
+                let mut cells = vec![
+                    Cell::from(format!("#{}", r.id)),
+                    Cell::from(safe_owned(r.kind.clone())),
+                    Cell::from(safe_owned(by(r))),
+                    Cell::from(when(r.requested_at)),
+                ];
+                if self.recent {
+                    cells.push(Cell::from(safe_owned(r.status.clone())));
+                }
+                cells.push(Cell::from(safe_owned(r.summary.clone())));
+                if expiry {
                     cells.push(Cell::from(when(r.expires_at)));
-                    Row::new(cells)
-                },
-            );
+                }
+                Row::new(cells)
+            },
+        );
     }
 
     fn render_detail(&self, d: &Detail, frame: &mut Frame, area: Rect, ui: &Ui) {

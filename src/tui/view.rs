@@ -319,13 +319,13 @@ fn session_spans<'a>(app: &'a App, status: &SessionStatus, left: &mut Vec<Span<'
             format!(" ⚠ shared login {login} · {role} "),
             theme.warning().add_modifier(Modifier::REVERSED),
         ));
-        left.push(Span::styled(" claims ", theme.dim()));
+        left.push(Span::styled(" as ", theme.dim()));
         left.push(safe_owned(app.operator.as_str().to_owned()));
     }
     left.push(Span::raw("  "));
     let pending = format!("{} pending", status.pending);
     left.push(if status.pending > 0 {
-        Span::styled(format!("{pending} (P)"), theme.warning())
+        Span::styled(pending, theme.warning())
     } else {
         Span::styled(pending, theme.dim())
     });
