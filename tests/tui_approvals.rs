@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use common::*;
 use creditdesk::db::approvals::{Request, RequestDetail};
 use creditdesk::domain::operator::Operator;
-use creditdesk::domain::role::Group;
+use creditdesk::domain::role::{Action, Group};
 use creditdesk::error::Error;
 use creditdesk::tui::approvals::SessionStatus;
 use creditdesk::tui::{App, Command, Job, Msg, Outcome, Theme, update};
@@ -744,5 +744,185 @@ mod real_database {
         .await;
         let last = rows(&app, 100, 30).pop().unwrap();
         assert!(last.contains("2 pending "), "{last}");
+    }
+
+    /// Each of the writes of one screen: offered (footer, help) and
+    /// dispatched exactly when `group` may do it.
+    async fn check(
+        app: &mut App,
+        effects: &mut Effects,
+        group: Group,
+        screen_name: &str,
+        writes: &[(&str, char, Action)],
+    ) {
+        for (hint, k, action) in writes {
+            let allowed = action.allowed_for(group);
+            let offered: Vec<&str> = app
+                .screen()
+                .hints(&app.allow)
+                .iter()
+                .map(|h| h.action)
+                .collect();
+            assert_eq!(
+                offered.contains(hint),
+                allowed,
+                "{group} on {screen_name}: {hint} offered {offered:?}"
+            );
+            assert!(
+                !app.screen().modal(),
+                "{group} on {screen_name}: a dialog was left open"
+            );
+            keys(app, effects, vec![ch(*k)]).await;
+            assert_eq!(
+                app.screen().modal(),
+                allowed,
+                "{group} on {screen_name}: {k} opened a dialog?\n{}",
+                screen(app, 100, 30)
+            );
+            if allowed {
+                keys(app, effects, vec![key(KeyCode::Esc)]).await;
+                assert!(
+                    !app.screen().modal(),
+                    "{group} on {screen_name}: Esc closes {k}\n{}",
+                    screen(app, 100, 30)
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn each_role_is_offered_only_its_writes() {
+        let db = TestDb::new().await;
+        let user = user_with_credits(&db.tool, "zoe@example.com", 100).await;
+        let pool = &db.pool;
+        creditdesk::testing::exec(
+            pool,
+            &format!(
+                "insert into coupons (code, \"discountType\", \"discountValue\") values ('SPRING', 'credits', 10);
+                 insert into photo_generation_batches
+                   (\"userId\", \"totalImagesGenerated\", \"creditsUsed\", \"aspectRatio\",
+                    glasses, backgrounds, styles, status, \"createdAt\")
+                 values ({user}, 8, 8, '9:16', 'no', '[\"beach\"]', '[\"linkedin\"]',
+                         'generating', now() - interval '3 hours');"
+            ),
+        )
+        .await
+        .unwrap();
+        creditdesk::db::gift_cards::issue(
+            &db.tool,
+            &creditdesk::testing::operator(),
+            &creditdesk::db::gift_cards::IssueRequest {
+                value: creditdesk::db::gift_cards::CardValue::Custom {
+                    credits: 100,
+                    price: rust_decimal::Decimal::new(999, 2),
+                },
+                count: 1,
+                recipient: None,
+                expires_at: None,
+                reason: None,
+            },
+        )
+        .await
+        .unwrap();
+        let support = db.login(Group::Support).await;
+        credits::adjust(
+            &support.db,
+            &Operator::parse(&support.name).unwrap(),
+            &UserRef::Id(user),
+            900,
+            &reason("goodwill"),
+            None,
+        )
+        .await
+        .unwrap();
+
+        for group in Group::ALL {
+            let mut app = App::new(&config_as(&[group]), Utc::now(), Theme::COLOR, "test");
+            let mut effects = Effects::new(db.tool.clone(), Operator::parse("ana").unwrap());
+            keys(&mut app, &mut effects, vec![Msg::Start]).await;
+            assert!(shows(&app, "SPRING"), "{}", screen(&app, 100, 30));
+            check(
+                &mut app,
+                &mut effects,
+                group,
+                "coupons",
+                &[
+                    ("new", 'n', Action::CouponCreate),
+                    ("deactivate", 'd', Action::CouponDeactivate),
+                    ("redeem", 'r', Action::CouponRedeem),
+                ],
+            )
+            .await;
+            keys(&mut app, &mut effects, vec![ch('2')]).await;
+            check(
+                &mut app,
+                &mut effects,
+                group,
+                "gift cards",
+                &[
+                    ("issue", 'n', Action::GiftCardIssue),
+                    ("revoke", 'x', Action::GiftCardRevoke),
+                    ("redeem", 'r', Action::GiftCardRedeem),
+                    (
+                        "reveal the full code (audit logged)",
+                        'v',
+                        Action::GiftCardReveal,
+                    ),
+                ],
+            )
+            .await;
+            keys(&mut app, &mut effects, vec![ch('3'), key(KeyCode::Enter)]).await;
+            check(
+                &mut app,
+                &mut effects,
+                group,
+                "a user",
+                &[("adjust", 'a', Action::CreditsAdjust)],
+            )
+            .await;
+            keys(&mut app, &mut effects, vec![ch('4')]).await;
+            assert!(shows(&app, "zoe@example.com"), "{}", screen(&app, 100, 30));
+            check(
+                &mut app,
+                &mut effects,
+                group,
+                "batches",
+                &[("fail", 'F', Action::BatchFail)],
+            )
+            .await;
+            keys(&mut app, &mut effects, vec![ch('P')]).await;
+            assert!(shows(&app, "credits.adjust"), "{}", screen(&app, 100, 30));
+            check(
+                &mut app,
+                &mut effects,
+                group,
+                "approvals",
+                &[
+                    ("approve", 'a', Action::ApprovalDecide),
+                    ("reject", 'r', Action::ApprovalDecide),
+                ],
+            )
+            .await;
+            // The auditor's footer holds no write at all.
+            if group == Group::Auditor {
+                for tab in ['1', '2', '4'] {
+                    keys(&mut app, &mut effects, vec![ch(tab)]).await;
+                    assert!(
+                        app.screen().hints(&app.allow).iter().all(|h| !matches!(
+                            h.action,
+                            "new"
+                                | "deactivate"
+                                | "redeem"
+                                | "issue"
+                                | "revoke"
+                                | "fail"
+                                | "adjust"
+                        )),
+                        "{:?}",
+                        app.screen().hints(&app.allow)
+                    );
+                }
+            }
+        }
     }
 }
