@@ -105,14 +105,15 @@ fn create(path: &Path) -> Result<std::fs::File> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
+    let shown = crate::domain::text::sanitize(&path.to_string_lossy());
     options.open(path).map_err(|e| {
-        Error::invalid(
-            "export",
-            format!(
-                "cannot create {}: {e}",
-                crate::domain::text::sanitize(&path.to_string_lossy())
-            ),
-        )
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            Error::Infrastructure(format!(
+                "{shown} already exists and is never overwritten: try again in a second"
+            ))
+        } else {
+            Error::Infrastructure(format!("cannot create {shown}: {e}"))
+        }
     })
 }
 
