@@ -76,7 +76,7 @@ pub struct ExportJob {
 /// What an export wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exported {
-    /// Absolute when it can tell.
+    /// The file as named (relative to the current directory).
     pub path: PathBuf,
     pub rows: u64,
     /// e.g. that a list without paging was cut at its limit.
@@ -175,7 +175,9 @@ pub async fn run(db: &Db, job: ExportJob) -> Result<Exported> {
             file.sync_all()
                 .map_err(|e| Error::Infrastructure(format!("writing the export: {e}")))?;
             Ok(Exported {
-                path: std::fs::canonicalize(&path).unwrap_or(path),
+                // As made: in the current directory, `./creditdesk-...csv`,
+                // short enough for the status line.
+                path,
                 rows: progress.rows(),
                 note,
             })
