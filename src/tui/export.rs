@@ -126,7 +126,8 @@ struct Sink {
 impl Sink {
     fn line(&mut self, cells: &[String]) -> Result<()> {
         let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-        writeln!(self.out, "{}", line.join(","))
+        // RFC 4180 line ends, as the CLI's `--csv`.
+        write!(self.out, "{}\r\n", line.join(","))
             .map_err(|e| Error::Infrastructure(format!("writing the export: {e}")))
     }
 
