@@ -925,4 +925,94 @@ mod real_database {
             }
         }
     }
+
+    #[tokio::test]
+    async fn approving_a_gift_card_issue_saves_its_codes_at_once() {
+        let db = TestDb::new().await;
+        let finance = db.login(Group::Finance).await;
+        let admin = db.login(Group::Admin).await;
+        let req = creditdesk::db::gift_cards::IssueRequest {
+            value: creditdesk::db::gift_cards::CardValue::Custom {
+                credits: 1000,
+                price: rust_decimal::Decimal::new(5000, 2),
+            },
+            count: 11,
+            recipient: None,
+            expires_at: None,
+            reason: None,
+        };
+        let asked = creditdesk::db::gift_cards::issue(
+            &finance.db,
+            &Operator::parse(&finance.name).unwrap(),
+            &req,
+        )
+        .await
+        .unwrap();
+        assert!(matches!(asked, creditdesk::db::Change::Pending(_)));
+        let dir = std::env::temp_dir().join(format!(
+            "creditdesk-tui-approvals-{}-{}",
+            std::process::id(),
+            Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+
+        let (mut app, mut effects) = console(Group::Admin, &admin);
+        app.export_dir = dir.clone();
+        keys(&mut app, &mut effects, vec![Msg::Start, ch('P'), ch('a')]).await;
+        assert!(
+            shows(&app, "11 active card(s) of 1000 credits"),
+            "{}",
+            screen(&app, 100, 30)
+        );
+        let c = apply(&mut app);
+        // Esc at once: the codes are saved all the same.
+        let esc = update(&mut app, key(KeyCode::Esc));
+        settle(&mut app, &mut effects, [c, esc].concat()).await;
+        assert!(
+            shows(
+                &app,
+                "the change you stopped waiting for: approved request #"
+            ),
+            "{}",
+            screen(&app, 100, 30)
+        );
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&files[0]).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let csv = std::fs::read_to_string(&files[0]).unwrap();
+        assert_eq!(csv.lines().count(), 12, "{csv}");
+        assert_eq!(
+            scalar_i64(
+                &db.pool,
+                "select count(*) from gift_cards where status = 'active'"
+            )
+            .await,
+            11
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn the_status_line_shows_the_replica_lag() {
+        let r = creditdesk::testing::replica::ReplicatedDb::new().await;
+        let db = r.tool().with_session().await.unwrap();
+        let mut app = App::new(&config(false, None), Utc::now(), Theme::COLOR, "test");
+        app.watch_session(SessionStatus::of(db.session().unwrap()));
+        let mut effects = Effects::new(db.clone(), Operator::parse("ana").unwrap());
+        keys(&mut app, &mut effects, vec![Msg::Start]).await;
+        let last = rows(&app, 200, 30).pop().unwrap();
+        assert!(last.contains("replica lag"), "{last}");
+        assert!(
+            last.contains("shared login"),
+            "the superuser is no operator: {last}"
+        );
+    }
 }

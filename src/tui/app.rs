@@ -329,6 +329,7 @@ impl App {
     }
 
     fn show_approvals(&mut self, out: &mut Outbox) {
+        self.approvals.files_dir.clone_from(&self.export_dir);
         self.approvals_shown = true;
         self.popup = None;
         self.with_approvals(out, |t, ctx| t.activate(ctx));

@@ -214,11 +214,12 @@ pub struct Approve {
 }
 
 impl Approve {
-    pub fn new(id: i64, me: Option<String>, now: DateTime<Utc>) -> Self {
+    /// Issued codes, if the request issues cards, go to a new file in `dir`.
+    pub fn new(id: i64, me: Option<String>, dir: &std::path::Path, now: DateTime<Utc>) -> Self {
         Self {
             id,
             me,
-            codes_to: PathBuf::from(format!(
+            codes_to: dir.join(format!(
                 "creditdesk-approved-{id}-codes-{}.csv",
                 now.format("%Y%m%d-%H%M%S")
             )),
@@ -429,6 +430,9 @@ pub struct ApprovalsView {
     dialogs: Dialogs,
     /// The login connected: its own requests get no approve or reject.
     pub me: Option<String>,
+    /// Where the codes of an approved gift-card issue go (the app's export
+    /// directory: the current one).
+    pub files_dir: PathBuf,
     /// What the last change did.
     notice: Option<String>,
 }
@@ -525,7 +529,7 @@ impl Tab for ApprovalsView {
             }
             Some(Act::Approve) => {
                 if let Some(r) = self.current() {
-                    let change = Approve::new(r.id, self.me.clone(), ctx.now);
+                    let change = Approve::new(r.id, self.me.clone(), &self.files_dir, ctx.now);
                     self.dialogs
                         .open(super::change::ChangeDialog::open(change, ctx));
                 }
