@@ -2,6 +2,7 @@
 //! new file, never an existing one overwritten, readable by its owner only
 //! (0600), and synced to disk before success is reported.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -105,6 +106,36 @@ pub fn codes_csv(cards: &[IssuedCard]) -> String {
         ));
     }
     out
+}
+
+/// `2026-11-24T05:03:00Z`: times in CSV (and JSON), ISO 8601 with the zone.
+pub fn iso_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// One CSV field: controls become U+FFFD and line breaks a space, as in a
+/// table; a cell a spreadsheet would run as a formula (starting with `=`,
+/// `+`, `-` or `@`, after any spaces, unless it is a plain number; or with a
+/// tab or carriage return) gets a `'` in front; then it is quoted if it must
+/// be.
+pub fn csv_cell(cell: &str) -> String {
+    let clean = sanitize_cow(cell);
+    let formula = cell.starts_with(['\t', '\r'])
+        || (clean
+            .trim_start_matches(' ')
+            .starts_with(['=', '+', '-', '@'])
+            && clean.len() > 1
+            && clean.parse::<f64>().is_err());
+    let guarded = if formula {
+        Cow::Owned(format!("'{clean}"))
+    } else {
+        clean
+    };
+    if guarded.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded.into_owned()
+    }
 }
 
 #[cfg(test)]

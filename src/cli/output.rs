@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::io::Write;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::ser::{Formatter, PrettyFormatter};
 
@@ -85,10 +85,7 @@ impl Cell {
     }
 }
 
-/// `2026-11-24T05:03:00Z`
-pub fn iso_time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
+pub use crate::files::iso_time;
 
 /// Which outputs show a column: a table may show a readable summary
 /// (`user`: "12 ana@example.com") where CSV has one value per column.
@@ -225,30 +222,7 @@ impl Table {
     }
 }
 
-/// One CSV field: controls become U+FFFD and line breaks a space, as in a
-/// table; a cell a spreadsheet would run as a formula (starting with `=`,
-/// `+`, `-` or `@`, after any spaces, unless it is a plain number; or with a
-/// tab or carriage return) gets a `'` in front; then it is quoted if it must
-/// be.
-pub fn csv_cell(cell: &str) -> String {
-    let clean = sanitize_cow(cell);
-    let formula = cell.starts_with(['\t', '\r'])
-        || (clean
-            .trim_start_matches(' ')
-            .starts_with(['=', '+', '-', '@'])
-            && clean.len() > 1
-            && clean.parse::<f64>().is_err());
-    let guarded = if formula {
-        Cow::Owned(format!("'{clean}"))
-    } else {
-        clean
-    };
-    if guarded.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", guarded.replace('"', "\"\""))
-    } else {
-        guarded.into_owned()
-    }
-}
+pub use crate::files::csv_cell;
 
 /// Prints a list in the chosen format.
 pub fn list<T: Serialize>(format: Format, records: &T, table: &Table) -> Result<()> {

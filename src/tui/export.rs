@@ -2,7 +2,7 @@
 //! new CSV file in the current directory, readable by its owner only
 //! (0600), never overwriting one. Gift-card codes stay masked (the lists
 //! only ever hold masked codes), and every cell goes through the CLI's CSV
-//! guard (`cli::output::csv_cell`): controls replaced, a cell a spreadsheet
+//! guard (`files::csv_cell`, which `--csv` uses too): controls replaced, a cell a spreadsheet
 //! would run as a formula (`=`, `+`, `-`, `@`, tab, CR) prefixed with `'`.
 //!
 //! A screen says what it would export with `Tab::export`; the app runs it
@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::cli::output::{csv_cell, iso_time};
 use crate::db::Db;
 use crate::db::approvals::RequestFilter;
 use crate::db::audit::AuditFilter;
@@ -23,6 +22,7 @@ use crate::db::batches::BatchFilter;
 use crate::db::coupons::CouponFilter;
 use crate::db::gift_cards::GiftCardFilter;
 use crate::error::{Error, Result};
+use crate::files::{csv_cell, iso_time};
 
 /// Rows read per page where the list pages (keyset).
 const PAGE: i64 = 1000;
