@@ -210,3 +210,49 @@ fn e_is_offered_on_lists_only() {
     let c = update(&mut app, ch('e'));
     assert!(runs(&c).iter().all(|r| r.job.name() != "export"));
 }
+
+#[test]
+fn the_status_line_shows_an_export_on_its_way() {
+    let mut app = App::new(&config(false, None), t0(), Theme::COLOR, "test");
+    update(&mut app, Msg::Start);
+    let c = update(&mut app, ch('e'));
+    let sent: Vec<_> = runs(&c)
+        .into_iter()
+        .filter(|r| r.job.name() == "export")
+        .collect();
+    assert_eq!(sent.len(), 1, "{c:?}");
+    let creditdesk::tui::Job::Export(job) = &sent[0].job else {
+        unreachable!()
+    };
+    assert!(
+        job.path
+            .to_string_lossy()
+            .ends_with("creditdesk-coupons-20260314-093000.csv"),
+        "{:?}",
+        job.path
+    );
+    let last = rows(&app, 80, 24).pop().unwrap();
+    assert!(last.contains("exporting coupons… 0 rows"), "{last}");
+    // One at a time.
+    let again = update(&mut app, ch('e'));
+    assert!(runs(&again).iter().all(|r| r.job.name() != "export"));
+    let id = sent[0].id;
+    update(
+        &mut app,
+        Msg::Reply(creditdesk::tui::Reply {
+            id,
+            owner: creditdesk::tui::Owner::App,
+            outcome: creditdesk::tui::Outcome::Exported(Ok(creditdesk::tui::export::Exported {
+                path: "./creditdesk-coupons-20260314-093000.csv".into(),
+                rows: 12_345,
+                note: None,
+            })),
+        }),
+    );
+    let last = rows(&app, 80, 24).pop().unwrap();
+    assert!(
+        last.contains("wrote 12,345 rows to ./creditdesk-coupons-20260314-093000.csv"),
+        "{last}"
+    );
+    assert!(app.export.is_none());
+}

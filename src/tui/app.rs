@@ -282,6 +282,11 @@ impl App {
         self.status = Some(status);
     }
 
+    /// `p` paused the status line's readings.
+    pub fn status_paused(&self) -> bool {
+        self.status_poll.paused()
+    }
+
     /// The screen shown: the Approvals view, or the active tab.
     pub fn screen(&self) -> &dyn Tab {
         if self.approvals_shown {

@@ -323,7 +323,8 @@ fn session_spans<'a>(app: &'a App, status: &SessionStatus, left: &mut Vec<Span<'
         left.push(safe_owned(app.operator.as_str().to_owned()));
     }
     left.push(Span::raw("  "));
-    let pending = format!("{} pending", status.pending);
+    let paused = if app.status_paused() { " (paused)" } else { "" };
+    let pending = format!("{} pending{paused}", status.pending);
     left.push(if status.pending > 0 {
         Span::styled(pending, theme.warning())
     } else {
