@@ -171,6 +171,17 @@ async fn e_exports_each_list_whole_masked_and_guarded() {
     keys(&mut app, &mut effects, vec![ch('3'), ch('e')]).await;
     let (_, csv) = exported(&dir, "users");
     assert!(csv.contains("zoe@example.com"), "{csv}");
+    // A user's ledger, with the balance after each entry.
+    keys(&mut app, &mut effects, vec![key(KeyCode::Enter), ch('e')]).await;
+    let (_, csv) = exported(&dir, "ledger");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].starts_with("id,created_at,type,amount,balance_after,"),
+        "{csv}"
+    );
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[1].contains(",100,100,"), "{csv}");
+    keys(&mut app, &mut effects, vec![key(KeyCode::Esc)]).await;
     keys(&mut app, &mut effects, vec![ch('4'), ch('e')]).await;
     let (_, csv) = exported(&dir, "batches");
     assert_eq!(csv.lines().count(), 2, "{csv}");

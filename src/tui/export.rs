@@ -20,6 +20,7 @@ use crate::db::approvals::RequestFilter;
 use crate::db::audit::AuditFilter;
 use crate::db::batches::BatchFilter;
 use crate::db::coupons::CouponFilter;
+use crate::db::credits::HistoryQuery;
 use crate::db::gift_cards::GiftCardFilter;
 use crate::error::{Error, Result};
 use crate::files::{csv_cell, iso_time};
@@ -49,6 +50,8 @@ pub enum Source {
     Batches(BatchFilter),
     Audit(AuditFilter),
     Approvals(RequestFilter),
+    /// A user's ledger, with the balance after each entry.
+    Ledger(HistoryQuery),
 }
 
 /// Rows written so far, shared with the status line.
@@ -397,6 +400,63 @@ async fn write_all(db: &Db, source: &Source, sink: &mut Sink) -> Result<Option<S
                     return Ok(None);
                 }
                 f.before_id = last;
+            }
+        }
+        Source::Ledger(query) => {
+            header(
+                sink,
+                &[
+                    "id",
+                    "created_at",
+                    "type",
+                    "amount",
+                    "balance_after",
+                    "description",
+                    "transaction_id",
+                    "photo_id",
+                    "model_id",
+                    "gift_card_id",
+                    "gift_card_code_masked",
+                    "coupon_id",
+                    "coupon_code",
+                    "batch_id",
+                    "reverses_entry_id",
+                    "reversed_by_entry_id",
+                ],
+            )?;
+            let mut q = HistoryQuery {
+                before: None,
+                limit: PAGE,
+                ..query.clone()
+            };
+            loop {
+                let page = crate::db::credits::history_with_balances(db, &q).await?;
+                sink.rows(page.entries.into_iter().map(|r| {
+                    let e = r.entry;
+                    vec![
+                        e.id.to_string(),
+                        time(e.created_at),
+                        e.kind,
+                        e.amount.to_string(),
+                        r.balance_after.to_string(),
+                        opt(e.description),
+                        opt(e.transaction_id),
+                        opt(e.photo_id),
+                        opt(e.model_id),
+                        opt(e.gift_card_id),
+                        // The masked code: the ledger never reads a full one.
+                        opt(e.gift_card_code),
+                        opt(e.coupon_id),
+                        opt(e.coupon_code),
+                        opt(e.batch_id),
+                        opt(r.reverses_entry_id),
+                        opt(r.reversed_by_entry_id),
+                    ]
+                }))?;
+                match page.next {
+                    Some(next) => q.before = Some(next),
+                    None => return Ok(None),
+                }
             }
         }
         Source::Approvals(filter) => {

@@ -104,17 +104,30 @@ impl Tab for UsersTab {
         }
     }
 
-    /// The search shown (the detail's ledger is not a list to export yet).
+    /// The search shown, or the user's ledger with its filter.
     fn export(&self) -> Option<crate::tui::export::Export> {
-        if self.detail.is_some() || self.search.editing() {
-            return None;
+        use crate::tui::export::{Export, Source};
+        match &self.detail {
+            Some(d) if d.modal() => None,
+            Some(d) => Some(Export {
+                list: "ledger",
+                source: Source::Ledger(crate::db::credits::HistoryQuery {
+                    user_id: d.user_id,
+                    kind: d.filter.kind,
+                    since: d.filter.since,
+                    until: d.filter.until,
+                    before: None,
+                    limit: 0,
+                }),
+            }),
+            None if self.search.editing() => None,
+            None => Some(Export {
+                list: "users",
+                source: Source::Users {
+                    text: self.search.shown_text().to_owned(),
+                },
+            }),
         }
-        Some(crate::tui::export::Export {
-            list: "users",
-            source: crate::tui::export::Source::Users {
-                text: self.search.shown_text().to_owned(),
-            },
-        })
     }
 
     fn copy(&self) -> Option<Copied> {
