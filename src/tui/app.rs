@@ -216,7 +216,7 @@ pub const GLOBAL_KEYS: Keymap<Global> = Keymap(&[
     Bind::new(
         &[Key::Char('e')],
         "e",
-        "export the whole list to a CSV file",
+        "export to a CSV file",
         Global::Export,
     ),
     Bind::new(
