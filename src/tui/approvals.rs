@@ -156,9 +156,28 @@ fn approved_lines(d: &ApprovalDone) -> Vec<String> {
                 }
             }
         }
-        Approved::AdjustMany(_) => lines.push("the file of adjustments was booked".into()),
-        Approved::FailMany(_) => lines.push("the batches were failed as previewed".into()),
-        Approved::Reversal(r) => lines.push(format!("reversal booked: {r:?}")),
+        Approved::AdjustMany(r) => lines.push(format!(
+            "booked {} rows of {} (+{} / -{} credits); {} booked before, {} skipped, {} refused",
+            r.booked.len(),
+            sanitize(&r.file),
+            r.credited,
+            r.debited,
+            r.replayed.len(),
+            r.skipped.len(),
+            r.failed.len()
+        )),
+        Approved::FailMany(r) => lines.push(format!(
+            "failed {} batches, {} credits refunded; {} skipped, {} refused, {} not run",
+            r.done.len(),
+            r.refunded,
+            r.skipped.len(),
+            r.failed.len(),
+            r.not_run.len()
+        )),
+        Approved::Reversal(r) => lines.push(format!(
+            "booked entry #{} reversing #{} ({:+}) for user #{}: balance {} → {}",
+            r.reversal_entry_id, r.entry_id, r.amount, r.user_id, r.old_balance, r.new_balance
+        )),
     }
     lines
 }
@@ -488,11 +507,6 @@ impl ApprovalsView {
             Some(Event::Notice(notice)) => self.notice = Some(notice),
             Some(Event::Filter(_)) | None => {}
         }
-    }
-
-    /// Whether the view waits for a reply of its own (the app routes it).
-    pub fn is_shown_detail(&self) -> bool {
-        self.detail.is_some()
     }
 }
 
