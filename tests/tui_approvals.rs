@@ -486,6 +486,11 @@ fn any_size_renders_without_panic() {
     let mut confirming = approvals_open(config_as(&[Group::Finance]));
     let c = update(&mut confirming, ch('a'));
     fresh(&mut confirming, c, request(7, "bo", "pending", now));
+    // A login of 300 characters is cut: the count still shows at 80.
+    let mut idle = App::new(&config(false, None), t0(), Theme::COLOR, "t");
+    idle.watch_session(status(&"x".repeat(300), "finance+oncall", false, 12_345));
+    let last = rows(&idle, 80, 24).pop().unwrap();
+    assert!(last.contains("12345 pending"), "{last}");
     renders_at_any_size(&[list, detail, confirming]);
 }
 

@@ -306,8 +306,11 @@ fn status_line(app: &App, frame: &mut Frame, area: Rect) {
 /// the pending requests; the replica's lag.
 fn session_spans<'a>(app: &'a App, status: &SessionStatus, left: &mut Vec<Span<'a>>) {
     let theme = &app.theme;
-    let login = crate::domain::text::sanitize(&status.login);
-    let role = crate::domain::text::sanitize(&status.role);
+    // A long login leaves room for the rest at 80 columns.
+    let login =
+        crate::domain::text::truncate_width(&crate::domain::text::sanitize(&status.login), 24);
+    let role =
+        crate::domain::text::truncate_width(&crate::domain::text::sanitize(&status.role), 20);
     if status.personal {
         left.push(Span::styled(format!("{login} · {role}"), theme.header()));
         if app.operator.as_str() != status.login {
