@@ -779,17 +779,19 @@ impl ApprovalsView {
             .column(
                 "by",
                 Constraint::Length(u16::try_from(by_width).unwrap_or(6)),
-            )
-            .column("asked", Constraint::Length(16));
+            );
+        // Exact times when there is room beside a readable summary, else
+        // how long ago and how long left.
+        let wide = inner.width >= 100;
+        let time_width = if wide { 16 } else { 8 };
+        table = table.column("asked", Constraint::Length(time_width));
         if self.recent {
             table = table.column("status", Constraint::Length(9));
         }
-        // The expiry when there is room for it beside a readable summary.
-        let expiry = inner.width >= 100;
-        table = table.column("summary", Constraint::Fill(1));
-        if expiry {
-            table = table.column("expires", Constraint::Length(16));
-        }
+        table = table
+            .column("summary", Constraint::Fill(1))
+            .column("expires", Constraint::Length(time_width));
+        let now = ui.now;
         table.render(
             frame,
             inner,
@@ -801,15 +803,21 @@ impl ApprovalsView {
                     Cell::from(format!("#{}", r.id)),
                     Cell::from(safe_owned(r.kind.clone())),
                     Cell::from(safe_owned(by(r))),
-                    Cell::from(when(r.requested_at)),
+                    Cell::from(if wide {
+                        when(r.requested_at)
+                    } else {
+                        ago(now, r.requested_at)
+                    }),
                 ];
                 if self.recent {
                     cells.push(Cell::from(safe_owned(r.status.clone())));
                 }
                 cells.push(Cell::from(safe_owned(r.summary.clone())));
-                if expiry {
-                    cells.push(Cell::from(when(r.expires_at)));
-                }
+                cells.push(Cell::from(if wide {
+                    when(r.expires_at)
+                } else {
+                    left(now, r.expires_at)
+                }));
                 Row::new(cells)
             },
         );
@@ -897,5 +905,44 @@ impl ApprovalsView {
             )));
         }
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    }
+}
+
+/// `5m ago`, `3h ago`, `2d ago`.
+fn ago(now: DateTime<Utc>, t: DateTime<Utc>) -> String {
+    format!("{} ago", span(now - t))
+}
+
+/// `in 23h`, or `expired`.
+fn left(now: DateTime<Utc>, t: DateTime<Utc>) -> String {
+    if t <= now {
+        "expired".into()
+    } else {
+        format!("in {}", span(t - now))
+    }
+}
+
+fn span(d: chrono::Duration) -> String {
+    let m = d.num_minutes().max(0);
+    match m {
+        0..60 => format!("{m}m"),
+        60..2880 => format!("{}h", m / 60),
+        _ => format!("{}d", m / 1440),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn relative_times_are_short() {
+        let t = Utc.with_ymd_and_hms(2026, 3, 14, 9, 30, 0).unwrap();
+        assert_eq!(ago(t, t), "0m ago");
+        assert_eq!(ago(t + chrono::Duration::minutes(90), t), "1h ago");
+        assert_eq!(ago(t + chrono::Duration::days(3), t), "3d ago");
+        assert_eq!(left(t, t + chrono::Duration::hours(24)), "in 24h");
+        assert_eq!(left(t, t - chrono::Duration::seconds(1)), "expired");
     }
 }
