@@ -396,6 +396,25 @@ fn esc_while_deciding_never_abandons_it_and_reports_the_outcome() {
         screen(&app, 100, 30)
     );
 
+    // Left the view meanwhile: the status line says it.
+    let mut app = approvals_open(config_as(&[Group::Finance]));
+    let c = update(&mut app, ch('a'));
+    fresh(&mut app, c, request(7, "bo", "pending", now));
+    let sent = apply(&mut app);
+    update(&mut app, key(KeyCode::Esc));
+    update(&mut app, key(KeyCode::Esc));
+    assert!(!app.approvals_shown);
+    answer(&mut app, sent, |_| {
+        Some(Outcome::Approved(Err(Error::Refused(
+            creditdesk::domain::Refusal::RequestExpired {
+                id: 7,
+                expires_at: now,
+            },
+        ))))
+    });
+    let last = rows(&app, 200, 30).pop().unwrap();
+    assert!(last.contains("stopped waiting for: not applied"), "{last}");
+
     // Refused after Esc: the notice says it was not applied.
     let mut app = approvals_open(config_as(&[Group::Finance]));
     let c = update(&mut app, ch('a'));

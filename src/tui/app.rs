@@ -662,6 +662,11 @@ impl App {
                     self.suspect_database(out);
                 }
                 self.with_approvals(out, |t, ctx| t.reply(id, outcome, ctx));
+                if let Some(notice) = self.approvals.unseen.take()
+                    && !self.approvals_shown
+                {
+                    self.say(notice, false, EXPORTED_FOR);
+                }
             }
             Owner::Tab(tab) => {
                 if outcome.is_infrastructure_error() {

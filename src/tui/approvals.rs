@@ -454,6 +454,9 @@ pub struct ApprovalsView {
     pub files_dir: PathBuf,
     /// What the last change did.
     notice: Option<String>,
+    /// A notice not seen yet: the app shows it in the status line when the
+    /// view is hidden (a decision Esc stopped waiting for, answered later).
+    pub unseen: Option<String>,
 }
 
 impl ApprovalsView {
@@ -500,11 +503,15 @@ impl ApprovalsView {
     fn event(&mut self, event: Option<Event>, ctx: &mut Ctx) {
         match event {
             Some(Event::Changed(notice)) => {
+                self.unseen = Some(notice.clone());
                 self.notice = Some(notice);
                 self.load(ctx);
                 self.load_detail(ctx);
             }
-            Some(Event::Notice(notice)) => self.notice = Some(notice),
+            Some(Event::Notice(notice)) => {
+                self.unseen = Some(notice.clone());
+                self.notice = Some(notice);
+            }
             Some(Event::Filter(_)) | None => {}
         }
     }
