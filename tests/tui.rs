@@ -1313,7 +1313,10 @@ fn esc_while_an_adjustment_is_in_flight_stops_waiting_and_reloads() {
         }))))
     });
     let reloads: Vec<_> = runs(&late).into_iter().map(|r| r.job.name()).collect();
-    assert_eq!(reloads, ["credits.overview", "credits.history_with_balances"]);
+    assert_eq!(
+        reloads,
+        ["credits.overview", "credits.history_with_balances"]
+    );
     assert!(shows(
         &app,
         "the change you stopped waiting for: booked entry #77"

@@ -164,7 +164,7 @@ impl Change for FailMany {
             lines.push((
                 "approval".into(),
                 format!(
-                    "above the threshold ({} credits): it becomes one request for a second person",
+                    "over {} credits: one request for a second person",
                     p.threshold
                 ),
             ));

@@ -32,6 +32,9 @@ use crate::tui::widgets::{
 
 /// Batches shown at most; a full list says "narrow it".
 pub const LIMIT: i64 = 500;
+/// Stuck batches shown at most: an outage's worth, to mark all at once
+/// and fail them as one change.
+pub const STUCK_LIMIT: i64 = 5_000;
 
 /// `+`/`-` wait this long for the next press before asking.
 pub const DEBOUNCE: StdDuration = StdDuration::from_millis(250);
@@ -100,7 +103,7 @@ impl View {
             },
             stuck_older_than: self.stuck.then_some(self.stuck_after),
             user: self.user.clone(),
-            limit: LIMIT,
+            limit: if self.stuck { STUCK_LIMIT } else { LIMIT },
         }
     }
 
@@ -205,9 +208,13 @@ const KEYS: Keymap<Act> = Keymap(&[
     Bind::new(&[Key::Char(' ')], "Space", "mark", Act::Mark)
         .footer()
         .writes(Action::BatchFail),
-    Bind::new(&[Key::Char('A')], "A", "mark all", Act::MarkAll)
-        .footer()
-        .writes(Action::BatchFail),
+    Bind::new(
+        &[Key::Char('A')],
+        "A",
+        "mark all shown / clear",
+        Act::MarkAll,
+    )
+    .writes(Action::BatchFail),
     Bind::new(
         &[Key::Char('f')],
         "f",
@@ -538,7 +545,8 @@ impl List {
             }
             let n = self.batches.len();
             let plural = if n == 1 { "" } else { "es" };
-            let more = if n as i64 >= LIMIT {
+            let limit = self.shown.as_ref().map_or(LIMIT, |v| v.filter().limit);
+            let more = if n as i64 >= limit {
                 " (the most shown: narrow with /)"
             } else {
                 ""
@@ -741,6 +749,6 @@ mod tests {
         let f = v.filter();
         assert_eq!(f.status, None);
         assert_eq!(f.stuck_older_than, Some(STUCK_AFTER));
-        assert_eq!(f.limit, LIMIT);
+        assert_eq!(f.limit, STUCK_LIMIT);
     }
 }

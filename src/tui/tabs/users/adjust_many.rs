@@ -135,7 +135,7 @@ impl Change for AdjustMany {
             lines.push((
                 "approval".into(),
                 format!(
-                    "above the threshold ({} credits): it becomes one request for a second person",
+                    "over {} credits: one request for a second person",
                     plan.threshold
                 ),
             ));
