@@ -161,12 +161,7 @@ fn space_marks_a_marks_all_and_marks_survive_a_refresh() {
     assert!(shows(&app, "  #1825"));
     // The list loads again by itself: the marks stay.
     let now = app.now + Duration::seconds(6);
-    let c = update(&mut app, creditdesk::tui::Msg::Now(now));
-    let c = if runs(&c).is_empty() {
-        update(&mut app, ch('R'))
-    } else {
-        c
-    };
+    let c = update(&mut app, creditdesk::tui::Msg::Tick(now));
     assert!(
         jobs(&c).iter().any(|j| matches!(j, Job::Batches(_))),
         "{c:?}"

@@ -252,8 +252,8 @@ fn stuck_line<'a>(d: &Dashboard, theme: &Theme) -> Line<'a> {
     } else {
         theme.success()
     };
-    let warn = crate::domain::amounts::short_age(STUCK_WARN.num_seconds());
-    let alert = crate::domain::amounts::short_age(STUCK_ALERT.num_seconds());
+    let warn = threshold(STUCK_WARN);
+    let alert = threshold(STUCK_ALERT);
     Line::from(vec![
         Span::styled("stuck now ", theme.dim()),
         Span::styled(format!("{} over {warn}", s.over_warn), style),
@@ -268,6 +268,16 @@ fn stuck_line<'a>(d: &Dashboard, theme: &Theme) -> Line<'a> {
         ),
         Span::styled(format!("  ({} generating)", s.generating), theme.dim()),
     ])
+}
+
+/// `15m`, `1h`: a threshold as the CLI's `--older-than` reads it.
+fn threshold(d: chrono::Duration) -> String {
+    let m = d.num_minutes();
+    if m > 0 && m % 60 == 0 {
+        format!("{}h", m / 60)
+    } else {
+        format!("{m}m")
+    }
 }
 
 fn failure_line<'a>(d: &Dashboard, theme: &Theme) -> Line<'a> {

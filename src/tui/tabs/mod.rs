@@ -65,7 +65,7 @@ impl TabId {
             TabId::Users => "Users & credits",
             TabId::Batches => "Batches",
             TabId::Audit => "Audit",
-            TabId::Dashboard => "Dashboard",
+            TabId::Dashboard => "Health",
         }
     }
 
