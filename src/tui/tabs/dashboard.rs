@@ -407,7 +407,14 @@ fn sparklines(
             Span::styled(max_of(values).to_string(), theme.dim()),
         ]);
         frame.render_widget(Paragraph::new(text), l);
-        let shown = &values[values.len().saturating_sub(usize::from(s.width))..];
+        // Each value as wide as the room allows (the newest that fit).
+        let room = usize::from(s.width);
+        let k = room.checked_div(values.len()).unwrap_or(1).clamp(1, 4);
+        let wide: Vec<u64> = values
+            .iter()
+            .flat_map(|v| std::iter::repeat_n(*v, k))
+            .collect();
+        let shown = &wide[wide.len().saturating_sub(room)..];
         frame.render_widget(Sparkline::default().data(shown).style(*style), s);
     }
 }
@@ -651,7 +658,7 @@ fn stuck_table(frame: &mut Frame, area: Rect, d: &Dashboard, theme: &Theme) {
         rows,
         [
             Constraint::Length(9),
-            Constraint::Length(6),
+            Constraint::Length(8),
             Constraint::Length(12),
             Constraint::Length(7),
             Constraint::Length(16),
