@@ -232,10 +232,7 @@ fn f_with_marks_fails_exactly_the_marked_batches_as_one_change() {
     assert!(s.contains("Fail 2 marked batches?"), "{s}");
     assert!(s.contains("2 to change, 0 skipped"), "{s}");
     assert!(s.contains("16 credits"), "{s}");
-    assert!(
-        s.contains("#1827") && s.contains("fail + refund, 8 credits"),
-        "{s}"
-    );
+    assert!(s.contains("#1827") && s.contains("fail + refund 8"), "{s}");
     let c = apply(&mut app);
     let [Job::FailMany { preview, .. }] = jobs(&c)[..] else {
         panic!("{c:?}")

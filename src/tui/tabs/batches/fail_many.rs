@@ -173,17 +173,16 @@ impl Change for FailMany {
             let what = match &c.skip_reason {
                 Some(why) => format!("skip: {why}"),
                 None if c.would_refund > 0 => {
-                    format!("{}, {} credits", plan_label(c.plan), c.would_refund)
+                    format!("{} {}", plan_label(c.plan), c.would_refund)
                 }
                 None => plan_label(c.plan).to_owned(),
             };
             lines.push((
                 format!("#{}", c.batch_id),
                 format!(
-                    "{} {} · {} · {what}",
+                    "{} · {} · {what}",
                     c.email,
                     crate::domain::amounts::short_age(c.age_seconds),
-                    c.status
                 ),
             ));
         }

@@ -258,9 +258,9 @@ pub struct List {
     /// The filter form (`/`).
     pub form: Option<Form>,
     poll: Poll,
-    /// The batches marked in the stuck view, in the order marked; kept
-    /// across refreshes while they are shown.
-    pub marks: Vec<i32>,
+    /// The batches marked in the stuck view; kept across refreshes while
+    /// they are shown.
+    pub marks: std::collections::HashSet<i32>,
     /// What the last fail-many did.
     pub notice: Option<String>,
 }
@@ -413,11 +413,8 @@ impl List {
             },
             Some(Act::Mark) => {
                 if let Some(id) = self.selected().map(|b| b.id) {
-                    match self.marks.iter().position(|m| *m == id) {
-                        Some(i) => {
-                            self.marks.remove(i);
-                        }
-                        None => self.marks.push(id),
+                    if !self.marks.remove(&id) {
+                        self.marks.insert(id);
                     }
                     // On to the next, as a file manager does.
                     self.nav
@@ -429,11 +426,7 @@ impl List {
                 if self.batches.iter().all(|b| self.marks.contains(&b.id)) {
                     self.marks.clear();
                 } else {
-                    for b in &self.batches {
-                        if !self.marks.contains(&b.id) {
-                            self.marks.push(b.id);
-                        }
-                    }
+                    self.marks.extend(self.batches.iter().map(|b| b.id));
                 }
                 KeyResult::Handled
             }
@@ -674,13 +667,12 @@ impl List {
             .map(|b| b.id)
             .filter(|id| self.marks.contains(id))
             .collect();
-        let rest: Vec<i32> = self
-            .marks
-            .iter()
-            .copied()
-            .filter(|m| !ids.contains(m))
-            .collect();
-        ids.extend(rest);
+        if ids.len() < self.marks.len() {
+            let shown: std::collections::HashSet<i32> = ids.iter().copied().collect();
+            let mut rest: Vec<i32> = self.marks.difference(&shown).copied().collect();
+            rest.sort_unstable();
+            ids.extend(rest);
+        }
         ids
     }
 
