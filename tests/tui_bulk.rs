@@ -490,6 +490,137 @@ fn x_reverses_through_the_change_flow_with_the_fresh_balance() {
     assert_eq!(*entry, 52);
 }
 
+// ------------------------------------------------------------------ adjust many
+
+fn plan(needs_approval: bool) -> creditdesk::db::bulk::adjust::Plan {
+    use creditdesk::db::bulk::adjust::{PlanTotals, PlannedRow, RowStatus};
+    let rows = (0..3usize)
+        .map(|i| PlannedRow {
+            line: i + 2,
+            user: format!("u{i}@example.com"),
+            user_id: Some(100 + i32::try_from(i).unwrap()),
+            email: Some(format!("u{i}@example.com")),
+            amount: Some(500),
+            reason: None,
+            key: format!("k{i}"),
+            status: RowStatus::Ok,
+            problems: vec![],
+            balance_before: Some(0),
+            balance_after: Some(500),
+        })
+        .collect();
+    creditdesk::db::bulk::adjust::Plan {
+        file: "/tmp/comp.csv".into(),
+        digest: "ab".repeat(32),
+        reason: "compensation".into(),
+        rows,
+        totals: PlanTotals {
+            rows: 3,
+            ok: 3,
+            replayed: 0,
+            bad: 0,
+            users: 3,
+            credited: 1500,
+            debited: 0,
+        },
+        threshold: 1000,
+        needs_approval,
+    }
+}
+
+/// The users list, `M`, the form filled, the check answered with `plan`.
+fn adjust_many_review(plan: creditdesk::db::bulk::adjust::Plan) -> App {
+    let mut app = App::new(&config(false, None), t0(), Theme::COLOR, "test");
+    let c = update(&mut app, ch('3'));
+    answer(&mut app, c, |_| Some(Outcome::Users(Ok(vec![]))));
+    update(&mut app, ch('M'));
+    assert!(
+        shows(&app, "Adjust many from a file"),
+        "{}",
+        screen(&app, 100, 30)
+    );
+    typed(&mut app, "/tmp/comp.csv");
+    update(&mut app, key(KeyCode::Enter));
+    typed(&mut app, "compensation");
+    let c = update(&mut app, key(KeyCode::Enter));
+    let [Job::AdjustManyCheck { path, reason }] = jobs(&c)[..] else {
+        panic!("{c:?}")
+    };
+    assert_eq!(path.to_str(), Some("/tmp/comp.csv"));
+    assert_eq!(reason.as_str(), "compensation");
+    let plan = std::cell::RefCell::new(Some(plan));
+    answer(&mut app, c, |_| {
+        plan.borrow_mut()
+            .take()
+            .map(|p| Outcome::AdjustManyChecked(Ok(Box::new(p))))
+    });
+    app
+}
+
+#[test]
+fn adjust_many_above_the_threshold_is_one_pending_request() {
+    let mut app = adjust_many_review(plan(true));
+    let s = screen(&app, 100, 30);
+    assert!(s.contains("3: 3 to book, 0 booked already, 0 bad"), "{s}");
+    assert!(s.contains("+1500 / -0"), "{s}");
+    assert!(
+        s.contains("over 1000 credits: one request for a second person"),
+        "{s}"
+    );
+    let c = apply(&mut app);
+    let [Job::AdjustMany { plan, .. }] = jobs(&c)[..] else {
+        panic!("{c:?}")
+    };
+    assert_eq!(plan.totals.ok, 3, "the run is of the check");
+    answer(&mut app, c, |_| {
+        Some(Outcome::AdjustedMany(Ok(Box::new(Change::Pending(
+            PendingRequest {
+                id: 77,
+                kind: "credits.adjust_many".into(),
+                summary: "adjust 3 balances from /tmp/comp.csv".into(),
+                requested_at: t0(),
+                expires_at: t0() + Duration::days(1),
+            },
+        )))))
+    });
+    let s = screen(&app, 100, 30);
+    assert!(s.contains("pending approval #77"), "{s}");
+}
+
+#[test]
+fn a_bad_file_is_refused_with_every_bad_row_by_its_line() {
+    use creditdesk::db::bulk::adjust::RowStatus;
+    let mut p = plan(false);
+    for (i, r) in p.rows.iter_mut().enumerate().skip(1) {
+        r.status = RowStatus::Bad;
+        r.problems = vec![format!("problem {i}")];
+    }
+    p.totals.ok = 1;
+    p.totals.bad = 2;
+    let app = adjust_many_review(p);
+    let s = screen(&app, 100, 30);
+    assert!(
+        s.contains("2 of 3 rows are bad, so nothing is booked"),
+        "{s}"
+    );
+    assert!(
+        s.contains("line 3: problem 1") && s.contains("line 4: problem 2"),
+        "{s}"
+    );
+    assert!(!s.contains("Enter book"), "nothing to confirm: {s}");
+}
+
+#[test]
+fn reverse_and_adjust_many_render_at_any_size() {
+    let mut reverse = user_detail(&config(false, None));
+    update(&mut reverse, key(KeyCode::Down));
+    update(&mut reverse, ch('x'));
+    let confirm = adjust_many_review(plan(true));
+    let mut running = adjust_many_review(plan(false));
+    apply(&mut running);
+    renders_at_any_size(&[user_detail(&config(false, None)), reverse, confirm, running]);
+}
+
 // ------------------------------------------------------------------ real db
 
 mod real_database {
