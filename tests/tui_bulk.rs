@@ -419,12 +419,14 @@ fn the_ledger_shows_balances_and_reversal_links_both_ways_and_follows_them() {
     update(&mut app, key(KeyCode::Enter)); // and back to #53 the other way
     let sel = selected_row(&app, 120, 30).unwrap();
     assert!(sel.contains("entry 53"), "{sel}");
-    update(&mut app, key(KeyCode::Esc));
+    assert!(screen(&app, 120, 30).contains("Esc back to the entry"));
+    update(&mut app, key(KeyCode::Backspace));
     let sel = selected_row(&app, 120, 30).unwrap();
     assert!(sel.contains("entry 51"), "back: {sel}");
     update(&mut app, key(KeyCode::Esc));
     let sel = selected_row(&app, 120, 30).unwrap();
     assert!(sel.contains("entry 53"), "back: {sel}");
+    assert!(!screen(&app, 120, 30).contains("back to the entry"));
     assert_eq!(app.active, TabId::Users);
 }
 

@@ -57,6 +57,8 @@ enum Act {
     /// Reverse the selected entry (its kind decides the right it needs).
     Reverse,
     Filter,
+    /// Back to the entry a reversal link was followed from.
+    JumpBack,
     Back,
 }
 
@@ -72,6 +74,16 @@ const KEYS: Keymap<Act> = Keymap(&[
         "f /",
         "filter",
         Act::Filter,
+    )
+    .footer(),
+    Bind::new(
+        &[
+            Key::Code(crossterm::event::KeyCode::Esc),
+            Key::Code(crossterm::event::KeyCode::Backspace),
+        ],
+        "Esc",
+        "back to the entry",
+        Act::JumpBack,
     )
     .footer(),
     Bind::new(ESC, "Esc", "back", Act::Back).footer(),
@@ -329,7 +341,7 @@ impl Detail {
                 }
                 KeyResult::Handled
             }
-            Some(Act::Back) if !self.jumps.is_empty() => {
+            Some(Act::JumpBack) => {
                 if let Some(back) = self.jumps.pop() {
                     self.select_entry(back);
                 }
@@ -422,6 +434,8 @@ impl Detail {
         let row = self.ledger.selected();
         match act {
             Act::Follow => row.and_then(link_of).is_some(),
+            Act::JumpBack => !self.jumps.is_empty(),
+            Act::Back => self.jumps.is_empty(),
             Act::Entry => row.and_then(link_of).is_none(),
             Act::Reverse => row
                 .and_then(reversal_right)
