@@ -307,14 +307,22 @@ fn today_line<'a>(d: &Dashboard, figures: &[Figure], theme: &Theme) -> Line<'a> 
             spans.push(Span::styled(" · ", theme.dim()));
         }
         let now = today.map_or(0, |t| f.of(t));
+        let avg = average(before, |day| f.of(day));
         spans.push(Span::raw(format!("{} ", f.label())));
-        spans.push(Span::styled(now.to_string(), theme.title()));
-        spans.push(Span::styled(
-            format!(" (avg {})", average(before, |day| f.of(day))),
-            theme.dim(),
-        ));
+        spans.push(Span::styled(now.to_string(), unusual(now, avg, theme)));
+        spans.push(Span::styled(format!(" (avg {avg})"), theme.dim()));
     }
     Line::from(spans)
+}
+
+/// Today's figure stands out (yellow) when it is more than half again or
+/// less than half its average.
+fn unusual(now: i64, avg: i64, theme: &Theme) -> Style {
+    if avg != 0 && (now - avg).abs() * 2 > avg.abs() {
+        theme.warning()
+    } else {
+        theme.title()
+    }
 }
 
 fn to_u64(v: i64) -> u64 {
@@ -505,11 +513,7 @@ fn today_table(frame: &mut Frame, area: Rect, d: &Dashboard, theme: &Theme) {
     let rows = Figure::ALL.iter().map(|f| {
         let now = today.map_or(0, |t| f.of(t));
         let avg = average(before, |day| f.of(day));
-        let style = if avg != 0 && (now - avg).abs() * 2 > avg.abs() {
-            theme.warning()
-        } else {
-            theme.base()
-        };
+        let style = unusual(now, avg, theme);
         Row::new(vec![
             Cell::from(f.label()),
             Cell::from(Line::from(Span::styled(now.to_string(), style)).right_aligned()),
@@ -610,11 +614,20 @@ fn batches_chart(frame: &mut Frame, area: Rect, d: &Dashboard, theme: &Theme) {
         .block(
             Block::bordered()
                 .border_style(theme.border())
-                .title(Span::styled(
-                    format!(" batches per hour, {} hours (UTC) ", hours.len()),
-                    theme.dim(),
-                )),
+                .title(Line::from(vec![
+                    Span::styled(
+                        format!(" batches per hour, {} hours (UTC): ", hours.len()),
+                        theme.dim(),
+                    ),
+                    Span::styled("completed", theme.success()),
+                    Span::styled(" / ", theme.dim()),
+                    Span::styled("failed", theme.error()),
+                    Span::styled(" / ", theme.dim()),
+                    Span::styled("generating", theme.warning()),
+                    Span::raw(" "),
+                ])),
         )
+        .legend_position(None)
         .x_axis(
             Axis::default()
                 .style(theme.dim())
