@@ -423,6 +423,15 @@ fn the_ledger_shows_balances_and_reversal_links_both_ways_and_follows_them() {
     update(&mut app, key(KeyCode::Backspace));
     let sel = selected_row(&app, 120, 30).unwrap();
     assert!(sel.contains("entry 51"), "back: {sel}");
+    // i: the entry itself, with both links.
+    update(&mut app, ch('i'));
+    let s = screen(&app, 120, 30);
+    assert!(
+        s.contains("Ledger entry #51") && s.contains("reversed by  #53"),
+        "{s}"
+    );
+    assert!(s.contains("balance after  140"), "{s}");
+    update(&mut app, key(KeyCode::Esc));
     update(&mut app, key(KeyCode::Esc));
     let sel = selected_row(&app, 120, 30).unwrap();
     assert!(sel.contains("entry 53"), "back: {sel}");

@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 
 use super::adjust::Adjust;
 use super::reverse::{Reverse, reversal_right};
-use crate::db::credits::{Cursor, HistoryQuery, LedgerEntry, LedgerRow, Overview};
+use crate::db::credits::{Cursor, HistoryQuery, LedgerRow, Overview};
 use crate::db::users::User;
 use crate::domain::InvalidInput;
 use crate::domain::amounts::parse_time;
@@ -53,6 +53,8 @@ enum Act {
     Entry,
     /// Enter on an entry with a reversal link: to the other entry.
     Follow,
+    /// The entry and its links, also on an entry whose Enter follows.
+    Info,
     Adjust,
     /// Reverse the selected entry (its kind decides the right it needs).
     Reverse,
@@ -65,6 +67,7 @@ enum Act {
 const KEYS: Keymap<Act> = Keymap(&[
     Bind::new(ENTER, "Enter", "follow the reversal", Act::Follow).footer(),
     Bind::new(ENTER, "Enter", "entry & links", Act::Entry).footer(),
+    Bind::new(&[Key::Char('i')], "i", "entry & links", Act::Info),
     Bind::new(&[Key::Char('a')], "a", "adjust", Act::Adjust)
         .footer()
         .writes(Action::CreditsAdjust),
@@ -347,12 +350,12 @@ impl Detail {
                 }
                 KeyResult::Handled
             }
-            Some(Act::Entry) => {
-                if let Some(e) = self.ledger.selected().map(|r| &r.entry) {
-                    let title = format!("Ledger entry #{}", e.id);
-                    let links = Link::from_ledger(e);
-                    let e = e.clone();
-                    let record = Record::new(title, move |theme| entry_lines(&e, theme), links);
+            Some(Act::Entry | Act::Info) => {
+                if let Some(r) = self.ledger.selected() {
+                    let title = format!("Ledger entry #{}", r.entry.id);
+                    let links = Link::from_ledger(&r.entry);
+                    let r = r.clone();
+                    let record = Record::new(title, move |theme| entry_lines(&r, theme), links);
                     self.dialogs.open(record);
                 }
                 KeyResult::Handled
@@ -674,10 +677,11 @@ fn link_of(r: &LedgerRow) -> Option<i32> {
 }
 
 /// One ledger entry, for its dialog (the links are listed by it).
-fn entry_lines(e: &LedgerEntry, theme: &Theme) -> Vec<Line<'static>> {
+fn entry_lines(r: &LedgerRow, theme: &Theme) -> Vec<Line<'static>> {
+    let e = &r.entry;
     let field = |label: &'static str, value: Span<'static>| {
         Line::from(vec![
-            Span::styled(format!("{label:>12}  "), theme.dim()),
+            Span::styled(format!("{label:>13}  "), theme.dim()),
             value,
         ])
     };
@@ -687,6 +691,7 @@ fn entry_lines(e: &LedgerEntry, theme: &Theme) -> Vec<Line<'static>> {
             "amount",
             Span::styled(format!("{:+}", e.amount), theme.amount(i64::from(e.amount))),
         ),
+        field("balance after", Span::raw(r.balance_after.to_string())),
         field("type", Span::raw(type_label(&e.kind).content.into_owned())),
         field(
             "description",
@@ -694,6 +699,8 @@ fn entry_lines(e: &LedgerEntry, theme: &Theme) -> Vec<Line<'static>> {
         ),
     ];
     for (label, id) in [
+        ("reverses", r.reverses_entry_id),
+        ("reversed by", r.reversed_by_entry_id),
         ("transaction", e.transaction_id),
         ("photo", e.photo_id),
         ("model", e.model_id),
