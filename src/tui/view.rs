@@ -94,12 +94,27 @@ pub fn view(app: &App, frame: &mut Frame) {
                 Global::Export => exports,
                 _ => true,
             });
+            // Too tall for the window: `?` (this screen) goes, and the list
+            // keys join the global ones, so every other key still shows.
+            let rows = |sections: &[&[Hint]]| {
+                sections.iter().map(|k| k.len() + 2).sum::<usize>()
+                    + if app.log_path.is_some() { 2 } else { 0 }
+            };
+            let compact = rows(&[&tab_keys, &global, &LIST_KEYS])
+                > usize::from(area.height.saturating_sub(1));
+            let mut everywhere = global;
+            if compact {
+                everywhere.retain(|h| h.keys != "?");
+                everywhere.extend(LIST_KEYS.iter().copied());
+            }
             let mut sections: Vec<(&str, &[Hint])> = Vec::new();
             if !tab_keys.is_empty() {
                 sections.push((app.screen_title(), &tab_keys));
             }
-            sections.push(("Everywhere", &global));
-            sections.push(("Lists", &LIST_KEYS));
+            sections.push(("Everywhere", &everywhere));
+            if !compact {
+                sections.push(("Lists", &LIST_KEYS));
+            }
             popup::help(
                 frame,
                 area,
