@@ -81,7 +81,7 @@ pub fn view(app: &App, frame: &mut Frame) {
         app.screen().render(frame, a.body, &ui);
     }
     if !a.hints.is_empty() {
-        frame.render_widget(Paragraph::new(hints_line(app)), a.hints);
+        frame.render_widget(Paragraph::new(hints_line(app, a.hints.width)), a.hints);
     }
     status_line(app, frame, a.status);
     match &app.popup {
@@ -190,29 +190,45 @@ fn environment_frame(app: &App, frame: &mut Frame, area: Rect) -> Rect {
     inner
 }
 
-fn hints_line(app: &App) -> Line<'static> {
+/// The footer: the screen's keys, then `? keys  q quit`. When they don't
+/// fit the width, the screen's last keys give way (`?` lists them all), never
+/// the way to the help or out.
+fn hints_line(app: &App, width: u16) -> Line<'static> {
     let theme = &app.theme;
-    let keys = match &app.popup {
-        Some(Popup::Help) => vec![Hint::footer("Esc", "close")],
-        Some(Popup::ConfirmQuit(_)) => {
-            vec![Hint::footer("y", "quit"), Hint::footer("n", "stay")]
-        }
-        Some(Popup::FirstChange(_)) => {
-            vec![Hint::footer("y", "continue"), Hint::footer("n", "back")]
-        }
-        None => {
-            let mut keys: Vec<Hint> = app
-                .screen()
+    let (keys, always): (Vec<Hint>, &[Hint]) = match &app.popup {
+        Some(Popup::Help) => (vec![Hint::footer("Esc", "close")], &[]),
+        Some(Popup::ConfirmQuit(_)) => (
+            vec![Hint::footer("y", "quit"), Hint::footer("n", "stay")],
+            &[],
+        ),
+        Some(Popup::FirstChange(_)) => (
+            vec![Hint::footer("y", "continue"), Hint::footer("n", "back")],
+            &[],
+        ),
+        None => (
+            app.screen()
                 .hints(&app.allow)
                 .into_iter()
                 .filter(|k| k.footer)
-                .collect();
-            keys.extend(GLOBAL_FOOTER);
-            keys
-        }
+                .collect(),
+            &GLOBAL_FOOTER,
+        ),
     };
-    let mut spans = vec![Span::raw(" ")];
+    // "keys action  " per hint (ASCII and arrows: a char is a cell)
+    let cost = |k: &Hint| k.keys.chars().count() + 1 + k.action.chars().count() + 2;
+    // a leading space; the last hint's two trailing spaces may be cut
+    let mut room = (usize::from(width) + 1).saturating_sub(always.iter().map(cost).sum());
+    let mut shown: Vec<Hint> = Vec::new();
     for k in keys {
+        if cost(&k) > room {
+            break;
+        }
+        room -= cost(&k);
+        shown.push(k);
+    }
+    shown.extend(always.iter().copied());
+    let mut spans = vec![Span::raw(" ")];
+    for k in shown {
         spans.push(Span::styled(k.keys, theme.key()));
         spans.push(Span::raw(" "));
         spans.push(Span::styled(k.action, theme.dim()));

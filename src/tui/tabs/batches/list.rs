@@ -191,7 +191,7 @@ enum Act {
 
 const KEYS: Keymap<Act> = Keymap(&[
     Bind::new(ENTER, "Enter", "details", Act::Details).footer(),
-    Bind::new(&[Key::Char('s')], "s", "all batches", Act::All).footer(),
+    Bind::new(&[Key::Char('s')], "s", "all", Act::All).footer(),
     Bind::new(&[Key::Char('s')], "s", "stuck", Act::Stuck).footer(),
     Bind::new(
         &[Key::Char('+'), Key::Char('='), Key::Char('-')],
@@ -201,13 +201,13 @@ const KEYS: Keymap<Act> = Keymap(&[
     )
     .footer(),
     Bind::new(&[Key::Char('f')], "f", "status", Act::Status).footer(),
-    Bind::new(&[Key::Char('/')], "/", "filter", Act::Filter).footer(),
-    Bind::new(&[Key::Char('F'), Key::Char('x')], "F x", "fail", Act::Fail)
-        .footer()
-        .writes(Action::BatchFail),
     Bind::new(&[Key::Char(' ')], "Space", "mark", Act::Mark)
         .footer()
         .writes(Action::BatchFail),
+    Bind::new(&[Key::Char('F'), Key::Char('x')], "F x", "fail", Act::Fail)
+        .footer()
+        .writes(Action::BatchFail),
+    Bind::new(&[Key::Char('/')], "/", "filter", Act::Filter).footer(),
     Bind::new(
         &[Key::Char('A')],
         "A",
