@@ -17,22 +17,49 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
-/// Users whose id is `text`, or whose email or name contains it (any case),
-/// newest first. The substring match uses the trigram indexes.
+/// Users whose id is `text`, or whose email or name contains it (any
+/// case): first the exact matches (the id, the whole email), then the
+/// emails that start with it, then the rest, newest first within each.
+///
+/// Each part is its own bounded read on an index (the primary key,
+/// `lower(email)`, and the newest-first or trigram indexes for the prefix
+/// and substring parts, as the planner prefers), so the exact match is
+/// found at once on a million users and never pushed out by `limit`.
 pub async fn find(db: &Db, text: &str, limit: i64) -> Result<Vec<User>> {
     let text = text.trim();
     let id: Option<i32> = text.parse().ok();
-    let pattern = format!("%{}%", escape_like(text));
+    let escaped = escape_like(&text.to_lowercase());
+    let prefix = format!("{escaped}%");
+    let pattern = format!("%{escaped}%");
     let mut tx = db.read().await?;
     let rows = sqlx::query_as!(
         User,
-        r#"select id as "id!", coalesce(email, '') as "email!", name, credits as "credits!",
-                  "createdAt" as "created_at!"
-           from creditdesk.users
-           where id = $1 or email ilike $2 or name ilike $2
-           order by "createdAt" desc, id desc
-           limit $3"#,
+        r#"select id as "id!", email as "email!", name, credits as "credits!",
+                  created_at as "created_at!"
+           from (
+             select distinct on (id) * from (
+               (select 0 as rank, id, coalesce(email, '') as email, name, credits,
+                       "createdAt" as created_at
+                from creditdesk.users where id = $1)
+               union all
+               (select 0, id, coalesce(email, ''), name, credits, "createdAt"
+                from creditdesk.users where lower(email) = lower($2))
+               union all
+               (select 1, id, coalesce(email, ''), name, credits, "createdAt"
+                from creditdesk.users where lower(email) like $3
+                order by "createdAt" desc, id desc limit $5)
+               union all
+               (select 2, id, coalesce(email, ''), name, credits, "createdAt"
+                from creditdesk.users where email ilike $4 or name ilike $4
+                order by "createdAt" desc, id desc limit $5)
+             ) m
+             order by id, rank
+           ) d
+           order by rank, created_at desc, id desc
+           limit $5"#,
         id,
+        text,
+        prefix,
         pattern,
         limit,
     )

@@ -33,9 +33,6 @@ use crate::tui::widgets::{
 /// Batches shown at most; a full list says "narrow it".
 pub const LIMIT: i64 = 500;
 
-/// `+`/`-` wait this long for the next press before asking.
-pub const DEBOUNCE: StdDuration = StdDuration::from_millis(250);
-
 /// The stuck thresholds `+` and `-` step through, in minutes.
 const STEPS: [i64; 13] = [1, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10_080];
 
@@ -373,7 +370,7 @@ impl List {
                     stuck_after: self.view.step(!down),
                     ..self.view.clone()
                 };
-                self.set_view(view, Some(DEBOUNCE), ctx);
+                self.set_view(view, None, ctx);
                 KeyResult::Handled
             }
             Some(Act::Filter) => {

@@ -2,8 +2,6 @@
 //! (`a`), narrowed as you type (`/`: a piece of the code or description),
 //! like `coupons list [--all] [--search]`.
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 
 use crossterm::event::KeyEvent;
@@ -26,8 +24,6 @@ use crate::tui::widgets::{
     ListNav, ListTable, Poll, fit, load_status, render_empty, safe, safe_opt, safe_owned,
 };
 
-/// Typing waits this long for the next key before asking.
-pub const DEBOUNCE: Duration = Duration::from_millis(250);
 /// Coupons shown at most; a longer list means "type more".
 pub const LIMIT: i64 = 500;
 /// From this width the list shows validity to the minute and descriptions.
@@ -120,7 +116,7 @@ impl CouponList {
     /// Loads again by itself when due (shown, not typing, nothing loading).
     pub(super) fn tick(&mut self, ctx: &mut Ctx) {
         if self.poll.due(ctx.now) && self.pending.is_none() && !self.search.editing {
-            self.load(None, ctx);
+            self.load(ctx);
         }
     }
 
@@ -132,13 +128,13 @@ impl CouponList {
     pub(super) fn start(&mut self, ctx: &mut Ctx) {
         if !self.started {
             self.started = true;
-            self.load(None, ctx);
+            self.load(ctx);
         }
     }
 
-    /// Asks for the current query after `delay`, replacing (cancelling) the
-    /// request not answered yet: only the newest one matters.
-    fn load(&mut self, delay: Option<Duration>, ctx: &mut Ctx) {
+    /// Asks for the current query now, replacing (cancelling) the request
+    /// not answered yet (on the server too): only the newest one matters.
+    fn load(&mut self, ctx: &mut Ctx) {
         ctx.cancel(self.pending.take());
         self.asked = Query {
             text: self.search.value().trim().to_owned(),
@@ -149,19 +145,19 @@ impl CouponList {
             search: Some(self.asked.text.clone()).filter(|t| !t.is_empty()),
             limit: LIMIT,
         });
-        self.pending = Some(ctx.request_in(delay, job));
+        self.pending = Some(ctx.request(job));
         self.error = None;
         self.failed = false;
     }
 
     pub(super) fn refresh(&mut self, ctx: &mut Ctx) {
         self.started = true;
-        self.load(None, ctx);
+        self.load(ctx);
     }
 
     pub(super) fn retry(&mut self, ctx: &mut Ctx) {
         if self.failed {
-            self.load(None, ctx);
+            self.load(ctx);
         }
     }
 
@@ -169,17 +165,14 @@ impl CouponList {
         if !self.search.paste(text) {
             return false;
         }
-        self.load(Some(DEBOUNCE), ctx);
+        self.load(ctx);
         true
     }
 
     pub(super) fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> KeyResult {
         if self.search.editing {
-            match self.search.key(key) {
-                // Don't make Enter wait for the debounce.
-                Typed::Done if self.pending.is_some() => self.load(None, ctx),
-                Typed::Changed => self.load(Some(DEBOUNCE), ctx),
-                _ => {}
+            if let Typed::Changed = self.search.key(key) {
+                self.load(ctx);
             }
             return KeyResult::Handled;
         }
@@ -194,7 +187,7 @@ impl CouponList {
             }
             Some(Act::All | Act::Valid) => {
                 self.all = !self.all;
-                self.load(None, ctx);
+                self.load(ctx);
                 KeyResult::Handled
             }
             Some(Act::Open) => match self.selected() {
@@ -207,7 +200,7 @@ impl CouponList {
             }
             Some(Act::Clear) if !self.search.value().is_empty() => {
                 self.search.input.reset();
-                self.load(None, ctx);
+                self.load(ctx);
                 KeyResult::Handled
             }
             Some(act @ (Act::New | Act::Deactivate | Act::Redeem)) => KeyResult::Change(act),
