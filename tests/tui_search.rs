@@ -154,3 +154,161 @@ async fn typing_fast_leaves_one_query_on_the_server_and_shows_the_last_text() {
     assert!(!screen.contains("other@example.com"), "{screen}");
     assert_eq!(waiting_reads(&db.pool).await, 0);
 }
+
+// ------------------------------------------------- hostile text at 80x24
+
+mod widths {
+    use super::*;
+    use chrono::Duration as Days;
+    use creditdesk::db::users::User;
+    use creditdesk::tui::{Job, Outcome, view};
+    use ratatui::backend::{CrosstermBackend, TestBackend};
+    use ratatui::layout::Rect;
+    use ratatui::{Terminal, TerminalOptions, Viewport};
+    use unicode_width::UnicodeWidthStr;
+
+    fn user(id: i32, email: &str, name: &str) -> User {
+        User {
+            id,
+            email: email.into(),
+            name: Some(name.into()),
+            credits: 5,
+            created_at: t0() - Days::days(3),
+        }
+    }
+
+    fn hostile() -> Vec<User> {
+        vec![
+            user(1_000_001, "李小龙李小龙@例え.jp", &"李小龙".repeat(20)),
+            user(
+                1_000_002,
+                "fam👨\u{200D}👩\u{200D}👧\u{200D}👦@x.io",
+                "👨\u{200D}👩\u{200D}👧\u{200D}👦 ❤\u{FE0F} 🇩🇪🇫🇷 👍\u{1F3FD} 🏴\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}",
+            ),
+            user(
+                1_000_003,
+                "z\u{200B}w\u{FEFF}j\u{00AD}@x.io",
+                "\u{0301}Z\u{0336}\u{0337}\u{0338}\u{0339}a\u{0335}l\u{0334}g\u{0333}o",
+            ),
+            user(
+                1_000_004,
+                "evil@x.io",
+                "tab\tnew\nline\u{1b}[31m\u{7}\u{202e}red",
+            ),
+            user(1_000_005, "😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀@x.io", "😀"),
+        ]
+    }
+
+    /// What the backend wrote, taken by the test.
+    #[derive(Clone, Default)]
+    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn short() -> Vec<User> {
+        vec![user(7, "a@x.io", "A"), user(8, "b@x.io", "B")]
+    }
+
+    /// The users list showing `users` (a search answered).
+    fn listing(app: &mut App, users: Vec<User>) {
+        update(app, ch('/'));
+        let c = update(app, ch('x'));
+        answer(app, c, |job| {
+            matches!(job, Job::FindUsers { .. }).then(|| Outcome::Users(Ok(users.clone())))
+        });
+        update(app, key(crossterm::event::KeyCode::Backspace));
+        update(app, key(crossterm::event::KeyCode::Esc));
+    }
+
+    /// Each row of a fresh frame as a terminal shows it (a wide character
+    /// once, its second cell not repeated).
+    fn fresh_rows(app: &App) -> Vec<String> {
+        let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        t.draw(|f| view(app, f)).unwrap();
+        let buf = t.backend().buffer();
+        (0..24)
+            .map(|y| {
+                let mut row = String::new();
+                let mut x = 0;
+                while x < 80 {
+                    let s = buf[(x, y)].symbol();
+                    row.push_str(s);
+                    x += u16::try_from(s.width().max(1)).unwrap();
+                }
+                row.trim_end().replace('\u{FFFD}', "?")
+            })
+            .collect()
+    }
+
+    fn emulated_rows(parser: &vt100::Parser) -> Vec<String> {
+        (0..24)
+            .map(|y| {
+                parser
+                    .screen()
+                    .contents_between(y, 0, y, 80)
+                    .trim_end()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    /// Hostile names drawn, then short ones over them, through the real
+    /// terminal backend into a terminal emulator: the emulator's screen is
+    /// the fresh frame, cell for cell (no leftover cells, no shifted
+    /// columns), and every id shows in full.
+    #[test]
+    fn wide_and_invisible_characters_leave_no_stale_cells() {
+        let mut app = App::new(&config(false, None), t0(), Theme::COLOR, "test");
+        app.active = TabId::Users;
+        update(&mut app, Msg::Start);
+        let out = Shared::default();
+        let backend = CrosstermBackend::new(out.clone());
+        let mut term = Terminal::with_options(
+            backend,
+            TerminalOptions {
+                viewport: Viewport::Fixed(Rect::new(0, 0, 80, 24)),
+            },
+        )
+        .unwrap();
+        let mut parser = vt100::Parser::new(24.try_into().unwrap(), 80.try_into().unwrap(), 0);
+        let mut frame = |app: &App, term: &mut Terminal<CrosstermBackend<Shared>>| {
+            term.draw(|f| view(app, f)).unwrap();
+            let bytes = std::mem::take(&mut *out.0.lock().unwrap());
+            // vt100 skips U+FFFD (sanitised controls) where a terminal
+            // draws it in one cell: given to it as '?' instead.
+            let bytes = String::from_utf8(bytes).unwrap().replace('\u{FFFD}', "?");
+            parser.process(bytes.as_bytes());
+            emulated_rows(&parser)
+        };
+
+        listing(&mut app, hostile());
+        let first = frame(&app, &mut term);
+        assert_eq!(first, fresh_rows(&app), "the hostile frame as drawn");
+        let s = first.join("\n");
+        for id in 1_000_001..=1_000_005 {
+            assert!(s.contains(&format!("#{id} ")), "#{id} in full:\n{s}");
+        }
+        assert!(s.contains("DEFR"), "flags as letters:\n{s}");
+        for (y, row) in first.iter().enumerate().skip(3).take(5) {
+            assert!(row.ends_with('│'), "row {y} keeps its right border: {row}");
+            assert_eq!(row.width(), 80, "row {y}: {row}");
+        }
+
+        listing(&mut app, short());
+        let second = frame(&app, &mut term);
+        assert_eq!(second, fresh_rows(&app), "nothing of the first frame left");
+        let s = second.join("\n");
+        assert!(
+            !s.contains('李') && !s.contains('😀') && !s.contains("1000001"),
+            "{s}"
+        );
+    }
+}

@@ -296,7 +296,7 @@ impl Form {
             for (n, line) in f.below.iter().enumerate() {
                 let chosen = f.below_selected == Some(n);
                 let room = text_width.saturating_sub(label_width + 2);
-                let text = crate::domain::text::truncate_width(&sanitize(line), room);
+                let text = crate::domain::text::truncate_width(&super::safe::text(line), room);
                 rows.push(RowKind::Text(Line::from(vec![
                     Span::raw(" ".repeat(label_width)),
                     Span::styled(if chosen { "▸ " } else { "  " }, theme.title()),
