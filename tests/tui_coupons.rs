@@ -1264,3 +1264,33 @@ fn more_matches_than_shown_say_type_more() {
     assert!(!shows(&app, "▸ "));
     assert!(shows(&app, "Redeem coupon"));
 }
+
+#[test]
+fn a_long_code_is_never_cut_at_80_columns_the_validity_gives_way() {
+    let mut app = app_at(false, t0());
+    let c = update(&mut app, Msg::Start);
+    let long = "BLACKFRIDAY-2026-VIP-EXTRA-30";
+    answer(&mut app, c, |job| match job {
+        Job::Coupons(_) => {
+            let mut list = coupons();
+            list.push(coupon(
+                20,
+                long,
+                "credits",
+                "30",
+                1,
+                Some(10),
+                -1,
+                Some(9),
+                true,
+                None,
+            ));
+            Some(Outcome::Coupons(Ok(list)))
+        }
+        other => fixture(other),
+    });
+    assert!(listed(&app).iter().any(|c| c == long), "{:?}", listed(&app));
+    let s = screen(&app);
+    let row = s.lines().find(|r| r.contains(long)).unwrap();
+    assert!(row.contains("until 2 active   │"), "{row}");
+}

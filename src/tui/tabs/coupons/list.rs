@@ -329,22 +329,20 @@ impl CouponList {
             return;
         }
         let wide = inner.width >= WIDE;
+        let (code_w, validity_w) = column_widths(
+            inner.width,
+            wide,
+            self.coupons.iter().map(|c| safe(&c.code).width()).max(),
+        );
         let mut table = ListTable::new(theme)
-            .column(
-                "code",
-                if wide {
-                    Constraint::Length(32)
-                } else {
-                    Constraint::Fill(1)
-                },
-            )
+            .column("code", Constraint::Length(code_w))
             .column("type", Constraint::Length(7))
             .column(Line::from("value").right_aligned(), Constraint::Length(10))
             .column(
                 Line::from("used/max").right_aligned(),
                 Constraint::Length(11),
             )
-            .column("validity", Constraint::Length(if wide { 36 } else { 16 }))
+            .column("validity", Constraint::Length(validity_w))
             .column("state", Constraint::Length(9));
         if wide {
             table = table.column("description", Constraint::Fill(2));
@@ -369,5 +367,29 @@ impl CouponList {
             }
             Row::new(cells)
         });
+    }
+}
+
+/// The code and validity columns' widths: a code is never cut (it names
+/// the coupon), the validity gives way first; the columns between them
+/// keep their widths. The code takes what is left when codes are short.
+fn column_widths(width: u16, wide: bool, widest_code: Option<usize>) -> (u16, u16) {
+    // type, value, used/max, state, and a space between columns.
+    let fixed = 7 + 10 + 11 + 9 + if wide { 6 } else { 5 };
+    let validity = if wide { 36 } else { 16 };
+    let code = u16::try_from(widest_code.unwrap_or(0))
+        .unwrap_or(u16::MAX)
+        .max(4);
+    if wide {
+        // The description takes the rest.
+        let room = width.saturating_sub(fixed + validity);
+        return (code.max(32).min(room.max(4)), validity);
+    }
+    let room = width.saturating_sub(fixed);
+    if code + validity <= room {
+        (room - validity, validity)
+    } else {
+        let code = code.min(room);
+        (code, room - code)
     }
 }
