@@ -635,6 +635,10 @@ fn any_size_renders_without_panic() {
     update(&mut deactivate, ch('d'));
     screens.push(deactivate);
     screens.push(redeem_confirming());
+    // The user picker with its matches, one of them chosen.
+    let mut picker = picking("an", three());
+    update(&mut picker, key(KeyCode::Down));
+    screens.push(picker);
     let mut notice = started(false);
     select(&mut notice, "SPRING-25");
     update(&mut notice, ch('r'));

@@ -42,6 +42,8 @@ struct Running {
     slot: Option<CancelSlot>,
     /// Past its delay: it may be talking to the server.
     started: Arc<AtomicBool>,
+    /// Stopped: its failure (cancelled) is no news for the log.
+    stopped: Arc<AtomicBool>,
 }
 
 /// A cancelled read that hasn't ended is cancelled again this often...
@@ -61,7 +63,9 @@ impl Running {
             task,
             slot,
             started,
+            stopped,
         } = self;
+        stopped.store(true, Ordering::Release);
         let slot = match slot {
             Some(slot)
                 if started.load(Ordering::Acquire)
@@ -142,6 +146,8 @@ impl Effects {
         let tx = self.tx.clone();
         let started = Arc::new(AtomicBool::new(false));
         let starting = started.clone();
+        let stopped = Arc::new(AtomicBool::new(false));
+        let stopping = stopped.clone();
         let task = tokio::spawn(async move {
             if let Some(delay) = delay {
                 tokio::time::sleep(delay).await;
@@ -153,6 +159,9 @@ impl Effects {
             let outcome = job.perform(&db, &operator).await;
             let ms = started.elapsed().as_millis();
             match outcome.error() {
+                Some(e) if stopping.load(Ordering::Acquire) => {
+                    tracing::debug!(id = id.0, job = name, ms, error = %e, "cancelled request ended");
+                }
                 Some(e) => tracing::warn!(id = id.0, job = name, ms, error = %e, "request failed"),
                 // Changes are worth a line at the default level.
                 None if change => tracing::info!(id = id.0, job = name, ms, "change applied"),
@@ -167,6 +176,7 @@ impl Effects {
                 task,
                 slot,
                 started,
+                stopped,
             },
         );
     }
