@@ -31,7 +31,7 @@ fn emails(found: &[users::User]) -> Vec<&str> {
 }
 
 #[tokio::test]
-async fn an_exact_email_then_prefixes_then_the_rest_newest_first() {
+async fn an_exact_email_then_prefixes_in_order_then_the_rest_newest_first() {
     let db = TestDb::new().await;
     // The exact match is the oldest of all, and the limit is small: it still
     // comes first.
@@ -52,14 +52,20 @@ async fn an_exact_email_then_prefixes_then_the_rest_newest_first() {
     assert_eq!(
         emails(&found),
         [
-            // emails starting with it, newest first
-            "anna@example.org",
-            "ann@example.com.au",
+            // emails starting with it, in email order
             "Ann@Example.com",
+            "ann@example.com.au",
+            "anna@example.org",
             // then the rest (email or name containing it), newest first
             "zed@example.com",
             "joann@example.com",
         ]
+    );
+    // The prefixes fill the list: the newer substring matches wait.
+    let found = users::find(&db.tool, "ann", 3).await.unwrap();
+    assert_eq!(
+        emails(&found),
+        ["Ann@Example.com", "ann@example.com.au", "anna@example.org"]
     );
     let found = users::find(&db.tool, "ann@example.com", 1).await.unwrap();
     assert_eq!(emails(&found), ["Ann@Example.com"], "never pushed out");
