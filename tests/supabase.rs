@@ -356,6 +356,17 @@ async fn doctor_finds_what_was_exposed_or_switched_off_and_migrate_mends_it() {
     exec(&db.admin, "alter extension pg_trgm set schema public")
         .await
         .expect("moved");
+    // And a million ledger entries were written since migrate last looked
+    // for ledgers grown heavy.
+    exec(
+        &db.admin,
+        &format!(
+            r#"update creditdesk.ledger_scan set "lastEntryId" = -{}"#,
+            creditdesk::db::install::LEDGER_SCAN_BEHIND
+        ),
+    )
+    .await
+    .expect("behind");
     let out = creditdesk(&db.postgres_url, &["doctor", "--json"]);
     assert_eq!(out.code, 3, "{out:?}");
     let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
@@ -365,7 +376,12 @@ async fn doctor_finds_what_was_exposed_or_switched_off_and_migrate_mends_it() {
         .iter()
         .filter_map(|f| f["code"].as_str())
         .collect();
-    for code in ["exposed_to_api", "rls_disabled", "extension_schema"] {
+    for code in [
+        "exposed_to_api",
+        "rls_disabled",
+        "extension_schema",
+        "ledger_scan_behind",
+    ] {
         assert!(codes.contains(&code), "{code}: {report}");
     }
     let exposed = report["findings"]

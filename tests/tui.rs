@@ -117,16 +117,40 @@ fn overview(u: &User) -> Overview {
     }
 }
 
+/// A page as `history_with_balances` serves it: the balance after each
+/// entry (the page's entries summed from the oldest, from 0).
+fn with_balances(page: HistoryPage) -> creditdesk::db::credits::LedgerPage {
+    let mut balance: i64 = page.entries.iter().map(|e| i64::from(e.amount)).sum();
+    let entries = page
+        .entries
+        .into_iter()
+        .map(|entry| {
+            let after = balance;
+            balance -= i64::from(entry.amount);
+            creditdesk::db::credits::LedgerRow {
+                entry,
+                balance_after: after,
+                reverses_entry_id: None,
+                reversed_by_entry_id: None,
+            }
+        })
+        .collect();
+    creditdesk::db::credits::LedgerPage {
+        entries,
+        next: page.next,
+    }
+}
+
 /// The data above, for any read.
 fn fixture(job: &Job) -> Option<Outcome> {
     Some(match job {
         Job::FindUsers { .. } => Outcome::Users(Ok(users())),
         Job::Overview { .. } => Outcome::Overview(Ok(overview(&users()[0]))),
         Job::User { .. } => Outcome::User(Ok(users()[0].clone())),
-        Job::History(_) => Outcome::History(Ok(HistoryPage {
+        Job::Ledger(_) => Outcome::Ledger(Ok(with_balances(HistoryPage {
             entries: ledger(),
             next: None,
-        })),
+        }))),
         _ => return None,
     })
 }
@@ -384,6 +408,44 @@ fn snapshot_audit() {
     update(&mut app, ch('f'));
     typed(&mut app, "ana");
     insta::assert_snapshot!("audit_filter", body(&app, 80, 24));
+}
+
+/// The Audit tab filters by date as `creditdesk audit --since --until` does;
+/// an end before the start is refused under its field and nothing is asked.
+#[test]
+fn audit_filter_by_dates() {
+    let mut app = started(false, Some("DEMO"));
+    let c = update(&mut app, ch('5'));
+    answer(&mut app, c, audit_fixture);
+    let mut filter = |since: &str, until: &str| {
+        update(&mut app, ch('f'));
+        update(&mut app, key(KeyCode::Enter));
+        update(&mut app, key(KeyCode::Enter));
+        typed(&mut app, since);
+        update(&mut app, key(KeyCode::Enter));
+        typed(&mut app, until);
+        let sent = update(&mut app, key(KeyCode::Enter));
+        let screen = body(&app, 80, 24);
+        let audit = runs(&sent).into_iter().find_map(|r| match &r.job {
+            Job::Audit(f) => Some(f.clone()),
+            _ => None,
+        });
+        update(&mut app, key(KeyCode::Esc));
+        (audit, screen)
+    };
+    let (sent, screen) = filter("2026-01-02", "2026-01-01");
+    assert!(sent.is_none(), "an empty window is never asked for");
+    assert!(screen.contains("must be after since"), "{screen}");
+    let (sent, _) = filter("2026-01-02", "2026-01-03");
+    let sent = sent.expect("the filtered list is loaded");
+    assert_eq!(
+        sent.since.map(|t| t.to_rfc3339()).as_deref(),
+        Some("2026-01-02T00:00:00+00:00")
+    );
+    assert_eq!(
+        sent.until.map(|t| t.to_rfc3339()).as_deref(),
+        Some("2026-01-03T00:00:00+00:00")
+    );
 }
 
 /// The one snapshot with the tab bar: it comes from `TabId::ALL`.
@@ -739,7 +801,7 @@ fn the_ledger_filter_takes_the_labels_the_screen_shows() {
     update(&mut app, key(KeyCode::Enter));
     update(&mut app, key(KeyCode::Enter));
     let c = update(&mut app, key(KeyCode::Enter));
-    let Job::History(q) = &runs(&c)[0].job else {
+    let Job::Ledger(q) = &runs(&c)[0].job else {
         panic!("{c:?}")
     };
     assert_eq!(
@@ -767,7 +829,7 @@ fn adjust_success_refreshes_the_overview_and_ledger() {
         }))))
     });
     let jobs: Vec<_> = runs(&after).into_iter().map(|r| r.job.name()).collect();
-    assert_eq!(jobs, ["credits.overview", "credits.history"]);
+    assert_eq!(jobs, ["credits.overview", "credits.history_with_balances"]);
     assert!(shows(&app, "Balance adjusted"), "the result's own title");
     // Enter closes the result; the notice stays.
     update(&mut app, key(KeyCode::Enter));
@@ -905,7 +967,7 @@ fn the_ledger_pages_as_you_scroll_and_memory_stays_flat() {
         HistoryPage { entries, next }
     };
     let serve = |job: &Job| match job {
-        Job::History(q) => Some(Outcome::History(Ok(page(q.before)))),
+        Job::Ledger(q) => Some(Outcome::Ledger(Ok(with_balances(page(q.before))))),
         other => fixture(other),
     };
     answer(&mut app, open, serve);
@@ -913,7 +975,7 @@ fn the_ledger_pages_as_you_scroll_and_memory_stays_flat() {
     for step in 0..3_000 {
         let c = update(&mut app, key(KeyCode::Down));
         for r in runs(&c) {
-            if let Job::History(q) = &r.job {
+            if let Job::Ledger(q) = &r.job {
                 assert_eq!(q.limit, 100);
                 if step > 0 {
                     assert!(q.before.is_some(), "later pages use the cursor");
@@ -960,7 +1022,10 @@ fn tabs_switch_with_numbers_and_tab_keys() {
         "the audit log loads when first shown"
     );
     update(&mut app, key(KeyCode::Tab));
+    assert_eq!(app.active, TabId::Dashboard);
+    update(&mut app, key(KeyCode::Tab));
     assert_eq!(app.active, TabId::Coupons);
+    update(&mut app, key(KeyCode::BackTab));
     update(&mut app, key(KeyCode::BackTab));
     assert_eq!(app.active, TabId::Audit);
     // Shown again: loaded again, in place.
@@ -1010,6 +1075,7 @@ fn the_audit_log_pages_by_id_and_filters() {
     typed(&mut app, "credits");
     update(&mut app, key(KeyCode::Tab));
     typed(&mut app, "2026-03-01");
+    update(&mut app, key(KeyCode::Enter));
     let c = update(&mut app, key(KeyCode::Enter));
     let Job::Audit(f) = &runs(&c)[0].job else {
         panic!()
@@ -1036,7 +1102,7 @@ fn links_open_the_tab_that_shows_them() {
     assert!(shows(&app, "┌ #12 ana@example.com"), "{}", screen(&app));
     let jobs: Vec<_> = runs(&c).into_iter().map(|r| r.job.name()).collect();
     assert!(
-        jobs.ends_with(&["credits.overview", "credits.history"]),
+        jobs.ends_with(&["credits.overview", "credits.history_with_balances"]),
         "overview and ledger load: {jobs:?}"
     );
 }
@@ -1286,7 +1352,10 @@ fn esc_while_an_adjustment_is_in_flight_stops_waiting_and_reloads() {
         }))))
     });
     let reloads: Vec<_> = runs(&late).into_iter().map(|r| r.job.name()).collect();
-    assert_eq!(reloads, ["credits.overview", "credits.history"]);
+    assert_eq!(
+        reloads,
+        ["credits.overview", "credits.history_with_balances"]
+    );
     assert!(shows(
         &app,
         "the change you stopped waiting for: booked entry #77"

@@ -698,6 +698,7 @@ pub async fn doctor(db: &Db) -> Result<DoctorReport> {
     report.check("indexes", invalid_indexes(&mut tx).await?);
     report.check("constraints", not_validated(&mut tx).await?);
     report.check("group roles", missing_roles(&mut tx).await?);
+    report.check("heavy ledgers", heavy_ledger_scan(&mut tx).await?);
     tx.commit().await.map_err(infra)?;
     drop(conn);
     let mismatches = super::credits::verify(db).await?;
@@ -854,6 +855,48 @@ async fn trgm_schema(conn: &mut PgConnection) -> Result<Vec<Finding>> {
         ],
         Some(_) => Vec::new(),
     })
+}
+
+/// Ledger entries written since `migrate` last looked for ledgers grown
+/// heavy, above which doctor says to look again.
+pub const LEDGER_SCAN_BEHIND: i64 = 1_000_000;
+
+/// A ledger that grew past a few thousand entries after the last `migrate`
+/// has no rollups yet: its overview and balances sum its rows again. Cheap to
+/// tell (two ids), and mended by `migrate`, which looks again.
+async fn heavy_ledger_scan(conn: &mut PgConnection) -> Result<Vec<Finding>> {
+    let readable = scalar_bool(
+        conn,
+        "select to_regclass('creditdesk.ledger_scan') is not null
+            and has_table_privilege('creditdesk.ledger_scan', 'SELECT')
+            and has_table_privilege('public.credit_history', 'SELECT')",
+    )
+    .await?;
+    if !readable {
+        return Ok(Vec::new());
+    }
+    let behind: i64 = sqlx::query_scalar(
+        r#"select coalesce((select max(id) from public.credit_history), 0)::bigint
+                - coalesce((select "lastEntryId" from creditdesk.ledger_scan where id), 0)"#,
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(infra)?;
+    if behind < LEDGER_SCAN_BEHIND {
+        return Ok(Vec::new());
+    }
+    Ok(vec![
+        Finding::new(
+            "ledger_scan_behind",
+            format!(
+                "{behind} ledger entries were written since `migrate` last looked for ledgers \
+                 grown heavy: one that grew since is summed row by row when opened (slower, \
+                 still correct)"
+            ),
+        )
+        .counted(behind, Vec::new())
+        .fix("run `creditdesk migrate` (safe while the app runs; it tracks them)"),
+    ])
 }
 
 async fn invalid_indexes(conn: &mut PgConnection) -> Result<Vec<Finding>> {

@@ -31,6 +31,7 @@ use super::keymap::{Allow, Bind, ESC, Hint, Key, Keymap, key_line};
 use super::tabs::Ui;
 use super::widgets::form::{Form, FormAction};
 use super::widgets::popup::message;
+use super::widgets::progress::{self, BulkRun};
 use super::widgets::{safe, safe_styled, spinner};
 use crate::db::{Change as Booked, PendingRequest};
 use crate::domain::InvalidInput;
@@ -220,6 +221,13 @@ pub trait Change: 'static {
     fn unknown_outcome(&self) -> &'static str {
         "it may or may not have been applied: look before trying again"
     }
+
+    /// A long run in chunks (bulk work): the handle it reports to, drawn as
+    /// a progress bar while it is applied, and `s`/Esc stop it between
+    /// chunks instead of only stopping the wait.
+    fn run(&self) -> Option<&BulkRun> {
+        None
+    }
 }
 
 /// Where the flow is.
@@ -265,6 +273,8 @@ enum FlowKey {
     Retry,
     Back,
     Stop,
+    /// Stop a run in chunks after the chunk in flight.
+    Halt,
     Close,
 }
 
@@ -292,6 +302,15 @@ const PRODUCTION_FAILED_KEYS: Keymap<FlowKey> = Keymap(&[
 
 const WAIT_KEYS: Keymap<FlowKey> =
     Keymap(&[Bind::new(ESC, "Esc", "stop waiting", FlowKey::Stop).footer()]);
+
+/// A run in chunks: stopped between two of them (never in the middle).
+const RUN_KEYS: Keymap<FlowKey> = Keymap(&[Bind::new(
+    &[Key::Char('s'), Key::Code(KeyCode::Esc)],
+    "s",
+    "stop after this chunk",
+    FlowKey::Halt,
+)
+.footer()]);
 
 const FAILED_KEYS: Keymap<FlowKey> = Keymap(&[
     Bind::new(
@@ -351,6 +370,9 @@ impl<C: Change> ChangeDialog<C> {
     fn keymap(&self, allow: &Allow) -> Keymap<FlowKey> {
         match &self.state {
             State::Form => DONE_KEYS,
+            State::Applying { .. } if self.change.run().is_some_and(|r| !r.is_stopped()) => {
+                RUN_KEYS
+            }
             State::Reading { .. } | State::Applying { .. } => WAIT_KEYS,
             State::Confirm { .. } if allow.production => PRODUCTION_CONFIRM_KEYS,
             State::Confirm { .. } => CONFIRM_KEYS,
@@ -585,6 +607,13 @@ impl<C: Change> Dialog for ChangeDialog<C> {
                     "stopped waiting: what the database did is shown here once it answers".into(),
                 )
             }
+            (FlowKey::Halt, state @ State::Applying { .. }) => {
+                if let Some(run) = self.change.run() {
+                    run.stop();
+                }
+                self.state = state;
+                Step::Stay
+            }
             (FlowKey::Back, _) => self.back(),
             (FlowKey::Close, _) => Step::Close,
             (_, state) => {
@@ -686,10 +715,22 @@ impl<C: Change> Dialog for ChangeDialog<C> {
             State::Applying { lines, .. } => {
                 let mut l = summary(lines);
                 l.push(Line::raw(""));
-                l.push(Line::from(Span::styled(
-                    spinner::loading(ui.tick, "applying…"),
-                    theme.warning(),
-                )));
+                match self.change.run() {
+                    Some(run) => {
+                        let width = area.width.saturating_sub(6);
+                        l.push(progress::bar(run.progress(), width, theme));
+                        if run.is_stopped() {
+                            l.push(Line::from(Span::styled(
+                                spinner::loading(ui.tick, "stopping after the chunk in flight…"),
+                                theme.warning(),
+                            )));
+                        }
+                    }
+                    None => l.push(Line::from(Span::styled(
+                        spinner::loading(ui.tick, "applying…"),
+                        theme.warning(),
+                    ))),
+                }
                 l
             }
             State::Failed { lines, error, .. } => {
@@ -698,7 +739,10 @@ impl<C: Change> Dialog for ChangeDialog<C> {
                 l.push(Line::from(safe_styled(error, theme.error())));
                 l
             }
-            State::Refused(why) => vec![Line::from(safe_styled(why, theme.error()))],
+            State::Refused(why) => why
+                .lines()
+                .map(|l| Line::from(safe_styled(l, theme.error())))
+                .collect(),
             State::Done { lines, .. } => lines
                 .iter()
                 .map(|d| Line::from(safe_styled(d, theme.success())))

@@ -11,11 +11,14 @@ use std::time::Duration;
 
 use crate::db::audit::{AuditEntry, AuditFilter};
 use crate::db::batches::{BatchDetail, BatchFilter, BatchSummary, FailedBatch, Refund};
+use crate::db::bulk::fail::RefundMode;
+use crate::db::bulk::{adjust, fail};
 use crate::db::coupons::{Coupon, CouponDetail, CouponFilter, CouponRedemption};
-use crate::db::credits::{Adjustment, HistoryPage, HistoryQuery, Overview};
+use crate::db::credits::{Adjustment, HistoryPage, HistoryQuery, LedgerPage, Overview, Reversal};
 use crate::db::gift_cards::{
     CardKey, CreditPack, GiftCard, GiftCardFilter, GiftCardRedemption, IssueRequest, IssuedCard,
 };
+use crate::db::reports::Dashboard;
 use crate::db::users::User;
 use crate::db::{self, Change, Db};
 use crate::domain::coupon::NewCoupon;
@@ -26,6 +29,7 @@ use crate::error::{Error, Result};
 
 use super::secret::{CardRef, RevealedCode};
 use super::tabs::TabId;
+use super::widgets::progress::BulkRun;
 
 /// Identifies one request for its whole life; never reused in a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -146,6 +150,39 @@ pub enum Job {
         reason: Reason,
         refund: Refund,
     },
+    // bulk and dashboard
+    /// `bulk::fail::preview` of exactly these ids (the stuck view's marks).
+    FailManyPreview {
+        ids: Vec<i32>,
+        refund: RefundMode,
+    },
+    /// `bulk::fail::run` of that preview, reporting to `run` between chunks
+    /// and stopping there when asked.
+    FailMany {
+        preview: Box<fail::Preview>,
+        reason: Reason,
+        run: BulkRun,
+    },
+    /// Reads the file and `bulk::adjust::check`s it (writes nothing).
+    AdjustManyCheck {
+        path: PathBuf,
+        reason: Reason,
+    },
+    /// `bulk::adjust::run` of that check.
+    AdjustMany {
+        plan: Box<adjust::Plan>,
+        run: BulkRun,
+    },
+    /// `credits::history_with_balances`: a ledger page with the balance
+    /// after each entry and its reversal links.
+    Ledger(HistoryQuery),
+    /// `credits::reverse`: books the opposite of an entry, linked both ways.
+    Reverse {
+        entry: i32,
+        reason: Reason,
+    },
+    /// `reports::dashboard`: what tab 6 draws.
+    Dashboard,
 }
 
 impl Job {
@@ -163,6 +200,10 @@ impl Job {
                 | Job::DeactivateCoupon { .. }
                 | Job::RedeemCoupon { .. }
                 | Job::FailBatch { .. }
+                // bulk and dashboard
+                | Job::FailMany { .. }
+                | Job::AdjustMany { .. }
+                | Job::Reverse { .. }
         )
     }
 
@@ -192,6 +233,14 @@ impl Job {
             Job::Batches(_) => "batches.list",
             Job::Batch { .. } => "batches.show",
             Job::FailBatch { .. } => "batches.fail",
+            // bulk and dashboard
+            Job::FailManyPreview { .. } => "bulk.fail.preview",
+            Job::FailMany { .. } => "bulk.fail.run",
+            Job::AdjustManyCheck { .. } => "bulk.adjust.check",
+            Job::AdjustMany { .. } => "bulk.adjust.run",
+            Job::Ledger(_) => "credits.history_with_balances",
+            Job::Reverse { .. } => "credits.reverse",
+            Job::Dashboard => "reports.dashboard",
         }
     }
 }
@@ -243,6 +292,14 @@ outcomes! {
     Batches(Vec<BatchSummary>),
     Batch(Box<BatchDetail>),
     BatchFailed(FailedBatch),
+    // bulk and dashboard
+    FailManyPreviewed(Box<fail::Preview>),
+    FailedMany(Box<Change<fail::Report>>),
+    AdjustManyChecked(Box<adjust::Plan>),
+    AdjustedMany(Box<Change<adjust::Report>>),
+    Ledger(LedgerPage),
+    Reversed(Box<Change<Reversal>>),
+    Dashboard(Box<Dashboard>),
 }
 
 impl Outcome {
@@ -340,8 +397,84 @@ impl Job {
             Job::FailBatch { id, reason, refund } => {
                 Outcome::BatchFailed(db::batches::fail(db, operator, id, &reason, refund).await)
             }
+            // bulk and dashboard
+            Job::FailManyPreview { ids, refund } => Outcome::FailManyPreviewed(
+                fail::preview(db, &fail::Selection::Ids(ids), refund)
+                    .await
+                    .map(Box::new),
+            ),
+            Job::FailMany {
+                preview,
+                reason,
+                run,
+            } => {
+                let on_progress = |p| run.report(p);
+                Outcome::FailedMany(
+                    fail::run(
+                        db,
+                        operator,
+                        &preview,
+                        &reason,
+                        &on_progress,
+                        run.stop_handle(),
+                    )
+                    .await
+                    .map(Box::new),
+                )
+            }
+            Job::AdjustManyCheck { path, reason } => {
+                Outcome::AdjustManyChecked(check_adjust_file(db, path, &reason).await)
+            }
+            Job::AdjustMany { plan, run } => {
+                let on_progress = |p| run.report(p);
+                Outcome::AdjustedMany(
+                    adjust::run(db, operator, &plan, false, &on_progress, run.stop_handle())
+                        .await
+                        .map(Box::new),
+                )
+            }
+            Job::Ledger(query) => {
+                Outcome::Ledger(db::credits::history_with_balances(db, &query).await)
+            }
+            Job::Reverse { entry, reason } => Outcome::Reversed(
+                db::credits::reverse(db, operator, entry, &reason, None)
+                    .await
+                    .map(Box::new),
+            ),
+            Job::Dashboard => Outcome::Dashboard(db::reports::dashboard(db).await.map(Box::new)),
         }
     }
+}
+
+/// Reads an adjustments file (off the async threads) and checks it.
+async fn check_adjust_file(db: &Db, path: PathBuf, reason: &Reason) -> Result<Box<adjust::Plan>> {
+    let name = path.to_string_lossy().into_owned();
+    let bytes = tokio::task::spawn_blocking(move || read_adjust_file(&path))
+        .await
+        .unwrap_or_else(|e| Err(Error::Infrastructure(format!("reading the file: {e}"))))?;
+    let parsed = crate::domain::adjust_file::parse(&bytes)?;
+    adjust::check(db, &name, &parsed, reason)
+        .await
+        .map(Box::new)
+}
+
+/// A file's bytes, at most `adjust_file::MAX_FILE_BYTES`.
+fn read_adjust_file(path: &std::path::Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let max = crate::domain::adjust_file::MAX_FILE_BYTES;
+    let shown = crate::domain::text::sanitize(&path.to_string_lossy());
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(max).unwrap_or(u64::MAX) + 1;
+    std::fs::File::open(path)
+        .and_then(|f| f.take(limit).read_to_end(&mut bytes))
+        .map_err(|e| Error::invalid("file", format!("cannot read {shown}: {e}")))?;
+    if bytes.len() > max {
+        return Err(Error::invalid(
+            "file",
+            format!("is larger than {} MB", max / 1024 / 1024),
+        ));
+    }
+    Ok(bytes)
 }
 
 /// The issued codes to a new file readable by its owner only, as

@@ -52,7 +52,7 @@ const LIST_KEYS: Keymap<Act> = Keymap(&[
     Bind::new(ESC, "Esc", "clear the filter / stop loading", Act::Clear),
 ]);
 
-/// The filter in force, as `creditdesk audit --actor --action --since`.
+/// The filter in force, as `creditdesk audit --actor --action --since --until`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     pub actor: Option<String>,
@@ -60,6 +60,8 @@ pub struct Filter {
     pub action: Option<String>,
     /// Entries from this time on.
     pub since: Option<DateTime<Utc>>,
+    /// Entries before this time.
+    pub until: Option<DateTime<Utc>>,
 }
 
 impl Filter {
@@ -73,6 +75,9 @@ impl Filter {
         }
         if let Some(t) = self.since {
             parts.push(format!("since {}", when(t)));
+        }
+        if let Some(t) = self.until {
+            parts.push(format!("until {}", when(t)));
         }
         parts.join(", ")
     }
@@ -97,16 +102,23 @@ impl DialogFilter for Filter {
                     "blank for all time; 2026-01-02 or 2026-01-02 15:04 (UTC)",
                 )
                 .with_value(self.since.map(when).unwrap_or_default()),
+                Field::new(
+                    "until",
+                    "Until",
+                    "blank for now; a time as above, or -1d (a day ago)",
+                )
+                .with_value(self.until.map(when).unwrap_or_default()),
             ],
         )
     }
 
     fn parse(form: &Form, now: DateTime<Utc>) -> Result<Self, Vec<InvalidInput>> {
         let text = |name: &'static str| check_free_text(name, form.value(name), 100);
-        let since = match form.value("since").trim() {
+        let time = |name: &'static str| match form.value(name).trim() {
             "" => Ok(None),
-            t => parse_time("since", t, now).map(Some),
+            t => parse_time(name, t, now).map(Some),
         };
+        let (since, until) = (time("since"), time("until"));
         let mut errors = Vec::new();
         let mut keep = |r: Result<String, InvalidInput>| {
             r.map_err(|e| errors.push(e)).ok().filter(|v| !v.is_empty())
@@ -114,11 +126,18 @@ impl DialogFilter for Filter {
         let actor = keep(text("actor"));
         let action = keep(text("action"));
         let since = since.map_err(|e| errors.push(e)).ok().flatten();
+        let until = until.map_err(|e| errors.push(e)).ok().flatten();
+        if let (Some(s), Some(u)) = (since, until)
+            && u <= s
+        {
+            errors.push(InvalidInput::new("until", "must be after since"));
+        }
         if errors.is_empty() {
             Ok(Self {
                 actor,
                 action,
                 since,
+                until,
             })
         } else {
             Err(errors)
@@ -156,7 +175,7 @@ impl AuditTab {
             actor: self.filter.actor.clone(),
             action: self.filter.action.clone(),
             since: self.filter.since,
-            until: None,
+            until: self.filter.until,
             before_id: fetch.before(),
             limit: self.limit,
         }));

@@ -8,6 +8,7 @@
 mod audit;
 mod batches;
 mod coupons;
+mod dashboard;
 mod gift_cards;
 mod users;
 
@@ -31,16 +32,18 @@ pub enum TabId {
     Users,
     Batches,
     Audit,
+    Dashboard,
 }
 
 impl TabId {
     /// In the order of the tab bar; the number key is the position + 1.
-    pub const ALL: [TabId; 5] = [
+    pub const ALL: [TabId; 6] = [
         TabId::Coupons,
         TabId::GiftCards,
         TabId::Users,
         TabId::Batches,
         TabId::Audit,
+        TabId::Dashboard,
     ];
 
     /// A new, empty tab of this kind.
@@ -51,6 +54,7 @@ impl TabId {
             TabId::Users => Box::<users::UsersTab>::default(),
             TabId::Batches => Box::<batches::BatchesTab>::default(),
             TabId::Audit => Box::<audit::AuditTab>::default(),
+            TabId::Dashboard => Box::<dashboard::DashboardTab>::default(),
         }
     }
 
@@ -61,6 +65,7 @@ impl TabId {
             TabId::Users => "Users & credits",
             TabId::Batches => "Batches",
             TabId::Audit => "Audit",
+            TabId::Dashboard => "Health",
         }
     }
 
@@ -269,8 +274,10 @@ mod tests {
         assert_eq!(TabId::from_digit('1'), Some(TabId::Coupons));
         assert_eq!(TabId::from_digit('5'), Some(TabId::Audit));
         assert_eq!(TabId::from_digit('0'), None);
-        assert_eq!(TabId::from_digit('6'), None);
-        assert_eq!(TabId::Audit.next(), TabId::Coupons);
-        assert_eq!(TabId::Coupons.prev(), TabId::Audit);
+        assert_eq!(TabId::from_digit('6'), Some(TabId::Dashboard));
+        assert_eq!(TabId::from_digit('7'), None);
+        assert_eq!(TabId::Audit.next(), TabId::Dashboard);
+        assert_eq!(TabId::Dashboard.next(), TabId::Coupons);
+        assert_eq!(TabId::Coupons.prev(), TabId::Dashboard);
     }
 }

@@ -7,6 +7,7 @@ pub mod list_nav;
 pub mod paged;
 pub mod poll;
 pub mod popup;
+pub mod progress;
 pub mod safe;
 pub mod search;
 pub mod spinner;

@@ -32,6 +32,9 @@ use crate::tui::widgets::{
 
 /// Batches shown at most; a full list says "narrow it".
 pub const LIMIT: i64 = 500;
+/// Stuck batches shown at most: an outage's worth, to mark all at once
+/// and fail them as one change.
+pub const STUCK_LIMIT: i64 = 5_000;
 
 /// The stuck thresholds `+` and `-` step through, in minutes.
 const STEPS: [i64; 13] = [1, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10_080];
@@ -97,7 +100,7 @@ impl View {
             },
             stuck_older_than: self.stuck.then_some(self.stuck_after),
             user: self.user.clone(),
-            limit: LIMIT,
+            limit: if self.stuck { STUCK_LIMIT } else { LIMIT },
         }
     }
 
@@ -177,6 +180,10 @@ enum Act {
     Filter,
     Fail,
     Clear,
+    /// The stuck view: mark or unmark the selected batch (for fail-many).
+    Mark,
+    /// The stuck view: mark all shown, or clear the marks.
+    MarkAll,
 }
 
 const KEYS: Keymap<Act> = Keymap(&[
@@ -195,6 +202,16 @@ const KEYS: Keymap<Act> = Keymap(&[
     Bind::new(&[Key::Char('F'), Key::Char('x')], "F x", "fail", Act::Fail)
         .footer()
         .writes(Action::BatchFail),
+    Bind::new(&[Key::Char(' ')], "Space", "mark", Act::Mark)
+        .footer()
+        .writes(Action::BatchFail),
+    Bind::new(
+        &[Key::Char('A')],
+        "A",
+        "mark all shown / clear",
+        Act::MarkAll,
+    )
+    .writes(Action::BatchFail),
     Bind::new(
         &[Key::Char('f')],
         "f",
@@ -215,6 +232,8 @@ pub(super) enum KeyResult {
     Ignored,
     Open(BatchSummary),
     Fail(BatchSummary),
+    /// `F` with batches marked: fail them as one change.
+    FailMany(Vec<i32>),
 }
 
 #[derive(Default)]
@@ -236,6 +255,11 @@ pub struct List {
     /// The filter form (`/`).
     pub form: Option<Form>,
     poll: Poll,
+    /// The batches marked in the stuck view; kept across refreshes while
+    /// they are shown.
+    pub marks: std::collections::HashSet<i32>,
+    /// What the last fail-many did.
+    pub notice: Option<String>,
 }
 
 impl List {
@@ -377,10 +401,32 @@ impl List {
                 self.form = Some(self.view.form());
                 KeyResult::Handled
             }
+            Some(Act::Fail) if stuck && !self.marks.is_empty() => {
+                KeyResult::FailMany(self.marked_in_order())
+            }
             Some(Act::Fail) => match self.selected() {
                 Some(b) => KeyResult::Fail(b.clone()),
                 None => KeyResult::Handled,
             },
+            Some(Act::Mark) => {
+                if let Some(id) = self.selected().map(|b| b.id) {
+                    if !self.marks.remove(&id) {
+                        self.marks.insert(id);
+                    }
+                    // On to the next, as a file manager does.
+                    self.nav
+                        .apply(crate::tui::keys::Nav::Down, self.batches.len());
+                }
+                KeyResult::Handled
+            }
+            Some(Act::MarkAll) => {
+                if self.batches.iter().all(|b| self.marks.contains(&b.id)) {
+                    self.marks.clear();
+                } else {
+                    self.marks.extend(self.batches.iter().map(|b| b.id));
+                }
+                KeyResult::Handled
+            }
             Some(Act::Clear) if self.pending.is_some() => {
                 ctx.cancel(self.pending.take());
                 KeyResult::Handled
@@ -411,6 +457,15 @@ impl List {
                 let selected = self.selected().map(|b| b.id);
                 self.batches = batches;
                 self.shown = Some(self.asked.clone());
+                // Marks stay on the batches still shown (a batch that
+                // finished meanwhile leaves the stuck view and its mark).
+                if self.asked.stuck {
+                    let shown: std::collections::HashSet<i32> =
+                        self.batches.iter().map(|b| b.id).collect();
+                    self.marks.retain(|id| shown.contains(id));
+                } else {
+                    self.marks.clear();
+                }
                 self.loaded_at = Some(ctx.now);
                 match selected.and_then(|id| self.batches.iter().position(|b| b.id == id)) {
                     Some(i) if same => self.nav.select(i, self.batches.len()),
@@ -480,17 +535,36 @@ impl List {
             }
             let n = self.batches.len();
             let plural = if n == 1 { "" } else { "es" };
-            let more = if n as i64 >= LIMIT {
+            let limit = self.shown.as_ref().map_or(LIMIT, |v| v.filter().limit);
+            let more = if n as i64 >= limit {
                 " (the most shown: narrow with /)"
             } else {
                 ""
             };
-            Span::raw(fit(&format!(" {n} batch{plural}{more} "), area.width))
+            let marked = if self.marks.is_empty() {
+                String::new()
+            } else {
+                format!(" · {} marked", self.marks.len())
+            };
+            Span::raw(fit(
+                &format!(" {n} batch{plural}{more}{marked} "),
+                area.width,
+            ))
         });
-        let block = Block::bordered()
+        let notice = self.notice.as_ref().map(|n| {
+            let first = n.lines().next().unwrap_or_default();
+            fit(&format!(" {first} "), area.width / 2)
+        });
+        let mut block = Block::bordered()
             .border_style(theme.border())
             .title(self.title(ui))
             .title_bottom(Line::from(status).right_aligned());
+        if let Some(n) = &notice {
+            block = block.title_bottom(Line::from(crate::tui::widgets::safe_styled(
+                n,
+                theme.success(),
+            )));
+        }
         let inner = block.inner(area);
         frame.render_widget(block, area);
         if !inner.is_empty() {
@@ -522,11 +596,11 @@ impl List {
             .map_or(0, |t| (ui.now - t).num_seconds().max(0));
         let stuck_after = self.view.stuck_after.num_seconds();
         let wide = inner.width >= 120;
+        let marking = !self.marks.is_empty();
+        let id_w =
+            id_width(self.batches.iter().map(|b| i64::from(b.id)), 7) + 2 * u16::from(marking);
         let mut table = ListTable::new(theme)
-            .column(
-                "id",
-                Constraint::Length(id_width(self.batches.iter().map(|b| i64::from(b.id)), 7)),
-            )
+            .column("id", Constraint::Length(id_w))
             .column("status", Constraint::Length(10))
             .column(Line::from("age").right_aligned(), Constraint::Length(7))
             .column("user", Constraint::Fill(3))
@@ -547,8 +621,13 @@ impl List {
                 "generating" if stuck => theme.warning(),
                 _ => theme.base(),
             };
+            let id = match (marking, self.marks.contains(&b.id)) {
+                (false, _) => Cell::from(format!("#{}", b.id)),
+                (true, true) => Cell::from(Span::styled(format!("● #{}", b.id), theme.warning())),
+                (true, false) => Cell::from(format!("  #{}", b.id)),
+            };
             let mut cells = vec![
-                Cell::from(format!("#{}", b.id)),
+                id,
                 Cell::from(safe(&b.status).style(status_style)),
                 Cell::from(
                     Line::from(Span::styled(
@@ -577,13 +656,32 @@ impl List {
 }
 
 impl List {
+    /// The marked batches in the order shown (oldest first).
+    fn marked_in_order(&self) -> Vec<i32> {
+        let mut ids: Vec<i32> = self
+            .batches
+            .iter()
+            .map(|b| b.id)
+            .filter(|id| self.marks.contains(id))
+            .collect();
+        if ids.len() < self.marks.len() {
+            let shown: std::collections::HashSet<i32> = ids.iter().copied().collect();
+            let mut rest: Vec<i32> = self.marks.difference(&shown).copied().collect();
+            rest.sort_unstable();
+            ids.extend(rest);
+        }
+        ids
+    }
+
     /// What the list offers now: its view's keys, and failing only a batch
     /// that can still be failed or refunded.
     fn offers(&self, act: Act) -> bool {
         match act {
+            Act::Fail if self.view.stuck && !self.marks.is_empty() => true,
             Act::Fail => self
                 .selected()
                 .is_some_and(|b| matches!(b.status.as_str(), "generating" | "failed")),
+            Act::Mark | Act::MarkAll => self.view.stuck && !self.batches.is_empty(),
             other => offers(self.view.stuck, other),
         }
     }
@@ -640,6 +738,6 @@ mod tests {
         let f = v.filter();
         assert_eq!(f.status, None);
         assert_eq!(f.stuck_older_than, Some(STUCK_AFTER));
-        assert_eq!(f.limit, LIMIT);
+        assert_eq!(f.limit, STUCK_LIMIT);
     }
 }

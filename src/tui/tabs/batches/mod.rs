@@ -4,6 +4,7 @@
 
 mod detail;
 mod fail;
+mod fail_many;
 mod list;
 
 use chrono::Duration;
@@ -12,8 +13,10 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::{Below, Copied, Handled, Tab, Ui};
+use crate::tui::change::ChangeDialog;
 use crate::tui::command::{Outcome, RequestId};
 use crate::tui::ctx::Ctx;
+use crate::tui::dialog::{Dialogs, Event};
 use crate::tui::keymap::{Allow, Hint};
 use crate::tui::link::Link;
 
@@ -41,6 +44,8 @@ pub struct BatchesTab {
     pub detail: Option<Detail>,
     /// Batches opened before, by links: back returns to them.
     below: Below<Detail>,
+    /// Over the list: failing the marked batches.
+    dialogs: Dialogs,
 }
 
 impl BatchesTab {
@@ -56,6 +61,20 @@ impl BatchesTab {
             page.fail_when_loaded(ctx);
         }
         self.below.push(&mut self.detail, page);
+    }
+
+    /// What the fail-many dialog reports: the run's summary on the list,
+    /// the marks cleared (what they were for is done), the list again.
+    fn event(&mut self, event: Option<Event>, ctx: &mut Ctx) {
+        match event {
+            Some(Event::Changed(notice)) => {
+                self.list.notice = Some(notice);
+                self.list.marks.clear();
+                self.list.refresh(ctx);
+            }
+            Some(Event::Notice(notice)) => self.list.notice = Some(notice),
+            Some(Event::Filter(_)) | None => {}
+        }
     }
 
     /// A change was made in the detail: the list loads again behind it.
@@ -79,13 +98,13 @@ impl Tab for BatchesTab {
     }
 
     fn tick(&mut self, ctx: &mut Ctx) {
-        if self.detail.is_none() {
+        if self.detail.is_none() && !self.dialogs.is_open() {
             self.list.tick(ctx);
         }
     }
 
     fn polls(&self) -> bool {
-        self.detail.is_none() && self.list.form.is_none()
+        self.detail.is_none() && self.list.form.is_none() && !self.dialogs.is_open()
     }
 
     fn pause(&mut self) {
@@ -103,6 +122,11 @@ impl Tab for BatchesTab {
             self.after_detail(ctx);
             return handled;
         }
+        if self.dialogs.is_open() {
+            let (handled, event) = self.dialogs.key(key, ctx);
+            self.event(event, ctx);
+            return handled;
+        }
         match self.list.key(key, ctx) {
             list::KeyResult::Handled => Handled::Yes,
             list::KeyResult::Ignored => Handled::No,
@@ -114,12 +138,19 @@ impl Tab for BatchesTab {
                 self.open_detail(b.id, true, ctx);
                 Handled::Yes
             }
+            list::KeyResult::FailMany(ids) => {
+                let dialog = ChangeDialog::open(fail_many::FailMany::new(ids), ctx);
+                self.dialogs.open(dialog);
+                self.list.notice = None;
+                Handled::Yes
+            }
         }
     }
 
     fn paste(&mut self, text: &str, _ctx: &mut Ctx) -> Handled {
         let used = match &mut self.detail {
             Some(d) => d.paste(text),
+            None if self.dialogs.is_open() => self.dialogs.paste(text),
             None => self.list.paste(text),
         };
         if used { Handled::Yes } else { Handled::No }
@@ -129,6 +160,10 @@ impl Tab for BatchesTab {
         match outcome {
             Outcome::Batches(result) => self.list.reply(id, result, ctx),
             other => {
+                let other = match self.dialogs.reply(id, other, ctx) {
+                    Ok(event) => return self.event(event, ctx),
+                    Err(other) => other,
+                };
                 if let Some(d) = &mut self.detail {
                     d.reply(id, other, ctx);
                 }
@@ -163,7 +198,7 @@ impl Tab for BatchesTab {
         let id = match &self.detail {
             Some(d) if d.modal() => return None,
             Some(d) => d.id,
-            None if self.list.form.is_some() => return None,
+            None if self.list.form.is_some() || self.dialogs.is_open() => return None,
             None => self.list.selected()?.id,
         };
         Some(Copied::new("batch id", id.to_string()))
@@ -178,6 +213,7 @@ impl Tab for BatchesTab {
 
     fn retry(&mut self, ctx: &mut Ctx) {
         self.list.retry(ctx);
+        self.dialogs.retry(ctx);
         if let Some(d) = &mut self.detail {
             d.retry(ctx);
         }
@@ -186,29 +222,38 @@ impl Tab for BatchesTab {
     fn modal(&self) -> bool {
         match &self.detail {
             Some(d) => d.modal(),
-            None => self.list.form.is_some(),
+            None => self.list.form.is_some() || self.dialogs.is_open(),
         }
     }
 
     fn unsaved(&self) -> Option<String> {
-        self.detail.as_ref().and_then(Detail::unsaved)
+        self.detail
+            .as_ref()
+            .and_then(Detail::unsaved)
+            .or_else(|| self.dialogs.unsaved())
     }
 
     fn busy(&self) -> bool {
-        self.list.busy() || self.detail.as_ref().is_some_and(Detail::busy)
+        self.list.busy() || self.detail.as_ref().is_some_and(Detail::busy) || self.dialogs.busy()
     }
 
     fn hints(&self, allow: &Allow) -> Vec<Hint> {
         match &self.detail {
             Some(d) => d.hints(allow),
-            None => self.list.hints(allow),
+            None => self
+                .dialogs
+                .hints(allow)
+                .unwrap_or_else(|| self.list.hints(allow)),
         }
     }
 
     fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
         match &self.detail {
             Some(d) => d.render(frame, area, ui),
-            None => self.list.render(frame, area, ui),
+            None => {
+                self.list.render(frame, area, ui);
+                self.dialogs.render(frame, area, ui);
+            }
         }
     }
 }

@@ -11,7 +11,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 
 use super::adjust::Adjust;
-use crate::db::credits::{Cursor, HistoryQuery, LedgerEntry, Overview};
+use super::reverse::{Reverse, reversal_right};
+use crate::db::credits::{Cursor, HistoryQuery, LedgerRow, Overview};
 use crate::db::users::User;
 use crate::domain::InvalidInput;
 use crate::domain::amounts::parse_time;
@@ -50,21 +51,42 @@ pub(super) enum KeyResult {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Act {
     Entry,
+    /// Enter on an entry with a reversal link: to the other entry.
+    Follow,
+    /// The entry and its links, also on an entry whose Enter follows.
+    Info,
     Adjust,
+    /// Reverse the selected entry (its kind decides the right it needs).
+    Reverse,
     Filter,
+    /// Back to the entry a reversal link was followed from.
+    JumpBack,
     Back,
 }
 
 const KEYS: Keymap<Act> = Keymap(&[
+    Bind::new(ENTER, "Enter", "follow the reversal", Act::Follow).footer(),
     Bind::new(ENTER, "Enter", "entry & links", Act::Entry).footer(),
+    Bind::new(&[Key::Char('i')], "i", "entry & links", Act::Info),
     Bind::new(&[Key::Char('a')], "a", "adjust", Act::Adjust)
         .footer()
         .writes(Action::CreditsAdjust),
+    Bind::new(&[Key::Char('x')], "x", "reverse", Act::Reverse).footer(),
     Bind::new(
         &[Key::Char('f'), Key::Char('/')],
         "f /",
         "filter",
         Act::Filter,
+    )
+    .footer(),
+    Bind::new(
+        &[
+            Key::Code(crossterm::event::KeyCode::Esc),
+            Key::Code(crossterm::event::KeyCode::Backspace),
+        ],
+        "Esc",
+        "back to the entry",
+        Act::JumpBack,
     )
     .footer(),
     Bind::new(ESC, "Esc", "back", Act::Back).footer(),
@@ -152,7 +174,10 @@ pub struct Detail {
     overview_pending: Option<RequestId>,
     overview_error: Option<String>,
     overview_failed: bool,
-    pub ledger: PagedWindow<LedgerEntry, Cursor>,
+    pub ledger: PagedWindow<LedgerRow, Cursor>,
+    /// Entries left by following a reversal link (Enter), nearest last:
+    /// Esc goes back to them.
+    jumps: Vec<i32>,
     pub filter: LedgerFilter,
     /// The limit of the ledger request on its way.
     limit: i64,
@@ -172,7 +197,8 @@ impl Detail {
             overview_pending: None,
             overview_error: None,
             overview_failed: false,
-            ledger: PagedWindow::new(MAX_PAGES, MARGIN, PAGE as usize, LedgerEntry::cursor),
+            ledger: PagedWindow::new(MAX_PAGES, MARGIN, PAGE as usize, |r| r.entry.cursor()),
+            jumps: Vec::new(),
             limit: PAGE,
             filter: LedgerFilter::default(),
             dialogs: Dialogs::default(),
@@ -200,7 +226,7 @@ impl Detail {
 
     fn load_ledger(&mut self, fetch: Fetch<Cursor>, ctx: &mut Ctx) {
         self.limit = self.ledger.limit(fetch);
-        let id = ctx.request(Job::History(HistoryQuery {
+        let id = ctx.request(Job::Ledger(HistoryQuery {
             user_id: self.user_id,
             kind: self.filter.kind,
             since: self.filter.since,
@@ -294,13 +320,42 @@ impl Detail {
             self.more(ctx);
             return KeyResult::Handled;
         }
-        match KEYS.find(key, ctx.allow, always) {
-            Some(Act::Entry) => {
-                if let Some(e) = self.ledger.selected() {
-                    let title = format!("Ledger entry #{}", e.id);
-                    let links = Link::from_ledger(e);
-                    let e = e.clone();
-                    let record = Record::new(title, move |theme| entry_lines(&e, theme), links);
+        let allow = ctx.allow;
+        match KEYS.find(key, allow, |a| self.offers(a, allow)) {
+            Some(Act::Follow) => {
+                if let Some(to) = self.ledger.selected().and_then(link_of)
+                    && let Some(from) = self.ledger.selected().map(|r| r.entry.id)
+                {
+                    if self.select_entry(to) {
+                        self.jumps.push(from);
+                    } else {
+                        self.notice = Some(format!(
+                            "entry #{to} is outside the pages loaded: scroll to it, or filter by date"
+                        ));
+                    }
+                }
+                KeyResult::Handled
+            }
+            Some(Act::Reverse) => {
+                if let Some(row) = self.ledger.selected().cloned() {
+                    let dialog = ChangeDialog::open(Reverse::new(self.user_id, row), ctx);
+                    self.dialogs.open(dialog);
+                    self.notice = None;
+                }
+                KeyResult::Handled
+            }
+            Some(Act::JumpBack) => {
+                if let Some(back) = self.jumps.pop() {
+                    self.select_entry(back);
+                }
+                KeyResult::Handled
+            }
+            Some(Act::Entry | Act::Info) => {
+                if let Some(r) = self.ledger.selected() {
+                    let title = format!("Ledger entry #{}", r.entry.id);
+                    let links = Link::from_ledger(&r.entry);
+                    let r = r.clone();
+                    let record = Record::new(title, move |theme| entry_lines(&r, theme), links);
                     self.dialogs.open(record);
                 }
                 KeyResult::Handled
@@ -352,7 +407,7 @@ impl Detail {
                     }
                 }
             }
-            Outcome::History(result) => {
+            Outcome::Ledger(result) => {
                 let page = result
                     .map(|p| (p.entries, p.next))
                     .map_err(|e| e.to_string());
@@ -372,7 +427,37 @@ impl Detail {
     pub(super) fn hints(&self, allow: &Allow) -> Vec<Hint> {
         self.dialogs
             .hints(allow)
-            .unwrap_or_else(|| KEYS.hints(allow, always))
+            .unwrap_or_else(|| KEYS.hints(allow, |a| self.offers(a, allow)))
+    }
+
+    /// What the screen offers now: following a reversal link only on an
+    /// entry that has one, reversing only an entry that can be reversed,
+    /// is not yet, and whose right the session has.
+    fn offers(&self, act: Act, allow: &Allow) -> bool {
+        let row = self.ledger.selected();
+        match act {
+            Act::Follow => row.and_then(link_of).is_some(),
+            Act::JumpBack => !self.jumps.is_empty(),
+            Act::Back => self.jumps.is_empty(),
+            Act::Entry => row.and_then(link_of).is_none(),
+            Act::Reverse => row
+                .and_then(reversal_right)
+                .is_some_and(|a| allow.permits(a)),
+            _ => always(act),
+        }
+    }
+
+    /// Selects entry `id` if it is in the window.
+    fn select_entry(&mut self, id: i32) -> bool {
+        let found = self.ledger.iter().position(|r| r.entry.id == id);
+        match found {
+            Some(i) => {
+                let len = self.ledger.len();
+                self.ledger.nav.select(i, len);
+                true
+            }
+            None => false,
+        }
     }
 
     pub(super) fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
@@ -528,7 +613,21 @@ impl Detail {
         }
         let height = usize::from(inner.height.saturating_sub(1));
         let from = w.nav.visible_from(w.len(), height);
-        let rows = w.iter().skip(from).take(height).map(|e| {
+        let rows = w.iter().skip(from).take(height).map(|r| {
+            let e = &r.entry;
+            let mut links = e.links();
+            let reversal = match (r.reverses_entry_id, r.reversed_by_entry_id) {
+                (Some(k), _) => Some(format!("reverses #{k}")),
+                (None, Some(m)) => Some(format!("reversed by #{m}")),
+                (None, None) => None,
+            };
+            if let Some(rev) = reversal {
+                links = if links.is_empty() {
+                    rev
+                } else {
+                    format!("{rev}; {links}")
+                };
+            }
             Row::new(vec![
                 Cell::from(when(e.created_at)),
                 Cell::from(
@@ -538,14 +637,16 @@ impl Detail {
                     ))
                     .right_aligned(),
                 ),
+                Cell::from(Line::from(r.balance_after.to_string()).right_aligned()),
                 Cell::from(type_label(&e.kind)),
                 Cell::from(safe_opt(e.description.as_deref())),
-                Cell::from(safe_owned(e.links())),
+                Cell::from(safe_owned(links)),
             ])
         });
         let header = Row::new(vec![
             Cell::from("when"),
             Cell::from(Line::from("amount").right_aligned()),
+            Cell::from(Line::from("balance").right_aligned()),
             Cell::from("type"),
             Cell::from("description"),
             Cell::from("links"),
@@ -555,6 +656,7 @@ impl Detail {
             rows,
             [
                 Constraint::Length(16),
+                Constraint::Length(8),
                 Constraint::Length(8),
                 Constraint::Length(10),
                 Constraint::Fill(3),
@@ -569,11 +671,17 @@ impl Detail {
     }
 }
 
+/// The other side of an entry's reversal link, if it has one.
+fn link_of(r: &LedgerRow) -> Option<i32> {
+    r.reverses_entry_id.or(r.reversed_by_entry_id)
+}
+
 /// One ledger entry, for its dialog (the links are listed by it).
-fn entry_lines(e: &LedgerEntry, theme: &Theme) -> Vec<Line<'static>> {
+fn entry_lines(r: &LedgerRow, theme: &Theme) -> Vec<Line<'static>> {
+    let e = &r.entry;
     let field = |label: &'static str, value: Span<'static>| {
         Line::from(vec![
-            Span::styled(format!("{label:>12}  "), theme.dim()),
+            Span::styled(format!("{label:>13}  "), theme.dim()),
             value,
         ])
     };
@@ -583,6 +691,7 @@ fn entry_lines(e: &LedgerEntry, theme: &Theme) -> Vec<Line<'static>> {
             "amount",
             Span::styled(format!("{:+}", e.amount), theme.amount(i64::from(e.amount))),
         ),
+        field("balance after", Span::raw(r.balance_after.to_string())),
         field("type", Span::raw(type_label(&e.kind).content.into_owned())),
         field(
             "description",
@@ -590,6 +699,8 @@ fn entry_lines(e: &LedgerEntry, theme: &Theme) -> Vec<Line<'static>> {
         ),
     ];
     for (label, id) in [
+        ("reverses", r.reverses_entry_id),
+        ("reversed by", r.reversed_by_entry_id),
         ("transaction", e.transaction_id),
         ("photo", e.photo_id),
         ("model", e.model_id),

@@ -3,7 +3,9 @@
 //! ledger entry's link, and adjust the balance with a reason.
 
 mod adjust;
+mod adjust_many;
 mod detail;
+mod reverse;
 mod search;
 
 use crossterm::event::KeyEvent;
@@ -11,9 +13,12 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::{Below, Copied, Handled, Tab, Ui};
+use crate::domain::role::Action;
+use crate::tui::change::ChangeDialog;
 use crate::tui::command::{Outcome, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::keymap::{Allow, Hint};
+use crate::tui::dialog::{Dialogs, Event};
+use crate::tui::keymap::{Allow, Bind, Hint, Key, Keymap};
 use crate::tui::link::Link;
 
 use detail::Detail;
@@ -26,6 +31,36 @@ pub struct UsersTab {
     pub detail: Option<Detail>,
     /// Users opened before, by links: back returns to them.
     below: Below<Detail>,
+    /// Over the user list: adjusting many balances from a file.
+    dialogs: Dialogs,
+    /// What the last adjust-many did.
+    pub notice: Option<String>,
+}
+
+/// What a key does on the user list, besides the search's own keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Act {
+    AdjustMany,
+}
+
+const LIST_KEYS: Keymap<Act> =
+    Keymap(&[
+        Bind::new(&[Key::Char('M')], "M", "adjust many", Act::AdjustMany)
+            .footer()
+            .writes(Action::CreditsAdjust),
+    ]);
+
+impl UsersTab {
+    fn event(&mut self, event: Option<Event>, ctx: &mut Ctx) {
+        match event {
+            Some(Event::Changed(notice)) => {
+                self.notice = Some(notice);
+                self.search.refresh(ctx);
+            }
+            Some(Event::Notice(notice)) => self.notice = Some(notice),
+            Some(Event::Filter(_)) | None => {}
+        }
+    }
 }
 
 impl Tab for UsersTab {
@@ -48,9 +83,22 @@ impl Tab for UsersTab {
                 detail::KeyResult::Back => Handled::No,
             };
         }
+        if self.dialogs.is_open() {
+            let (handled, event) = self.dialogs.key(key, ctx);
+            self.event(event, ctx);
+            return handled;
+        }
         match self.search.key(key, ctx) {
             search::KeyResult::Handled => Handled::Yes,
-            search::KeyResult::Ignored => Handled::No,
+            search::KeyResult::Ignored => match LIST_KEYS.find(key, ctx.allow, |_| true) {
+                Some(Act::AdjustMany) => {
+                    let dialog = ChangeDialog::open(adjust_many::AdjustMany::default(), ctx);
+                    self.dialogs.open(dialog);
+                    self.notice = None;
+                    Handled::Yes
+                }
+                None => Handled::No,
+            },
             search::KeyResult::Open(user) => {
                 self.detail = Some(Detail::open(user.id, Some(user), ctx));
                 Handled::Yes
@@ -61,6 +109,7 @@ impl Tab for UsersTab {
     fn paste(&mut self, text: &str, _ctx: &mut Ctx) -> Handled {
         let used = match &mut self.detail {
             Some(d) => d.paste(text),
+            None if self.dialogs.is_open() => self.dialogs.paste(text),
             None => self.search.paste(text),
         };
         if used { Handled::Yes } else { Handled::No }
@@ -70,6 +119,10 @@ impl Tab for UsersTab {
         match outcome {
             Outcome::Users(result) => self.search.reply(id, result, ctx),
             other => {
+                let other = match self.dialogs.reply(id, other, ctx) {
+                    Ok(event) => return self.event(event, ctx),
+                    Err(other) => other,
+                };
                 if let Some(d) = &mut self.detail {
                     d.reply(id, other, ctx);
                 }
@@ -108,7 +161,7 @@ impl Tab for UsersTab {
         let user = match &self.detail {
             Some(d) if d.modal() => return None,
             Some(d) => d.current_user(),
-            None if self.search.editing() => return None,
+            None if self.search.editing() || self.dialogs.is_open() => return None,
             None => self.search.selected(),
         };
         user.map(|u| Copied::new("email", u.email.clone()))
@@ -123,6 +176,7 @@ impl Tab for UsersTab {
 
     fn retry(&mut self, ctx: &mut Ctx) {
         self.search.retry(ctx);
+        self.dialogs.retry(ctx);
         if let Some(d) = &mut self.detail {
             d.retry(ctx);
         }
@@ -131,29 +185,59 @@ impl Tab for UsersTab {
     fn modal(&self) -> bool {
         match &self.detail {
             Some(d) => d.modal(),
-            None => self.search.editing(),
+            None => self.search.editing() || self.dialogs.is_open(),
         }
     }
 
     fn unsaved(&self) -> Option<String> {
-        self.detail.as_ref().and_then(Detail::unsaved)
+        self.detail
+            .as_ref()
+            .and_then(Detail::unsaved)
+            .or_else(|| self.dialogs.unsaved())
     }
 
     fn busy(&self) -> bool {
-        self.search.busy() || self.detail.as_ref().is_some_and(Detail::busy)
+        self.search.busy() || self.detail.as_ref().is_some_and(Detail::busy) || self.dialogs.busy()
     }
 
     fn hints(&self, allow: &Allow) -> Vec<Hint> {
         match &self.detail {
             Some(d) => d.hints(allow),
-            None => self.search.hints(allow),
+            None => match self.dialogs.hints(allow) {
+                Some(h) => h,
+                None => {
+                    let mut h = self.search.hints(allow);
+                    if !self.search.editing() {
+                        h.extend(LIST_KEYS.hints(allow, |_| true));
+                    }
+                    h
+                }
+            },
         }
     }
 
     fn render(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
         match &self.detail {
             Some(d) => d.render(frame, area, ui),
-            None => self.search.render(frame, area, ui),
+            None => {
+                self.search.render(frame, area, ui);
+                if let Some(n) = &self.notice
+                    && area.height > 2
+                {
+                    let line = ratatui::text::Line::from(crate::tui::widgets::safe_styled(
+                        n.lines().next().unwrap_or_default(),
+                        ui.theme.success(),
+                    ));
+                    let at = Rect::new(
+                        area.x + 2,
+                        area.bottom() - 1,
+                        area.width.saturating_sub(4),
+                        1,
+                    );
+                    frame.render_widget(ratatui::widgets::Paragraph::new(line), at);
+                }
+                self.dialogs.render(frame, area, ui);
+            }
         }
     }
 }
