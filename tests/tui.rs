@@ -1363,6 +1363,18 @@ fn esc_while_an_adjustment_is_in_flight_stops_waiting_and_reloads() {
 }
 
 #[test]
+fn pasted_text_is_searched_at_once() {
+    let mut app = started(false, None);
+    update(&mut app, ch('/'));
+    let c = update(&mut app, Msg::Paste("bo@exa\nmple".into()));
+    let r = runs(&c);
+    assert!(
+        matches!(&r[..], [r] if matches!(&r.job, Job::FindUsers { text, .. } if text == "bo@exa mple")),
+        "{c:?}"
+    );
+}
+
+#[test]
 fn q_is_typed_in_a_text_field_and_quits_elsewhere() {
     let mut app = started(false, None);
     update(&mut app, ch('/'));

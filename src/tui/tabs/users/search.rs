@@ -115,8 +115,13 @@ impl Search {
         }
     }
 
-    pub(super) fn paste(&mut self, text: &str) -> bool {
-        self.field.paste(text)
+    /// Pasted text while typing goes in, and is searched for at once.
+    pub(super) fn paste(&mut self, text: &str, ctx: &mut Ctx) -> bool {
+        if !self.field.paste(text) {
+            return false;
+        }
+        self.search(ctx);
+        true
     }
 
     pub(super) fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> KeyResult {
