@@ -646,15 +646,15 @@ fn any_size_renders_without_panic() {
 // ------------------------------------------------------------ update rules
 
 #[test]
-fn typing_searches_after_a_pause_and_only_the_newest_counts() {
+fn each_key_searches_at_once_and_only_the_newest_counts() {
     let mut app = started(false, None);
     assert!(update(&mut app, ch('/')).is_empty());
     let first = update(&mut app, ch('b'));
     let r = runs(&first);
     assert_eq!(r.len(), 1);
-    assert_eq!(r[0].delay, Some(std::time::Duration::from_millis(250)));
+    assert_eq!(r[0].delay, None, "no debounce");
     assert!(matches!(&r[0].job, Job::FindUsers { text, .. } if text == "b"));
-    // The next key replaces the waiting search: cancel it, wait again.
+    // The next key replaces the search in flight: cancel it, ask again.
     let second = update(&mut app, ch('o'));
     assert_eq!(cancels(&second), 1);
     assert!(matches!(&runs(&second)[0].job, Job::FindUsers { text, .. } if text == "bo"));
@@ -1360,6 +1360,18 @@ fn esc_while_an_adjustment_is_in_flight_stops_waiting_and_reloads() {
         &app,
         "the change you stopped waiting for: booked entry #77"
     ));
+}
+
+#[test]
+fn pasted_text_is_searched_at_once() {
+    let mut app = started(false, None);
+    update(&mut app, ch('/'));
+    let c = update(&mut app, Msg::Paste("bo@exa\nmple".into()));
+    let r = runs(&c);
+    assert!(
+        matches!(&r[..], [r] if matches!(&r.job, Job::FindUsers { text, .. } if text == "bo@exa mple")),
+        "{c:?}"
+    );
 }
 
 #[test]

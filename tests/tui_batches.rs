@@ -543,11 +543,11 @@ fn the_list_loads_when_first_shown_and_views_ask_the_database() {
         "oldest first, as the database sent them"
     );
 
-    // + and - step the threshold after a pause; presses in between
-    // replace the waiting request.
+    // + and - step the threshold at once; presses in between replace the
+    // request in flight.
     let up = update(&mut app, ch('+'));
     let r = runs(&up);
-    assert_eq!(r[0].delay, Some(std::time::Duration::from_millis(250)));
+    assert_eq!(r[0].delay, None);
     let again = update(&mut app, ch('+'));
     assert_eq!(cancels(&again), 1);
     let Job::Batches(f) = &runs(&again)[0].job else {

@@ -635,6 +635,10 @@ fn any_size_renders_without_panic() {
     update(&mut deactivate, ch('d'));
     screens.push(deactivate);
     screens.push(redeem_confirming());
+    // The user picker with its matches, one of them chosen.
+    let mut picker = picking("an", three());
+    update(&mut picker, key(KeyCode::Down));
+    screens.push(picker);
     let mut notice = started(false);
     select(&mut notice, "SPRING-25");
     update(&mut notice, ch('r'));
@@ -860,9 +864,21 @@ fn enter_twice_on_the_redeem_confirmation_redeems_once() {
 fn a_bad_or_unknown_user_stays_in_the_form() {
     let mut app = opened(false, "WELCOME20");
     update(&mut app, ch('r'));
-    typed(&mut app, "nobody");
+    let searches = typed(&mut app, "nobody");
+    // Before the matches came: wait for them.
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-    assert!(shows(&app, "↳ give a numeric id or an email"));
+    assert!(shows(&app, "↳ still searching"));
+    answer(&mut app, searches, |job| {
+        matches!(job, Job::FindUsers { .. }).then(|| Outcome::Users(Ok(vec![])))
+    });
+    assert!(shows(&app, "no user matches"));
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+    assert!(
+        shows(&app, "↳ no user matches “nobody”"),
+        "{}",
+        screen(&app)
+    );
+    // A whole email is taken as typed (the review reads it fresh).
     typed(&mut app, "@x.org");
     let c = update(&mut app, key(KeyCode::Enter));
     answer(&mut app, c, |job| match job {
@@ -1129,4 +1145,156 @@ mod real_database {
             3
         );
     }
+}
+
+// ------------------------------------------------------------ the user picker
+
+fn three() -> Vec<User> {
+    let mut anna = ana();
+    anna.id = 14;
+    anna.email = "anna@example.org".into();
+    anna.name = None;
+    let mut joann = dan();
+    joann.id = 31;
+    joann.email = "joann@example.com".into();
+    vec![ana(), anna, joann]
+}
+
+/// `r` on WELCOME20 and `text` typed, each key's search answered with
+/// `found` (the newest search only counts).
+fn picking(text: &str, found: Vec<User>) -> App {
+    let mut app = opened(false, "WELCOME20");
+    update(&mut app, ch('r'));
+    let searches = typed(&mut app, text);
+    let asked: Vec<String> = runs(&searches)
+        .iter()
+        .filter_map(|r| match &r.job {
+            Job::FindUsers { text, limit } => {
+                assert!(*limit <= 7, "a few matches, not a page");
+                Some(text.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        asked.len(),
+        text.chars().count(),
+        "each key searches at once"
+    );
+    assert_eq!(asked.last().map(String::as_str), Some(text));
+    assert_eq!(
+        cancels(&searches),
+        text.chars().count() - 1,
+        "older ones cancelled"
+    );
+    answer(&mut app, searches, |job| {
+        matches!(job, Job::FindUsers { .. }).then(|| Outcome::Users(Ok(found.clone())))
+    });
+    app
+}
+
+#[test]
+fn the_picker_finds_users_by_name_and_down_enter_picks_one() {
+    let mut app = picking("an", three());
+    let s = screen(&app);
+    assert!(s.contains("#12 ana@example.com  Ana López"), "{s}");
+    assert!(s.contains("#14 anna@example.org"), "{s}");
+    assert!(s.contains("#31 joann@example.com  Dan"), "{s}");
+    // Several match: Enter without a choice says so, under the field.
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+    assert!(shows(&app, "↳ 3 users match: choose one with ↓ and Enter"));
+    // ↓ ↓ ↑ ↓: the second; Enter picks it.
+    for k in [KeyCode::Down, KeyCode::Down, KeyCode::Up, KeyCode::Down] {
+        assert!(update(&mut app, key(k)).is_empty());
+    }
+    assert!(shows(&app, "▸ #14 anna@example.org"), "{}", screen(&app));
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+    assert!(shows(&app, "User #14 anna@example.org"), "{}", screen(&app));
+    assert!(!shows(&app, "joann@"), "the list closes");
+    // Enter again: the review reads that user, by id.
+    let c = update(&mut app, key(KeyCode::Enter));
+    assert!(
+        matches!(&runs(&c)[0].job, Job::User { user } if *user == creditdesk::domain::user_ref::UserRef::Id(14)),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn one_match_is_the_user_and_an_edit_unpicks() {
+    let mut app = picking("dan", vec![dan()]);
+    let c = update(&mut app, key(KeyCode::Enter));
+    assert!(
+        matches!(&runs(&c)[0].job, Job::User { user } if *user == creditdesk::domain::user_ref::UserRef::Id(30)),
+        "{c:?}"
+    );
+
+    // Picked, then a key typed: searching again, nothing picked.
+    let mut app = picking("an", three());
+    update(&mut app, key(KeyCode::Down));
+    update(&mut app, key(KeyCode::Enter));
+    let again = update(&mut app, key(KeyCode::Backspace));
+    assert!(
+        matches!(&runs(&again)[0].job, Job::FindUsers { text, .. } if text == "#12 ana@example.co")
+    );
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+    assert!(shows(&app, "↳ still searching"));
+}
+
+#[test]
+fn more_matches_than_shown_say_type_more() {
+    let many: Vec<User> = (1..=7)
+        .map(|i| User {
+            id: 100 + i,
+            email: format!("a{i}@example.com"),
+            ..ana()
+        })
+        .collect();
+    let mut app = picking("a", many);
+    let s = screen(&app);
+    assert!(
+        s.contains("#106 a6@example.com") && !s.contains("#107"),
+        "{s}"
+    );
+    assert!(s.contains("more: type more to narrow"), "{s}");
+    update(&mut app, key(KeyCode::Enter));
+    assert!(shows(&app, "↳ more than 6 users match"));
+    // ↓ stops at the last one shown.
+    for _ in 0..10 {
+        update(&mut app, key(KeyCode::Down));
+    }
+    assert!(shows(&app, "▸ #106 a6@example.com"), "{}", screen(&app));
+    // Esc leaves the list, and a second Esc the form.
+    update(&mut app, key(KeyCode::Esc));
+    assert!(!shows(&app, "▸ "));
+    assert!(shows(&app, "Redeem coupon"));
+}
+
+#[test]
+fn a_long_code_is_never_cut_at_80_columns_the_validity_gives_way() {
+    let mut app = app_at(false, t0());
+    let c = update(&mut app, Msg::Start);
+    let long = "BLACKFRIDAY-2026-VIP-EXTRA-30";
+    answer(&mut app, c, |job| match job {
+        Job::Coupons(_) => {
+            let mut list = coupons();
+            list.push(coupon(
+                20,
+                long,
+                "credits",
+                "30",
+                1,
+                Some(10),
+                -1,
+                Some(9),
+                true,
+                None,
+            ));
+            Some(Outcome::Coupons(Ok(list)))
+        }
+        other => fixture(other),
+    });
+    assert!(listed(&app).iter().any(|c| c == long), "{:?}", listed(&app));
+    let s = screen(&app);
+    let row = s.lines().find(|r| r.contains(long)).unwrap();
+    assert!(row.contains("until 2 active   │"), "{row}");
 }

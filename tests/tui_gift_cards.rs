@@ -1652,3 +1652,56 @@ mod real_database {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+#[test]
+fn the_redeem_dialog_picks_the_user_by_name_as_you_type() {
+    use creditdesk::db::users::User;
+    let mut app = opened(false);
+    update(&mut app, ch('r'));
+    update(&mut app, key(KeyCode::Tab));
+    let searches = typed(&mut app, "lópez");
+    let finds = runs(&searches)
+        .iter()
+        .filter(|r| matches!(r.job, Job::FindUsers { .. }))
+        .count();
+    assert_eq!(finds, 5, "each key searches");
+    let user = |id: i32, email: &str, name: &str| User {
+        id,
+        email: email.into(),
+        name: Some(name.into()),
+        credits: 70,
+        created_at: t0(),
+    };
+    answer(&mut app, searches, |job| {
+        matches!(job, Job::FindUsers { text, .. } if text == "lópez").then(|| {
+            Outcome::Users(Ok(vec![
+                user(12, "ana@example.com", "Ana López"),
+                user(40, "lopez@example.org", "Luis López"),
+            ]))
+        })
+    });
+    let s = screen(&app);
+    assert!(s.contains("#12 ana@example.com  Ana López"), "{s}");
+    // Ambiguous: said under the field, nothing read.
+    let c = update(&mut app, key(KeyCode::Enter));
+    assert!(runs(&c).is_empty());
+    assert!(shows(&app, "↳ 2 users match"), "{}", screen(&app));
+    update(&mut app, key(KeyCode::Down));
+    update(&mut app, key(KeyCode::Down));
+    update(&mut app, key(KeyCode::Enter));
+    assert!(
+        shows(&app, "User #40 lopez@example.org"),
+        "{}",
+        screen(&app)
+    );
+    // ↑ on the field with nothing chosen goes back to the code field.
+    update(&mut app, key(KeyCode::Up));
+    update(&mut app, key(KeyCode::Down));
+    let c = update(&mut app, key(KeyCode::Enter));
+    assert!(
+        runs(&c)
+            .iter()
+            .any(|r| matches!(&r.job, Job::User { user } if *user == UserRef::Id(40))),
+        "{c:?}"
+    );
+}

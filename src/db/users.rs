@@ -17,28 +17,80 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
-/// Users whose id is `text`, or whose email or name contains it (any case),
-/// newest first. The substring match uses the trigram indexes.
+/// Users whose id is `text`, or whose email or name contains it (any
+/// case): first the exact matches (the id, the whole email), then the
+/// emails that start with it in email order, then the rest newest first.
+/// Empty text: the newest users.
+///
+/// Each part is its own bounded read on an index: the primary key and
+/// `lower(email)` for the exact matches, `lower(email)` in order for the
+/// prefixes (a range, so it needs no `text_pattern_ops`; the `like` keeps
+/// it exact under any collation), the newest-first or trigram indexes for
+/// the rest, as the planner prefers. So the exact match is found at once on
+/// a million users and never pushed out by `limit`, and a short prefix
+/// reads `limit` index entries, not every match. The substring part is
+/// read only when the first two leave room.
 pub async fn find(db: &Db, text: &str, limit: i64) -> Result<Vec<User>> {
     let text = text.trim();
     let id: Option<i32> = text.parse().ok();
-    let pattern = format!("%{}%", escape_like(text));
+    let escaped = escape_like(&text.to_lowercase());
+    let prefix = format!("{escaped}%");
+    // The range of emails starting with the text (none for empty text).
+    let low = Some(text.to_lowercase()).filter(|t| !t.is_empty());
+    let high = low.as_ref().map(|t| format!("{t}\u{10FFFF}"));
+    let pattern = format!("%{escaped}%");
     let mut tx = db.read().await?;
-    let rows = sqlx::query_as!(
+    let mut rows = sqlx::query_as!(
         User,
-        r#"select id as "id!", coalesce(email, '') as "email!", name, credits as "credits!",
-                  "createdAt" as "created_at!"
-           from creditdesk.users
-           where id = $1 or email ilike $2 or name ilike $2
-           order by "createdAt" desc, id desc
-           limit $3"#,
+        r#"select id as "id!", email as "email!", name, credits as "credits!",
+                  created_at as "created_at!"
+           from (
+             select distinct on (id) * from (
+               (select 0 as rank, '' as sort, id, coalesce(email, '') as email, name,
+                       credits, "createdAt" as created_at
+                from creditdesk.users where id = $1)
+               union all
+               (select 0, '', id, coalesce(email, ''), name, credits, "createdAt"
+                from creditdesk.users where lower(email) = lower($2))
+               union all
+               (select 1, lower(email), id, coalesce(email, ''), name, credits, "createdAt"
+                from creditdesk.users
+                where lower(email) >= $3 and lower(email) < $4 and lower(email) like $5
+                order by lower(email) limit $6)
+             ) m
+             order by id, rank
+           ) d
+           order by rank, sort, created_at desc, id desc
+           limit $6"#,
         id,
-        pattern,
+        text,
+        low,
+        high,
+        prefix,
         limit,
     )
     .fetch_all(tx.conn())
     .await
     .map_err(infra)?;
+    if (rows.len() as i64) < limit {
+        let rest = sqlx::query_as!(
+            User,
+            r#"select id as "id!", coalesce(email, '') as "email!", name, credits as "credits!",
+                      "createdAt" as "created_at!"
+               from creditdesk.users
+               where email ilike $1 or name ilike $1
+               order by "createdAt" desc, id desc
+               limit $2"#,
+            pattern,
+            limit,
+        )
+        .fetch_all(tx.conn())
+        .await
+        .map_err(infra)?;
+        let seen: std::collections::HashSet<i32> = rows.iter().map(|u| u.id).collect();
+        rows.extend(rest.into_iter().filter(|u| !seen.contains(&u.id)));
+        rows.truncate(usize::try_from(limit).unwrap_or(0));
+    }
     tx.finish().await?;
     Ok(rows)
 }

@@ -89,6 +89,10 @@ pub struct Field {
     /// Shown masked like a gift-card code (all but the last four letters
     /// and digits hidden): for secrets the operator types.
     pub secret: bool,
+    /// Lines under the field's note, e.g. a picker's matches (database
+    /// text: sanitised when drawn); `below_selected` is highlighted.
+    pub below: Vec<String>,
+    pub below_selected: Option<usize>,
     initial: String,
 }
 
@@ -101,6 +105,8 @@ impl Field {
             input: Input::default(),
             error: None,
             secret: false,
+            below: Vec::new(),
+            below_selected: None,
             initial: String::new(),
         }
     }
@@ -285,6 +291,23 @@ impl Form {
                     Span::raw(" ".repeat(label_width)),
                     Span::styled(if n == 0 { mark } else { "  " }, style),
                     Span::styled(part, style),
+                ])));
+            }
+            for (n, line) in f.below.iter().enumerate() {
+                let chosen = f.below_selected == Some(n);
+                let room = text_width.saturating_sub(label_width + 2);
+                let text = crate::domain::text::truncate_width(&super::safe::text(line), room);
+                rows.push(RowKind::Text(Line::from(vec![
+                    Span::raw(" ".repeat(label_width)),
+                    Span::styled(if chosen { "▸ " } else { "  " }, theme.title()),
+                    Span::styled(
+                        text,
+                        if chosen {
+                            theme.selected()
+                        } else {
+                            theme.base()
+                        },
+                    ),
                 ])));
             }
         }

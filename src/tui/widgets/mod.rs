@@ -11,6 +11,7 @@ pub mod progress;
 pub mod safe;
 pub mod search;
 pub mod spinner;
+pub mod user_picker;
 
 pub use form::{Field, Form, FormAction};
 pub use list::{ListTable, id_width, load_status, paged_status, render_empty};
@@ -18,6 +19,7 @@ pub use list_nav::ListNav;
 pub use paged::{Fetch, PagedWindow, Received};
 pub use poll::Poll;
 pub use safe::{safe, safe_cell, safe_opt, safe_owned, safe_styled};
+pub use user_picker::UserPicker;
 
 /// `text` cut (with '…') to fit a block title over `width` columns, leaving
 /// the corners: a long error must not push the rest of a title away.

@@ -36,9 +36,6 @@ pub const LIMIT: i64 = 500;
 /// and fail them as one change.
 pub const STUCK_LIMIT: i64 = 5_000;
 
-/// `+`/`-` wait this long for the next press before asking.
-pub const DEBOUNCE: StdDuration = StdDuration::from_millis(250);
-
 /// The stuck thresholds `+` and `-` step through, in minutes.
 const STEPS: [i64; 13] = [1, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10_080];
 
@@ -397,7 +394,7 @@ impl List {
                     stuck_after: self.view.step(!down),
                     ..self.view.clone()
                 };
-                self.set_view(view, Some(DEBOUNCE), ctx);
+                self.set_view(view, None, ctx);
                 KeyResult::Handled
             }
             Some(Act::Filter) => {

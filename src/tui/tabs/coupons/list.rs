@@ -2,8 +2,6 @@
 //! (`a`), narrowed as you type (`/`: a piece of the code or description),
 //! like `coupons list [--all] [--search]`.
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 
 use crossterm::event::KeyEvent;
@@ -26,8 +24,6 @@ use crate::tui::widgets::{
     ListNav, ListTable, Poll, fit, load_status, render_empty, safe, safe_opt, safe_owned,
 };
 
-/// Typing waits this long for the next key before asking.
-pub const DEBOUNCE: Duration = Duration::from_millis(250);
 /// Coupons shown at most; a longer list means "type more".
 pub const LIMIT: i64 = 500;
 /// From this width the list shows validity to the minute and descriptions.
@@ -120,7 +116,7 @@ impl CouponList {
     /// Loads again by itself when due (shown, not typing, nothing loading).
     pub(super) fn tick(&mut self, ctx: &mut Ctx) {
         if self.poll.due(ctx.now) && self.pending.is_none() && !self.search.editing {
-            self.load(None, ctx);
+            self.load(ctx);
         }
     }
 
@@ -132,13 +128,13 @@ impl CouponList {
     pub(super) fn start(&mut self, ctx: &mut Ctx) {
         if !self.started {
             self.started = true;
-            self.load(None, ctx);
+            self.load(ctx);
         }
     }
 
-    /// Asks for the current query after `delay`, replacing (cancelling) the
-    /// request not answered yet: only the newest one matters.
-    fn load(&mut self, delay: Option<Duration>, ctx: &mut Ctx) {
+    /// Asks for the current query now, replacing (cancelling) the request
+    /// not answered yet (on the server too): only the newest one matters.
+    fn load(&mut self, ctx: &mut Ctx) {
         ctx.cancel(self.pending.take());
         self.asked = Query {
             text: self.search.value().trim().to_owned(),
@@ -149,14 +145,14 @@ impl CouponList {
             search: Some(self.asked.text.clone()).filter(|t| !t.is_empty()),
             limit: LIMIT,
         });
-        self.pending = Some(ctx.request_in(delay, job));
+        self.pending = Some(ctx.request(job));
         self.error = None;
         self.failed = false;
     }
 
     pub(super) fn refresh(&mut self, ctx: &mut Ctx) {
         self.started = true;
-        self.load(None, ctx);
+        self.load(ctx);
     }
 
     /// The filter of the list shown (`e` exports it).
@@ -171,7 +167,7 @@ impl CouponList {
 
     pub(super) fn retry(&mut self, ctx: &mut Ctx) {
         if self.failed {
-            self.load(None, ctx);
+            self.load(ctx);
         }
     }
 
@@ -179,17 +175,14 @@ impl CouponList {
         if !self.search.paste(text) {
             return false;
         }
-        self.load(Some(DEBOUNCE), ctx);
+        self.load(ctx);
         true
     }
 
     pub(super) fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> KeyResult {
         if self.search.editing {
-            match self.search.key(key) {
-                // Don't make Enter wait for the debounce.
-                Typed::Done if self.pending.is_some() => self.load(None, ctx),
-                Typed::Changed => self.load(Some(DEBOUNCE), ctx),
-                _ => {}
+            if let Typed::Changed = self.search.key(key) {
+                self.load(ctx);
             }
             return KeyResult::Handled;
         }
@@ -204,7 +197,7 @@ impl CouponList {
             }
             Some(Act::All | Act::Valid) => {
                 self.all = !self.all;
-                self.load(None, ctx);
+                self.load(ctx);
                 KeyResult::Handled
             }
             Some(Act::Open) => match self.selected() {
@@ -217,7 +210,7 @@ impl CouponList {
             }
             Some(Act::Clear) if !self.search.value().is_empty() => {
                 self.search.input.reset();
-                self.load(None, ctx);
+                self.load(ctx);
                 KeyResult::Handled
             }
             Some(act @ (Act::New | Act::Deactivate | Act::Redeem)) => KeyResult::Change(act),
@@ -346,22 +339,20 @@ impl CouponList {
             return;
         }
         let wide = inner.width >= WIDE;
+        let (code_w, validity_w) = column_widths(
+            inner.width,
+            wide,
+            self.coupons.iter().map(|c| safe(&c.code).width()).max(),
+        );
         let mut table = ListTable::new(theme)
-            .column(
-                "code",
-                if wide {
-                    Constraint::Length(32)
-                } else {
-                    Constraint::Fill(1)
-                },
-            )
+            .column("code", Constraint::Length(code_w))
             .column("type", Constraint::Length(7))
             .column(Line::from("value").right_aligned(), Constraint::Length(10))
             .column(
                 Line::from("used/max").right_aligned(),
                 Constraint::Length(11),
             )
-            .column("validity", Constraint::Length(if wide { 36 } else { 16 }))
+            .column("validity", Constraint::Length(validity_w))
             .column("state", Constraint::Length(9));
         if wide {
             table = table.column("description", Constraint::Fill(2));
@@ -386,5 +377,29 @@ impl CouponList {
             }
             Row::new(cells)
         });
+    }
+}
+
+/// The code and validity columns' widths: a code is never cut (it names
+/// the coupon), the validity gives way first; the columns between them
+/// keep their widths. The code takes what is left when codes are short.
+fn column_widths(width: u16, wide: bool, widest_code: Option<usize>) -> (u16, u16) {
+    // type, value, used/max, state, and a space between columns.
+    let fixed = 7 + 10 + 11 + 9 + if wide { 6 } else { 5 };
+    let validity = if wide { 36 } else { 16 };
+    let code = u16::try_from(widest_code.unwrap_or(0))
+        .unwrap_or(u16::MAX)
+        .max(4);
+    if wide {
+        // The description takes the rest.
+        let room = width.saturating_sub(fixed + validity);
+        return (code.max(32).min(room.max(4)), validity);
+    }
+    let room = width.saturating_sub(fixed);
+    if code + validity <= room {
+        (room - validity, validity)
+    } else {
+        let code = code.min(room);
+        (code, room - code)
     }
 }

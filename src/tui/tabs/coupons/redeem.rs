@@ -1,8 +1,9 @@
-//! Redeeming a credits coupon for a user: the user by id or email, looked
-//! up to show their balance, a confirmation with the credits awarded, one
+//! Redeeming a credits coupon for a user: the user picked as you type (id,
+//! email or name), read fresh to show their balance, a confirmation with the credits awarded, one
 //! call to `coupons::redeem`.
 
 use chrono::{DateTime, Utc};
+use crossterm::event::KeyEvent;
 
 use super::name;
 use crate::db::coupons::{Coupon, CouponRedemption};
@@ -12,11 +13,11 @@ use crate::domain::Refusal;
 use crate::domain::coupon::{check_redeemable, credits_awarded};
 use crate::domain::user_ref::UserRef;
 use crate::error::Error;
-use crate::tui::change::{Change, Done, Review, changed_meanwhile, field, unexpected, unreadable};
-use crate::tui::command::{Job, Outcome};
+use crate::tui::change::{Change, Done, Review, changed_meanwhile, unexpected, unreadable};
+use crate::tui::command::{Job, Outcome, RequestId};
 use crate::tui::ctx::Ctx;
 use crate::tui::widgets::form::LOOKUP_KEYS;
-use crate::tui::widgets::{Field, Form};
+use crate::tui::widgets::{Form, UserPicker};
 
 pub struct Redeem {
     coupon: Coupon,
@@ -24,6 +25,8 @@ pub struct Redeem {
     credits: i32,
     /// Why the database will likely refuse, as far as the list knows.
     warning: Option<String>,
+    /// The user field.
+    picker: UserPicker,
     /// The user the review found.
     user: Option<User>,
 }
@@ -37,6 +40,7 @@ impl Redeem {
             credits: credits_awarded(coupon.discount_value)?,
             coupon,
             warning,
+            picker: UserPicker::new("user"),
             user: None,
         })
     }
@@ -55,11 +59,8 @@ impl Change for Redeem {
 
     fn form(&mut self, _ctx: &mut Ctx) -> Option<Form> {
         let c = &self.coupon;
-        let mut form = Form::new(
-            "Redeem coupon",
-            vec![Field::new("user", "User", "a numeric id or an email")],
-        )
-        .with_keys(LOOKUP_KEYS);
+        let mut form =
+            Form::new("Redeem coupon", vec![self.picker.field("User")]).with_keys(LOOKUP_KEYS);
         form.intro = vec![
             format!("{}: +{} credits", name(c), self.credits),
             format!("used {}; valid {}", c.usage_display(), c.validity_display()),
@@ -70,12 +71,34 @@ impl Change for Redeem {
         Some(form)
     }
 
+    fn form_key(&mut self, form: &mut Form, key: &KeyEvent, ctx: &mut Ctx) -> bool {
+        self.picker.key(form, key, ctx)
+    }
+
+    fn form_reply(
+        &mut self,
+        form: &mut Form,
+        id: RequestId,
+        outcome: Outcome,
+        _ctx: &mut Ctx,
+    ) -> Result<(), Outcome> {
+        self.picker.reply(form, id, outcome)
+    }
+
+    fn form_busy(&self) -> bool {
+        self.picker.busy()
+    }
+
+    fn form_retry(&mut self, form: &mut Form, ctx: &mut Ctx) {
+        self.picker.retry(form, ctx);
+    }
+
     fn parse(
         &self,
         form: Option<&Form>,
         _now: DateTime<Utc>,
     ) -> Result<UserRef, Vec<InvalidInput>> {
-        UserRef::parse(field(form, "user")).map_err(|e| vec![e])
+        self.picker.user(form).map_err(|e| vec![e])
     }
 
     /// Who it is for and their balance now, and the coupon as it is now.

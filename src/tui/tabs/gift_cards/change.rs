@@ -9,6 +9,7 @@
 //! warning, the database finds the card by that code.
 
 use chrono::{DateTime, Utc};
+use crossterm::event::KeyEvent;
 
 use super::{CardRef, TypedCode, status_text, visible_tail};
 use crate::db::gift_cards::{CardKey, GiftCard, GiftCardRedemption};
@@ -22,9 +23,9 @@ use crate::error::Error;
 use crate::tui::change::{
     Change, Done, Review, both, changed_meanwhile, field, unexpected, unreadable,
 };
-use crate::tui::command::{Job, Outcome};
+use crate::tui::command::{Job, Outcome, RequestId};
 use crate::tui::ctx::Ctx;
-use crate::tui::widgets::{Field, Form};
+use crate::tui::widgets::{Field, Form, UserPicker};
 
 /// A masked code shows its last four letters or digits.
 const TAIL: usize = 4;
@@ -210,6 +211,18 @@ pub struct Redeem {
     pub card: Option<GiftCard>,
     /// The user the review showed.
     pub user: Option<User>,
+    /// The user field: picked as you type (id, email or name).
+    picker: UserPicker,
+}
+
+impl Redeem {
+    pub fn new(card: Option<GiftCard>) -> Self {
+        Self {
+            card,
+            user: None,
+            picker: UserPicker::new("user"),
+        }
+    }
 }
 
 impl Change for Redeem {
@@ -234,7 +247,7 @@ impl Change for Redeem {
             "the full code the customer reads out"
         };
         let code = Field::new("code", "Code", code_hint).secret();
-        let user = Field::new("user", "User", "a numeric id or an email");
+        let user = self.picker.field("User");
         let mut form = Form::new("Redeem gift card", vec![code, user]);
         form.intro = match &self.card {
             Some(card) => vec![
@@ -260,8 +273,30 @@ impl Change for Redeem {
     ) -> Result<Self::Input, Vec<InvalidInput>> {
         both(
             check_code(field(form, "code"), self.card.as_ref()),
-            UserRef::parse(field(form, "user")),
+            self.picker.user(form),
         )
+    }
+
+    fn form_key(&mut self, form: &mut Form, key: &KeyEvent, ctx: &mut Ctx) -> bool {
+        self.picker.key(form, key, ctx)
+    }
+
+    fn form_reply(
+        &mut self,
+        form: &mut Form,
+        id: RequestId,
+        outcome: Outcome,
+        _ctx: &mut Ctx,
+    ) -> Result<(), Outcome> {
+        self.picker.reply(form, id, outcome)
+    }
+
+    fn form_busy(&self) -> bool {
+        self.picker.busy()
+    }
+
+    fn form_retry(&mut self, form: &mut Form, ctx: &mut Ctx) {
+        self.picker.retry(form, ctx);
     }
 
     /// The user's balance now, and the selected card as it is now.

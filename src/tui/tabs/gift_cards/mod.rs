@@ -389,10 +389,7 @@ impl GiftCardsTab {
             // An empty code means the selected card; without one, the code
             // the customer reads out.
             (Act::Redeem, card) => {
-                let redeem = change::Redeem {
-                    card: card.filter(|c| redeemable(c)).cloned(),
-                    user: None,
-                };
+                let redeem = change::Redeem::new(card.filter(|c| redeemable(c)).cloned());
                 self.dialogs.open(ChangeDialog::open(redeem, ctx));
             }
             (Act::Revoke, Some(card)) if revocable(card) => {

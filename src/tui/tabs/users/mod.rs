@@ -106,11 +106,11 @@ impl Tab for UsersTab {
         }
     }
 
-    fn paste(&mut self, text: &str, _ctx: &mut Ctx) -> Handled {
+    fn paste(&mut self, text: &str, ctx: &mut Ctx) -> Handled {
         let used = match &mut self.detail {
             Some(d) => d.paste(text),
             None if self.dialogs.is_open() => self.dialogs.paste(text),
-            None => self.search.paste(text),
+            None => self.search.paste(text, ctx),
         };
         if used { Handled::Yes } else { Handled::No }
     }

@@ -1,7 +1,7 @@
-//! Finding a user: type to search (id, email or name), debounced, and a
-//! list of matches, newest users first.
-
-use std::time::Duration;
+//! Finding a user: type to search (id, email or name), each key at once
+//! (the search before it is cancelled, on the server too), and a list of
+//! matches: an exact id or email first, then emails starting with the
+//! text, then the rest, newest first.
 
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
@@ -22,8 +22,6 @@ use crate::tui::widgets::{
     ListNav, ListTable, fit, id_width, load_status, render_empty, safe, safe_opt,
 };
 
-/// Typing waits this long for the next key before searching.
-pub const DEBOUNCE: Duration = Duration::from_millis(250);
 /// Matches shown at most; a longer list means "type more".
 pub const LIMIT: i64 = 200;
 
@@ -93,46 +91,48 @@ impl Search {
     pub(super) fn start(&mut self, ctx: &mut Ctx) {
         if !self.started {
             self.started = true;
-            self.search(None, ctx);
+            self.search(ctx);
         }
     }
 
-    /// Asks for the current text after `delay`, replacing (cancelling) the
-    /// search not answered yet: only the newest one matters.
-    fn search(&mut self, delay: Option<Duration>, ctx: &mut Ctx) {
+    /// Asks for the current text now, replacing (cancelling) the search not
+    /// answered yet: only the newest one matters.
+    fn search(&mut self, ctx: &mut Ctx) {
         ctx.cancel(self.pending.take());
         self.asked = self.field.value().trim().to_owned();
         let job = Job::FindUsers {
             text: self.asked.clone(),
             limit: LIMIT,
         };
-        self.pending = Some(ctx.request_in(delay, job));
+        self.pending = Some(ctx.request(job));
         self.error = None;
         self.failed = false;
     }
 
     pub(super) fn refresh(&mut self, ctx: &mut Ctx) {
         self.started = true;
-        self.search(None, ctx);
+        self.search(ctx);
     }
 
     pub(super) fn retry(&mut self, ctx: &mut Ctx) {
         if self.failed {
-            self.search(None, ctx);
+            self.search(ctx);
         }
     }
 
-    pub(super) fn paste(&mut self, text: &str) -> bool {
-        self.field.paste(text)
+    /// Pasted text while typing goes in, and is searched for at once.
+    pub(super) fn paste(&mut self, text: &str, ctx: &mut Ctx) -> bool {
+        if !self.field.paste(text) {
+            return false;
+        }
+        self.search(ctx);
+        true
     }
 
     pub(super) fn key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> KeyResult {
         if self.field.editing {
-            match self.field.key(key) {
-                // Don't make Enter wait for the debounce.
-                Typed::Done if self.pending.is_some() => self.search(None, ctx),
-                Typed::Changed => self.search(Some(DEBOUNCE), ctx),
-                _ => {}
+            if let Typed::Changed = self.field.key(key) {
+                self.search(ctx);
             }
             return KeyResult::Handled;
         }
@@ -155,7 +155,7 @@ impl Search {
             }
             Some(Act::Clear) if !self.field.value().is_empty() => {
                 self.field.input.reset();
-                self.search(None, ctx);
+                self.search(ctx);
                 KeyResult::Handled
             }
             Some(Act::Clear) | None => KeyResult::Ignored,
