@@ -863,3 +863,41 @@ async fn the_binary_lists_shows_and_fails() {
     );
     assert!(credits::verify(&db.tool).await.expect("verify").is_empty());
 }
+
+/// Page after page (`after`: the last row's time and id) gives the whole
+/// list once, in its order, for each of its three shapes: the stuck view
+/// (oldest first), every status and one user's (newest first).
+#[tokio::test]
+async fn pages_after_the_last_row_give_the_whole_list_once() {
+    let db = TestDb::new().await;
+    fixture(&db.pool).await;
+    let shapes = [
+        BatchFilter {
+            stuck_older_than: Some(batches::STUCK_AFTER),
+            ..filter()
+        },
+        filter(),
+        BatchFilter {
+            user: Some(UserRef::Email("ana@example.com".into())),
+            ..filter()
+        },
+    ];
+    for whole in shapes {
+        let all = ids(&db.tool, &whole).await;
+        assert!(all.len() >= 3, "{all:?}");
+        let mut paged = Vec::new();
+        let mut f = BatchFilter {
+            limit: 2,
+            ..whole.clone()
+        };
+        loop {
+            let page = batches::list(&db.tool, &f).await.expect("page");
+            paged.extend(page.iter().map(|b| b.id));
+            match page.last() {
+                Some(last) if page.len() == 2 => f.after = Some((last.created_at, last.id)),
+                _ => break,
+            }
+        }
+        assert_eq!(paged, all, "{whole:?}");
+    }
+}

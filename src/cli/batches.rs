@@ -102,6 +102,7 @@ pub async fn run(ctx: &Ctx, cmd: &BatchesCmd) -> Result<()> {
                 },
                 user: user.as_deref().map(UserRef::parse).transpose()?,
                 limit: parse_count("limit", limit, 10_000)?.into(),
+                after: None,
             };
             let found = batches::list(&ctx.db, &filter).await?;
             output::list(ctx.format, &found, &summary_table(&found))

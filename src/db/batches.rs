@@ -58,6 +58,9 @@ pub struct BatchFilter {
     pub user: Option<UserRef>,
     /// 1 to [`MAX_LIMIT`].
     pub limit: i64,
+    /// The next page: the batches after this one (its `created_at` and id)
+    /// in the list's order.
+    pub after: Option<(DateTime<Utc>, i32)>,
 }
 
 /// Batches matching `f`: the stuck view oldest first (the longest stuck is
@@ -74,6 +77,10 @@ pub async fn list(db: &Db, f: &BatchFilter) -> Result<Vec<BatchSummary>> {
     let user_id = match &f.user {
         Some(user) => Some(users::resolve(&mut tx, user).await?.id),
         None => None,
+    };
+    let (after_at, after_id) = match f.after {
+        Some((at, id)) => (Some(at), Some(id)),
+        None => (None, None),
     };
     let rows = match f.stuck_older_than {
         Some(older_than) => {
@@ -100,11 +107,15 @@ pub async fn list(db: &Db, f: &BatchFilter) -> Result<Vec<BatchSummary>> {
                    where b.status = 'generating'
                      and b."createdAt" < now() - $1::int8 * interval '1 second'
                      and ($2::int4 is null or b."userId" = $2)
+                     and (b."createdAt", b.id) > (coalesce($4, '-infinity'::timestamptz),
+                                                   coalesce($5, (-2147483648)::int4))
                    order by b."createdAt", b.id
                    limit $3"#,
                 older_than.num_seconds(),
                 user_id,
                 f.limit,
+                after_at,
+                after_id,
             )
             .fetch_all(tx.conn())
             .await
@@ -123,11 +134,15 @@ pub async fn list(db: &Db, f: &BatchFilter) -> Result<Vec<BatchSummary>> {
                    join creditdesk.users u on u.id = b."userId"
                    left join creditdesk.models m on m.id = b."modelId"
                    where b."userId" = $1 and ($2::text is null or b.status = $2)
+                     and (b."createdAt", b.id) < (coalesce($4, 'infinity'::timestamptz),
+                                                   coalesce($5, 2147483647::int4))
                    order by b."createdAt" desc, b.id desc
                    limit $3"#,
                 user_id,
                 f.status.map(BatchStatus::as_str),
                 f.limit,
+                after_at,
+                after_id,
             )
             .fetch_all(tx.conn())
             .await
@@ -155,6 +170,8 @@ pub async fn list(db: &Db, f: &BatchFilter) -> Result<Vec<BatchSummary>> {
                        cross join lateral (
                          select * from creditdesk.photo_generation_batches p
                          where p.status = s.status
+                           and (p."createdAt", p.id) < (coalesce($3, 'infinity'::timestamptz),
+                                                         coalesce($4, 2147483647::int4))
                          order by p."createdAt" desc, p.id desc
                          limit $2) b
                        join creditdesk.users u on u.id = b."userId"
@@ -163,6 +180,8 @@ pub async fn list(db: &Db, f: &BatchFilter) -> Result<Vec<BatchSummary>> {
                        limit $2"#,
                     &statuses,
                     f.limit,
+                    after_at,
+                    after_id,
                 )
                 .fetch_all(tx.conn())
                 .await

@@ -336,27 +336,35 @@ async fn write_all(db: &Db, source: &Source, sink: &mut Sink) -> Result<Option<S
                     "completed_at",
                 ],
             )?;
-            let f = BatchFilter {
+            // every page, each after the last one's (createdAt, id)
+            let mut f = BatchFilter {
                 limit: crate::db::batches::MAX_LIMIT,
+                after: None,
                 ..filter.clone()
             };
-            let batches = crate::db::batches::list(db, &f).await?;
-            let n = sink.rows(batches.into_iter().map(|b| {
-                vec![
-                    b.id.to_string(),
-                    b.user_id.to_string(),
-                    b.user_email,
-                    opt(b.model_id),
-                    opt(b.model_name),
-                    b.status,
-                    b.images.to_string(),
-                    b.credits_used.to_string(),
-                    time(b.created_at),
-                    b.age_seconds.to_string(),
-                    opt_time(b.completed_at),
-                ]
-            }))?;
-            Ok(cut(n, crate::db::batches::MAX_LIMIT))
+            loop {
+                let batches = crate::db::batches::list(db, &f).await?;
+                let full = batches.len() as i64 == f.limit;
+                f.after = batches.last().map(|b| (b.created_at, b.id));
+                sink.rows(batches.into_iter().map(|b| {
+                    vec![
+                        b.id.to_string(),
+                        b.user_id.to_string(),
+                        b.user_email,
+                        opt(b.model_id),
+                        opt(b.model_name),
+                        b.status,
+                        b.images.to_string(),
+                        b.credits_used.to_string(),
+                        time(b.created_at),
+                        b.age_seconds.to_string(),
+                        opt_time(b.completed_at),
+                    ]
+                }))?;
+                if !full {
+                    return Ok(None);
+                }
+            }
         }
         Source::Audit(filter) => {
             header(

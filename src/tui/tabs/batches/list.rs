@@ -101,6 +101,7 @@ impl View {
             stuck_older_than: self.stuck.then_some(self.stuck_after),
             user: self.user.clone(),
             limit: if self.stuck { STUCK_LIMIT } else { LIMIT },
+            after: None,
         }
     }
 
