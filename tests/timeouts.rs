@@ -177,3 +177,57 @@ async fn a_read_in_flight_is_cancelled_on_the_server() {
     // serve someone else by now).
     slot.cancel();
 }
+
+/// A pool whose every connection holds a read stuck on a lock can still
+/// cancel them: the cancel doesn't wait for one of those connections (it
+/// takes an idle one, else one of its own).
+#[tokio::test]
+async fn reads_filling_the_whole_pool_are_still_cancelled() {
+    let db = TestDb::new().await;
+    let small = creditdesk::db::Target::parse(&db.owner_url)
+        .expect("url")
+        .connect(creditdesk::db::Mode::default(), 2)
+        .await
+        .expect("a pool of two");
+    let held = hold(&db.pool, "lock table users in access exclusive mode").await;
+    let slots = [CancelSlot::new(), CancelSlot::new()];
+    let tasks: Vec<_> = slots
+        .iter()
+        .map(|slot| {
+            let reader = small.cancellable(slot);
+            tokio::spawn(async move { users::find(&reader, "ana", 10).await })
+        })
+        .collect();
+    let mut waiting = 0;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        waiting = sqlx::query_scalar::<_, i64>(
+            "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .expect("activity");
+        if waiting == 2 {
+            break;
+        }
+    }
+    assert_eq!(waiting, 2, "both connections of the pool wait for the lock");
+    let started = Instant::now();
+    for slot in &slots {
+        slot.cancel();
+    }
+    for task in tasks {
+        let result = tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("cancelled at once, though no pooled connection is free")
+            .expect("join");
+        assert!(
+            result
+                .expect_err("cancelled")
+                .to_string()
+                .contains("cancelled")
+        );
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+    drop(held);
+}

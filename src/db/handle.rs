@@ -301,12 +301,27 @@ impl CancelSlot {
             // the meantime, nobody else's query is cancelled. The values are
             // an integer and a time the server gave.
             let started = started.format("%Y-%m-%dT%H:%M:%S%.6fZ");
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            let sql = sqlx::AssertSqlSafe(format!(
                 "select pg_cancel_backend(pid) from pg_stat_activity
                  where pid = {pid} and xact_start = '{started}'::timestamptz"
-            )))
-            .execute(&pool)
-            .await;
+            ));
+            // An idle pooled connection if there is one; else a connection
+            // of its own, so that a pool full of stuck reads (all waiting
+            // on one lock) can still be cancelled.
+            match pool.try_acquire() {
+                Some(mut conn) => {
+                    let _ = sqlx::raw_sql(sql).execute(&mut *conn).await;
+                }
+                None => {
+                    use sqlx::Connection;
+                    if let Ok(mut conn) =
+                        sqlx::PgConnection::connect_with(&pool.connect_options()).await
+                    {
+                        let _ = sqlx::raw_sql(sql).execute(&mut conn).await;
+                        let _ = conn.close().await;
+                    }
+                }
+            }
         });
     }
 }
