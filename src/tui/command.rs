@@ -14,7 +14,7 @@ use crate::db::batches::{BatchDetail, BatchFilter, BatchSummary, FailedBatch, Re
 use crate::db::bulk::fail::RefundMode;
 use crate::db::bulk::{adjust, fail};
 use crate::db::coupons::{Coupon, CouponDetail, CouponFilter, CouponRedemption};
-use crate::db::credits::{Adjustment, HistoryPage, HistoryQuery, LedgerPage, Overview, Reversal};
+use crate::db::credits::{Adjustment, HistoryQuery, LedgerPage, Overview, Reversal};
 use crate::db::gift_cards::{
     CardKey, CreditPack, GiftCard, GiftCardFilter, GiftCardRedemption, IssueRequest, IssuedCard,
 };
@@ -82,7 +82,6 @@ pub enum Job {
     Overview {
         user: UserRef,
     },
-    History(HistoryQuery),
     Adjust {
         user: UserRef,
         amount: i32,
@@ -242,7 +241,6 @@ impl Job {
             Job::FindUsers { .. } => "users.find",
             Job::User { .. } => "users.get",
             Job::Overview { .. } => "credits.overview",
-            Job::History(_) => "credits.history",
             Job::Adjust { .. } => "credits.adjust",
             Job::Audit(_) => "audit.list",
             Job::GiftCards(_) => "gift_cards.list",
@@ -304,7 +302,6 @@ outcomes! {
     Users(Vec<User>),
     User(User),
     Overview(Overview),
-    History(HistoryPage),
     Adjusted(Change<Adjustment>),
     Audit(Vec<AuditEntry>),
     GiftCards(Vec<GiftCard>),
@@ -378,7 +375,6 @@ impl Job {
             }
             Job::User { user } => Outcome::User(db::users::get(db, &user).await),
             Job::Overview { user } => Outcome::Overview(db::credits::overview(db, &user, 1).await),
-            Job::History(query) => Outcome::History(db::credits::history(db, &query).await),
             Job::Adjust {
                 user,
                 amount,
@@ -538,7 +534,7 @@ fn read_adjust_file(path: &std::path::Path) -> Result<Vec<u8>> {
 /// The issued codes to a new file readable by its owner only, as
 /// `gift-cards issue --output` writes them; returns where (absolute when it
 /// can tell).
-fn save_gift_card_codes(
+pub(super) fn save_gift_card_codes(
     path: &std::path::Path,
     cards: &[db::gift_cards::IssuedCard],
 ) -> crate::error::Result<std::path::PathBuf> {

@@ -42,9 +42,7 @@ pub async fn approve(
         let cards = cards.clone();
         let path = codes_to.clone();
         let saved = tokio::task::spawn_blocking(move || {
-            let file = crate::files::CodesFile::create(&path)?;
-            file.write(&cards)?;
-            Ok::<_, Error>(std::fs::canonicalize(&path).unwrap_or(path))
+            crate::tui::command::save_gift_card_codes(&path, &cards)
         })
         .await
         .unwrap_or_else(|e| Err(Error::Infrastructure(format!("saving the codes: {e}"))));
