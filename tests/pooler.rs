@@ -36,7 +36,7 @@ async fn pooled(url: &str, read_only: bool) -> Db {
 /// turn; none may be read-only, hold a prepared statement or a changed
 /// timeout.
 async fn server_connections_are_clean(url: &str) {
-    let mut conn = sqlx::PgConnection::connect(url)
+    let mut conn = sqlx::PgConnection::connect_with(&creditdesk::testing::options(url))
         .await
         .expect("plain client");
     for _ in 0..30 {
@@ -225,12 +225,12 @@ async fn without_the_pooler_flag_the_error_says_to_use_it() {
     // sqlx's first named statement again.
     let a = PgPoolOptions::new()
         .max_connections(1)
-        .connect(&url)
+        .connect_with(creditdesk::testing::options(&url))
         .await
         .expect("a");
     let b = PgPoolOptions::new()
         .max_connections(1)
-        .connect(&url)
+        .connect_with(creditdesk::testing::options(&url))
         .await
         .expect("b");
     let da = Db::direct(a);

@@ -88,7 +88,12 @@ impl Target {
                 SslMode::VerifyCa => PgSslMode::VerifyCa,
                 SslMode::VerifyFull => PgSslMode::VerifyFull,
             })
-            .application_name(&default_name(None));
+            .application_name(&default_name(None))
+            // Not sent at startup: PgBouncer refuses a parameter it doesn't
+            // track ("unsupported startup parameter: extra_float_digits")
+            // unless told to ignore it, and PostgreSQL 12+ already prints
+            // floats exactly by default.
+            .extra_float_digits(None);
         options = match &info.host {
             Host::Tcp(host) => options.host(host),
             Host::Socket(dir) => options.host("localhost").socket(dir),

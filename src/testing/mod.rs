@@ -615,8 +615,12 @@ async fn admin_pool(admin_url: &str) -> PgPool {
         .unwrap_or_else(|e| panic!("connecting to the test server: {e}"))
 }
 
-fn options(url: &str) -> PgConnectOptions {
-    PgConnectOptions::from_str(url).unwrap_or_else(|e| panic!("bad test database URL: {e}"))
+/// A plain client's options (as psql connects: no `extra_float_digits`,
+/// which a default PgBouncer refuses).
+pub fn options(url: &str) -> PgConnectOptions {
+    PgConnectOptions::from_str(url)
+        .unwrap_or_else(|e| panic!("bad test database URL: {e}"))
+        .extra_float_digits(None)
 }
 
 /// The same server and credentials, another database.

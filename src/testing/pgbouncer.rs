@@ -59,7 +59,6 @@ impl PgBouncer {
              default_pool_size = {pool_size}\n\
              max_client_conn = 1000\n\
              admin_users = {admin}\n\
-             ignore_startup_parameters = extra_float_digits\n\
              server_check_query = select 1\n\
              logfile = {dir}/pgbouncer.log\n\
              pidfile = {dir}/pgbouncer.pid\n",
